@@ -1,0 +1,262 @@
+package ottr
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Asset is one device with one certificate identity. Its JSON form uses
+// Ottr's field names and types, so Ottr's clients and exports work unchanged;
+// the fields after Origin are Ottr's additions, which old clients ignore.
+type Asset struct {
+	SystemName             string   `json:"system_name"`
+	CommonName             string   `json:"common_name"`
+	SubjectAlternativeName []string `json:"subject_alternative_name"`
+	CertificateAuthority   string   `json:"certificate_authority"`
+	// CertificateExpiration is nil until the first rotation: nil is due now.
+	CertificateExpiration *Time `json:"certificate_expiration"`
+	// CertificateValidation says whether to verify the device's TLS
+	// certificate when connecting to it ("True"/"False" in JSON, as Ottr).
+	CertificateValidation BoolString `json:"certificate_validation"`
+	HostPlatform          string     `json:"host_platform"`
+	OSVersion             string     `json:"os_version"`
+	DeviceModel           string     `json:"device_model"`
+	IPAddress             string     `json:"ip_address"`
+	DataCenter            string     `json:"data_center"`
+	Origin                string     `json:"origin"`
+
+	Labels               map[string]string `json:"labels,omitempty"`
+	Port                 int               `json:"port,omitempty"`
+	Credential           string            `json:"credential,omitempty"`
+	DNSZone              string            `json:"dns_zone,omitempty"`
+	LastRotation         *LastRotation     `json:"last_rotation,omitempty"`
+	CertificateSerial    string            `json:"certificate_serial,omitempty"`
+	CertificateIssuer    string            `json:"certificate_issuer,omitempty"`
+	CertificateNotBefore *Time             `json:"certificate_not_before,omitempty"`
+}
+
+// Origins Ottr writes into Asset.Origin.
+const (
+	OriginAPI       = "API"
+	OriginImport    = "import"
+	OriginCLI       = "cli"
+	OriginDiscovery = "discovery"
+)
+
+// LastRotation summarises the most recent rotation of an asset.
+type LastRotation struct {
+	Time       Time   `json:"time"`
+	Status     string `json:"status"`
+	Error      string `json:"error,omitempty"`
+	RotationID string `json:"rotation_id,omitempty"`
+}
+
+// Names returns the asset's certificate names: the common name followed by
+// every SAN not equal to it, in order, without duplicates.
+func (a *Asset) Names() []string {
+	names := []string{a.CommonName}
+	seen := map[string]bool{a.CommonName: true}
+	for _, n := range a.SubjectAlternativeName {
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// Lifetime returns the full lifetime of the current certificate, or 0 when
+// it is unknown (no expiry or no not-before recorded).
+func (a *Asset) Lifetime() time.Duration {
+	if a.CertificateExpiration == nil || a.CertificateNotBefore == nil {
+		return 0
+	}
+	d := a.CertificateExpiration.Sub(a.CertificateNotBefore.Time)
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+// Clone returns a deep copy of a.
+func (a *Asset) Clone() *Asset {
+	c := *a
+	c.SubjectAlternativeName = append([]string(nil), a.SubjectAlternativeName...)
+	if a.Labels != nil {
+		c.Labels = make(map[string]string, len(a.Labels))
+		for k, v := range a.Labels {
+			c.Labels[k] = v
+		}
+	}
+	if a.CertificateExpiration != nil {
+		t := *a.CertificateExpiration
+		c.CertificateExpiration = &t
+	}
+	if a.CertificateNotBefore != nil {
+		t := *a.CertificateNotBefore
+		c.CertificateNotBefore = &t
+	}
+	if a.LastRotation != nil {
+		l := *a.LastRotation
+		c.LastRotation = &l
+	}
+	return &c
+}
+
+// UnmarshalJSON reads an asset as Ottr's API and exports write it: a
+// certificate_expiration of "None", "" or null means never rotated, and a
+// missing certificate_validation means "True" (Ottr's default for new
+// assets).
+func (a *Asset) UnmarshalJSON(b []byte) error {
+	type plain Asset
+	aux := struct {
+		*plain
+		CertificateExpiration json.RawMessage `json:"certificate_expiration"`
+		CertificateValidation json.RawMessage `json:"certificate_validation"`
+	}{plain: (*plain)(a)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	a.CertificateExpiration = nil
+	if raw := bytes.TrimSpace(aux.CertificateExpiration); len(raw) > 0 && !isNoneJSON(raw) {
+		var t Time
+		if err := t.UnmarshalJSON(raw); err != nil {
+			return &FieldError{Field: "certificate_expiration", Err: err}
+		}
+		a.CertificateExpiration = &t
+	}
+	a.CertificateValidation = true
+	if raw := bytes.TrimSpace(aux.CertificateValidation); len(raw) > 0 && string(raw) != "null" {
+		if err := a.CertificateValidation.UnmarshalJSON(raw); err != nil {
+			return &FieldError{Field: "certificate_validation", Err: err}
+		}
+	}
+	return nil
+}
+
+func isNoneJSON(raw []byte) bool {
+	switch string(raw) {
+	case "null", `""`, `"None"`, `"none"`:
+		return true
+	}
+	return false
+}
+
+// FieldError is a decoding error located at one JSON field.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// BoolString is a boolean written as Ottr writes it: the JSON strings
+// "True" and "False". It also reads JSON booleans and "true"/"false".
+type BoolString bool
+
+// MarshalJSON writes "True" or "False".
+func (b BoolString) MarshalJSON() ([]byte, error) {
+	if b {
+		return []byte(`"True"`), nil
+	}
+	return []byte(`"False"`), nil
+}
+
+// UnmarshalJSON reads "True"/"False" in any case, or a JSON boolean.
+func (b *BoolString) UnmarshalJSON(raw []byte) error {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case bool:
+		*b = BoolString(x)
+		return nil
+	case string:
+		p, err := ParseBoolString(x)
+		if err != nil {
+			return err
+		}
+		*b = p
+		return nil
+	}
+	return fmt.Errorf(`want "True" or "False", got %s`, bytes.TrimSpace(raw))
+}
+
+// ParseBoolString parses "True"/"False" (any case) and the other spellings
+// strconv.ParseBool accepts.
+func ParseBoolString(s string) (BoolString, error) {
+	v, err := strconv.ParseBool(strings.TrimSpace(s))
+	if err != nil {
+		return false, fmt.Errorf(`want "True" or "False", got %q`, s)
+	}
+	return BoolString(v), nil
+}
+
+// String returns "True" or "False".
+func (b BoolString) String() string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// AssetFilter selects assets. Set fields are AND-ed; the zero filter selects
+// every asset. String fields match exactly.
+type AssetFilter struct {
+	SystemName           string
+	CommonName           string
+	IPAddress            string
+	DataCenter           string
+	HostPlatform         string
+	Origin               string
+	CertificateAuthority string
+	// DaysUntilExpiration, when set, selects assets with a known expiry
+	// that falls before now + that many days (expired ones included), as
+	// Ottr's search does.
+	DaysUntilExpiration *int
+	// Labels selects assets carrying every given key with the given value.
+	Labels map[string]string
+	// Limit caps the page size; 0 means the store's default.
+	Limit int
+	// Cursor continues a previous page; it is opaque to callers.
+	Cursor string
+}
+
+// AssetScan selects assets for a streamed pass over the inventory.
+type AssetScan struct {
+	// ExpiringBefore, when non-zero, restricts the pass to assets without a
+	// recorded expiry and those expiring before it.
+	ExpiringBefore time.Time
+	// Brief fills only the fields routing and due selection need:
+	// SystemName, CommonName, CertificateAuthority, CertificateExpiration,
+	// CertificateNotBefore, HostPlatform, OSVersion, DeviceModel.
+	Brief bool
+}
+
+// AssetStore keeps the inventory.
+type AssetStore interface {
+	// CreateAsset stores a new asset; ECONFLICT if its system_name exists.
+	CreateAsset(ctx context.Context, a *Asset) error
+	// GetAsset returns one asset; ENOTFOUND if absent.
+	GetAsset(ctx context.Context, systemName string) (*Asset, error)
+	// UpdateAsset applies fn to the stored asset inside one transaction and
+	// stores the result; ENOTFOUND if absent. fn must not change SystemName.
+	// It returns the stored asset.
+	UpdateAsset(ctx context.Context, systemName string, fn func(*Asset) error) (*Asset, error)
+	// DeleteAsset removes an asset; ENOTFOUND if absent.
+	DeleteAsset(ctx context.Context, systemName string) error
+	// FindAssets returns one page of assets matching f, ordered by
+	// system_name, and the cursor of the next page ("" on the last page).
+	FindAssets(ctx context.Context, f AssetFilter) ([]*Asset, string, error)
+	// ScanAssets calls fn for every asset selected by s, streaming; fn's
+	// asset is only valid during the call. An error from fn stops the pass
+	// and is returned.
+	ScanAssets(ctx context.Context, s AssetScan, fn func(*Asset) error) error
+}

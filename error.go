@@ -1,0 +1,114 @@
+package ottr
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Error codes. EINVALID, EUNAUTHORIZED and EFORBIDDEN are permanent: retrying
+// the same request cannot succeed. The rotation engine retries the others.
+const (
+	EINVALID      = "invalid"
+	ENOTFOUND     = "not_found"
+	ECONFLICT     = "conflict"
+	EUNAUTHORIZED = "unauthorized"
+	EFORBIDDEN    = "forbidden"
+	EUNAVAILABLE  = "unavailable"
+	EINTERNAL     = "internal"
+)
+
+// Problem is one thing wrong with one field of an input. Field is the JSON
+// name (or JSON path, e.g. "platform.panos.os") of the offending value.
+type Problem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string {
+	if p.Field == "" {
+		return p.Message
+	}
+	return p.Field + ": " + p.Message
+}
+
+// Error is an error whose Message is safe to show to users. Errors without a
+// code are internal and their text is not shown outside the process.
+type Error struct {
+	Code     string
+	Message  string
+	Problems []Problem // per-field details for EINVALID
+}
+
+func (e *Error) Error() string {
+	if len(e.Problems) == 0 {
+		return e.Message
+	}
+	var b strings.Builder
+	b.WriteString(e.Message)
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an EINVALID *Error listing problems. With one problem its
+// message is that problem; with several, msg heads the list.
+func Invalid(msg string, problems ...Problem) *Error {
+	if len(problems) == 1 {
+		return &Error{Code: EINVALID, Message: problems[0].String(), Problems: problems}
+	}
+	return &Error{Code: EINVALID, Message: msg, Problems: problems}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
+// for other non-nil errors and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the user-safe message of err: the Message of the first
+// *Error in its chain, or a generic text for internal errors.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// ErrorProblems returns the per-field problems of the first *Error in err's
+// chain.
+func ErrorProblems(err error) []Problem {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Problems
+	}
+	return nil
+}
+
+// IsPermanent reports whether retrying the operation that returned err
+// cannot help.
+func IsPermanent(err error) bool {
+	switch ErrorCode(err) {
+	case EINVALID, EUNAUTHORIZED, EFORBIDDEN:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,84 @@
+package ottr
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Role is a user's authority. Roles are ordered ADMIN ⊃ PRIVILEGED ⊃
+// DEVELOPER: each may do everything the roles below it may.
+type Role string
+
+// Ottr's roles.
+const (
+	RoleAdmin      Role = "ADMIN"
+	RolePrivileged Role = "PRIVILEGED"
+	RoleDeveloper  Role = "DEVELOPER"
+)
+
+// Roles lists the roles from most to least powerful, as Ottr lists them.
+var Roles = []Role{RoleAdmin, RolePrivileged, RoleDeveloper}
+
+func (r Role) rank() int {
+	switch r {
+	case RoleAdmin:
+		return 3
+	case RolePrivileged:
+		return 2
+	case RoleDeveloper:
+		return 1
+	}
+	return 0
+}
+
+// Valid reports whether r is one of Ottr's roles.
+func (r Role) Valid() bool { return r.rank() > 0 }
+
+// Includes reports whether a user with role r may do what role need may.
+func (r Role) Includes(need Role) bool { return r.rank() > 0 && r.rank() >= need.rank() }
+
+// ParseRole parses a role name (case-insensitive).
+func ParseRole(s string) (Role, error) {
+	r := Role(strings.ToUpper(strings.TrimSpace(s)))
+	if !r.Valid() {
+		return "", Invalid("invalid role", Problem{Field: "role", Message: fmt.Sprintf("%q is not a role; valid roles: ['ADMIN', 'PRIVILEGED', 'DEVELOPER']", s)})
+	}
+	return r, nil
+}
+
+// User is an account of the API. PasswordHash never leaves the process: it
+// is excluded from JSON.
+type User struct {
+	Username     string    `json:"username"`
+	Role         Role      `json:"role"`
+	PasswordHash string    `json:"-"`
+	Created      time.Time `json:"timestamp"`
+	Updated      time.Time `json:"-"`
+}
+
+// MarshalJSON writes Ottr's user shape: username, role, timestamp.
+func (u User) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Username  string `json:"username"`
+		Role      Role   `json:"role"`
+		Timestamp string `json:"timestamp"`
+	}{u.Username, u.Role, u.Created.UTC().Format(time.RFC3339)})
+}
+
+// UserStore keeps API users.
+type UserStore interface {
+	// CreateUser stores u; ECONFLICT if the username exists.
+	CreateUser(ctx context.Context, u *User) error
+	// GetUser returns a user; ENOTFOUND if absent.
+	GetUser(ctx context.Context, username string) (*User, error)
+	// ListUsers returns every user sorted by username.
+	ListUsers(ctx context.Context) ([]*User, error)
+	// UpdateUser applies fn to the stored user in one transaction;
+	// ENOTFOUND if absent.
+	UpdateUser(ctx context.Context, username string, fn func(*User) error) (*User, error)
+	// DeleteUser removes a user; ENOTFOUND if absent.
+	DeleteUser(ctx context.Context, username string) error
+}
