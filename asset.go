@@ -255,6 +255,11 @@ type AssetStore interface {
 	// FindAssets returns one page of assets matching f, ordered by
 	// system_name, and the cursor of the next page ("" on the last page).
 	FindAssets(ctx context.Context, f AssetFilter) ([]*Asset, string, error)
+	AssetScanner
+}
+
+// AssetScanner streams the inventory.
+type AssetScanner interface {
 	// ScanAssets calls fn for every asset selected by s, streaming; fn's
 	// asset is only valid during the call. An error from fn stops the pass
 	// and is returned.

@@ -1,0 +1,150 @@
+package rotate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+)
+
+// Router selects due assets and routes them. Its zero value is not usable:
+// Assets is required; a nil Routes leaves every due asset unrouted.
+type Router struct {
+	Assets ottr.AssetScanner
+	Routes *ottr.RouteTable
+	Policy ottr.RenewalPolicy
+	Now    func() time.Time // nil = time.Now
+	Logger *slog.Logger     // nil = discard
+}
+
+// Candidate is a due asset found by a pass. Exactly one of Route and NoRoute
+// is set.
+type Candidate struct {
+	// Asset holds the routing fields only (ottr.AssetScan.Brief) and is
+	// valid during the callback only; clone it to keep it.
+	Asset    *ottr.Asset
+	Decision ottr.Decision
+	Route    *ottr.Route
+	NoRoute  *ottr.NoRouteError
+}
+
+// PassStats summarises a pass.
+type PassStats struct {
+	// Examined counts the assets the store returned: those without an
+	// expiry or expiring within the policy's longest lead time.
+	Examined int           `json:"examined"`
+	Due      int           `json:"due"`
+	Routed   int           `json:"routed"`
+	Unrouted int           `json:"unrouted"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+type routeKey struct{ platform, os, model, ca string }
+
+type routeResult struct {
+	route   *ottr.Route
+	noRoute *ottr.NoRouteError
+}
+
+var errNoTable = &ottr.NoRouteError{Key: "route table", Reason: "no route table is loaded (set routes in the config or --routes)"}
+
+// Pass streams every asset that can be due at now through the policy and the
+// route table and calls fn for each due one. An error from fn or the store
+// stops the pass and is returned with the stats so far.
+func (r *Router) Pass(ctx context.Context, fn func(Candidate) error) (PassStats, error) {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	log := r.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	start := time.Now()
+	at := now()
+	var st PassStats
+	// Most fleets share a few platform/version/model/CA combinations, so
+	// each is looked up once per pass.
+	cache := map[routeKey]routeResult{}
+	scan := ottr.AssetScan{ExpiringBefore: at.Add(r.Policy.MaxLead()), Brief: true}
+	err := r.Assets.ScanAssets(ctx, scan, func(a *ottr.Asset) error {
+		st.Examined++
+		k := routeKey{a.HostPlatform, a.OSVersion, a.DeviceModel, a.CertificateAuthority}
+		res, ok := cache[k]
+		if !ok {
+			res = r.lookup(k)
+			cache[k] = res
+		}
+		recipe := ""
+		if res.route != nil {
+			recipe = res.route.Recipe
+		}
+		d := r.Policy.Due(a, recipe, at)
+		if !d.Due {
+			return nil
+		}
+		st.Due++
+		c := Candidate{Asset: a, Decision: d, Route: res.route, NoRoute: res.noRoute}
+		if c.Route != nil {
+			st.Routed++
+		} else {
+			st.Unrouted++
+			log.Warn("due asset has no route", "asset", a.SystemName, "route_key", c.NoRoute.Key, "err", c.NoRoute.Reason)
+		}
+		return fn(c)
+	})
+	st.Duration = time.Since(start)
+	if err != nil {
+		return st, fmt.Errorf("router pass: %w", err)
+	}
+	log.Info("router pass done", "examined", st.Examined, "due", st.Due, "routed", st.Routed, "unrouted", st.Unrouted, "duration", st.Duration)
+	return st, nil
+}
+
+func (r *Router) lookup(k routeKey) routeResult {
+	if r.Routes == nil {
+		return routeResult{noRoute: errNoTable}
+	}
+	route, err := r.Routes.Lookup(k.platform, k.os, k.model, k.ca)
+	var nr *ottr.NoRouteError
+	if errors.As(err, &nr) {
+		return routeResult{noRoute: nr}
+	}
+	return routeResult{route: route}
+}
+
+// Outcome says what Enqueue did with a routed candidate.
+type Outcome string
+
+// Enqueue outcomes.
+const (
+	Queued Outcome = "queued" // a new rotation was created
+	Joined Outcome = "joined" // the asset already had a live rotation
+)
+
+// Enqueue records a queued rotation for a routed candidate, or joins the
+// asset's live rotation. It returns the rotation.
+func Enqueue(ctx context.Context, rs ottr.RotationStore, c Candidate, trigger, by string) (*ottr.Rotation, Outcome, error) {
+	if c.Route == nil {
+		return nil, "", ottr.Errorf(ottr.EINVALID, "asset %q has no route: %s", c.Asset.SystemName, c.NoRoute.Reason)
+	}
+	rot := &ottr.Rotation{
+		SystemName: c.Asset.SystemName, State: ottr.StateQueued, Trigger: trigger,
+		RequestedBy: by, Recipe: c.Route.Recipe,
+	}
+	if e := c.Asset.CertificateExpiration; e != nil {
+		old := *e // the candidate's asset is reused after the callback
+		rot.OldExpiration = &old
+	}
+	err := rs.CreateRotation(ctx, rot)
+	switch {
+	case err == nil:
+		return rot, Queued, nil
+	case ottr.ErrorCode(err) == ottr.ECONFLICT && rot.ID != "":
+		return rot, Joined, nil
+	}
+	return nil, "", fmt.Errorf("enqueue rotation of %s: %w", c.Asset.SystemName, err)
+}
