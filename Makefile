@@ -1,0 +1,31 @@
+GO ?= go
+# Packages whose code runs goroutines or shares state across them.
+RACE_PKGS = ./store/... ./rotate/...
+
+.PHONY: test lint bench bench-postgres build fuzz
+
+## test: vet, format check, the whole suite, and the race detector on the concurrent packages
+test: lint
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+## lint: go vet and gofmt
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## bench: router pass over 1,000,000 generated assets on SQLite (see bench/README.md)
+bench:
+	cd bench && OTTR_BENCH_ASSETS=$${OTTR_BENCH_ASSETS:-1000000} $(GO) test -run '^$$' -bench . -benchtime 5x -benchmem -timeout 60m
+
+## bench-postgres: the same on PostgreSQL (OTTR_TEST_POSTGRES_DSN)
+bench-postgres:
+	cd bench && OTTR_BENCH_ENGINE=postgres OTTR_BENCH_ASSETS=$${OTTR_BENCH_ASSETS:-1000000} $(GO) test -run '^$$' -bench . -benchtime 5x -benchmem -timeout 60m
+
+## fuzz: run each fuzzer for a while
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseRouteTable -fuzztime 60s .
+	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./inventory
+
+build:
+	CGO_ENABLED=0 $(GO) build -o bin/ottr ./cmd/ottr

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the file of SPEC §7 (--config ottr.yaml). Its keys are a
+// contract: docs and tests rely on them. Precedence, lowest first: the file,
+// OTTR_<KEY_PATH> environment variables, command-line flags.
+type Config struct {
+	Listen                 string              `yaml:"listen"`
+	DataDir                string              `yaml:"data_dir"`
+	Database               ottr.Secret         `yaml:"database"` // a DSN may hold a password
+	Routes                 string              `yaml:"routes"`
+	CertificateAuthorities map[string]CAConfig `yaml:"certificate_authorities"`
+	DNS                    DNSConfig           `yaml:"dns"`
+	Router                 RouterConfig        `yaml:"router"`
+	Workers                WorkersConfig       `yaml:"workers"`
+	Log                    LogConfig           `yaml:"log"`
+}
+
+// CAConfig configures one ACME CA by name.
+type CAConfig struct {
+	Directory    string    `yaml:"directory"`
+	Email        string    `yaml:"email"`
+	DirectoryCA  string    `yaml:"directory_ca"`
+	TrustedRoots string    `yaml:"trusted_roots"`
+	EAB          EABConfig `yaml:"eab"`
+	Profile      string    `yaml:"profile"`
+	RenewBefore  Duration  `yaml:"renew_before"`
+	RenewFrac    float64   `yaml:"renew_fraction"`
+}
+
+// EABConfig is External Account Binding for CAs that need it.
+type EABConfig struct {
+	KID     string      `yaml:"kid"`
+	HMACKey ottr.Secret `yaml:"hmac_key"`
+}
+
+// DNSConfig configures the delegate zones.
+type DNSConfig struct {
+	Listen      string   `yaml:"listen"`
+	Zones       []string `yaml:"zones"`
+	Resolvers   []string `yaml:"resolvers"`
+	Nameservers []string `yaml:"nameservers"`
+}
+
+// RouterConfig sets the router's schedule and renewal policy.
+type RouterConfig struct {
+	Interval      Duration               `yaml:"interval"`
+	Jitter        float64                `yaml:"jitter"`
+	RenewBefore   Duration               `yaml:"renew_before"`
+	RenewFraction float64                `yaml:"renew_fraction"`
+	Routes        map[string]RenewConfig `yaml:"routes"` // per recipe
+}
+
+// RenewConfig overrides the renewal window for one route recipe.
+type RenewConfig struct {
+	RenewBefore   Duration `yaml:"renew_before"`
+	RenewFraction float64  `yaml:"renew_fraction"`
+}
+
+// WorkersConfig sizes the rotation workers.
+type WorkersConfig struct {
+	Concurrency int `yaml:"concurrency"`
+}
+
+// LogConfig chooses the log level and format.
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"` // text or json
+}
+
+func defaultConfig() Config {
+	return Config{
+		Listen:  "127.0.0.1:8080",
+		DataDir: defaultDataDir(),
+		Router:  RouterConfig{Interval: Duration(time.Hour), Jitter: 0.1},
+		Workers: WorkersConfig{Concurrency: 50},
+		Log:     LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+func defaultDataDir() string {
+	if d, err := os.UserConfigDir(); err == nil && os.Geteuid() != 0 {
+		return d + "/ottr"
+	}
+	return "/var/lib/ottr"
+}
+
+// loadConfig reads path (optional), then applies environment overrides.
+func loadConfig(path string, getenv func(string) string) (Config, error) {
+	c := defaultConfig()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return c, ottr.Errorf(ottr.EINVALID, "config: %v", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		// io.EOF is an empty file: all defaults.
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, ottr.Errorf(ottr.EINVALID, "config %s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&c).Elem(), "OTTR", getenv); err != nil {
+		return c, err
+	}
+	return c, c.validate()
+}
+
+// applyEnv sets scalar fields from OTTR_<PATH> variables, PATH being the
+// upper-cased yaml key path joined by '_' (OTTR_DNS_LISTEN). Maps are not
+// reachable this way; use the file.
+func applyEnv(v reflect.Value, prefix string, getenv func(string) string) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		name := prefix + "_" + strings.ToUpper(tag)
+		fv := v.Field(i)
+		if f.Type.Kind() == reflect.Struct {
+			if err := applyEnv(fv, name, getenv); err != nil {
+				return err
+			}
+			continue
+		}
+		val := getenv(name)
+		if val == "" {
+			continue
+		}
+		if err := setScalar(fv, val); err != nil {
+			return ottr.Errorf(ottr.EINVALID, "environment %s: %v", name, err)
+		}
+	}
+	return nil
+}
+
+func setScalar(fv reflect.Value, val string) error {
+	switch p := fv.Addr().Interface().(type) {
+	case *Duration:
+		return p.parse(val)
+	case *ottr.Secret:
+		*p = ottr.Secret(val)
+		return nil
+	case *[]string:
+		*p = strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' })
+		return nil
+	}
+	switch fv.Kind() {
+	case reflect.String:
+		fv.SetString(val)
+	case reflect.Int:
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", val)
+		}
+		fv.SetInt(int64(n))
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(val, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", val)
+		}
+		fv.SetFloat(f)
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	var probs []ottr.Problem
+	bad := func(field, format string, args ...any) {
+		probs = append(probs, ottr.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if c.Router.Interval < Duration(time.Minute) {
+		bad("router.interval", "%s is shorter than the minimum of 1m", c.Router.Interval)
+	}
+	if c.Router.Jitter < 0 || c.Router.Jitter > 1 {
+		bad("router.jitter", "%v is outside 0-1 (a fraction of the renewal window)", c.Router.Jitter)
+	}
+	checkFrac := func(field string, f float64) {
+		if f < 0 || f >= 1 {
+			bad(field, "%v is outside 0-1 (a fraction of the certificate lifetime)", f)
+		}
+	}
+	checkFrac("router.renew_fraction", c.Router.RenewFraction)
+	for name, r := range c.Router.Routes {
+		checkFrac("router.routes."+name+".renew_fraction", r.RenewFraction)
+	}
+	for name, ca := range c.CertificateAuthorities {
+		checkFrac("certificate_authorities."+name+".renew_fraction", ca.RenewFrac)
+	}
+	if c.Workers.Concurrency < 1 {
+		bad("workers.concurrency", "%d must be at least 1", c.Workers.Concurrency)
+	}
+	if d := c.Database.Reveal(); d != "" && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
+		bad("database", "want a postgres:// DSN or empty for SQLite in data_dir")
+	}
+	if c.DataDir == "" && c.Database == "" {
+		bad("data_dir", "is empty and no database DSN is set")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if len(probs) > 0 {
+		return ottr.Invalid("configuration is invalid", probs...)
+	}
+	return nil
+}
+
+// policy builds the renewal policy from the router and CA settings.
+func (c *Config) policy() ottr.RenewalPolicy {
+	p := ottr.RenewalPolicy{
+		Default: ottr.RenewalRule{Before: time.Duration(c.Router.RenewBefore), Fraction: c.Router.RenewFraction},
+		Jitter:  c.Router.Jitter,
+	}
+	for name, ca := range c.CertificateAuthorities {
+		if ca.RenewBefore > 0 || ca.RenewFrac > 0 {
+			if p.ByCA == nil {
+				p.ByCA = map[string]ottr.RenewalRule{}
+			}
+			p.ByCA[name] = ottr.RenewalRule{Before: time.Duration(ca.RenewBefore), Fraction: ca.RenewFrac}
+		}
+	}
+	for name, r := range c.Router.Routes {
+		if p.ByRoute == nil {
+			p.ByRoute = map[string]ottr.RenewalRule{}
+		}
+		p.ByRoute[name] = ottr.RenewalRule{Before: time.Duration(r.RenewBefore), Fraction: r.RenewFraction}
+	}
+	return p
+}
+
+// Duration is a time.Duration written as Go writes them ("90m", "1h") or in
+// days ("30d").
+type Duration time.Duration
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+func (d *Duration) parse(s string) error {
+	s = strings.TrimSpace(s)
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseFloat(n, 64)
+		if err != nil || days < 0 {
+			return fmt.Errorf("%q is not a duration (e.g. 30d, 12h, 90m)", s)
+		}
+		*d = Duration(days * float64(24*time.Hour))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q is not a duration (e.g. 30d, 12h, 90m)", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// UnmarshalYAML reads "30d" or a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if err := d.parse(n.Value); err != nil {
+		return fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+// Command ottr rotates X.509 certificates on devices that cannot run an ACME
+// agent. It is the composition root: it reads flags, environment and the
+// config file, and wires the store, router and (later) API, ACME, DNS and
+// drivers together through the root package's interfaces.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ottr-dev/ottr"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err))
+}
+
+// run executes the command line args and returns its error; main only maps
+// it to an exit status. Tests call run directly.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	a := &app{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	defer a.close()
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil && !errors.Is(err, errSilent) {
+		printError(stderr, err)
+	}
+	return err
+}
+
+// errSilent marks a failure whose details the command already printed.
+var errSilent = errors.New("failed")
+
+// usageError is a mistake in the command line itself.
+type usageError struct{ error }
+
+func exitCode(err error) int {
+	var u usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &u):
+		return 2
+	}
+	return 1
+}
+
+func printError(w io.Writer, err error) {
+	var u usageError
+	if errors.As(err, &u) {
+		fmt.Fprintf(w, "ottr: %v\nRun with --help for usage.\n", u.error)
+		return
+	}
+	var oe *ottr.Error
+	if errors.As(err, &oe) {
+		fmt.Fprintf(w, "ottr: %s\n", oe.Message)
+		for _, p := range oe.Problems {
+			if p.String() != oe.Message {
+				fmt.Fprintf(w, "  %s\n", p)
+			}
+		}
+		return
+	}
+	fmt.Fprintf(w, "ottr: %v\n", err)
+}
