@@ -16,7 +16,7 @@ var demoRoutes []byte
 
 func (a *app) demoCmd() *cobra.Command {
 	var keep bool
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Show Ottr at work on a throwaway inventory (no setup, no network)",
 		Long: `Create a throwaway SQLite inventory with Ottr's example route.json and a
@@ -73,19 +73,20 @@ rotations are being built; until they land the demo stops after routing.`,
 			if err := a.runSub(cmd, "router", "run", "--dry-run"); err != nil {
 				return err
 			}
-			fmt.Fprintf(w, `
-Next steps:
-  ottr route explain win01.example.com --data-dir %[1]s --routes %[2]s
-  ottr asset import otter.json --routes route.json     # an Ottr DynamoDB scan
+			fmt.Fprint(w, `
 Certificate issuance (ACME + DNS-01) and the device drivers are not yet
 available in this build; the demo stops after routing.
-`, dir, routes)
+`)
 			if keep {
-				fmt.Fprintf(w, "The demo inventory is kept in %s\n", dir)
+				fmt.Fprintf(w, "\nThe demo inventory is kept. Try:\n  ottr route explain win01.example.com --data-dir %s --routes %s\n", dir, routes)
+			} else {
+				fmt.Fprintln(w, "Run with --keep to keep the demo inventory and explore it.")
 			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo's data directory and print how to explore it")
+	return cmd
 }
 
 // runSub runs another subcommand of the same app in-process.

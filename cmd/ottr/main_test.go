@@ -156,7 +156,7 @@ func TestImportOttrScanAndRoundTripExports(t *testing.T) {
 	}
 	ub := got[1]
 	if ub.CertificateExpiration == nil || !ub.CertificateExpiration.Equal(time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)) ||
-		ub.CertificateValidation || ub.DeviceModel != "" || got[0].CertificateExpiration != nil || ub.Origin != "API" {
+		bool(ub.CertificateValidation) || ub.DeviceModel != "" || got[0].CertificateExpiration != nil || ub.Origin != "API" {
 		t.Errorf("Ottr conventions not applied: %+v / %+v", got[0], ub)
 	}
 	for _, format := range []string{"json", "jsonl", "csv", "dynamodb", "dynamodb-export"} {

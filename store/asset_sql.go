@@ -1,0 +1,420 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+)
+
+const assetCols = `system_name, common_name, sans, certificate_authority, certificate_expiration, certificate_validation,
+	host_platform, os_version, device_model, ip_address, data_center, origin, port, credential, dns_zone,
+	last_rotation_time, last_rotation_status, last_rotation_error, last_rotation_id,
+	certificate_serial, certificate_issuer, certificate_not_before, has_labels`
+
+// briefCols are what routing and due selection read (ottr.AssetScan.Brief).
+const briefCols = `system_name, common_name, certificate_authority, certificate_expiration, certificate_not_before,
+	host_platform, os_version, device_model`
+
+type rowScanner interface{ Scan(...any) error }
+
+// scanAsset reads assetCols into a; hasLabels says whether labels must be
+// loaded separately.
+func scanAsset(r rowScanner, a *ottr.Asset) (hasLabels bool, err error) {
+	var sans string
+	var exp, lrt, nb sql.NullInt64
+	var valid bool
+	var lrStatus, lrErr, lrID string
+	*a = ottr.Asset{}
+	err = r.Scan(&a.SystemName, &a.CommonName, &sans, &a.CertificateAuthority, &exp, &valid,
+		&a.HostPlatform, &a.OSVersion, &a.DeviceModel, &a.IPAddress, &a.DataCenter, &a.Origin, &a.Port, &a.Credential, &a.DNSZone,
+		&lrt, &lrStatus, &lrErr, &lrID, &a.CertificateSerial, &a.CertificateIssuer, &nb, &hasLabels)
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal([]byte(sans), &a.SubjectAlternativeName); err != nil {
+		return false, fmt.Errorf("asset %s: stored SANs: %w", a.SystemName, err)
+	}
+	a.CertificateValidation = ottr.BoolString(valid)
+	a.CertificateExpiration, a.CertificateNotBefore = toTime(exp), toTime(nb)
+	if lrt.Valid {
+		a.LastRotation = &ottr.LastRotation{Time: ottr.Time{Time: fromMS(lrt.Int64)}, Status: lrStatus, Error: lrErr, RotationID: lrID}
+	}
+	return hasLabels, nil
+}
+
+func assetArgs(a *ottr.Asset) []any {
+	sans := a.SubjectAlternativeName
+	if sans == nil {
+		sans = []string{}
+	}
+	b, _ := json.Marshal(sans)
+	var lrt sql.NullInt64
+	var lrStatus, lrErr, lrID string
+	if l := a.LastRotation; l != nil {
+		lrt = sql.NullInt64{Int64: l.Time.UnixMilli(), Valid: true}
+		lrStatus, lrErr, lrID = l.Status, l.Error, l.RotationID
+	}
+	return []any{a.SystemName, a.CommonName, string(b), a.CertificateAuthority, nullMS(a.CertificateExpiration), bool(a.CertificateValidation),
+		a.HostPlatform, a.OSVersion, a.DeviceModel, a.IPAddress, a.DataCenter, a.Origin, a.Port, a.Credential, a.DNSZone,
+		lrt, lrStatus, lrErr, lrID, a.CertificateSerial, a.CertificateIssuer, nullMS(a.CertificateNotBefore), len(a.Labels) > 0}
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (d *DB) insertAsset(ctx context.Context, tx execer, a *ottr.Asset) error {
+	now := ms(d.now())
+	args := append(assetArgs(a), now, now)
+	_, err := tx.ExecContext(ctx, d.q(`INSERT INTO assets (`+assetCols+`, created_at, updated_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
+	if isUnique(err) {
+		return ottr.Errorf(ottr.ECONFLICT, "asset %q already exists", a.SystemName)
+	}
+	if err != nil {
+		return fmt.Errorf("insert asset %s: %w", a.SystemName, err)
+	}
+	return d.writeLabels(ctx, tx, a, false)
+}
+
+func (d *DB) replaceAsset(ctx context.Context, tx execer, a *ottr.Asset) error {
+	args := append(assetArgs(a)[1:], ms(d.now()), a.SystemName)
+	set := strings.Join(strings.Fields(strings.ReplaceAll(strings.SplitN(assetCols, ",", 2)[1], ",", " = ?,")), " ") + " = ?, updated_at = ?"
+	res, err := tx.ExecContext(ctx, d.q(`UPDATE assets SET `+set+` WHERE system_name = ?`), args...)
+	if err != nil {
+		return fmt.Errorf("update asset %s: %w", a.SystemName, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ottr.Errorf(ottr.ENOTFOUND, "asset %q not found", a.SystemName)
+	}
+	return d.writeLabels(ctx, tx, a, true)
+}
+
+func (d *DB) writeLabels(ctx context.Context, tx execer, a *ottr.Asset, replace bool) error {
+	if replace {
+		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM asset_labels WHERE system_name = ?`), a.SystemName); err != nil {
+			return fmt.Errorf("labels of %s: %w", a.SystemName, err)
+		}
+	}
+	for k, v := range a.Labels {
+		if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO asset_labels (system_name, key, value) VALUES (?, ?, ?)`), a.SystemName, k, v); err != nil {
+			return fmt.Errorf("labels of %s: %w", a.SystemName, err)
+		}
+	}
+	return nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (d *DB) loadLabels(ctx context.Context, q querier, a *ottr.Asset) error {
+	rows, err := q.QueryContext(ctx, d.q(`SELECT key, value FROM asset_labels WHERE system_name = ?`), a.SystemName)
+	if err != nil {
+		return fmt.Errorf("labels of %s: %w", a.SystemName, err)
+	}
+	defer rows.Close()
+	a.Labels = map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		a.Labels[k] = v
+	}
+	return rows.Err()
+}
+
+// CreateAsset stores a new asset; ECONFLICT if its system_name exists.
+func (d *DB) CreateAsset(ctx context.Context, a *ottr.Asset) error {
+	return d.tx(ctx, func(tx *sql.Tx) error { return d.insertAsset(ctx, tx, a) })
+}
+
+func (d *DB) getAsset(ctx context.Context, q querier, name, suffix string) (*ottr.Asset, error) {
+	a := &ottr.Asset{}
+	has, err := scanAsset(q.QueryRowContext(ctx, d.q(`SELECT `+assetCols+` FROM assets WHERE system_name = ?`+suffix), name), a)
+	if err == sql.ErrNoRows {
+		return nil, ottr.Errorf(ottr.ENOTFOUND, "asset %q not found", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get asset %s: %w", name, err)
+	}
+	if has {
+		if err := d.loadLabels(ctx, q, a); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// GetAsset returns one asset; ENOTFOUND if absent.
+func (d *DB) GetAsset(ctx context.Context, name string) (*ottr.Asset, error) {
+	return d.getAsset(ctx, d.db, name, "")
+}
+
+// UpdateAsset applies fn to the stored asset in one transaction.
+func (d *DB) UpdateAsset(ctx context.Context, name string, fn func(*ottr.Asset) error) (*ottr.Asset, error) {
+	var out *ottr.Asset
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		a, err := d.getAsset(ctx, tx, name, d.forUpdate())
+		if err != nil {
+			return err
+		}
+		if err := fn(a); err != nil {
+			return err
+		}
+		if a.SystemName != name {
+			return ottr.Errorf(ottr.EINVALID, "system_name cannot be changed (%q → %q); add a new asset instead", name, a.SystemName)
+		}
+		out = a
+		return d.replaceAsset(ctx, tx, a)
+	})
+	return out, err
+}
+
+// DeleteAsset removes an asset and its labels; its rotations stay.
+func (d *DB) DeleteAsset(ctx context.Context, name string) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM asset_labels WHERE system_name = ?`), name); err != nil {
+			return fmt.Errorf("delete asset %s: %w", name, err)
+		}
+		res, err := tx.ExecContext(ctx, d.q(`DELETE FROM assets WHERE system_name = ?`), name)
+		if err != nil {
+			return fmt.Errorf("delete asset %s: %w", name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ottr.Errorf(ottr.ENOTFOUND, "asset %q not found", name)
+		}
+		return nil
+	})
+}
+
+const (
+	defaultLimit = 100
+	maxLimit     = 10000
+)
+
+func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func decodeCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) == 0 {
+		return "", ottr.Invalid("invalid cursor", ottr.Problem{Field: "cursor", Message: fmt.Sprintf("%q is not a cursor this server issued", c)})
+	}
+	return string(b), nil
+}
+
+// FindAssets returns one page of matching assets ordered by system_name.
+func (d *DB) FindAssets(ctx context.Context, f ottr.AssetFilter) ([]*ottr.Asset, string, error) {
+	var where []string
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("system_name", f.SystemName)
+	eq("common_name", f.CommonName)
+	eq("ip_address", f.IPAddress)
+	eq("data_center", f.DataCenter)
+	eq("host_platform", f.HostPlatform)
+	eq("origin", f.Origin)
+	eq("certificate_authority", f.CertificateAuthority)
+	if f.DaysUntilExpiration != nil {
+		where = append(where, "certificate_expiration IS NOT NULL AND certificate_expiration < ?")
+		args = append(args, ms(d.now().Add(time.Duration(*f.DaysUntilExpiration)*24*time.Hour)))
+	}
+	for k, v := range f.Labels {
+		where = append(where, "system_name IN (SELECT system_name FROM asset_labels WHERE key = ? AND value = ?)")
+		args = append(args, k, v)
+	}
+	if f.Cursor != "" {
+		after, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where = append(where, "system_name > ?")
+		args = append(args, after)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	limit = min(limit, maxLimit)
+	query := `SELECT ` + assetCols + ` FROM assets`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += fmt.Sprintf(" ORDER BY system_name LIMIT %d", limit)
+	rows, err := d.db.QueryContext(ctx, d.q(query), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("find assets: %w", err)
+	}
+	var out []*ottr.Asset
+	var withLabels []*ottr.Asset
+	for rows.Next() {
+		a := &ottr.Asset{}
+		has, err := scanAsset(rows, a)
+		if err != nil {
+			rows.Close()
+			return nil, "", fmt.Errorf("find assets: %w", err)
+		}
+		if has {
+			withLabels = append(withLabels, a)
+		}
+		out = append(out, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("find assets: %w", err)
+	}
+	for _, a := range withLabels {
+		if err := d.loadLabels(ctx, d.db, a); err != nil {
+			return nil, "", err
+		}
+	}
+	next := ""
+	if len(out) == limit {
+		next = encodeCursor(out[len(out)-1].SystemName)
+	}
+	return out, next, nil
+}
+
+// ScanAssets streams the assets selected by s to fn. The asset passed to fn
+// is reused between calls.
+func (d *DB) ScanAssets(ctx context.Context, s ottr.AssetScan, fn func(*ottr.Asset) error) error {
+	cols := assetCols
+	if s.Brief {
+		cols = briefCols
+	}
+	query := `SELECT ` + cols + ` FROM assets`
+	var args []any
+	if !s.ExpiringBefore.IsZero() {
+		query += ` WHERE certificate_expiration IS NULL OR certificate_expiration < ?`
+		args = append(args, ms(s.ExpiringBefore))
+	}
+	rows, err := d.db.QueryContext(ctx, d.q(query), args...)
+	if err != nil {
+		return fmt.Errorf("scan assets: %w", err)
+	}
+	defer rows.Close()
+	var a ottr.Asset
+	var exp, nb sql.NullInt64
+	var expT, nbT ottr.Time
+	for rows.Next() {
+		if !s.Brief {
+			has, err := scanAsset(rows, &a)
+			if err != nil {
+				return fmt.Errorf("scan assets: %w", err)
+			}
+			if has {
+				// Labels come over a second pooled connection while rows
+				// holds the first.
+				if err := d.loadLabels(ctx, d.db, &a); err != nil {
+					return err
+				}
+			}
+		} else {
+			if err := rows.Scan(&a.SystemName, &a.CommonName, &a.CertificateAuthority, &exp, &nb,
+				&a.HostPlatform, &a.OSVersion, &a.DeviceModel); err != nil {
+				return fmt.Errorf("scan assets: %w", err)
+			}
+			// Reused times: no allocation per row on the router's path.
+			a.CertificateExpiration, a.CertificateNotBefore = nil, nil
+			if exp.Valid {
+				expT.Time = time.UnixMilli(exp.Int64).UTC()
+				a.CertificateExpiration = &expT
+			}
+			if nb.Valid {
+				nbT.Time = time.UnixMilli(nb.Int64).UTC()
+				a.CertificateNotBefore = &nbT
+			}
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("scan assets: %w", err)
+	}
+	return nil
+}
+
+// ImportOptions controls ImportAssets.
+type ImportOptions struct {
+	// Update replaces assets that exist; otherwise they are conflicts.
+	Update bool
+	// SkipConflicts skips and reports conflicts; otherwise any conflict
+	// rolls the whole import back.
+	SkipConflicts bool
+	// Progress is called every 10,000 records and at the end.
+	Progress func(n int)
+}
+
+// ImportResult counts what an import did.
+type ImportResult struct {
+	Created, Updated int
+	Conflicts        []string
+}
+
+// ImportAssets writes the assets next yields (until io.EOF) in one
+// transaction: all of them or, on any error, none.
+func (d *DB) ImportAssets(ctx context.Context, next func() (*ottr.Asset, error), o ImportOptions) (ImportResult, error) {
+	var res ImportResult
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		n := 0
+		for {
+			a, err := next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			n++
+			if o.Progress != nil && n%10000 == 0 {
+				o.Progress(n)
+			}
+			exists := false
+			if err := tx.QueryRowContext(ctx, d.q(`SELECT 1 FROM assets WHERE system_name = ?`), a.SystemName).Scan(new(int)); err == nil {
+				exists = true
+			} else if err != sql.ErrNoRows {
+				return fmt.Errorf("import %s: %w", a.SystemName, err)
+			}
+			switch {
+			case !exists:
+				if err := d.insertAsset(ctx, tx, a); err != nil {
+					return err
+				}
+				res.Created++
+			case o.Update:
+				if err := d.replaceAsset(ctx, tx, a); err != nil {
+					return err
+				}
+				res.Updated++
+			default:
+				res.Conflicts = append(res.Conflicts, a.SystemName)
+			}
+		}
+		if o.Progress != nil {
+			o.Progress(n)
+		}
+		if len(res.Conflicts) > 0 && !o.SkipConflicts {
+			return ottr.Errorf(ottr.ECONFLICT, "%d asset(s) already exist; nothing imported (use --update to replace them)", len(res.Conflicts))
+		}
+		return nil
+	})
+	if err != nil {
+		res.Created, res.Updated = 0, 0 // rolled back
+	}
+	return res, err
+}

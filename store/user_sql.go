@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/ottr-dev/ottr"
+)
+
+const userCols = `username, password_hash, role, created_at, updated_at`
+
+func scanUser(r rowScanner) (*ottr.User, error) {
+	var u ottr.User
+	var c, up int64
+	if err := r.Scan(&u.Username, &u.PasswordHash, &u.Role, &c, &up); err != nil {
+		return nil, err
+	}
+	u.Created, u.Updated = fromMS(c), fromMS(up)
+	return &u, nil
+}
+
+// CreateUser stores u; ECONFLICT if the username exists.
+func (d *DB) CreateUser(ctx context.Context, u *ottr.User) error {
+	now := d.now().UTC()
+	if u.Created.IsZero() {
+		u.Created = now
+	}
+	u.Updated = now
+	_, err := d.db.ExecContext(ctx, d.q(`INSERT INTO users (`+userCols+`) VALUES (?,?,?,?,?)`),
+		u.Username, u.PasswordHash, string(u.Role), ms(u.Created), ms(u.Updated))
+	if isUnique(err) {
+		return ottr.Errorf(ottr.ECONFLICT, "user %q already exists", u.Username)
+	}
+	if err != nil {
+		return fmt.Errorf("insert user: %w", err)
+	}
+	return nil
+}
+
+// GetUser returns a user; ENOTFOUND if absent.
+func (d *DB) GetUser(ctx context.Context, name string) (*ottr.User, error) {
+	u, err := scanUser(d.db.QueryRowContext(ctx, d.q(`SELECT `+userCols+` FROM users WHERE username = ?`), name))
+	if err == sql.ErrNoRows {
+		return nil, ottr.Errorf(ottr.ENOTFOUND, "user %q not found", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user: %w", err)
+	}
+	return u, nil
+}
+
+// ListUsers returns every user sorted by username.
+func (d *DB) ListUsers(ctx context.Context) ([]*ottr.User, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []*ottr.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// UpdateUser applies fn to the stored user in one transaction.
+func (d *DB) UpdateUser(ctx context.Context, name string, fn func(*ottr.User) error) (*ottr.User, error) {
+	var out *ottr.User
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		u, err := scanUser(tx.QueryRowContext(ctx, d.q(`SELECT `+userCols+` FROM users WHERE username = ?`+d.forUpdate()), name))
+		if err == sql.ErrNoRows {
+			return ottr.Errorf(ottr.ENOTFOUND, "user %q not found", name)
+		}
+		if err != nil {
+			return fmt.Errorf("get user: %w", err)
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+		if u.Username != name {
+			return ottr.Errorf(ottr.EINVALID, "username cannot be changed")
+		}
+		u.Updated = d.now().UTC()
+		if _, err := tx.ExecContext(ctx, d.q(`UPDATE users SET password_hash = ?, role = ?, updated_at = ? WHERE username = ?`),
+			u.PasswordHash, string(u.Role), ms(u.Updated), name); err != nil {
+			return fmt.Errorf("update user: %w", err)
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// DeleteUser removes a user; ENOTFOUND if absent.
+func (d *DB) DeleteUser(ctx context.Context, name string) error {
+	res, err := d.db.ExecContext(ctx, d.q(`DELETE FROM users WHERE username = ?`), name)
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ottr.Errorf(ottr.ENOTFOUND, "user %q not found", name)
+	}
+	return nil
+}
