@@ -235,7 +235,7 @@ type AssetScan struct {
 	// recorded expiry and those expiring before it.
 	ExpiringBefore time.Time
 	// Brief fills only the fields routing and due selection need:
-	// SystemName, CommonName, CertificateAuthority, CertificateExpiration,
+	// SystemName, CertificateAuthority, CertificateExpiration,
 	// CertificateNotBefore, HostPlatform, OSVersion, DeviceModel.
 	Brief bool
 }

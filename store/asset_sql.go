@@ -19,7 +19,9 @@ const assetCols = `system_name, common_name, sans, certificate_authority, certif
 	certificate_serial, certificate_issuer, certificate_not_before, has_labels`
 
 // briefCols are what routing and due selection read (ottr.AssetScan.Brief).
-const briefCols = `system_name, common_name, certificate_authority, certificate_expiration, certificate_not_before,
+// They are exactly the columns of the assets_router index, so a brief scan
+// never reads the table.
+const briefCols = `system_name, certificate_authority, certificate_expiration, certificate_not_before,
 	host_platform, os_version, device_model`
 
 type rowScanner interface{ Scan(...any) error }
@@ -66,15 +68,23 @@ func assetArgs(a *ottr.Asset) []any {
 		lrt, lrStatus, lrErr, lrID, a.CertificateSerial, a.CertificateIssuer, nullMS(a.CertificateNotBefore), len(a.Labels) > 0}
 }
 
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+const insertAssetSQL = `INSERT INTO assets (` + assetCols + `, created_at, updated_at)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+func (d *DB) insertAsset(ctx context.Context, tx *sql.Tx, a *ottr.Asset) error {
+	return d.insertAssetWith(ctx, tx, nil, a)
 }
 
-func (d *DB) insertAsset(ctx context.Context, tx execer, a *ottr.Asset) error {
+// insertAssetWith inserts a, through stmt when one is prepared.
+func (d *DB) insertAssetWith(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, a *ottr.Asset) error {
 	now := ms(d.now())
 	args := append(assetArgs(a), now, now)
-	_, err := tx.ExecContext(ctx, d.q(`INSERT INTO assets (`+assetCols+`, created_at, updated_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), args...)
+	var err error
+	if stmt != nil {
+		_, err = stmt.ExecContext(ctx, args...)
+	} else {
+		_, err = tx.ExecContext(ctx, d.q(insertAssetSQL), args...)
+	}
 	if isUnique(err) {
 		return ottr.Errorf(ottr.ECONFLICT, "asset %q already exists", a.SystemName)
 	}
@@ -84,7 +94,7 @@ func (d *DB) insertAsset(ctx context.Context, tx execer, a *ottr.Asset) error {
 	return d.writeLabels(ctx, tx, a, false)
 }
 
-func (d *DB) replaceAsset(ctx context.Context, tx execer, a *ottr.Asset) error {
+func (d *DB) replaceAsset(ctx context.Context, tx *sql.Tx, a *ottr.Asset) error {
 	args := append(assetArgs(a)[1:], ms(d.now()), a.SystemName)
 	set := strings.Join(strings.Fields(strings.ReplaceAll(strings.SplitN(assetCols, ",", 2)[1], ",", " = ?,")), " ") + " = ?, updated_at = ?"
 	res, err := tx.ExecContext(ctx, d.q(`UPDATE assets SET `+set+` WHERE system_name = ?`), args...)
@@ -97,7 +107,7 @@ func (d *DB) replaceAsset(ctx context.Context, tx execer, a *ottr.Asset) error {
 	return d.writeLabels(ctx, tx, a, true)
 }
 
-func (d *DB) writeLabels(ctx context.Context, tx execer, a *ottr.Asset, replace bool) error {
+func (d *DB) writeLabels(ctx context.Context, tx *sql.Tx, a *ottr.Asset, replace bool) error {
 	if replace {
 		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM asset_labels WHERE system_name = ?`), a.SystemName); err != nil {
 			return fmt.Errorf("labels of %s: %w", a.SystemName, err)
@@ -299,7 +309,9 @@ func (d *DB) ScanAssets(ctx context.Context, s ottr.AssetScan, fn func(*ottr.Ass
 	query := `SELECT ` + cols + ` FROM assets`
 	var args []any
 	if !s.ExpiringBefore.IsZero() {
-		query += ` WHERE certificate_expiration IS NULL OR certificate_expiration < ?`
+		// Two index ranges; an OR of both would fall back to a table scan.
+		query = query + ` WHERE certificate_expiration IS NULL UNION ALL ` +
+			query + ` WHERE certificate_expiration < ?`
 		args = append(args, ms(s.ExpiringBefore))
 	}
 	rows, err := d.db.QueryContext(ctx, d.q(query), args...)
@@ -324,7 +336,7 @@ func (d *DB) ScanAssets(ctx context.Context, s ottr.AssetScan, fn func(*ottr.Ass
 				}
 			}
 		} else {
-			if err := rows.Scan(&a.SystemName, &a.CommonName, &a.CertificateAuthority, &exp, &nb,
+			if err := rows.Scan(&a.SystemName, &a.CertificateAuthority, &exp, &nb,
 				&a.HostPlatform, &a.OSVersion, &a.DeviceModel); err != nil {
 				return fmt.Errorf("scan assets: %w", err)
 			}
@@ -371,6 +383,17 @@ type ImportResult struct {
 func (d *DB) ImportAssets(ctx context.Context, next func() (*ottr.Asset, error), o ImportOptions) (ImportResult, error) {
 	var res ImportResult
 	err := d.tx(ctx, func(tx *sql.Tx) error {
+		// Prepared once: an import may hold millions of rows.
+		exists, err := tx.PrepareContext(ctx, d.q(`SELECT 1 FROM assets WHERE system_name = ?`))
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		defer exists.Close()
+		insert, err := tx.PrepareContext(ctx, d.q(insertAssetSQL))
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		defer insert.Close()
 		n := 0
 		for {
 			a, err := next()
@@ -384,15 +407,15 @@ func (d *DB) ImportAssets(ctx context.Context, next func() (*ottr.Asset, error),
 			if o.Progress != nil && n%10000 == 0 {
 				o.Progress(n)
 			}
-			exists := false
-			if err := tx.QueryRowContext(ctx, d.q(`SELECT 1 FROM assets WHERE system_name = ?`), a.SystemName).Scan(new(int)); err == nil {
-				exists = true
+			found := false
+			if err := exists.QueryRowContext(ctx, a.SystemName).Scan(new(int)); err == nil {
+				found = true
 			} else if err != sql.ErrNoRows {
 				return fmt.Errorf("import %s: %w", a.SystemName, err)
 			}
 			switch {
-			case !exists:
-				if err := d.insertAsset(ctx, tx, a); err != nil {
+			case !found:
+				if err := d.insertAssetWith(ctx, tx, insert, a); err != nil {
 					return err
 				}
 				res.Created++

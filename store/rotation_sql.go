@@ -139,15 +139,17 @@ func (d *DB) UpdateRotation(ctx context.Context, id string, fn func(*ottr.Rotati
 // AppendRotationLog adds lines to a rotation's log, in order.
 func (d *DB) AppendRotationLog(ctx context.Context, id string, lines ...ottr.LogLine) error {
 	return d.tx(ctx, func(tx *sql.Tx) error {
-		var seq sql.NullInt64
-		if err := tx.QueryRowContext(ctx, d.q(`SELECT MAX(seq) FROM rotation_logs WHERE rotation_id = ?`), id).Scan(&seq); err != nil {
+		// Locking the rotation row serialises appenders, so seq is unique.
+		var rid string
+		err := tx.QueryRowContext(ctx, d.q(`SELECT id FROM rotations WHERE id = ?`+d.forUpdate()), id).Scan(&rid)
+		if err == sql.ErrNoRows {
+			return ottr.Errorf(ottr.ENOTFOUND, "rotation %q not found", id)
+		}
+		if err != nil {
 			return fmt.Errorf("rotation log %s: %w", id, err)
 		}
-		var exists int
-		if err := tx.QueryRowContext(ctx, d.q(`SELECT COUNT(*) FROM rotations WHERE id = ?`+d.forUpdate()), id).Scan(&exists); err != nil || exists == 0 {
-			if err == nil {
-				return ottr.Errorf(ottr.ENOTFOUND, "rotation %q not found", id)
-			}
+		var seq sql.NullInt64
+		if err := tx.QueryRowContext(ctx, d.q(`SELECT MAX(seq) FROM rotation_logs WHERE rotation_id = ?`), id).Scan(&seq); err != nil {
 			return fmt.Errorf("rotation log %s: %w", id, err)
 		}
 		n := seq.Int64

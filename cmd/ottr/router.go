@@ -15,7 +15,6 @@ var timeNow = time.Now
 // routerEntry is one line of `router run` output.
 type routerEntry struct {
 	SystemName string     `json:"system_name"`
-	CommonName string     `json:"common_name"`
 	Status     string     `json:"status"` // due, unrouted, queued, joined
 	Recipe     string     `json:"recipe,omitempty"`
 	RouteKey   string     `json:"route_key,omitempty"`
@@ -76,7 +75,7 @@ errors, not for unrouted assets.`,
 			}
 			var queued, joined int
 			st, err := r.Pass(cmd.Context(), func(cand rotate.Candidate) error {
-				e := routerEntry{SystemName: cand.Asset.SystemName, CommonName: cand.Asset.CommonName,
+				e := routerEntry{SystemName: cand.Asset.SystemName,
 					DueReason: cand.Decision.Reason, Expiration: cand.Asset.CertificateExpiration}
 				if cand.Route != nil {
 					e.Status, e.Recipe, e.RouteKey = "due", cand.Route.Recipe, cand.Route.Key
