@@ -207,11 +207,6 @@ func (d *DB) DeleteAsset(ctx context.Context, name string) error {
 	})
 }
 
-const (
-	defaultLimit = 100
-	maxLimit     = 10000
-)
-
 func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 func decodeCursor(c string) (string, error) {
@@ -255,16 +250,7 @@ func (d *DB) FindAssets(ctx context.Context, f ottr.AssetFilter) ([]*ottr.Asset,
 		where = append(where, "system_name > ?")
 		args = append(args, after)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	limit = min(limit, maxLimit)
-	query := `SELECT ` + assetCols + ` FROM assets`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += fmt.Sprintf(" ORDER BY system_name LIMIT %d", limit)
+	query, limit := pageQuery(`SELECT `+assetCols+` FROM assets`, where, "system_name", f.Limit)
 	rows, err := d.db.QueryContext(ctx, d.q(query), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("find assets: %w", err)

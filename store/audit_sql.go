@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/ottr-dev/ottr"
 )
@@ -50,16 +49,7 @@ func (d *DB) FindEvents(ctx context.Context, f ottr.EventFilter) ([]*ottr.Event,
 		}
 		where, args = append(where, "id < ?"), append(args, id)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	limit = min(limit, maxLimit)
-	query := `SELECT id, time, actor, action, resource, before, after FROM audit_events`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", limit)
+	query, limit := pageQuery(`SELECT id, time, actor, action, resource, before, after FROM audit_events`, where, "id DESC", f.Limit)
 	rows, err := d.db.QueryContext(ctx, d.q(query), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("find events: %w", err)

@@ -190,16 +190,7 @@ func (d *DB) FindRotations(ctx context.Context, f ottr.RotationFilter) ([]*ottr.
 		where = append(where, "(created_at < ? OR (created_at = ? AND id < ?))")
 		args = append(args, createdMS, createdMS, id)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	limit = min(limit, maxLimit)
-	query := `SELECT ` + rotationCols + ` FROM rotations`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += fmt.Sprintf(" ORDER BY created_at DESC, id DESC LIMIT %d", limit)
+	query, limit := pageQuery(`SELECT `+rotationCols+` FROM rotations`, where, "created_at DESC, id DESC", f.Limit)
 	rows, err := d.db.QueryContext(ctx, d.q(query), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("find rotations: %w", err)

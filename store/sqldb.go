@@ -199,3 +199,21 @@ func toStd(v sql.NullInt64) *time.Time {
 	t := fromMS(v.Int64)
 	return &t
 }
+
+const (
+	defaultLimit = 100
+	maxLimit     = 10000
+)
+
+// pageQuery completes a listing: the AND of where, the order, and the page
+// size (default 100, at most 10,000), which it returns.
+func pageQuery(base string, where []string, order string, limit int) (string, int) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	limit = min(limit, maxLimit)
+	if len(where) > 0 {
+		base += " WHERE " + strings.Join(where, " AND ")
+	}
+	return fmt.Sprintf("%s ORDER BY %s LIMIT %d", base, order, limit), limit
+}
