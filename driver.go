@@ -29,9 +29,19 @@ type CSRMaker interface {
 	CSR(ctx context.Context, req CSRRequest) (*x509.CertificateRequest, error)
 }
 
-// Issuer gets a CSR signed by the named CA and returns the chain, leaf first.
+// IssueRequest asks an Issuer for one certificate.
+type IssueRequest struct {
+	CA  string // name of a configured CA (the asset's certificate_authority)
+	CSR *x509.CertificateRequest
+	// Replaces is the certificate this one renews, when known. It is sent
+	// to the CA as the ARI "replaces" field when the same account issued it.
+	Replaces *x509.Certificate
+}
+
+// Issuer gets a CSR signed by a CA and returns the chain, leaf first. The
+// CSR must already satisfy the CSR policy (CheckCSR).
 type Issuer interface {
-	Issue(ctx context.Context, ca string, csr *x509.CertificateRequest) ([]*x509.Certificate, error)
+	Issue(ctx context.Context, req IssueRequest) ([]*x509.Certificate, error)
 }
 
 // Notifier tells people about rotations that failed (and, if configured,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Error codes. EINVALID, EUNAUTHORIZED and EFORBIDDEN are permanent: retrying
@@ -38,6 +39,9 @@ type Error struct {
 	Code     string
 	Message  string
 	Problems []Problem // per-field details for EINVALID
+	// RetryAfter, when set on a transient error, is how long the other
+	// side asked us to wait before trying again (HTTP Retry-After).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -111,4 +115,13 @@ func IsPermanent(err error) bool {
 		return true
 	}
 	return false
+}
+
+// ErrorRetryAfter returns the RetryAfter of the first *Error in err's chain.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
