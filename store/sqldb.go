@@ -28,15 +28,19 @@ type Config struct {
 	DSN    string
 	Logger *slog.Logger     // nil = discard
 	Now    func() time.Time // nil = time.Now
+	// Sealer encrypts secrets at rest; without one the secret methods
+	// return an error.
+	Sealer *ottr.Sealer
 }
 
 // DB is Ottr's database. It implements ottr.AssetStore, ottr.RotationStore,
-// ottr.UserStore and ottr.AuditLog.
+// ottr.UserStore, ottr.AuditLog, ottr.SecretStore and ottr.TXTStore.
 type DB struct {
 	db       *sql.DB
 	postgres bool
 	now      func() time.Time
 	log      *slog.Logger
+	sealer   *ottr.Sealer
 }
 
 var (
@@ -44,11 +48,13 @@ var (
 	_ ottr.RotationStore = (*DB)(nil)
 	_ ottr.UserStore     = (*DB)(nil)
 	_ ottr.AuditLog      = (*DB)(nil)
+	_ ottr.SecretStore   = (*DB)(nil)
+	_ ottr.TXTStore      = (*DB)(nil)
 )
 
 // Open opens and pings the database; it does not migrate.
 func Open(ctx context.Context, c Config) (*DB, error) {
-	d := &DB{now: c.Now, log: c.Logger}
+	d := &DB{now: c.Now, log: c.Logger, sealer: c.Sealer}
 	if d.now == nil {
 		d.now = time.Now
 	}

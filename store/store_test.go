@@ -27,7 +27,7 @@ var testNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 func forEachEngine(t *testing.T, fn func(t *testing.T, db *DB)) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		fn(t, openTest(t, Config{DataDir: t.TempDir(), Now: func() time.Time { return testNow }}))
+		fn(t, openTest(t, Config{DataDir: t.TempDir(), Now: func() time.Time { return testNow }, Sealer: testSealer}))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
@@ -56,7 +56,7 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, db *DB)) {
 		if strings.Contains(dsn, "?") {
 			sep = "&"
 		}
-		fn(t, openTest(t, Config{DSN: dsn + sep + "search_path=" + schema, Now: func() time.Time { return testNow }}))
+		fn(t, openTest(t, Config{DSN: dsn + sep + "search_path=" + schema, Now: func() time.Time { return testNow }, Sealer: testSealer}))
 	})
 }
 

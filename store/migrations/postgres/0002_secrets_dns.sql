@@ -1,0 +1,13 @@
+-- Sealed secrets (AES-256-GCM under the master key; never clear text) and
+-- the built-in DNS server's challenge TXT records.
+CREATE TABLE secrets (
+    name       TEXT PRIMARY KEY,
+    sealed     BYTEA NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE TABLE dns_txt (
+    name       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (name, value)
+);
