@@ -33,6 +33,9 @@ type CSRMaker interface {
 type IssueRequest struct {
 	CA  string // name of a configured CA (the asset's certificate_authority)
 	CSR *x509.CertificateRequest
+	// Names are the asset's names (CN and SANs) the CSR must ask for
+	// exactly; empty trusts the CSR's own names.
+	Names []string
 	// Replaces is the certificate this one renews, when known. It is sent
 	// to the CA as the ARI "replaces" field when the same account issued it.
 	Replaces *x509.Certificate

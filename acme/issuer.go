@@ -1,0 +1,282 @@
+package acme
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mholt/acmez/v3"
+	"github.com/mholt/acmez/v3/acme"
+	"github.com/ottr-dev/ottr"
+)
+
+// Issuer gets CSRs signed by configured ACME CAs. It implements
+// ottr.Issuer and is safe for concurrent use.
+type Issuer struct {
+	// CAs by name, as assets name them in certificate_authority.
+	CAs map[string]CA
+	// Secrets keeps the account keys, sealed.
+	Secrets ottr.SecretStore
+	// DNS answers the DNS-01 challenges through delegate zones.
+	DNS    ottr.ChallengeDNS
+	Logger *slog.Logger
+
+	once   sync.Once
+	states map[string]*caState
+}
+
+var _ ottr.Issuer = (*Issuer)(nil)
+
+type caState struct {
+	name   string
+	conf   CA
+	client *acmez.Client
+
+	mu      sync.Mutex
+	account acme.Account
+}
+
+func encodeRawURL(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func (is *Issuer) logger() *slog.Logger {
+	if is.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return is.Logger
+}
+
+func (is *Issuer) init() {
+	is.once.Do(func() {
+		is.states = map[string]*caState{}
+		for name, c := range is.CAs {
+			poll := c.PollInterval
+			if poll <= 0 {
+				poll = 100 * time.Millisecond
+			}
+			is.states[name] = &caState{name: name, conf: c, client: &acmez.Client{
+				Client: &acme.Client{
+					Directory:    c.directory(name),
+					HTTPClient:   c.httpClient(),
+					UserAgent:    "ottr",
+					PollInterval: poll,
+					PollTimeout:  3 * time.Minute,
+					Logger:       is.Logger,
+				},
+			}}
+		}
+	})
+}
+
+func (is *Issuer) ca(name string) (*caState, error) {
+	is.init()
+	c, ok := is.states[name]
+	if !ok {
+		names := make([]string, 0, len(is.states))
+		for n := range is.states {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, ottr.Errorf(ottr.EINVALID, "certificate_authority %q is not configured (configured: %s)", name, strings.Join(names, ", "))
+	}
+	return c, nil
+}
+
+// Issue checks req's CSR against the CA's CSR policy and the expected
+// names, checks every name's DNS delegation, orders the certificate with
+// DNS-01 and returns the chain, leaf first.
+func (is *Issuer) Issue(ctx context.Context, req ottr.IssueRequest) ([]*x509.Certificate, error) {
+	c, err := is.ca(req.CA)
+	if err != nil {
+		return nil, err
+	}
+	if req.CSR == nil {
+		return nil, ottr.Errorf(ottr.EINVALID, "csr: missing")
+	}
+	names := req.Names
+	if len(names) == 0 {
+		names = ottr.CSRNames(req.CSR)
+	}
+	if err := ottr.CheckCSR(req.CSR, names, c.conf.CSRPolicy); err != nil {
+		return nil, err
+	}
+	if is.DNS == nil {
+		return nil, errors.New("issuer has no DNS configured for DNS-01")
+	}
+	// Every name must be delegated before anything is ordered, so a
+	// missing CNAME costs no order and no rate limit.
+	var dels []ottr.Delegation
+	var probs []ottr.Problem
+	for _, n := range ottr.CSRNames(req.CSR) {
+		d, err := is.DNS.Delegate(ctx, n)
+		if err != nil {
+			if ottr.ErrorCode(err) != ottr.EINVALID {
+				return nil, err
+			}
+			probs = append(probs, ottr.Problem{Field: n, Message: ottr.ErrorMessage(err)})
+			continue
+		}
+		dels = append(dels, d)
+	}
+	if len(probs) > 0 {
+		return nil, ottr.Invalid("DNS-01 delegation is missing", probs...)
+	}
+
+	ctx, box := withRetryAfterBox(ctx)
+	acct, err := is.account(ctx, c)
+	if err != nil {
+		return nil, classify(c.name, err, box.get())
+	}
+	params, err := acmez.OrderParametersFromCSR(acct, req.CSR)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EINVALID, "csr: %v", err)
+	}
+	params.Profile = c.conf.Profile
+	params.Replaces = req.Replaces
+
+	client := &acmez.Client{Client: c.client.Client, ChallengeSolvers: map[string]acmez.Solver{
+		acme.ChallengeTypeDNS01: newSolver(is.DNS, dels),
+	}}
+	start := time.Now()
+	chains, err := client.ObtainCertificate(ctx, params)
+	if err != nil && params.Replaces != nil && strings.Contains(err.Error(), "replaces") {
+		// The CA would not link this order to the old certificate (another
+		// account issued it, say); order it as a new certificate.
+		is.logger().Warn("acme replaces refused; ordering without it", "ca", c.name, "err", err)
+		params.Replaces = nil
+		client.ChallengeSolvers[acme.ChallengeTypeDNS01] = newSolver(is.DNS, dels)
+		chains, err = client.ObtainCertificate(ctx, params)
+	}
+	if err != nil {
+		return nil, classify(c.name, err, box.get())
+	}
+	chain, err := c.pickChain(chains)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkChain(chain, req.CSR); err != nil {
+		return nil, err
+	}
+	is.logger().Info("certificate issued", "ca", c.name, "names", ottr.CSRNames(req.CSR),
+		"serial", fmt.Sprintf("%x", chain[0].SerialNumber), "not_after", chain[0].NotAfter, "took", time.Since(start).Round(time.Millisecond))
+	return chain, nil
+}
+
+// pickChain returns the preferred chain among those offered, parsed.
+func (c *caState) pickChain(offered []acme.Certificate) ([]*x509.Certificate, error) {
+	if len(offered) == 0 {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "CA %s: no certificate chain offered", c.name)
+	}
+	var parsed [][]*x509.Certificate
+	for _, o := range offered {
+		chain, err := parsePEMChain(o.ChainPEM)
+		if err != nil {
+			return nil, ottr.Errorf(ottr.EUNAVAILABLE, "CA %s: chain at %s: %v", c.name, o.URL, err)
+		}
+		parsed = append(parsed, chain)
+	}
+	if pref := c.conf.PreferredChain; pref != "" {
+		for _, chain := range parsed {
+			top := chain[len(chain)-1]
+			if top.Issuer.CommonName == pref || top.Subject.CommonName == pref {
+				return chain, nil
+			}
+		}
+	}
+	return parsed[0], nil
+}
+
+// checkChain makes sure the CA issued what was asked: the leaf carries the
+// CSR's key and names and, when trusted roots are configured, chains to
+// one of them.
+func (c *caState) checkChain(chain []*x509.Certificate, csr *x509.CertificateRequest) error {
+	leaf := chain[0]
+	pub, err := x509.MarshalPKIXPublicKey(leaf.PublicKey)
+	if err != nil || !bytes.Equal(pub, mustPKIX(csr.PublicKey)) {
+		return ottr.Errorf(ottr.EUNAVAILABLE, "CA %s: issued certificate does not carry the CSR's public key", c.name)
+	}
+	for _, n := range ottr.CSRNames(csr) {
+		if !slices.Contains(leaf.DNSNames, n) {
+			return ottr.Errorf(ottr.EUNAVAILABLE, "CA %s: issued certificate lacks %s", c.name, n)
+		}
+	}
+	if len(c.conf.TrustedRoots) > 0 {
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(c.conf.TrustedRoots)
+		inter := x509.NewCertPool()
+		for _, ic := range chain[1:] {
+			inter.AddCert(ic)
+		}
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			return ottr.Errorf(ottr.EINVALID, "CA %s: issued chain does not lead to certificate_authorities.%s.trusted_roots: %v", c.name, c.name, err)
+		}
+	}
+	return nil
+}
+
+func mustPKIX(k any) []byte {
+	b, _ := x509.MarshalPKIXPublicKey(k)
+	return b
+}
+
+func parsePEMChain(b []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no certificates in PEM")
+	}
+	return out, nil
+}
+
+// RenewalWindow is a CA's suggested window to renew a certificate (ARI,
+// RFC 9773).
+type RenewalWindow struct {
+	Start, End     time.Time
+	ExplanationURL string
+	// RetryAfter is when the CA asks to be polled again.
+	RetryAfter time.Time
+}
+
+// RenewalInfo fetches the CA's renewal window for leaf. A CA without ARI
+// gives an EINVALID error.
+func (is *Issuer) RenewalInfo(ctx context.Context, caName string, leaf *x509.Certificate) (RenewalWindow, error) {
+	c, err := is.ca(caName)
+	if err != nil {
+		return RenewalWindow{}, err
+	}
+	ri, err := c.client.GetRenewalInfo(ctx, leaf)
+	if errors.Is(err, acme.ErrUnsupported) {
+		return RenewalWindow{}, ottr.Errorf(ottr.EINVALID, "CA %s does not offer renewal information (ARI)", caName)
+	}
+	if err != nil {
+		return RenewalWindow{}, classify(caName, fmt.Errorf("renewal info: %w", err), 0)
+	}
+	w := RenewalWindow{Start: ri.SuggestedWindow.Start, End: ri.SuggestedWindow.End, ExplanationURL: ri.ExplanationURL}
+	if ri.RetryAfter != nil {
+		w.RetryAfter = *ri.RetryAfter
+	}
+	return w, nil
+}
