@@ -75,7 +75,7 @@ database in --data-dir.`,
 		}
 		return nil
 	}
-	root.AddCommand(a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.demoCmd())
+	root.AddCommand(a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.demoCmd())
 	return root
 }
 
@@ -138,7 +138,11 @@ func (a *app) store(ctx context.Context) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, store.Config{DataDir: c.DataDir, DSN: c.Database.Reveal(), Logger: a.log})
+	sealer, err := a.sealer()
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, store.Config{DataDir: c.DataDir, DSN: c.Database.Reveal(), Logger: a.log, Sealer: sealer})
 	if err != nil {
 		return nil, err
 	}

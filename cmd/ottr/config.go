@@ -38,7 +38,10 @@ type CAConfig struct {
 	TrustedRoots string    `yaml:"trusted_roots"`
 	EAB          EABConfig `yaml:"eab"`
 	Profile      string    `yaml:"profile"`
-	RenewBefore  Duration  `yaml:"renew_before"`
+	// PreferredChain picks the offered chain whose top certificate is
+	// issued by (or is) this common name, e.g. "ISRG Root X1".
+	PreferredChain string   `yaml:"preferred_chain"`
+	RenewBefore    Duration `yaml:"renew_before"`
 	RenewFrac    float64   `yaml:"renew_fraction"`
 }
 
@@ -54,6 +57,21 @@ type DNSConfig struct {
 	Zones       []string `yaml:"zones"`
 	Resolvers   []string `yaml:"resolvers"`
 	Nameservers []string `yaml:"nameservers"`
+	// TTL and NegativeTTL (the SOA minimum) of the built-in server's
+	// answers; low so resolvers do not hold on to old challenge values.
+	TTL         Duration `yaml:"ttl"`
+	NegativeTTL Duration `yaml:"negative_ttl"`
+	// PropagationTimeout bounds the wait for a TXT value to be visible on
+	// every nameserver of its zone.
+	PropagationTimeout Duration `yaml:"propagation_timeout"`
+	// NSNames are the NS records the built-in server publishes at each
+	// zone apex (default ns.<zone>); NSAddresses the A/AAAA records it
+	// serves for those inside the zone.
+	NSNames     []string `yaml:"ns_names"`
+	NSAddresses []string `yaml:"ns_addresses"`
+	// Providers maps a delegate zone to an external DNS API that holds it;
+	// zones without an entry are served by the built-in server.
+	Providers map[string]DNSProviderConfig `yaml:"providers"`
 }
 
 // RouterConfig sets the router's schedule and renewal policy.
@@ -88,6 +106,10 @@ func defaultConfig() Config {
 		DataDir: defaultDataDir(),
 		Router:  RouterConfig{Interval: Duration(time.Hour), Jitter: 0.1},
 		Workers: WorkersConfig{Concurrency: 50},
+		DNS: DNSConfig{
+			TTL: Duration(time.Second), NegativeTTL: Duration(time.Second),
+			PropagationTimeout: Duration(2 * time.Minute),
+		},
 		Log:     LogConfig{Level: "info", Format: "text"},
 	}
 }
@@ -213,6 +235,12 @@ func (c *Config) validate() error {
 	}
 	if c.DataDir == "" && c.Database == "" {
 		bad("data_dir", "is empty and no database DSN is set")
+	}
+	c.DNS.validate(bad)
+	for name, ca := range c.CertificateAuthorities {
+		for _, p := range ca.toACME().Validate(name) {
+			bad(p.Field, "%s", p.Message)
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
