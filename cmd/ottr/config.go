@@ -42,7 +42,7 @@ type CAConfig struct {
 	// issued by (or is) this common name, e.g. "ISRG Root X1".
 	PreferredChain string   `yaml:"preferred_chain"`
 	RenewBefore    Duration `yaml:"renew_before"`
-	RenewFrac    float64   `yaml:"renew_fraction"`
+	RenewFrac      float64  `yaml:"renew_fraction"`
 }
 
 // EABConfig is External Account Binding for CAs that need it.
@@ -110,7 +110,7 @@ func defaultConfig() Config {
 			TTL: Duration(time.Second), NegativeTTL: Duration(time.Second),
 			PropagationTimeout: Duration(2 * time.Minute),
 		},
-		Log:     LogConfig{Level: "info", Format: "text"},
+		Log: LogConfig{Level: "info", Format: "text"},
 	}
 }
 
