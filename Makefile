@@ -1,6 +1,6 @@
 GO ?= go
 # Packages whose code runs goroutines or shares state across them.
-RACE_PKGS = ./store/... ./rotate/...
+RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/...
 
 .PHONY: test lint bench bench-postgres build fuzz
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/ottr-dev/ottr/internal/acmetest"
+	"github.com/ottr-dev/ottr/internal/bindtest"
 	"github.com/ottr-dev/ottr/internal/dnstest"
 )
 
@@ -197,5 +198,61 @@ func TestMasterKeyMode(t *testing.T) {
 	c.env["OTTR_MASTER_KEY"] = "tooshort"
 	if _, stderr, err := c.run("", "asset", "list"); err == nil || !strings.Contains(stderr, "OTTR_MASTER_KEY") {
 		t.Errorf("bad OTTR_MASTER_KEY accepted: %v %s", err, stderr)
+	}
+}
+
+// The delegate zone lives on a real BIND, written by RFC 2136 updates.
+func TestACMEIssueRFC2136(t *testing.T) {
+	bind := bindtest.Start(t, bindtest.Options{}, testZone)
+	c := newCLI(t)
+	res := dnstest.Start(t)
+	res.Delegate(testZone, bind.Addr)
+	p, err := acmetest.Start(acmetest.Options{Resolver: res.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	dir := t.TempDir()
+	dirCA := filepath.Join(dir, "directory-ca.pem")
+	os.WriteFile(dirCA, p.TLSRootPEM, 0o644)
+	cfg := filepath.Join(dir, "ottr.yaml")
+	os.WriteFile(cfg, fmt.Appendf(nil, `
+certificate_authorities:
+  pebble: {directory: %s, directory_ca: %s}
+dns:
+  zones: [%s]
+  resolvers: [%s]
+  nameservers: [%s]
+  providers:
+    %s: {type: rfc2136, server: "%s", key_name: %s, secret: "%s"}
+`, p.Directory, dirCA, testZone, res.Addr, bind.Addr, testZone, bind.Addr, bind.KeyName, bind.Secret), 0o644)
+	cn := "lb01.example.com"
+	res.CNAME("_acme-challenge."+cn, "_acme-challenge.lb01."+testZone)
+	res.CNAME("_acme-challenge.www.example.com", "_acme-challenge.lb01."+testZone)
+	csr := writeCSR(t, cn, cn, "www.example.com")
+	out, stderr, err := c.run("", "--config", cfg, "acme", "issue", "--ca", "pebble", "--csr", csr)
+	if err != nil {
+		t.Fatalf("acme issue: %v\n%s\nnamed:\n%s", err, stderr, bind.Log())
+	}
+	if !strings.Contains(out, "BEGIN CERTIFICATE") {
+		t.Errorf("stdout has no chain: %q", out)
+	}
+	if vals, _ := bind.TXT("_acme-challenge.lb01." + testZone); len(vals) != 0 {
+		t.Errorf("TXT left on BIND: %v", vals)
+	}
+	if strings.Contains(stderr, bind.Secret) {
+		t.Error("TSIG secret in the output")
+	}
+
+	// A misconfigured provider is reported with its field.
+	os.WriteFile(cfg, fmt.Appendf(nil, "dns:\n  zones: [%s]\n  providers:\n    %s: {type: rfc2136, server: nope}\n    other.test: {type: carrier-pigeon}\n", testZone, testZone), 0o644)
+	_, stderr, err = c.run("", "--config", cfg, "dns", "check", "x.example.com")
+	for _, w := range []string{"dns.providers." + testZone + ".server", "dns.providers." + testZone + ".key_name", "dns.providers.other.test: is not one of dns.zones", `"carrier-pigeon" is not one of rfc2136`} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("config error lacks %q:\n%s", w, stderr)
+		}
+	}
+	if err == nil {
+		t.Error("bad provider config accepted")
 	}
 }

@@ -51,7 +51,7 @@ func (d *DNSConfig) validate(bad func(field, format string, args ...any)) {
 		if !containsZone(d.Zones, zone) {
 			bad("dns.providers."+zone, "is not one of dns.zones")
 		}
-		p.validate("dns.providers."+zone, bad)
+		p.validate(zone, bad)
 	}
 }
 
