@@ -1,7 +1,6 @@
 package main
 
 import (
-
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/dns/rfc2136"
 	"go.yaml.in/yaml/v3"
@@ -68,4 +67,3 @@ func (p DNSProviderConfig) decode(v any) error {
 	}
 	return nil
 }
-
