@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/dns/cloudflare"
 	"github.com/ottr-dev/ottr/dns/rfc2136"
 	"go.yaml.in/yaml/v3"
 )
@@ -26,7 +27,7 @@ func (p *DNSProviderConfig) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-var providerTypes = "rfc2136"
+var providerTypes = "rfc2136, cloudflare"
 
 func (p DNSProviderConfig) validate(zone string, bad func(field, format string, args ...any)) {
 	field := "dns.providers." + zone
@@ -52,6 +53,15 @@ func (p DNSProviderConfig) zone(zone string) (ottr.DNSZone, error) {
 			c.Zone = zone
 		}
 		return rfc2136.New(c)
+	case "cloudflare":
+		var c cloudflare.Config
+		if err := p.decode(&c); err != nil {
+			return nil, err
+		}
+		if c.Zone == "" {
+			c.Zone = zone
+		}
+		return cloudflare.New(c)
 	case "":
 		return nil, ottr.Errorf(ottr.EINVALID, "type is required (one of %s)", providerTypes)
 	}
