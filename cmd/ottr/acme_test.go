@@ -247,7 +247,7 @@ dns:
 	// A misconfigured provider is reported with its field.
 	os.WriteFile(cfg, fmt.Appendf(nil, "dns:\n  zones: [%s]\n  providers:\n    %s: {type: rfc2136, server: nope}\n    other.test: {type: carrier-pigeon}\n", testZone, testZone), 0o644)
 	_, stderr, err = c.run("", "--config", cfg, "dns", "check", "x.example.com")
-	for _, w := range []string{"dns.providers." + testZone + ".server", "dns.providers." + testZone + ".key_name", "dns.providers.other.test: is not one of dns.zones", `"carrier-pigeon" is not one of rfc2136, cloudflare`} {
+	for _, w := range []string{"dns.providers." + testZone + ".server", "dns.providers." + testZone + ".key_name", "dns.providers.other.test: is not one of dns.zones", `"carrier-pigeon" is not one of rfc2136, cloudflare, route53`} {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("config error lacks %q:\n%s", w, stderr)
 		}

@@ -4,6 +4,7 @@ import (
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/dns/cloudflare"
 	"github.com/ottr-dev/ottr/dns/rfc2136"
+	"github.com/ottr-dev/ottr/dns/route53"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -27,7 +28,7 @@ func (p *DNSProviderConfig) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-var providerTypes = "rfc2136, cloudflare"
+var providerTypes = "rfc2136, cloudflare, route53"
 
 func (p DNSProviderConfig) validate(zone string, bad func(field, format string, args ...any)) {
 	field := "dns.providers." + zone
@@ -62,6 +63,15 @@ func (p DNSProviderConfig) zone(zone string) (ottr.DNSZone, error) {
 			c.Zone = zone
 		}
 		return cloudflare.New(c)
+	case "route53":
+		var c route53.Config
+		if err := p.decode(&c); err != nil {
+			return nil, err
+		}
+		if c.Zone == "" {
+			c.Zone = zone
+		}
+		return route53.New(c)
 	case "":
 		return nil, ottr.Errorf(ottr.EINVALID, "type is required (one of %s)", providerTypes)
 	}
