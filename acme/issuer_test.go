@@ -34,6 +34,7 @@ type liveZone struct {
 	mu      sync.Mutex
 	live    map[string]int
 	written int
+	lastAdd time.Time
 }
 
 func (z *liveZone) AddTXT(ctx context.Context, name, value string) error {
@@ -41,7 +42,11 @@ func (z *liveZone) AddTXT(ctx context.Context, name, value string) error {
 	z.live[name+" "+value]++
 	z.written++
 	z.mu.Unlock()
-	return z.DNSZone.AddTXT(ctx, name, value)
+	err := z.DNSZone.AddTXT(ctx, name, value)
+	z.mu.Lock()
+	z.lastAdd = time.Now()
+	z.mu.Unlock()
+	return err
 }
 
 func (z *liveZone) RemoveTXT(ctx context.Context, name, value string) error {
@@ -170,6 +175,10 @@ func TestIssueThroughCNAMEChain(t *testing.T) {
 	if e.zone.written != 3 {
 		t.Errorf("wrote %d TXT values, want 3 (one per name)", e.zone.written)
 	}
+	// Every value was in place before the CA looked up any of them.
+	if first := e.res.FirstTXTQuery(); first.IsZero() || !e.zone.lastAdd.Before(first) {
+		t.Errorf("CA queried TXT at %v, before the last value was written at %v", first, e.zone.lastAdd)
+	}
 	if vals, _, _ := e.db.LookupTXT(t.Context(), ottrdns.SuggestTarget(cn, "", zone), time.Now()); len(vals) != 0 {
 		t.Errorf("store still serves %v", vals)
 	}
@@ -203,6 +212,23 @@ func TestIssueThroughCNAMEChain(t *testing.T) {
 	}
 	if w.Start.Before(chain2[0].NotBefore) || !w.End.After(w.Start) || w.End.After(chain2[0].NotAfter) {
 		t.Errorf("renewal window %v–%v outside certificate life %v–%v", w.Start, w.End, chain2[0].NotBefore, chain2[0].NotAfter)
+	}
+}
+
+func TestIssuePreferredChain(t *testing.T) {
+	e := newEnv(t, acmetest.Options{AlternateRoots: 1})
+	e.delegate("chain.example.com")
+	ca := e.ca()
+	ca.TrustedRoots = nil
+	alt := e.pebble.AlternateRoot(1)
+	ca.PreferredChain = alt.Subject.CommonName
+	csr, _ := newCSR(t, "chain.example.com", "chain.example.com")
+	chain, err := e.issuer(map[string]acme.CA{"pebble": ca}).Issue(t.Context(), ottr.IssueRequest{CA: "pebble", CSR: csr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if top := chain[len(chain)-1]; top.Issuer.CommonName != alt.Subject.CommonName {
+		t.Errorf("chain tops out under %q, want the preferred %q", top.Issuer.CommonName, alt.Subject.CommonName)
 	}
 }
 

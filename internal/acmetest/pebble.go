@@ -42,6 +42,9 @@ type Options struct {
 	// or authorization is processing; 0 sends none, so clients poll at
 	// their own pace.
 	RetryAfter int
+	// AlternateRoots adds that many alternate chains to every issuance,
+	// each leading to its own root (for preferred-chain selection).
+	AlternateRoots int
 	// Log receives Pebble's log; nil discards it.
 	Log io.Writer
 }
@@ -75,7 +78,7 @@ func Start(o Options) (*Pebble, error) {
 		"default":    {Description: "The default profile"},
 		"shortlived": {Description: "Six-day certificates", ValidityPeriod: 6 * 24 * 3600},
 	}
-	caImpl := ca.New(logger, store, "", "ecdsa", 0, 1, profiles)
+	caImpl := ca.New(logger, store, "", "ecdsa", o.AlternateRoots, 1, profiles)
 	vaImpl := va.New(logger, 80, 443, false, o.Resolver, store)
 	for kid, key := range o.EAB {
 		if err := store.AddExternalAccountKeyByID(kid, key); err != nil {
@@ -126,6 +129,9 @@ func (p *Pebble) Close() error {
 
 // RootPEM returns the root that Pebble's issued chains lead to.
 func (p *Pebble) RootPEM() []byte { return p.ca.GetRootCert(0).PEM() }
+
+// AlternateRoot returns alternate root n (1-based) as parsed by Pebble.
+func (p *Pebble) AlternateRoot(n int) *x509.Certificate { return p.ca.GetRootCert(n).Cert }
 
 // selfSigned makes a throwaway CA and a certificate for 127.0.0.1 and
 // localhost signed by it.

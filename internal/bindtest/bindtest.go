@@ -92,6 +92,9 @@ func Start(tb testing.TB, o Options, zones ...string) *Server {
 
 // Launch starts named with its files in dir; the caller must Stop it.
 func Launch(dir string, o Options, zones ...string) (*Server, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	s := &Server{KeyName: "ottr-test", KeyAlg: "hmac-sha256", Secret: base64.StdEncoding.EncodeToString(secret), Dir: dir}

@@ -23,11 +23,40 @@ type Resolver struct {
 	cnames      map[string]string // owner → target, canonical names
 	delegations map[string]string // zone → authoritative host:port
 	queries     int
+	firstTXT    time.Time
+	stop        func()
+}
+
+// FirstTXTQuery returns when the first TXT query arrived (zero if none):
+// for a CA's validation authority, when validation began.
+func (r *Resolver) FirstTXTQuery() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.firstTXT
 }
 
 // Start starts a Resolver on 127.0.0.1 and stops it when the test ends.
 func Start(tb testing.TB) *Resolver {
 	tb.Helper()
+	r, err := start()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(r.stop)
+	return r
+}
+
+// StartDetached starts a Resolver that runs until the process exits, for
+// benchmarks that share one across sub-benchmarks.
+func StartDetached() *Resolver {
+	r, err := start()
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func start() (*Resolver, error) {
 	r := &Resolver{cnames: map[string]string{}, delegations: map[string]string{}}
 	var pc net.PacketConn
 	var ln net.Listener
@@ -35,7 +64,7 @@ func Start(tb testing.TB) *Resolver {
 	for range 20 {
 		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
-			tb.Fatal(err)
+			return nil, err
 		}
 		ln, err = net.Listen("tcp", pc.LocalAddr().String())
 		if err == nil {
@@ -44,7 +73,7 @@ func Start(tb testing.TB) *Resolver {
 		pc.Close()
 	}
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	r.Addr = pc.LocalAddr().String()
 	udp := &dns.Server{PacketConn: pc, Handler: r}
@@ -56,8 +85,8 @@ func Start(tb testing.TB) *Resolver {
 	go tcp.ActivateAndServe()
 	<-started
 	<-started
-	tb.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
-	return r
+	r.stop = func() { udp.Shutdown(); tcp.Shutdown() }
+	return r, nil
 }
 
 func canon(n string) string { return strings.TrimSuffix(strings.ToLower(n), ".") }
@@ -112,6 +141,13 @@ func (r *Resolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	q := req.Question[0]
 	name := canon(q.Name)
+	if q.Qtype == dns.TypeTXT {
+		r.mu.Lock()
+		if r.firstTXT.IsZero() {
+			r.firstTXT = time.Now()
+		}
+		r.mu.Unlock()
+	}
 	seen := map[string]bool{}
 	for hop := 0; hop < 16; hop++ {
 		if seen[name] {
