@@ -2,7 +2,7 @@ GO ?= go
 # Packages whose code runs goroutines or shares state across them.
 RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/...
 
-.PHONY: test lint bench bench-postgres build fuzz
+.PHONY: test lint bench bench-postgres bench-issue build fuzz
 
 ## test: vet, format check, the whole suite, and the race detector on the concurrent packages
 test: lint
@@ -16,11 +16,15 @@ lint:
 
 ## bench: router pass over 1,000,000 generated assets on SQLite (see bench/README.md)
 bench:
-	cd bench && OTTR_BENCH_ASSETS=$${OTTR_BENCH_ASSETS:-1000000} $(GO) test -run '^$$' -bench . -benchtime 5x -benchmem -timeout 60m
+	cd bench && OTTR_BENCH_ASSETS=$${OTTR_BENCH_ASSETS:-1000000} $(GO) test -run '^$$' -bench 'RouterPass|FullScan' -benchtime 5x -benchmem -timeout 60m
 
 ## bench-postgres: the same on PostgreSQL (OTTR_TEST_POSTGRES_DSN)
 bench-postgres:
-	cd bench && OTTR_BENCH_ENGINE=postgres OTTR_BENCH_ASSETS=$${OTTR_BENCH_ASSETS:-1000000} $(GO) test -run '^$$' -bench . -benchtime 5x -benchmem -timeout 60m
+	cd bench && OTTR_BENCH_ENGINE=postgres OTTR_BENCH_ASSETS=$${OTTR_BENCH_ASSETS:-1000000} $(GO) test -run '^$$' -bench 'RouterPass|FullScan' -benchtime 5x -benchmem -timeout 60m
+
+## bench-issue: one issuance against a local Pebble, ottr vs lego vs certbot (needs bind9 bind9-dnsutils lego certbot)
+bench-issue:
+	cd bench && $(GO) test -run '^$$' -bench Issue -benchtime 3x -timeout 30m
 
 ## fuzz: run each fuzzer for a while
 fuzz:

@@ -54,7 +54,7 @@ errors go to stderr. The exit status is non-zero with the reason on failure.`,
 			if err != nil {
 				return err
 			}
-			if c.DNS.Listen != "" {
+			if c.DNS.Listen != "" && c.DNS.builtinZones() {
 				srv, err := a.dnsServer(ctx)
 				if err != nil {
 					return err

@@ -55,6 +55,17 @@ func (d *DNSConfig) validate(bad func(field, format string, args ...any)) {
 	}
 }
 
+// builtinZones reports whether any delegate zone is served by the built-in
+// server rather than a provider.
+func (d *DNSConfig) builtinZones() bool {
+	for _, z := range d.Zones {
+		if _, ok := providerFor(d.Providers, ottrdns.Canonical(z)); !ok {
+			return true
+		}
+	}
+	return false
+}
+
 func containsZone(zones []string, z string) bool {
 	for _, x := range zones {
 		if ottrdns.Canonical(x) == ottrdns.Canonical(z) {
