@@ -25,6 +25,9 @@ type Challenges struct {
 	// Nameservers (host:port) are asked directly whether a TXT value is
 	// visible. Default: the zone's NS records, resolved through Resolvers.
 	Nameservers []string
+	// NameserverPort is the port of nameservers found through NS records;
+	// default 53.
+	NameserverPort string
 	// PropagationTimeout bounds WaitTXT; default 2m.
 	PropagationTimeout time.Duration
 	// MaxChain bounds the CNAME hops followed; default 8.

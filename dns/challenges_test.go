@@ -162,3 +162,33 @@ func TestRecords(t *testing.T) {
 		}
 	}
 }
+
+// Without configured nameservers, propagation is checked on the servers the
+// zone's NS records name, found through the resolvers.
+func TestWaitTXTFindsNameserversThroughNS(t *testing.T) {
+	f := newFixture(t)
+	_, port, _ := strings.Cut(f.srv.Addr(), ":")
+	ch := &ottrdns.Challenges{
+		Zones: f.ch.Zones, Resolvers: []string{f.res.Addr}, NameserverPort: port,
+		PropagationTimeout: 2 * time.Second,
+	}
+	target := "_acme-challenge.ns-lookup." + zone
+	f.res.CNAME("_acme-challenge.ns-lookup.example.com", target)
+	d, err := ch.Delegate(t.Context(), "ns-lookup.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.AddTXT(t.Context(), d, "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.WaitTXT(t.Context(), d, []string{"v"}); err != nil {
+		t.Fatalf("WaitTXT via NS lookup: %v", err)
+	}
+	// A zone whose NS have no address cannot be checked: say so.
+	bare := &ottrdns.Challenges{Zones: f.ch.Zones, Resolvers: []string{f.res.Addr}, PropagationTimeout: time.Second}
+	f.res.Delegate("other.test", "127.0.0.1:1")
+	err = bare.WaitTXT(t.Context(), ottr.Delegation{Name: "x", Target: "_acme-challenge.x.other.test", Zone: "other.test"}, []string{"v"})
+	if ottr.ErrorCode(err) != ottr.EUNAVAILABLE {
+		t.Errorf("zone without reachable NS: %v", err)
+	}
+}

@@ -109,12 +109,16 @@ func (c *Challenges) authoritative(ctx context.Context, zone string) ([]string, 
 	if err != nil {
 		return nil, err
 	}
+	port := c.NameserverPort
+	if port == "" {
+		port = "53"
+	}
 	var servers []string
 	for _, h := range hosts {
 		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
 			addrs, _ := c.lookup(ctx, resolvers, h, t)
 			for _, a := range addrs {
-				servers = append(servers, net.JoinHostPort(a, "53"))
+				servers = append(servers, net.JoinHostPort(a, port))
 			}
 		}
 	}
