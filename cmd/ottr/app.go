@@ -75,7 +75,7 @@ database in --data-dir.`,
 		}
 		return nil
 	}
-	root.AddCommand(a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.demoCmd())
+	root.AddCommand(a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.credentialCmd(), a.demoCmd())
 	return root
 }
 
