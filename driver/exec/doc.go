@@ -1,0 +1,29 @@
+// Package exec is the "two scripts" driver: a platform is added by writing
+// a CSR script and an install script (plus, optionally, current and
+// rollback scripts), in any language, run with a fixed argv (never through
+// a shell string). See docs/exec-driver.md and contrib/exec-template.
+//
+// Scripts get the asset and the step in their environment:
+//
+//	OTTR_SYSTEM_NAME OTTR_COMMON_NAME OTTR_SANS (comma-separated)
+//	OTTR_IP_ADDRESS OTTR_PORT OTTR_HOST_PLATFORM OTTR_OS_VERSION
+//	OTTR_DEVICE_MODEL OTTR_CERTIFICATE_AUTH OTTR_VALIDATE_CERT (True/False)
+//	OTTR_CRED_<KEY>          each value of the asset's credential set
+//	csr:      OTTR_KEY_TYPE (p256, p384, rsa2048, rsa4096), OTTR_CSR_FILE
+//	install, rollback: OTTR_CHAIN_FILE (leaf first), OTTR_CERT_FILE,
+//	          OTTR_CA_FILE, OTTR_SERIAL (hex)
+//	all:      OTTR_WORK_DIR, a private temporary directory
+//
+// The CSR script makes a fresh key on the device and writes the CSR (PEM)
+// to $OTTR_CSR_FILE or stdout. The install script installs the chain,
+// makes it the served certificate and commits; it must be idempotent. The
+// current script prints the served chain (PEM) on stdout; without one the
+// driver reads it from a TLS handshake with the configured address.
+//
+// Exit status 0 is success. 64 (usage), 65 (data) and 78 (configuration)
+// fail the rotation at once, 77 (permission) is a credential problem; any
+// other status is retried with backoff. Standard error goes into the
+// rotation log (credential values masked); the last lines of output are in
+// the error. Each run is bounded by the timeout and killed with its whole
+// process group.
+package exec

@@ -1,0 +1,185 @@
+package exec_test
+
+import (
+	"context"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/driver/drivertest"
+	"github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/internal/testpki"
+	"github.com/ottr-dev/ottr/sim/tlsdir"
+)
+
+var template, _ = filepath.Abs("../../contrib/exec-template")
+
+func asset() *ottr.Asset {
+	return &ottr.Asset{SystemName: "dev1.example.com", CommonName: "dev1.example.com",
+		SubjectAlternativeName: []string{"dev1.example.com", "dev1-alt.example.com"}, HostPlatform: "exec"}
+}
+
+func templateConfig(dev *tlsdir.Device) exec.Config {
+	return exec.Config{
+		CSR:      []string{filepath.Join(template, "csr.sh")},
+		Install:  []string{filepath.Join(template, "install.sh")},
+		Rollback: []string{filepath.Join(template, "rollback.sh")},
+		Env:      map[string]string{"DEVICE_DIR": dev.Dir},
+		Address:  dev.Addr,
+		Asset:    asset(),
+		Timeout:  20 * time.Second,
+	}
+}
+
+func startDevice(t *testing.T) *tlsdir.Device {
+	t.Helper()
+	dev, err := tlsdir.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dev.Close() })
+	return dev
+}
+
+// The contrib template, run by the exec driver against a directory-backed
+// TLS device, passes the conformance suite.
+func TestConformance(t *testing.T) {
+	dev := startDevice(t)
+	drivertest.Run(t, drivertest.Harness{
+		New: func(t *testing.T) ottr.Driver {
+			d, err := exec.New(templateConfig(dev))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		},
+		CommonName: "dev1.example.com",
+		SANs:       []string{"dev1.example.com", "dev1-alt.example.com"},
+		KeyTypes:   []string{"p256", "p384", "rsa2048"},
+		Break: func(t *testing.T) {
+			dev.Close()
+			// The device's storage fails too: its directory is gone.
+			os.RemoveAll(dev.Dir)
+			os.WriteFile(dev.Dir, []byte("not a directory"), 0o600)
+		},
+	})
+}
+
+func TestCurrentScriptAndRollback(t *testing.T) {
+	dev := startDevice(t)
+	c := templateConfig(dev)
+	c.Current = []string{filepath.Join(template, "current.sh")}
+	d, err := exec.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := testpki.NewCA("test")
+	ctx := t.Context()
+	install := func() installed {
+		csr, err := d.CSR(ctx, ottr.CSRRequest{CommonName: "dev1.example.com", DNSNames: asset().SubjectAlternativeName})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain := ca.Sign(csr, time.Hour)
+		if err := d.Install(ctx, chain); err != nil {
+			t.Fatal(err)
+		}
+		return installed{chain[0].SerialNumber.String(), chain}
+	}
+	first := install()
+	second := install()
+	cur, err := d.Current(ctx)
+	if err != nil || cur[0].SerialNumber.String() != second.serial {
+		t.Fatalf("current = %v, %v", cur, err)
+	}
+	if err := d.Restore(ctx, first.chain); err != nil {
+		t.Fatal(err)
+	}
+	served, err := exec.Served(ctx, dev.Addr, "dev1.example.com")
+	if err != nil || served[0].SerialNumber.String() != first.serial {
+		t.Fatalf("after rollback the device serves %v, %v", served, err)
+	}
+}
+
+type installed struct {
+	serial string
+	chain  []*x509.Certificate
+}
+
+func TestScriptFailures(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755)
+		return p
+	}
+	var mu sync.Mutex
+	var log []string
+	ctx := ottr.WithStepLog(t.Context(), func(l string) { mu.Lock(); log = append(log, l); mu.Unlock() })
+	cred := ottr.Credential{"password": "hunter2-very-secret"}
+	newDriver := func(csr string) *exec.Driver {
+		d, err := exec.New(exec.Config{CSR: []string{csr}, Install: []string{csr}, Address: "127.0.0.1:1",
+			Asset: asset(), Credential: cred, Timeout: 500 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	cases := []struct {
+		name, body string
+		code       string
+		want       string
+	}{
+		{"fails.sh", "echo connecting >&2\necho \"login failed for password $OTTR_CRED_PASSWORD\" >&2\nexit 1\n", ottr.EUNAVAILABLE, "status 1: connecting | login failed for password [REDACTED]"},
+		{"config.sh", "echo 'bad platform settings' >&2\nexit 78\n", ottr.EINVALID, "status 78"},
+		{"perm.sh", "exit 77\n", ottr.EUNAUTHORIZED, "status 77"},
+		{"slow.sh", "sleep 30 &\nsleep 30\n", ottr.EUNAVAILABLE, "timed out after 500ms"},
+		{"nocsr.sh", "echo hello\n", ottr.EINVALID, "no PEM certificate request"},
+	}
+	for _, tc := range cases {
+		start := time.Now()
+		_, err := newDriver(script(tc.name, tc.body)).CSR(ctx, ottr.CSRRequest{CommonName: "dev1.example.com"})
+		if ottr.ErrorCode(err) != tc.code || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %s containing %q", tc.name, err, tc.code, tc.want)
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Errorf("%s took %v: the process group was not killed", tc.name, time.Since(start))
+		}
+	}
+	mu.Lock()
+	joined := strings.Join(log, "\n")
+	mu.Unlock()
+	if !strings.Contains(joined, "csr: connecting") {
+		t.Errorf("script output not in the rotation log:\n%s", joined)
+	}
+	if strings.Contains(joined, "hunter2") {
+		t.Error("credential value in the rotation log")
+	}
+
+	_, err := exec.New(exec.Config{CSR: []string{"csr.sh --flag with spaces"}, Asset: asset()})
+	for _, w := range []string{"install: the install script is required", "address", "not a program"} {
+		if !strings.Contains(ottr.ErrorMessage(err)+errText(err), w) {
+			t.Errorf("config error %v lacks %q", err, w)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := newDriver(script("ok.sh", "exit 0\n")).CSR(cancelled, ottr.CSRRequest{}); err == nil {
+		t.Error("cancelled context: no error")
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

@@ -1,0 +1,30 @@
+package ottr
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+)
+
+// Restorer is implemented by drivers that can put the previous certificate
+// back when the new one fails verification.
+type Restorer interface {
+	Restore(ctx context.Context, previous []*x509.Certificate) error
+}
+
+type stepLogKey struct{}
+
+// WithStepLog returns a context whose Logf lines go to fn: the rotation
+// engine collects them into the rotation's log. Lines must never contain
+// secrets.
+func WithStepLog(ctx context.Context, fn func(line string)) context.Context {
+	return context.WithValue(ctx, stepLogKey{}, fn)
+}
+
+// Logf adds a line to the rotation log carried by ctx, if any. Drivers use
+// it to say what they did on the device.
+func Logf(ctx context.Context, format string, args ...any) {
+	if fn, ok := ctx.Value(stepLogKey{}).(func(string)); ok {
+		fn(fmt.Sprintf(format, args...))
+	}
+}
