@@ -77,6 +77,11 @@ type Rotation struct {
 	NewSerial     string     `json:"new_serial,omitempty"`
 	OldExpiration *Time      `json:"old_expiration,omitempty"`
 	NewExpiration *Time      `json:"new_expiration,omitempty"`
+	// CSR and Chain (PEM, public) are the request the device made and the
+	// chain the CA issued for it, kept so a resumed rotation does not
+	// order twice.
+	CSR   string `json:"csr,omitempty"`
+	Chain string `json:"chain,omitempty"`
 	// Log is filled by GetRotation, not by listings.
 	Log []LogLine `json:"log,omitempty"`
 }
