@@ -1,0 +1,482 @@
+package rotate
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+)
+
+// Rotator runs the pipeline of one rotation (SPEC §3): preflight, key and
+// CSR on the device, CSR policy, order, install and commit, verify (restore
+// the previous certificate if that fails), record. Progress is kept in the
+// rotation row, so a rotation resumed after a crash continues from a safe
+// step and never orders a certificate it already has.
+type Rotator struct {
+	Assets    ottr.AssetStore
+	Rotations ottr.RotationStore
+	Issuer    ottr.Issuer
+	// DNS checks every name's delegation in preflight; nil skips it.
+	DNS ottr.ChallengeDNS
+	// Open returns a driver for an asset's device.
+	Open func(ctx context.Context, a *ottr.Asset) (ottr.Driver, error)
+	// Address returns host:port to check reachability in preflight; nil or
+	// "" skips the check.
+	Address func(a *ottr.Asset) string
+	// Routes supplies certificate_authority_organization for verify.
+	Routes *ottr.RouteTable
+	// Roots returns the roots a CA's chains must lead to; nil (or a nil
+	// pool) uses the system roots.
+	Roots func(ca string) *x509.CertPool
+	// Notifier is told about failed (and, if it wants, succeeded)
+	// rotations; nil tells no one.
+	Notifier ottr.Notifier
+	// KeyType asks devices for this key type; "" lets them choose.
+	KeyType string
+	// StepTimeout bounds each step; default 5m.
+	StepTimeout time.Duration
+	Now         func() time.Time
+	Logger      *slog.Logger
+
+	// previous keeps each running rotation's previous chain for restore
+	// and ARI "replaces"; it is memory only: after a crash the rotation
+	// reads the device again.
+	previous sync.Map
+}
+
+func (r *Rotator) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
+}
+
+func (r *Rotator) logger() *slog.Logger {
+	if r.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Logger
+}
+
+// run is one execution of a rotation: its record, asset, driver and log.
+type run struct {
+	r     *Rotator
+	rot   *ottr.Rotation
+	asset *ottr.Asset
+	drv   ottr.Driver
+
+	mu    sync.Mutex
+	step  ottr.Step
+	lines []ottr.LogLine
+}
+
+func (x *run) logf(level, format string, args ...any) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.lines = append(x.lines, ottr.LogLine{Time: x.r.now().UTC(), Step: x.step, Level: level, Message: fmt.Sprintf(format, args...)})
+}
+
+// flush writes the collected log lines.
+func (x *run) flush(ctx context.Context) {
+	x.mu.Lock()
+	lines := x.lines
+	x.lines = nil
+	x.mu.Unlock()
+	if len(lines) == 0 {
+		return
+	}
+	if err := x.r.Rotations.AppendRotationLog(context.WithoutCancel(ctx), x.rot.ID, lines...); err != nil {
+		x.r.logger().Error("rotation log not written", "rotation_id", x.rot.ID, "err", err)
+	}
+}
+
+// save applies fn to the stored rotation and keeps the result.
+func (x *run) save(ctx context.Context, fn func(*ottr.Rotation)) error {
+	rot, err := x.r.Rotations.UpdateRotation(context.WithoutCancel(ctx), x.rot.ID, func(r *ottr.Rotation) error { fn(r); return nil })
+	if err != nil {
+		return err
+	}
+	x.rot = rot
+	return nil
+}
+
+// Run executes rotation id. It returns nil when the rotation succeeded.
+// On error the rotation stays running with the error recorded: the caller
+// retries transient errors and calls Fail for permanent ones or when it
+// gives up.
+func (r *Rotator) Run(ctx context.Context, id string) error {
+	rot, err := r.Rotations.GetRotation(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !rot.State.Live() {
+		return nil // finished already (a duplicate delivery of the job)
+	}
+	x := &run{r: r, rot: rot}
+	defer x.flush(ctx)
+	now := r.now().UTC()
+	if err := x.save(ctx, func(r *ottr.Rotation) {
+		r.State, r.Attempts, r.Error = ottr.StateRunning, r.Attempts+1, ""
+		if r.StartedAt == nil {
+			r.StartedAt = &now
+		}
+	}); err != nil {
+		return err
+	}
+	x.logf("info", "attempt %d started", x.rot.Attempts)
+	err = x.pipeline(ctx)
+	if err != nil {
+		msg := ottr.ErrorMessage(err)
+		if ottr.ErrorCode(err) == ottr.EINTERNAL {
+			msg = err.Error()
+		}
+		x.logf("error", "%s", msg)
+		_ = x.save(ctx, func(r *ottr.Rotation) { r.Error = msg })
+		return err
+	}
+	return nil
+}
+
+func (x *run) pipeline(ctx context.Context) error {
+	a, err := x.r.Assets.GetAsset(ctx, x.rot.SystemName)
+	if err != nil {
+		return err
+	}
+	x.asset = a
+	x.stepTo(ctx, ottr.StepPreflight)
+	if err := x.timed(ctx, x.preflight); err != nil {
+		return err
+	}
+	if x.drv, err = x.r.Open(ctx, a); err != nil {
+		return fmt.Errorf("open driver: %w", err)
+	}
+	if c, ok := x.drv.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	_ = x.timed(ctx, x.rememberCurrent) // best effort: a device may serve nothing yet
+
+	var chain []*x509.Certificate
+	if x.rot.Chain != "" {
+		// Resumed after the certificate was issued: install that one.
+		if chain, err = parseChain(x.rot.Chain); err != nil {
+			return fmt.Errorf("stored chain: %w", err)
+		}
+		x.logf("info", "resuming with the certificate already issued (serial %x)", chain[0].SerialNumber)
+	} else {
+		x.stepTo(ctx, ottr.StepCSR)
+		var csr *x509.CertificateRequest
+		if err := x.timed(ctx, func(ctx context.Context) (err error) { csr, err = x.makeCSR(ctx); return }); err != nil {
+			return err
+		}
+		x.stepTo(ctx, ottr.StepOrder)
+		if err := x.timed(ctx, func(ctx context.Context) (err error) { chain, err = x.order(ctx, csr); return }); err != nil {
+			return err
+		}
+	}
+	x.stepTo(ctx, ottr.StepInstall)
+	if err := x.timed(ctx, func(ctx context.Context) error { return x.install(ctx, chain) }); err != nil {
+		return err
+	}
+	x.stepTo(ctx, ottr.StepVerify)
+	if err := x.timed(ctx, func(ctx context.Context) error { return x.verify(ctx, chain) }); err != nil {
+		x.restore(ctx)
+		return err
+	}
+	x.stepTo(ctx, ottr.StepRecord)
+	return x.record(ctx, chain)
+}
+
+func (x *run) stepTo(ctx context.Context, s ottr.Step) {
+	x.flush(ctx)
+	x.mu.Lock()
+	x.step = s
+	x.mu.Unlock()
+	_ = x.save(ctx, func(r *ottr.Rotation) { r.Step = s })
+}
+
+// timed runs a step with the step timeout and the rotation log in ctx.
+func (x *run) timed(ctx context.Context, fn func(context.Context) error) error {
+	to := x.r.StepTimeout
+	if to <= 0 {
+		to = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, to)
+	defer cancel()
+	ctx = ottr.WithStepLog(ctx, func(line string) { x.logf("info", "%s", line) })
+	start := time.Now()
+	err := fn(ctx)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		err = ottr.Errorf(ottr.EUNAVAILABLE, "step %s timed out after %s", x.step, to)
+	}
+	x.logf("info", "step %s took %s", x.step, time.Since(start).Round(time.Millisecond))
+	return err
+}
+
+// preflight checks the device answers and every name is delegated.
+func (x *run) preflight(ctx context.Context) error {
+	if x.r.Address != nil {
+		if addr := x.r.Address(x.asset); addr != "" {
+			conn, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", addr)
+			if err != nil {
+				return ottr.Errorf(ottr.EUNAVAILABLE, "device %s unreachable at %s: %v", x.asset.SystemName, addr, err)
+			}
+			conn.Close()
+			x.logf("info", "device reachable at %s", addr)
+		}
+	}
+	if x.r.DNS == nil {
+		return nil
+	}
+	var probs []ottr.Problem
+	for _, n := range x.asset.Names() {
+		d, err := x.r.DNS.Delegate(ctx, n)
+		if err != nil {
+			if ottr.ErrorCode(err) != ottr.EINVALID {
+				return err
+			}
+			probs = append(probs, ottr.Problem{Field: n, Message: ottr.ErrorMessage(err)})
+			continue
+		}
+		x.logf("info", "%s delegated: %s", n, strings.Join(d.Chain, " → "))
+	}
+	if len(probs) > 0 {
+		return ottr.Invalid("DNS-01 delegation is missing", probs...)
+	}
+	return nil
+}
+
+// rememberCurrent records what the device serves before the rotation, for
+// the record and for restoring it.
+func (x *run) rememberCurrent(ctx context.Context) error {
+	if x.rot.OldSerial != "" {
+		return nil
+	}
+	cur, err := x.drv.Current(ctx)
+	if err != nil || len(cur) == 0 {
+		x.logf("info", "no current certificate read from the device (%v)", err)
+		return nil
+	}
+	_ = x.save(ctx, func(r *ottr.Rotation) {
+		r.OldSerial = fmt.Sprintf("%x", cur[0].SerialNumber)
+		r.OldExpiration = ottr.NewTime(cur[0].NotAfter)
+	})
+	x.r.previous.Store(x.rot.ID, cur)
+	x.logf("info", "device serves serial %x until %s", cur[0].SerialNumber, cur[0].NotAfter.UTC().Format(time.RFC3339))
+	return nil
+}
+
+// makeCSR has the device make a fresh key and CSR and checks it against
+// the CSR policy.
+func (x *run) makeCSR(ctx context.Context) (*x509.CertificateRequest, error) {
+	m, ok := x.drv.(ottr.CSRMaker)
+	if !ok {
+		return nil, ottr.Errorf(ottr.EINVALID, "driver for %s cannot make a key and CSR", x.asset.HostPlatform)
+	}
+	names := x.asset.Names()
+	csr, err := m.CSR(ctx, ottr.CSRRequest{CommonName: x.asset.CommonName, DNSNames: names, KeyType: x.r.KeyType})
+	if err != nil {
+		return nil, fmt.Errorf("make CSR on the device: %w", err)
+	}
+	if err := ottr.CheckCSR(csr, names, ottr.CSRPolicy{}); err != nil {
+		return nil, err
+	}
+	pemCSR := encodeCSR(csr)
+	if err := x.save(ctx, func(r *ottr.Rotation) { r.CSR = pemCSR }); err != nil {
+		return nil, err
+	}
+	x.logf("info", "device made a CSR for %s", strings.Join(names, ", "))
+	return csr, nil
+}
+
+// order gets the CSR signed and keeps the chain before anything else, so
+// a crash after this point never orders again.
+func (x *run) order(ctx context.Context, csr *x509.CertificateRequest) ([]*x509.Certificate, error) {
+	var replaces *x509.Certificate
+	if v, ok := x.r.previous.Load(x.rot.ID); ok {
+		replaces = v.([]*x509.Certificate)[0]
+	}
+	chain, err := x.r.Issuer.Issue(ctx, ottr.IssueRequest{CA: x.asset.CertificateAuthority, CSR: csr, Names: x.asset.Names(), Replaces: replaces})
+	if err != nil {
+		return nil, err
+	}
+	if err := x.save(ctx, func(r *ottr.Rotation) {
+		r.Chain = encodeChain(chain)
+		r.NewSerial = fmt.Sprintf("%x", chain[0].SerialNumber)
+		r.NewExpiration = ottr.NewTime(chain[0].NotAfter)
+	}); err != nil {
+		return nil, err
+	}
+	x.logf("info", "%s issued serial %x, valid until %s", x.asset.CertificateAuthority, chain[0].SerialNumber, chain[0].NotAfter.UTC().Format(time.RFC3339))
+	return chain, nil
+}
+
+func (x *run) install(ctx context.Context, chain []*x509.Certificate) error {
+	if err := x.drv.Install(ctx, chain); err != nil {
+		return fmt.Errorf("install on the device: %w", err)
+	}
+	x.logf("info", "installed and committed serial %x", chain[0].SerialNumber)
+	return nil
+}
+
+// verify checks what the device serves now: the new leaf (serial and the
+// CSR's key), chaining to the CA's roots, issued by an expected
+// organization, with the lifetime issued.
+func (x *run) verify(ctx context.Context, chain []*x509.Certificate) error {
+	served, err := x.drv.Current(ctx)
+	if err != nil {
+		return fmt.Errorf("read the served certificate: %w", err)
+	}
+	if len(served) == 0 {
+		return ottr.Errorf(ottr.EUNAVAILABLE, "verify: the device serves no certificate")
+	}
+	var roots *x509.CertPool
+	if x.r.Roots != nil {
+		roots = x.r.Roots(x.asset.CertificateAuthority)
+	}
+	var orgs []string
+	if x.r.Routes != nil {
+		orgs = x.r.Routes.CertificateAuthorityOrganization
+	}
+	if errs := Verify(served, chain, roots, orgs, x.r.now()); len(errs) > 0 {
+		return ottr.Errorf(ottr.EUNAVAILABLE, "verify: %s", strings.Join(errs, "; "))
+	}
+	x.logf("info", "device serves serial %x, chained to the CA's roots", served[0].SerialNumber)
+	return nil
+}
+
+// Verify compares the chain a device serves with the one issued and
+// returns every mismatch.
+func Verify(served, issued []*x509.Certificate, roots *x509.CertPool, orgs []string, now time.Time) []string {
+	var errs []string
+	leaf, want := served[0], issued[0]
+	if leaf.SerialNumber.Cmp(want.SerialNumber) != 0 {
+		errs = append(errs, fmt.Sprintf("device serves serial %x, not the new %x", leaf.SerialNumber, want.SerialNumber))
+	}
+	if !samePublicKey(leaf, want) {
+		errs = append(errs, "served certificate's key is not the CSR's key")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range append(served[1:], issued[1:]...) {
+		inter.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		errs = append(errs, fmt.Sprintf("served chain does not lead to the CA's roots: %v", err))
+	}
+	if len(orgs) > 0 {
+		ok := false
+		for _, o := range leaf.Issuer.Organization {
+			for _, w := range orgs {
+				if strings.EqualFold(o, w) || strings.EqualFold(strings.TrimPrefix(o, "(STAGING) "), w) {
+					ok = true
+				}
+			}
+		}
+		if !ok {
+			errs = append(errs, fmt.Sprintf("issuer organization %q is not one of %q", leaf.Issuer.Organization, orgs))
+		}
+	}
+	if !leaf.NotAfter.Equal(want.NotAfter) || !leaf.NotAfter.After(now) {
+		errs = append(errs, fmt.Sprintf("served certificate expires %s, issued one %s", leaf.NotAfter.UTC().Format(time.RFC3339), want.NotAfter.UTC().Format(time.RFC3339)))
+	}
+	return errs
+}
+
+func samePublicKey(a, b *x509.Certificate) bool {
+	ka, err1 := x509.MarshalPKIXPublicKey(a.PublicKey)
+	kb, err2 := x509.MarshalPKIXPublicKey(b.PublicKey)
+	return err1 == nil && err2 == nil && string(ka) == string(kb)
+}
+
+// restore puts the previous certificate back after a failed verification,
+// where the driver can.
+func (x *run) restore(ctx context.Context) {
+	rs, ok := x.drv.(ottr.Restorer)
+	v, have := x.r.previous.Load(x.rot.ID)
+	if !ok || !have {
+		x.logf("warn", "previous certificate not restored (driver cannot, or it is not known)")
+		return
+	}
+	err := x.timed(context.WithoutCancel(ctx), func(ctx context.Context) error { return rs.Restore(ctx, v.([]*x509.Certificate)) })
+	if err != nil {
+		x.logf("error", "restoring the previous certificate failed: %s", ottr.ErrorMessage(err))
+		return
+	}
+	x.logf("info", "previous certificate restored")
+}
+
+// record writes the new certificate onto the asset and closes the
+// rotation as succeeded.
+func (x *run) record(ctx context.Context, chain []*x509.Certificate) error {
+	leaf := chain[0]
+	now := x.r.now().UTC()
+	_, err := x.r.Assets.UpdateAsset(ctx, x.asset.SystemName, func(a *ottr.Asset) error {
+		a.CertificateExpiration = ottr.NewTime(leaf.NotAfter)
+		a.CertificateNotBefore = ottr.NewTime(leaf.NotBefore)
+		a.CertificateSerial = fmt.Sprintf("%x", leaf.SerialNumber)
+		a.CertificateIssuer = leaf.Issuer.String()
+		a.CertificateValidation = true
+		a.LastRotation = &ottr.LastRotation{Time: *ottr.NewTime(now), Status: string(ottr.StateSucceeded), RotationID: x.rot.ID}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record the new certificate: %w", err)
+	}
+	if err := x.save(ctx, func(r *ottr.Rotation) {
+		r.State, r.FinishedAt, r.Error = ottr.StateSucceeded, &now, ""
+	}); err != nil {
+		return err
+	}
+	x.r.previous.Delete(x.rot.ID)
+	x.logf("info", "recorded: expires %s", leaf.NotAfter.UTC().Format(time.RFC3339))
+	x.r.logger().Info("certificate rotated", "asset", x.asset.SystemName, "rotation_id", x.rot.ID,
+		"serial", fmt.Sprintf("%x", leaf.SerialNumber), "not_after", leaf.NotAfter)
+	x.r.notify(ctx, x.rot, x.asset)
+	return nil
+}
+
+// Fail closes a rotation as failed after its last attempt (or a permanent
+// error): the rotation and the asset record the error, and the Notifier is
+// told.
+func (r *Rotator) Fail(ctx context.Context, id string, cause error) error {
+	now := r.now().UTC()
+	msg := ottr.ErrorMessage(cause)
+	if ottr.ErrorCode(cause) == ottr.EINTERNAL {
+		msg = cause.Error()
+	}
+	rot, err := r.Rotations.UpdateRotation(ctx, id, func(x *ottr.Rotation) error {
+		x.State, x.FinishedAt, x.Error = ottr.StateFailed, &now, msg
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.previous.Delete(id)
+	_ = r.Rotations.AppendRotationLog(ctx, id, ottr.LogLine{Time: now, Step: rot.Step, Level: "error", Message: "rotation failed: " + msg})
+	a, err := r.Assets.UpdateAsset(ctx, rot.SystemName, func(a *ottr.Asset) error {
+		a.LastRotation = &ottr.LastRotation{Time: *ottr.NewTime(now), Status: string(ottr.StateFailed), Error: msg, RotationID: id}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.logger().Warn("rotation failed", "asset", rot.SystemName, "rotation_id", id, "step", rot.Step, "err", msg)
+	r.notify(ctx, rot, a)
+	return nil
+}
+
+func (r *Rotator) notify(ctx context.Context, rot *ottr.Rotation, a *ottr.Asset) {
+	if r.Notifier == nil {
+		return
+	}
+	if err := r.Notifier.Notify(context.WithoutCancel(ctx), rot, a); err != nil {
+		r.logger().Error("notification not sent", "rotation_id", rot.ID, "err", err)
+		_ = r.Rotations.AppendRotationLog(context.WithoutCancel(ctx), rot.ID, ottr.LogLine{Time: r.now().UTC(), Level: "warn", Message: "notification not sent: " + ottr.ErrorMessage(err)})
+	}
+}

@@ -1,0 +1,370 @@
+package rotate_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/acme"
+	ottrdns "github.com/ottr-dev/ottr/dns"
+	"github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/internal/acmetest"
+	"github.com/ottr-dev/ottr/internal/dnstest"
+	"github.com/ottr-dev/ottr/rotate"
+	"github.com/ottr-dev/ottr/sim/tlsdir"
+	"github.com/ottr-dev/ottr/store"
+)
+
+const zone = "acme.example.test"
+
+var template, _ = filepath.Abs("../contrib/exec-template")
+
+// recorder is a Notifier that keeps what it was told.
+type recorder struct {
+	mu   sync.Mutex
+	sent []ottr.Rotation
+}
+
+func (n *recorder) Notify(_ context.Context, r *ottr.Rotation, _ *ottr.Asset) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.sent = append(n.sent, *r)
+	return nil
+}
+
+// countingIssuer counts orders.
+type countingIssuer struct {
+	ottr.Issuer
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingIssuer) Issue(ctx context.Context, req ottr.IssueRequest) ([]*x509.Certificate, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return c.Issuer.Issue(ctx, req)
+}
+
+type fixture struct {
+	db      *store.DB
+	rot     *rotate.Rotator
+	issuer  *countingIssuer
+	notes   *recorder
+	devices map[string]*tlsdir.Device
+	wrap    func(ottr.Driver) ottr.Driver
+	script  map[string]string // platform overrides of the install script
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	sealer, _ := ottr.NewSealer(bytes.Repeat([]byte{3}, 32))
+	db, err := store.Open(t.Context(), store.Config{DataDir: t.TempDir(), Sealer: sealer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv := &ottrdns.Server{Zones: []string{zone}, Store: db}
+	if err := srv.Listen(t.Context(), "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	res := dnstest.Start(t)
+	res.Delegate(zone, srv.Addr())
+	p, err := acmetest.Start(acmetest.Options{Resolver: res.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	ch := &ottrdns.Challenges{Zones: map[string]ottr.DNSZone{zone: &ottrdns.StoreZone{Store: db}},
+		Resolvers: []string{res.Addr}, Nameservers: []string{srv.Addr()}, PropagationTimeout: 5 * time.Second}
+	for _, n := range []string{"web1", "web2", "web3", "web4", "web5", "web6"} {
+		res.CNAME("_acme-challenge."+n+".example.com", "_acme-challenge."+n+"."+zone)
+	}
+	iss := &countingIssuer{Issuer: &acme.Issuer{
+		CAs:     map[string]acme.CA{"pebble": {Directory: p.Directory, DirectoryCA: p.TLSRootPEM}},
+		Secrets: db, DNS: ch,
+	}}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(p.RootPEM())
+	f := &fixture{db: db, issuer: iss, notes: &recorder{}, devices: map[string]*tlsdir.Device{}, script: map[string]string{}}
+	f.rot = &rotate.Rotator{
+		Assets: db, Rotations: db, Issuer: iss, DNS: ch, Notifier: f.notes,
+		Roots: func(string) *x509.CertPool { return roots },
+		Address: func(a *ottr.Asset) string {
+			if d := f.devices[a.SystemName]; d != nil {
+				return d.Addr
+			}
+			return "127.0.0.1:1" // nothing listens
+		},
+		Open: func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) {
+			d := f.devices[a.SystemName]
+			dir, addr := filepath.Join(t.TempDir(), "gone"), "127.0.0.1:1"
+			if d != nil {
+				dir, addr = d.Dir, d.Addr
+			}
+			install := filepath.Join(template, "install.sh")
+			if s := f.script[a.SystemName]; s != "" {
+				install = s
+			}
+			drv, err := exec.New(exec.Config{
+				CSR: []string{filepath.Join(template, "csr.sh")}, Install: []string{install},
+				Rollback: []string{filepath.Join(template, "rollback.sh")},
+				Env:      map[string]string{"DEVICE_DIR": dir}, Address: addr, Asset: a, Timeout: 20 * time.Second,
+			})
+			if err != nil {
+				return nil, err
+			}
+			if f.wrap != nil {
+				return f.wrap(drv), nil
+			}
+			return drv, nil
+		},
+	}
+	return f
+}
+
+// device adds an asset whose device serves a first certificate.
+func (f *fixture) device(t *testing.T, name string) *ottr.Asset {
+	t.Helper()
+	cn := name + ".example.com"
+	a := &ottr.Asset{SystemName: cn, CommonName: cn, SubjectAlternativeName: []string{cn},
+		CertificateAuthority: "pebble", HostPlatform: "exec", CertificateValidation: false}
+	if err := f.db.CreateAsset(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	dev, err := tlsdir.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dev.Close() })
+	f.devices[cn] = dev
+	return a
+}
+
+func (f *fixture) queue(t *testing.T, a *ottr.Asset) *ottr.Rotation {
+	t.Helper()
+	r := &ottr.Rotation{SystemName: a.SystemName, State: ottr.StateQueued, Trigger: ottr.TriggerCLI}
+	if err := f.db.CreateRotation(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (f *fixture) get(t *testing.T, id string) (*ottr.Rotation, string) {
+	t.Helper()
+	r, err := f.db.GetRotation(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, l := range r.Log {
+		b.WriteString(string(l.Step) + " " + l.Level + " " + l.Message + "\n")
+	}
+	return r, b.String()
+}
+
+func TestRotateEndToEnd(t *testing.T) {
+	f := newFixture(t)
+	a := f.device(t, "web1")
+	r := f.queue(t, a)
+	if err := f.rot.Run(t.Context(), r.ID); err != nil {
+		_, log := f.get(t, r.ID)
+		t.Fatalf("Run: %v\n%s", err, log)
+	}
+	got, log := f.get(t, r.ID)
+	if got.State != ottr.StateSucceeded || got.NewSerial == "" || got.NewExpiration == nil || got.Attempts != 1 {
+		t.Errorf("rotation = %+v", got)
+	}
+	for _, w := range []string{"preflight info device reachable", "delegated", "csr info csr: made a p256 key", "issued serial",
+		"install info installed and committed", "verify info device serves serial " + got.NewSerial, "record info recorded"} {
+		if !strings.Contains(log, w) {
+			t.Errorf("log lacks %q:\n%s", w, log)
+		}
+	}
+	served, err := exec.Served(t.Context(), f.devices[a.SystemName].Addr, a.CommonName)
+	if err != nil || served[0].SerialNumber.Text(16) != got.NewSerial {
+		t.Fatalf("device serves %v, %v", served, err)
+	}
+	as, _ := f.db.GetAsset(t.Context(), a.SystemName)
+	if as.CertificateExpiration == nil || !as.CertificateExpiration.Equal(served[0].NotAfter.Truncate(time.Second)) ||
+		as.CertificateSerial != got.NewSerial || !bool(as.CertificateValidation) || as.LastRotation.Status != "succeeded" ||
+		!strings.Contains(as.CertificateIssuer, "Pebble") {
+		t.Errorf("asset = %+v (last %+v)", as, as.LastRotation)
+	}
+	// The notifier hears of successes too; it decides whether to send.
+	if len(f.notes.sent) != 1 || f.notes.sent[0].State != ottr.StateSucceeded {
+		t.Errorf("notifications: %+v", f.notes.sent)
+	}
+
+	// A second rotation replaces the certificate, remembering the old one.
+	r2 := f.queue(t, a)
+	if err := f.rot.Run(t.Context(), r2.ID); err != nil {
+		t.Fatal(err)
+	}
+	got2, _ := f.get(t, r2.ID)
+	if got2.OldSerial != got.NewSerial || got2.NewSerial == got.NewSerial {
+		t.Errorf("second rotation: old %s new %s (first new %s)", got2.OldSerial, got2.NewSerial, got.NewSerial)
+	}
+}
+
+func TestRotateFailures(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+
+	fail := func(t *testing.T, a *ottr.Asset, code, want string) (*ottr.Rotation, string) {
+		t.Helper()
+		r := f.queue(t, a)
+		err := f.rot.Run(ctx, r.ID)
+		if ottr.ErrorCode(err) != code || !strings.Contains(err.Error(), want) {
+			t.Fatalf("Run: %v, want %s containing %q", err, code, want)
+		}
+		if err := f.rot.Fail(ctx, r.ID, err); err != nil {
+			t.Fatal(err)
+		}
+		got, log := f.get(t, r.ID)
+		if got.State != ottr.StateFailed || !strings.Contains(got.Error, want) || !strings.Contains(log, want) {
+			t.Errorf("rotation %+v\nlog:\n%s", got, log)
+		}
+		as, _ := f.db.GetAsset(ctx, a.SystemName)
+		if as.LastRotation == nil || as.LastRotation.Status != "failed" || !strings.Contains(as.LastRotation.Error, want) {
+			t.Errorf("asset's last rotation = %+v", as.LastRotation)
+		}
+		last := f.notes.sent[len(f.notes.sent)-1]
+		if last.ID != r.ID || last.State != ottr.StateFailed || !strings.Contains(last.Error, want) {
+			t.Errorf("notification %+v", last)
+		}
+		return got, log
+	}
+
+	t.Run("device unreachable", func(t *testing.T) {
+		a := f.device(t, "web2")
+		f.devices[a.SystemName].Close()
+		delete(f.devices, a.SystemName)
+		got, _ := fail(t, a, ottr.EUNAVAILABLE, "unreachable at 127.0.0.1:1")
+		if got.Step != ottr.StepPreflight {
+			t.Errorf("failed at %s", got.Step)
+		}
+	})
+
+	t.Run("wrong credentials", func(t *testing.T) {
+		a := f.device(t, "web3")
+		bad := filepath.Join(t.TempDir(), "install.sh")
+		os.WriteFile(bad, []byte("#!/bin/sh\necho 'authentication failed' >&2\nexit 77\n"), 0o755)
+		f.script[a.SystemName] = bad
+		_, _ = fail(t, a, ottr.EUNAUTHORIZED, "authentication failed")
+	})
+
+	t.Run("install script fails", func(t *testing.T) {
+		a := f.device(t, "web4")
+		bad := filepath.Join(t.TempDir(), "install.sh")
+		os.WriteFile(bad, []byte("#!/bin/sh\necho 'commit failed: device busy' >&2\nexit 1\n"), 0o755)
+		f.script[a.SystemName] = bad
+		got, log := fail(t, a, ottr.EUNAVAILABLE, "commit failed: device busy")
+		if got.Step != ottr.StepInstall || !strings.Contains(log, "install: commit failed") {
+			t.Errorf("step %s, log:\n%s", got.Step, log)
+		}
+		if got.NewSerial == "" || got.Chain == "" {
+			t.Error("the issued chain was not kept for the retry")
+		}
+	})
+
+	t.Run("verify mismatch rolls back", func(t *testing.T) {
+		a := f.device(t, "web5")
+		// A first good rotation, so there is a previous certificate.
+		r := f.queue(t, a)
+		if err := f.rot.Run(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		good, _ := f.get(t, r.ID)
+		// Now the device "commits" something else: it serves a chain that is
+		// not the new one.
+		f.wrap = func(d ottr.Driver) ottr.Driver { return &staleDevice{Driver: d} }
+		defer func() { f.wrap = nil }()
+		_, log := fail(t, a, ottr.EUNAVAILABLE, "verify: device serves serial "+good.NewSerial+", not the new")
+		if !strings.Contains(log, "previous certificate restored") {
+			t.Errorf("no rollback in the log:\n%s", log)
+		}
+		served, _ := exec.Served(ctx, f.devices[a.SystemName].Addr, a.CommonName)
+		if served[0].SerialNumber.Text(16) != good.NewSerial {
+			t.Errorf("after rollback the device serves %x, want the previous %s", served[0].SerialNumber, good.NewSerial)
+		}
+	})
+
+	t.Run("CA error", func(t *testing.T) {
+		a := f.device(t, "web6")
+		if _, err := f.db.UpdateAsset(ctx, a.SystemName, func(a *ottr.Asset) error { a.CertificateAuthority = "digicert"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		a.CertificateAuthority = "digicert"
+		got, _ := fail(t, a, ottr.EINVALID, `certificate_authority "digicert" is not configured`)
+		if got.Step != ottr.StepOrder {
+			t.Errorf("failed at %s", got.Step)
+		}
+	})
+}
+
+// staleDevice installs, but keeps serving what it served before.
+type staleDevice struct {
+	ottr.Driver
+	before []*x509.Certificate
+}
+
+func (s *staleDevice) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
+	s.before, _ = s.Driver.Current(ctx)
+	return s.Driver.(ottr.CSRMaker).CSR(ctx, req)
+}
+
+func (s *staleDevice) Current(ctx context.Context) ([]*x509.Certificate, error) {
+	if s.before != nil {
+		return s.before, nil
+	}
+	return s.Driver.Current(ctx)
+}
+
+func (s *staleDevice) Restore(ctx context.Context, prev []*x509.Certificate) error {
+	return s.Driver.(ottr.Restorer).Restore(ctx, prev)
+}
+
+// A rotation resumed after the certificate was issued (the process died
+// during install) installs that certificate and does not order again.
+func TestResumeDoesNotOrderTwice(t *testing.T) {
+	f := newFixture(t)
+	a := f.device(t, "web1")
+	bad := filepath.Join(t.TempDir(), "install.sh")
+	os.WriteFile(bad, []byte("#!/bin/sh\nexit 1\n"), 0o755)
+	f.script[a.SystemName] = bad
+	r := f.queue(t, a)
+	if err := f.rot.Run(t.Context(), r.ID); err == nil {
+		t.Fatal("first attempt succeeded")
+	}
+	first, _ := f.get(t, r.ID)
+	delete(f.script, a.SystemName) // the device works again
+	if err := f.rot.Run(t.Context(), r.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, log := f.get(t, r.ID)
+	if f.issuer.n != 1 {
+		t.Errorf("ordered %d times, want 1", f.issuer.n)
+	}
+	if got.State != ottr.StateSucceeded || got.NewSerial != first.NewSerial || got.Attempts != 2 {
+		t.Errorf("rotation = %+v", got)
+	}
+	if !strings.Contains(log, "resuming with the certificate already issued") {
+		t.Errorf("log:\n%s", log)
+	}
+	// A finished rotation delivered again does nothing.
+	if err := f.rot.Run(t.Context(), r.ID); err != nil || f.issuer.n != 1 {
+		t.Errorf("duplicate delivery: %v, %d orders", err, f.issuer.n)
+	}
+}
