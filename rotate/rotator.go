@@ -123,6 +123,9 @@ func (r *Rotator) Run(ctx context.Context, id string) error {
 	defer x.flush(ctx)
 	now := r.now().UTC()
 	if err := x.save(ctx, func(r *ottr.Rotation) {
+		if !r.State.Live() {
+			return // canceled meanwhile; stepTo stops it
+		}
 		r.State, r.Attempts, r.Error = ottr.StateRunning, r.Attempts+1, ""
 		if r.StartedAt == nil {
 			r.StartedAt = &now
@@ -132,6 +135,9 @@ func (r *Rotator) Run(ctx context.Context, id string) error {
 	}
 	x.logf("info", "attempt %d started", x.rot.Attempts)
 	err = x.pipeline(ctx)
+	if errors.Is(err, errCanceled) {
+		return nil
+	}
 	if err != nil {
 		msg := ottr.ErrorMessage(err)
 		if ottr.ErrorCode(err) == ottr.EINTERNAL {
@@ -150,7 +156,9 @@ func (x *run) pipeline(ctx context.Context) error {
 		return err
 	}
 	x.asset = a
-	x.stepTo(ctx, ottr.StepPreflight)
+	if err := x.stepTo(ctx, ottr.StepPreflight); err != nil {
+		return err
+	}
 	if err := x.timed(ctx, x.preflight); err != nil {
 		return err
 	}
@@ -170,35 +178,61 @@ func (x *run) pipeline(ctx context.Context) error {
 		}
 		x.logf("info", "resuming with the certificate already issued (serial %x)", chain[0].SerialNumber)
 	} else {
-		x.stepTo(ctx, ottr.StepCSR)
+		if err := x.stepTo(ctx, ottr.StepCSR); err != nil {
+		return err
+	}
 		var csr *x509.CertificateRequest
 		if err := x.timed(ctx, func(ctx context.Context) (err error) { csr, err = x.makeCSR(ctx); return }); err != nil {
 			return err
 		}
-		x.stepTo(ctx, ottr.StepOrder)
+		if err := x.stepTo(ctx, ottr.StepOrder); err != nil {
+		return err
+	}
 		if err := x.timed(ctx, func(ctx context.Context) (err error) { chain, err = x.order(ctx, csr); return }); err != nil {
 			return err
 		}
 	}
-	x.stepTo(ctx, ottr.StepInstall)
+	if err := x.stepTo(ctx, ottr.StepInstall); err != nil {
+		return err
+	}
 	if err := x.timed(ctx, func(ctx context.Context) error { return x.install(ctx, chain) }); err != nil {
 		return err
 	}
-	x.stepTo(ctx, ottr.StepVerify)
+	if err := x.stepTo(ctx, ottr.StepVerify); err != nil {
+		return err
+	}
 	if err := x.timed(ctx, func(ctx context.Context) error { return x.verify(ctx, chain) }); err != nil {
 		x.restore(ctx)
 		return err
 	}
-	x.stepTo(ctx, ottr.StepRecord)
+	if err := x.stepTo(ctx, ottr.StepRecord); err != nil {
+		return err
+	}
 	return x.record(ctx, chain)
 }
 
-func (x *run) stepTo(ctx context.Context, s ottr.Step) {
+// errCanceled stops a rotation whose row was marked canceled.
+var errCanceled = errors.New("rotation canceled")
+
+// stepTo records the step about to run; a rotation canceled meanwhile
+// stops here, between steps, where the device is in a known state.
+func (x *run) stepTo(ctx context.Context, s ottr.Step) error {
 	x.flush(ctx)
 	x.mu.Lock()
 	x.step = s
 	x.mu.Unlock()
-	_ = x.save(ctx, func(r *ottr.Rotation) { r.Step = s })
+	if err := x.save(ctx, func(r *ottr.Rotation) {
+		if r.State.Live() {
+			r.Step = s
+		}
+	}); err != nil {
+		return err
+	}
+	if x.rot.State == ottr.StateCanceled {
+		x.logf("info", "canceled before %s", s)
+		return errCanceled
+	}
+	return nil
 }
 
 // timed runs a step with the step timeout and the rotation log in ctx.

@@ -54,6 +54,7 @@ func (c *countingIssuer) Issue(ctx context.Context, req ottr.IssueRequest) ([]*x
 }
 
 type fixture struct {
+	mu      sync.Mutex // guards devices and script: workers read them
 	db      *store.DB
 	rot     *rotate.Rotator
 	issuer  *countingIssuer
@@ -102,20 +103,25 @@ func newFixture(t *testing.T) *fixture {
 		Assets: db, Rotations: db, Issuer: iss, DNS: ch, Notifier: f.notes,
 		Roots: func(string) *x509.CertPool { return roots },
 		Address: func(a *ottr.Asset) string {
+			f.mu.Lock()
+			defer f.mu.Unlock()
 			if d := f.devices[a.SystemName]; d != nil {
 				return d.Addr
 			}
 			return "127.0.0.1:1" // nothing listens
 		},
 		Open: func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) {
+			f.mu.Lock()
 			d := f.devices[a.SystemName]
+			override, wrap := f.script[a.SystemName], f.wrap
+			f.mu.Unlock()
 			dir, addr := filepath.Join(t.TempDir(), "gone"), "127.0.0.1:1"
 			if d != nil {
 				dir, addr = d.Dir, d.Addr
 			}
 			install := filepath.Join(template, "install.sh")
-			if s := f.script[a.SystemName]; s != "" {
-				install = s
+			if override != "" {
+				install = override
 			}
 			drv, err := exec.New(exec.Config{
 				CSR: []string{filepath.Join(template, "csr.sh")}, Install: []string{install},
@@ -125,8 +131,8 @@ func newFixture(t *testing.T) *fixture {
 			if err != nil {
 				return nil, err
 			}
-			if f.wrap != nil {
-				return f.wrap(drv), nil
+			if wrap != nil {
+				return wrap(drv), nil
 			}
 			return drv, nil
 		},
@@ -148,8 +154,27 @@ func (f *fixture) device(t *testing.T, name string) *ottr.Asset {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dev.Close() })
+	f.mu.Lock()
 	f.devices[cn] = dev
+	f.mu.Unlock()
 	return a
+}
+
+// setScript overrides (or, with "", restores) an asset's install script.
+func (f *fixture) setScript(systemName, path string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if path == "" {
+		delete(f.script, systemName)
+		return
+	}
+	f.script[systemName] = path
+}
+
+func (f *fixture) addr(systemName string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.devices[systemName].Addr
 }
 
 func (f *fixture) queue(t *testing.T, a *ottr.Asset) *ottr.Rotation {
@@ -192,7 +217,7 @@ func TestRotateEndToEnd(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", w, log)
 		}
 	}
-	served, err := exec.Served(t.Context(), f.devices[a.SystemName].Addr, a.CommonName)
+	served, err := exec.Served(t.Context(), f.addr(a.SystemName), a.CommonName)
 	if err != nil || served[0].SerialNumber.Text(16) != got.NewSerial {
 		t.Fatalf("device serves %v, %v", served, err)
 	}
@@ -249,8 +274,10 @@ func TestRotateFailures(t *testing.T) {
 
 	t.Run("device unreachable", func(t *testing.T) {
 		a := f.device(t, "web2")
+		f.mu.Lock()
 		f.devices[a.SystemName].Close()
 		delete(f.devices, a.SystemName)
+		f.mu.Unlock()
 		got, _ := fail(t, a, ottr.EUNAVAILABLE, "unreachable at 127.0.0.1:1")
 		if got.Step != ottr.StepPreflight {
 			t.Errorf("failed at %s", got.Step)
@@ -261,7 +288,7 @@ func TestRotateFailures(t *testing.T) {
 		a := f.device(t, "web3")
 		bad := filepath.Join(t.TempDir(), "install.sh")
 		os.WriteFile(bad, []byte("#!/bin/sh\necho 'authentication failed' >&2\nexit 77\n"), 0o755)
-		f.script[a.SystemName] = bad
+		f.setScript(a.SystemName, bad)
 		_, _ = fail(t, a, ottr.EUNAUTHORIZED, "authentication failed")
 	})
 
@@ -269,7 +296,7 @@ func TestRotateFailures(t *testing.T) {
 		a := f.device(t, "web4")
 		bad := filepath.Join(t.TempDir(), "install.sh")
 		os.WriteFile(bad, []byte("#!/bin/sh\necho 'commit failed: device busy' >&2\nexit 1\n"), 0o755)
-		f.script[a.SystemName] = bad
+		f.setScript(a.SystemName, bad)
 		got, log := fail(t, a, ottr.EUNAVAILABLE, "commit failed: device busy")
 		if got.Step != ottr.StepInstall || !strings.Contains(log, "install: commit failed") {
 			t.Errorf("step %s, log:\n%s", got.Step, log)
@@ -289,13 +316,15 @@ func TestRotateFailures(t *testing.T) {
 		good, _ := f.get(t, r.ID)
 		// Now the device "commits" something else: it serves a chain that is
 		// not the new one.
+		f.mu.Lock()
 		f.wrap = func(d ottr.Driver) ottr.Driver { return &staleDevice{Driver: d} }
-		defer func() { f.wrap = nil }()
+		f.mu.Unlock()
+		defer func() { f.mu.Lock(); f.wrap = nil; f.mu.Unlock() }()
 		_, log := fail(t, a, ottr.EUNAVAILABLE, "verify: device serves serial "+good.NewSerial+", not the new")
 		if !strings.Contains(log, "previous certificate restored") {
 			t.Errorf("no rollback in the log:\n%s", log)
 		}
-		served, _ := exec.Served(ctx, f.devices[a.SystemName].Addr, a.CommonName)
+		served, _ := exec.Served(ctx, f.addr(a.SystemName), a.CommonName)
 		if served[0].SerialNumber.Text(16) != good.NewSerial {
 			t.Errorf("after rollback the device serves %x, want the previous %s", served[0].SerialNumber, good.NewSerial)
 		}
@@ -343,13 +372,13 @@ func TestResumeDoesNotOrderTwice(t *testing.T) {
 	a := f.device(t, "web1")
 	bad := filepath.Join(t.TempDir(), "install.sh")
 	os.WriteFile(bad, []byte("#!/bin/sh\nexit 1\n"), 0o755)
-	f.script[a.SystemName] = bad
+	f.setScript(a.SystemName, bad)
 	r := f.queue(t, a)
 	if err := f.rot.Run(t.Context(), r.ID); err == nil {
 		t.Fatal("first attempt succeeded")
 	}
 	first, _ := f.get(t, r.ID)
-	delete(f.script, a.SystemName) // the device works again
+	f.setScript(a.SystemName, "") // the device works again
 	if err := f.rot.Run(t.Context(), r.ID); err != nil {
 		t.Fatal(err)
 	}
