@@ -179,15 +179,15 @@ func (x *run) pipeline(ctx context.Context) error {
 		x.logf("info", "resuming with the certificate already issued (serial %x)", chain[0].SerialNumber)
 	} else {
 		if err := x.stepTo(ctx, ottr.StepCSR); err != nil {
-		return err
-	}
+			return err
+		}
 		var csr *x509.CertificateRequest
 		if err := x.timed(ctx, func(ctx context.Context) (err error) { csr, err = x.makeCSR(ctx); return }); err != nil {
 			return err
 		}
 		if err := x.stepTo(ctx, ottr.StepOrder); err != nil {
-		return err
-	}
+			return err
+		}
 		if err := x.timed(ctx, func(ctx context.Context) (err error) { chain, err = x.order(ctx, csr); return }); err != nil {
 			return err
 		}
