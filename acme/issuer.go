@@ -44,6 +44,20 @@ type caState struct {
 
 	mu      sync.Mutex
 	account acme.Account
+	// issuers holds the subject key IDs of the intermediates this CA has
+	// issued through, to tell whether a certificate came from it.
+	issuers sync.Map
+}
+
+// issued reports whether leaf was issued through an intermediate this CA
+// has used for us before. Only then is it sent as ARI "replaces": CAs
+// reject a certificate they did not issue (malformed "no known issuer").
+func (c *caState) issued(leaf *x509.Certificate) bool {
+	if leaf == nil || len(leaf.AuthorityKeyId) == 0 {
+		return false
+	}
+	_, ok := c.issuers.Load(string(leaf.AuthorityKeyId))
+	return ok
 }
 
 func encodeRawURL(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
@@ -141,14 +155,16 @@ func (is *Issuer) Issue(ctx context.Context, req ottr.IssueRequest) ([]*x509.Cer
 		return nil, ottr.Errorf(ottr.EINVALID, "csr: %v", err)
 	}
 	params.Profile = c.conf.Profile
-	params.Replaces = req.Replaces
+	if c.issued(req.Replaces) {
+		params.Replaces = req.Replaces
+	}
 
 	client := &acmez.Client{Client: c.client.Client, ChallengeSolvers: map[string]acmez.Solver{
 		acme.ChallengeTypeDNS01: newSolver(is.DNS, dels),
 	}}
 	start := time.Now()
 	chains, err := client.ObtainCertificate(ctx, params)
-	if err != nil && params.Replaces != nil && strings.Contains(err.Error(), "replaces") {
+	if err != nil && params.Replaces != nil && refusedReplaces(err) {
 		// The CA would not link this order to the old certificate (another
 		// account issued it, say); order it as a new certificate.
 		is.logger().Warn("acme replaces refused; ordering without it", "ca", c.name, "err", err)
@@ -166,9 +182,21 @@ func (is *Issuer) Issue(ctx context.Context, req ottr.IssueRequest) ([]*x509.Cer
 	if err := c.checkChain(chain, req.CSR); err != nil {
 		return nil, err
 	}
+	for _, ic := range chain[1:] {
+		if len(ic.SubjectKeyId) > 0 {
+			c.issuers.Store(string(ic.SubjectKeyId), true)
+		}
+	}
 	is.logger().Info("certificate issued", "ca", c.name, "names", ottr.CSRNames(req.CSR),
 		"serial", fmt.Sprintf("%x", chain[0].SerialNumber), "not_after", chain[0].NotAfter, "took", time.Since(start).Round(time.Millisecond))
 	return chain, nil
+}
+
+// refusedReplaces reports whether the CA refused the order because of its
+// ARI "replaces" field.
+func refusedReplaces(err error) bool {
+	m := strings.ToLower(err.Error())
+	return strings.Contains(m, "replaces") || strings.Contains(m, "ari") || strings.Contains(m, "certid")
 }
 
 // pickChain returns the preferred chain among those offered, parsed.

@@ -91,7 +91,9 @@ func NewEngine[TX any](driver riverdriver.Driver[TX], rot *Rotator, cfg EngineCo
 		RescueStuckJobsAfter: cfg.RotationTimeout + 5*time.Minute,
 		FetchCooldown:        min(cfg.PollInterval, 100*time.Millisecond),
 		FetchPollInterval:    cfg.PollInterval,
-		Logger:               cfg.Logger.With("component", "river"),
+		// River's own info lines (client started, job retried) repeat what
+		// the rotation log says; keep its warnings and errors.
+		Logger: slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}).With("component", "river"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
@@ -229,3 +231,19 @@ func (w *worker[TX]) Work(ctx context.Context, job *river.Job[RotationArgs]) err
 	}
 	return err
 }
+
+// minLevel drops records below a level.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h minLevel) WithGroup(g string) slog.Handler { return minLevel{h.Handler.WithGroup(g), h.min} }

@@ -2,6 +2,8 @@ package rotate
 
 import (
 	"context"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -168,7 +170,10 @@ func (x *run) pipeline(ctx context.Context) error {
 	if c, ok := x.drv.(interface{ Close() error }); ok {
 		defer c.Close()
 	}
-	_ = x.timed(ctx, x.rememberCurrent) // best effort: a device may serve nothing yet
+	// Best effort: a new device may serve nothing yet.
+	rctx, cancel := context.WithTimeout(ottr.WithStepLog(ctx, func(l string) { x.logf("info", "%s", l) }), time.Minute)
+	_ = x.rememberCurrent(rctx)
+	cancel()
 
 	var chain []*x509.Certificate
 	if x.rot.Chain != "" {
@@ -325,7 +330,7 @@ func (x *run) makeCSR(ctx context.Context) (*x509.CertificateRequest, error) {
 	if err := x.save(ctx, func(r *ottr.Rotation) { r.CSR = pemCSR }); err != nil {
 		return nil, err
 	}
-	x.logf("info", "device made a CSR for %s", strings.Join(names, ", "))
+	x.logf("info", "CSR passes the policy: %s, %s key", strings.Join(names, ", "), keyName(csr))
 	return csr, nil
 }
 
@@ -442,7 +447,10 @@ func (x *run) restore(ctx context.Context) {
 		x.logf("error", "restoring the previous certificate failed: %s", ottr.ErrorMessage(err))
 		return
 	}
-	x.logf("info", "previous certificate restored")
+	// The device no longer holds the new key, so a retry must start over
+	// with a fresh key and CSR rather than reinstall this chain.
+	_ = x.save(ctx, func(r *ottr.Rotation) { r.Chain, r.CSR, r.NewSerial, r.NewExpiration = "", "", "", nil })
+	x.logf("info", "previous certificate restored; a retry starts over with a fresh key")
 }
 
 // record writes the new certificate onto the asset and closes the
@@ -513,4 +521,14 @@ func (r *Rotator) notify(ctx context.Context, rot *ottr.Rotation, a *ottr.Asset)
 		r.logger().Error("notification not sent", "rotation_id", rot.ID, "err", err)
 		_ = r.Rotations.AppendRotationLog(context.WithoutCancel(ctx), rot.ID, ottr.LogLine{Time: r.now().UTC(), Level: "warn", Message: "notification not sent: " + ottr.ErrorMessage(err)})
 	}
+}
+
+func keyName(csr *x509.CertificateRequest) string {
+	switch k := csr.PublicKey.(type) {
+	case interface{ Params() *elliptic.CurveParams }:
+		return "ECDSA " + k.Params().Name
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d", k.N.BitLen())
+	}
+	return fmt.Sprintf("%T", csr.PublicKey)
 }

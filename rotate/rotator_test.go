@@ -320,9 +320,12 @@ func TestRotateFailures(t *testing.T) {
 		f.wrap = func(d ottr.Driver) ottr.Driver { return &staleDevice{Driver: d} }
 		f.mu.Unlock()
 		defer func() { f.mu.Lock(); f.wrap = nil; f.mu.Unlock() }()
-		_, log := fail(t, a, ottr.EUNAVAILABLE, "verify: device serves serial "+good.NewSerial+", not the new")
+		got, log := fail(t, a, ottr.EUNAVAILABLE, "verify: device serves serial "+good.NewSerial+", not the new")
 		if !strings.Contains(log, "previous certificate restored") {
 			t.Errorf("no rollback in the log:\n%s", log)
+		}
+		if got.Chain != "" || got.CSR != "" {
+			t.Error("the withdrawn chain is kept: a retry would install a certificate whose key the device no longer has")
 		}
 		served, _ := exec.Served(ctx, f.addr(a.SystemName), a.CommonName)
 		if served[0].SerialNumber.Text(16) != good.NewSerial {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"strings"
+	"time"
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/store"
@@ -35,10 +36,16 @@ type app struct {
 	quiet      bool
 	flags      *pflag.FlagSet
 
-	cfg    *Config
-	db     *store.DB
-	routes *ottr.RouteTable
-	log    *slog.Logger
+	cfg *Config
+	db  *store.DB
+	// notifier hears about finished rotations; nil tells no one.
+	notifier ottr.Notifier
+	// pollInterval is how often idle workers poll for jobs (0 = default).
+	pollInterval time.Duration
+	// closers run at exit, last first.
+	closers []func()
+	routes  *ottr.RouteTable
+	log     *slog.Logger
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -75,7 +82,8 @@ database in --data-dir.`,
 		}
 		return nil
 	}
-	root.AddCommand(a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.credentialCmd(), a.demoCmd())
+	root.AddCommand(a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.credentialCmd(),
+		a.rotateCmd(), a.rotationsCmd(), a.serveCmd(), a.demoCmd())
 	return root
 }
 
@@ -205,6 +213,9 @@ func (a *app) requireRoutes() (*ottr.RouteTable, error) {
 }
 
 func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
 	if a.db != nil {
 		a.db.Close()
 	}

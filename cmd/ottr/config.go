@@ -27,6 +27,7 @@ type Config struct {
 	DNS                    DNSConfig           `yaml:"dns"`
 	Router                 RouterConfig        `yaml:"router"`
 	Workers                WorkersConfig       `yaml:"workers"`
+	Devices                DevicesConfig       `yaml:"devices"`
 	Log                    LogConfig           `yaml:"log"`
 }
 
@@ -91,7 +92,11 @@ type RenewConfig struct {
 
 // WorkersConfig sizes the rotation workers.
 type WorkersConfig struct {
-	Concurrency int `yaml:"concurrency"`
+	Concurrency int      `yaml:"concurrency"`
+	MaxAttempts int      `yaml:"max_attempts"`
+	Backoff     Duration `yaml:"backoff"`      // first retry delay, doubled per attempt
+	MaxBackoff  Duration `yaml:"max_backoff"`  // cap on the retry delay
+	StepTimeout Duration `yaml:"step_timeout"` // bound on each pipeline step
 }
 
 // LogConfig chooses the log level and format.
@@ -105,7 +110,8 @@ func defaultConfig() Config {
 		Listen:  "127.0.0.1:8080",
 		DataDir: defaultDataDir(),
 		Router:  RouterConfig{Interval: Duration(time.Hour), Jitter: 0.1},
-		Workers: WorkersConfig{Concurrency: 50},
+		Workers: WorkersConfig{Concurrency: 50, MaxAttempts: 5, Backoff: Duration(30 * time.Second),
+			MaxBackoff: Duration(30 * time.Minute), StepTimeout: Duration(5 * time.Minute)},
 		DNS: DNSConfig{
 			TTL: Duration(time.Second), NegativeTTL: Duration(time.Second),
 			PropagationTimeout: Duration(2 * time.Minute),
@@ -237,6 +243,7 @@ func (c *Config) validate() error {
 		bad("data_dir", "is empty and no database DSN is set")
 	}
 	c.DNS.validate(bad)
+	c.Devices.validate(bad)
 	for name, ca := range c.CertificateAuthorities {
 		for _, p := range ca.toACME().Validate(name) {
 			bad(p.Field, "%s", p.Message)

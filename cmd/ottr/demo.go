@@ -15,17 +15,22 @@ import (
 var demoRoutes []byte
 
 func (a *app) demoCmd() *cobra.Command {
-	var keep bool
+	var keep, once bool
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Show Ottr at work on a throwaway inventory (no setup, no network)",
+		Short: "Show Ottr at work: route an inventory and rotate local devices end to end (no setup, no network)",
 		Long: `Create a throwaway SQLite inventory with Ottr's example route.json and a
-handful of devices on several platforms, then run the router over it and
-show which certificates are due, which route rotates each, and which
-devices have no route and why.
+handful of devices on several platforms, and show which certificates are due,
+which route rotates each, and which devices have no route and why.
 
-The ACME issuance, DNS-01 delegation and device drivers that complete the
-rotations are being built; until they land the demo stops after routing.`,
+Then rotate the demo's own devices end to end: local TLS servers driven by the
+exec driver's template scripts (contrib/exec-template), an in-process ACME test
+CA (Let's Encrypt's Pebble) and Ottr's built-in DNS server answering the
+DNS-01 challenges through _acme-challenge CNAMEs. Each device makes its own
+key and CSR; the demo prints old → new serial, expiry and time per device.
+
+Without --once the devices, the CA and the DNS server keep running until
+Ctrl-C, so you can look at them. Needs openssl (the template scripts use it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := os.MkdirTemp("", "ottr-demo-*")
@@ -65,6 +70,7 @@ rotations are being built; until they land the demo stops after routing.`,
 					return err
 				}
 			}
+			quiet := a.quiet
 			a.quiet = true
 			if err := a.runSub(cmd, "asset", "list"); err != nil {
 				return err
@@ -73,19 +79,22 @@ rotations are being built; until they land the demo stops after routing.`,
 			if err := a.runSub(cmd, "router", "run", "--dry-run"); err != nil {
 				return err
 			}
-			fmt.Fprint(w, `
-Certificate issuance (ACME + DNS-01) and the device drivers are not yet
-available in this build; the demo stops after routing.
-`)
+			a.quiet = quiet
+			failed, err := a.demoRotate(cmd.Context(), dir, once)
+			if err != nil {
+				return err
+			}
 			if keep {
-				fmt.Fprintf(w, "\nThe demo inventory is kept. Try:\n  ottr route explain win01.example.com --data-dir %s --routes %s\n", dir, routes)
-			} else {
-				fmt.Fprintln(w, "Run with --keep to keep the demo inventory and explore it.")
+				fmt.Fprintf(w, "\nThe demo data is kept in %s. Try:\n  ottr rotations list --data-dir %s\n  ottr route explain win01.example.com --data-dir %s --routes %s\n", dir, dir, dir, routes)
+			}
+			if failed > 0 {
+				return errSilent
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo's data directory and print how to explore it")
+	cmd.Flags().BoolVar(&once, "once", false, "exit after the rotation summary (non-zero if any rotation failed)")
 	return cmd
 }
 

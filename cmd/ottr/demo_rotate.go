@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	exectemplate "github.com/ottr-dev/ottr/contrib/exec-template"
+	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/internal/acmetest"
+	"github.com/ottr-dev/ottr/internal/testpki"
+	"github.com/ottr-dev/ottr/sim/resolver"
+	"github.com/ottr-dev/ottr/sim/tlsdir"
+
+	"github.com/ottr-dev/ottr"
+)
+
+const demoZone = "acme.demo.test"
+
+var demoDevices = []string{"app1.example.com", "app2.example.com", "app3.example.com", "vpn.example.com"}
+
+// demoRotate runs the rotation half of the demo and returns how many
+// rotations failed.
+func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error) {
+	w := a.stdout
+	fmt.Fprintf(w, "\nRotating the demo's own devices end to end (in-process ACME CA, built-in DNS):\n")
+	c, err := a.config()
+	if err != nil {
+		return 0, err
+	}
+	scripts := filepath.Join(dir, "exec-template")
+	if err := writeScripts(scripts); err != nil {
+		return 0, err
+	}
+
+	// Production DNS lives in a simulated recursive resolver: each device
+	// name's _acme-challenge is a CNAME into the delegate zone, which the
+	// built-in DNS server answers.
+	res, err := resolver.Start()
+	if err != nil {
+		return 0, err
+	}
+	defer res.Close()
+	c.DNS.Zones = []string{demoZone}
+	c.DNS.Resolvers = []string{res.Addr}
+	srv, err := a.dnsServer(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := srv.Listen(ctx, "127.0.0.1:0"); err != nil {
+		return 0, err
+	}
+	defer srv.Close()
+	res.Delegate(demoZone, srv.Addr())
+	c.DNS.Nameservers = []string{srv.Addr()}
+
+	pebble, err := acmetest.Start(acmetest.Options{Resolver: res.Addr})
+	if err != nil {
+		return 0, err
+	}
+	defer pebble.Close()
+	c.CertificateAuthorities = map[string]CAConfig{"lets_encrypt": {
+		Directory: pebble.Directory, DirectoryCA: string(pebble.TLSRootPEM), TrustedRoots: string(pebble.RootPEM()),
+		Email: "pki@example.com", Profile: "default",
+	}}
+
+	db, err := a.store(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// Pebble's certificates carry no issuer organization; the example
+	// route table's list (Let's Encrypt, DigiCert) would reject them.
+	if rt, err := a.routeTable(); err == nil && rt != nil {
+		rt.CertificateAuthorityOrganization = nil
+	}
+	c.Devices.Platforms = map[string]DeviceConfig{"demo": {Driver: "exec"}}
+	c.Devices.Assets = map[string]DeviceConfig{}
+	old := testpki.NewCA("Old Internal CA")
+	for _, name := range demoDevices {
+		dev, err := tlsdir.Start(filepath.Join(dir, "devices", name))
+		if err != nil {
+			return 0, err
+		}
+		defer dev.Close()
+		// Each device starts out serving a certificate from an old internal CA.
+		csr, key := testpki.CSR(name, name)
+		chain := old.Sign(csr, 20*24*time.Hour)
+		keyPEM, _ := marshalKey(key)
+		if err := os.WriteFile(filepath.Join(dev.Dir, "served.pem"), append(keyPEM, testpki.EncodeChain(chain)...), 0o600); err != nil {
+			return 0, err
+		}
+		c.Devices.Assets[name] = DeviceConfig{Address: dev.Addr, Exec: &execdriver.Config{
+			CSR:      []string{filepath.Join(scripts, "csr.sh")},
+			Install:  []string{filepath.Join(scripts, "install.sh")},
+			Rollback: []string{filepath.Join(scripts, "rollback.sh")},
+			Env:      map[string]string{"DEVICE_DIR": dev.Dir},
+			Timeout:  time.Minute,
+		}}
+		res.CNAME("_acme-challenge."+name, "_acme-challenge."+strings.SplitN(name, ".", 2)[0]+"."+demoZone)
+		as := &ottr.Asset{SystemName: name, CommonName: name, SubjectAlternativeName: []string{name},
+			CertificateAuthority: "lets_encrypt", HostPlatform: "demo", OSVersion: "1.0", Origin: ottr.OriginCLI,
+			CertificateExpiration: ottr.NewTime(chain[0].NotAfter), CertificateValidation: true}
+		if err := db.CreateAsset(ctx, as); err != nil {
+			return 0, err
+		}
+	}
+
+	a.pollInterval = 50 * time.Millisecond
+	// The summary says what happened; keep the service log to warnings.
+	a.log = newLogger(a.stderr, LogConfig{Level: "warn", Format: c.Log.Format})
+	eng, err := a.engine(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := eng.Start(ctx); err != nil {
+		return 0, err
+	}
+	defer func() {
+		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = eng.Stop(stop)
+	}()
+	start := time.Now()
+	var ids []string
+	for _, name := range demoDevices {
+		r := &ottr.Rotation{SystemName: name, Trigger: ottr.TriggerCLI, RequestedBy: "demo"}
+		if _, err := eng.Enqueue(ctx, r); err != nil {
+			return 0, err
+		}
+		ids = append(ids, r.ID)
+	}
+	var done []*ottr.Rotation
+	quiet := a.quiet
+	a.quiet = true
+	for _, id := range ids {
+		r, err := a.follow(ctx, id, 5*time.Minute)
+		if err != nil {
+			return 0, err
+		}
+		done = append(done, r)
+	}
+	a.quiet = quiet
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ASSET\tSTATE\tOLD → NEW SERIAL\tEXPIRES\tTOOK\tERROR")
+	failed := 0
+	for _, r := range done {
+		exp, took := "-", "-"
+		if r.NewExpiration != nil {
+			exp = r.NewExpiration.Format(time.DateTime)
+		}
+		if r.StartedAt != nil && r.FinishedAt != nil {
+			took = r.FinishedAt.Sub(*r.StartedAt).Round(time.Millisecond).String()
+		}
+		if r.State != ottr.StateSucceeded {
+			failed++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.SystemName, r.State, serials(r), exp, took, r.Error)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d of %d rotations succeeded in %s (each: key and CSR on the device, ACME order with DNS-01 via CNAME, install, verify over TLS, record).\n",
+		len(done)-failed, len(done), time.Since(start).Round(time.Millisecond))
+	if first, err := db.GetRotation(ctx, ids[0]); err == nil {
+		fmt.Fprintf(w, "\nWhat the rotation of %s did (ottr rotations show ID):\n", first.SystemName)
+		for _, l := range first.Log {
+			fmt.Fprintf(w, "  %-9s %s\n", l.Step, l.Message)
+		}
+	}
+	if once {
+		return failed, nil
+	}
+	fmt.Fprintf(w, "\nStill running (Ctrl-C stops):\n")
+	fmt.Fprintf(w, "  ACME directory   %s\n  DNS server       %s (zone %s)\n", pebble.Directory, srv.Addr(), demoZone)
+	for _, name := range demoDevices {
+		fmt.Fprintf(w, "  device %-18s https://%s  (openssl s_client -connect %s -servername %s)\n", name, c.Devices.Assets[name].Address, c.Devices.Assets[name].Address, name)
+	}
+	fmt.Fprintf(w, "  rotation logs    ottr rotations list --data-dir %s   (with --keep)\n", dir)
+	<-ctx.Done()
+	return failed, nil
+}
+
+func writeScripts(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return fs.WalkDir(exectemplate.Scripts, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := exectemplate.Scripts.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, p), b, 0o700)
+	})
+}
+
+func marshalKey(k any) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ottr-dev/ottr"
+	execdriver "github.com/ottr-dev/ottr/driver/exec"
+)
+
+// DevicesConfig says how to reach and drive devices: per platform (the
+// asset's host_platform), overridden per asset (by system_name).
+type DevicesConfig struct {
+	Platforms map[string]DeviceConfig `yaml:"platforms"`
+	Assets    map[string]DeviceConfig `yaml:"assets"`
+}
+
+// DeviceConfig is one platform's or asset's device settings.
+type DeviceConfig struct {
+	// Driver is the driver that talks to the device: exec.
+	Driver string `yaml:"driver"`
+	// Credential names the credential set to log in with: a stored set,
+	// env:NAME or file:PATH. An asset's own credential field wins.
+	Credential string `yaml:"credential"`
+	// Address is host:port of the device's service, for the reachability
+	// check and reading the served certificate; default the asset's
+	// ip_address (or system_name) and Port.
+	Address string `yaml:"address"`
+	Port    int    `yaml:"port"`
+	// Exec configures the exec driver.
+	Exec *execdriver.Config `yaml:"exec"`
+}
+
+// driverNames lists the drivers this build has: the one explicit registry.
+var driverNames = []string{"exec"}
+
+func (d *DevicesConfig) validate(bad func(field, format string, args ...any)) {
+	check := func(field string, c DeviceConfig) {
+		if c.Driver != "" && !contains(driverNames, c.Driver) {
+			bad(field+".driver", "%q is not one of %s", c.Driver, strings.Join(driverNames, ", "))
+		}
+		if c.Address != "" {
+			if _, _, err := net.SplitHostPort(c.Address); err != nil {
+				bad(field+".address", "%q is not host:port", c.Address)
+			}
+		}
+		if c.Port < 0 || c.Port > 65535 {
+			bad(field+".port", "%d is not a port", c.Port)
+		}
+	}
+	for _, n := range sortedKeys(d.Platforms) {
+		check("devices.platforms."+n, d.Platforms[n])
+	}
+	for _, n := range sortedKeys(d.Assets) {
+		check("devices.assets."+n, d.Assets[n])
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// device returns the merged settings for an asset: its platform's, then
+// its own on top.
+func (d *DevicesConfig) device(a *ottr.Asset) (DeviceConfig, error) {
+	c, okP := d.Platforms[a.HostPlatform]
+	o, okA := d.Assets[a.SystemName]
+	if !okP && !okA {
+		return c, ottr.Errorf(ottr.EINVALID, "no device settings for platform %q: add devices.platforms.%s to the config", a.HostPlatform, a.HostPlatform)
+	}
+	if o.Driver != "" {
+		c.Driver = o.Driver
+	}
+	if o.Credential != "" {
+		c.Credential = o.Credential
+	}
+	if o.Address != "" {
+		c.Address = o.Address
+	}
+	if o.Port != 0 {
+		c.Port = o.Port
+	}
+	if o.Exec != nil {
+		c.Exec = o.Exec
+	}
+	if a.Credential != "" {
+		c.Credential = a.Credential
+	}
+	if a.Port != 0 && o.Port == 0 {
+		c.Port = a.Port
+	}
+	return c, nil
+}
+
+// address is where the device listens: the configured address, else the
+// asset's IP (or name) and port; "" when unknown.
+func (c DeviceConfig) address(a *ottr.Asset) string {
+	if c.Address != "" {
+		return c.Address
+	}
+	if c.Port == 0 {
+		return ""
+	}
+	host := a.IPAddress
+	if host == "" {
+		host = a.SystemName
+	}
+	return net.JoinHostPort(host, strconv.Itoa(c.Port))
+}
+
+// openDriver opens the driver for an asset's device.
+func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, error) {
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	dc, err := c.Devices.device(as)
+	if err != nil {
+		return nil, err
+	}
+	var cred ottr.Credential
+	if dc.Credential != "" {
+		if cred, err = a.credentials().Credential(ctx, dc.Credential); err != nil {
+			return nil, err
+		}
+	}
+	switch dc.Driver {
+	case "exec":
+		if dc.Exec == nil {
+			return nil, ottr.Errorf(ottr.EINVALID, "devices: platform %s uses the exec driver but has no exec settings", as.HostPlatform)
+		}
+		ec := *dc.Exec
+		ec.Asset, ec.Credential = as, cred
+		if ec.Address == "" {
+			ec.Address = dc.address(as)
+		}
+		return execdriver.New(ec)
+	case "":
+		return nil, ottr.Errorf(ottr.EINVALID, "devices: no driver set for platform %s", as.HostPlatform)
+	}
+	return nil, fmt.Errorf("driver %q is not built in", dc.Driver)
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"database/sql"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/rotate"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+)
+
+// rotationEngine is rotate.Engine whichever database carries the jobs.
+type rotationEngine interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Recover(ctx context.Context) error
+	Enqueue(ctx context.Context, r *ottr.Rotation) (bool, error)
+}
+
+// rotator builds the rotation pipeline from the configuration.
+func (a *app) rotator(ctx context.Context) (*rotate.Rotator, error) {
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	is, err := a.issuer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := a.routeTable()
+	if err != nil {
+		return nil, err
+	}
+	roots := map[string]*x509.CertPool{}
+	for name, ca := range c.CertificateAuthorities {
+		if p := pemOrFile(ca.TrustedRoots); len(p) > 0 {
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(p)
+			roots[name] = pool
+		}
+	}
+	return &rotate.Rotator{
+		Assets: db, Rotations: db, Issuer: is, DNS: is.DNS, Routes: rt,
+		Open: a.openDriver,
+		Address: func(as *ottr.Asset) string {
+			dc, err := c.Devices.device(as)
+			if err != nil {
+				return ""
+			}
+			return dc.address(as)
+		},
+		Roots:       func(ca string) *x509.CertPool { return roots[ca] },
+		Notifier:    a.notifier,
+		StepTimeout: time.Duration(c.Workers.StepTimeout),
+		Logger:      a.log,
+	}, nil
+}
+
+// engine builds the durable job engine on the configured database: River's
+// SQLite driver on data_dir/jobs.db (its own file and one connection, as
+// River's SQLite driver wants), or River's PostgreSQL driver on the DSN.
+func (a *app) engine(ctx context.Context) (rotationEngine, error) {
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	rot, err := a.rotator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ec := rotate.EngineConfig{
+		Concurrency: c.Workers.Concurrency, MaxAttempts: c.Workers.MaxAttempts,
+		BaseBackoff: time.Duration(c.Workers.Backoff), MaxBackoff: time.Duration(c.Workers.MaxBackoff),
+		PollInterval: a.pollInterval, Logger: a.log,
+	}
+	if dsn := c.Database.Reveal(); dsn != "" {
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return nil, ottr.Errorf(ottr.EINVALID, "database: %v", err)
+		}
+		a.closers = append(a.closers, func() { pool.Close() })
+		e, err := rotate.NewEngine(riverpgxv5.New(pool), rot, ec)
+		if err != nil {
+			return nil, err
+		}
+		return e, e.Migrate(ctx)
+	}
+	jobs, err := sql.Open("sqlite", "file:"+filepath.Join(c.DataDir, "jobs.db")+
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	if err != nil {
+		return nil, err
+	}
+	jobs.SetMaxOpenConns(1)
+	a.closers = append(a.closers, func() { jobs.Close() })
+	e, err := rotate.NewEngine(riversqlite.New(jobs), rot, ec)
+	if err != nil {
+		return nil, err
+	}
+	return e, e.Migrate(ctx)
+}

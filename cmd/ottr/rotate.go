@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) rotateCmd() *cobra.Command {
+	var wait bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "rotate SYSTEM_NAME [--wait]",
+		Short: "Rotate one asset's certificate now",
+		Long: `Queue a rotation of the asset's certificate (or join the one already
+running). Without --wait the rotation runs in 'ottr serve'. With --wait this
+process runs it, printing each step as it happens, and exits non-zero if the
+rotation fails.`,
+		Example: `  ottr rotate fw01.example.com --wait --config ottr.yaml`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			db, err := a.store(ctx)
+			if err != nil {
+				return err
+			}
+			as, err := db.GetAsset(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			c, err := a.config()
+			if err != nil {
+				return err
+			}
+			if wait && c.DNS.Listen != "" && c.DNS.builtinZones() {
+				srv, err := a.dnsServer(ctx)
+				if err != nil {
+					return err
+				}
+				if err := srv.Listen(ctx, c.DNS.Listen); err != nil {
+					return err
+				}
+				defer srv.Close()
+			}
+			eng, err := a.engine(ctx)
+			if err != nil {
+				return err
+			}
+			r := &ottr.Rotation{SystemName: as.SystemName, Trigger: ottr.TriggerCLI, RequestedBy: a.actor()}
+			joined, err := eng.Enqueue(ctx, r)
+			if err != nil {
+				return err
+			}
+			if joined {
+				a.progress("joined rotation %s, already %s", r.ID, r.State)
+			} else {
+				a.progress("rotation %s queued", r.ID)
+			}
+			if !wait {
+				a.progress("'ottr serve' runs it; follow it with: ottr rotations show %s", r.ID)
+				return a.printRotation(r)
+			}
+			if err := eng.Start(ctx); err != nil {
+				return err
+			}
+			defer func() {
+				stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				_ = eng.Stop(stop)
+			}()
+			final, err := a.follow(ctx, r.ID, timeout)
+			if err != nil {
+				return err
+			}
+			if err := a.printRotation(final); err != nil {
+				return err
+			}
+			if final.State != ottr.StateSucceeded {
+				return errSilent
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "run the rotation in this process and show its progress")
+	cmd.Flags().DurationVar(&timeout, "timeout", time.Hour, "with --wait, give up waiting after this long")
+	return cmd
+}
+
+// follow prints a rotation's log lines as they are written until it ends.
+func (a *app) follow(ctx context.Context, id string, timeout time.Duration) (*ottr.Rotation, error) {
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(timeout)
+	seen := 0
+	for {
+		r, err := db.GetRotation(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range r.Log[seen:] {
+			if !a.quiet {
+				fmt.Fprintf(a.stderr, "%s  %-9s %-5s %s\n", l.Time.Local().Format("15:04:05.000"), l.Step, l.Level, l.Message)
+			}
+		}
+		seen = len(r.Log)
+		if !r.State.Live() {
+			return r, nil
+		}
+		if time.Now().After(deadline) {
+			return r, ottr.Errorf(ottr.EUNAVAILABLE, "rotation %s still %s after %s", id, r.State, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/rotate"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	var once bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run Ottr: the router on its schedule, the rotation workers and the DNS server",
+		Long: `Run until interrupted: the built-in DNS server (when dns.listen is set),
+the rotation workers (workers.concurrency at once, durable jobs in the
+database) and the router, which every router.interval queues a rotation for
+each due asset that has a route. On SIGINT/SIGTERM it stops taking jobs and
+gives running rotations 30 seconds to finish; the rest resume on the next
+start or on another replica.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			c, err := a.config()
+			if err != nil {
+				return err
+			}
+			if c.DNS.Listen != "" && c.DNS.builtinZones() {
+				srv, err := a.dnsServer(ctx)
+				if err != nil {
+					return err
+				}
+				if err := srv.Listen(ctx, c.DNS.Listen); err != nil {
+					return err
+				}
+				defer srv.Close()
+			}
+			eng, err := a.engine(ctx)
+			if err != nil {
+				return err
+			}
+			if err := eng.Start(ctx); err != nil {
+				return err
+			}
+			a.log.Info("rotation workers started", "concurrency", c.Workers.Concurrency)
+			defer func() {
+				stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				defer cancel()
+				if err := eng.Stop(stop); err != nil {
+					a.log.Warn("stopping workers", "err", err)
+				}
+				a.log.Info("stopped")
+			}()
+			interval := time.Duration(c.Router.Interval)
+			for {
+				if err := a.routerPass(ctx, eng); err != nil {
+					a.log.Error("router pass", "err", err)
+				}
+				if once {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(interval):
+				}
+			}
+		},
+	}
+	cmd.Flags().BoolVar(&once, "once", false, "run one router pass, then stop")
+	_ = cmd.Flags().MarkHidden("once")
+	return cmd
+}
+
+// routerPass queues a rotation for every due, routed asset.
+func (a *app) routerPass(ctx context.Context, eng rotationEngine) error {
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	rt, err := a.routeTable()
+	if err != nil {
+		return err
+	}
+	db, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	r := &rotate.Router{Assets: db, Routes: rt, Policy: c.policy(), Logger: a.log}
+	queued, joined := 0, 0
+	st, err := r.Pass(ctx, func(cand rotate.Candidate) error {
+		if cand.Route == nil {
+			return nil
+		}
+		rot := &ottr.Rotation{SystemName: cand.Asset.SystemName, Trigger: ottr.TriggerRouter, Recipe: cand.Route.Recipe}
+		j, err := eng.Enqueue(ctx, rot)
+		if err != nil {
+			return err
+		}
+		if j {
+			joined++
+		} else {
+			queued++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	a.log.Info("router pass", "examined", st.Examined, "due", st.Due, "unrouted", st.Unrouted, "queued", queued, "joined", joined, "took", st.Duration.Round(time.Millisecond))
+	return nil
+}
