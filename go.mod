@@ -18,6 +18,7 @@ require (
 	github.com/miekg/dns v1.1.72
 	github.com/riverqueue/river v0.49.0
 	github.com/riverqueue/river/riverdriver v0.49.0
+	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.49.0
 	github.com/riverqueue/river/riverdriver/riversqlite v0.49.0
 	github.com/spf13/cobra v1.9.1
 	github.com/spf13/pflag v1.0.6
