@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/internal/acmetest"
+	"github.com/ottr-dev/ottr/internal/dnstest"
+	"github.com/ottr-dev/ottr/sim/tlsdir"
+)
+
+func TestRotateCommand(t *testing.T) {
+	c := newCLI(t)
+	res := dnstest.Start(t)
+	dnsAddr := freeDNSPort(t)
+	res.Delegate(testZone, dnsAddr)
+	p, err := acmetest.Start(acmetest.Options{Resolver: res.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	dev, err := tlsdir.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dev.Close() })
+	tmpl, _ := filepath.Abs("../../contrib/exec-template")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "dca.pem"), p.TLSRootPEM, 0o644)
+	os.WriteFile(filepath.Join(dir, "roots.pem"), p.RootPEM(), 0o644)
+	cfg := filepath.Join(dir, "ottr.yaml")
+	os.WriteFile(cfg, fmt.Appendf(nil, `
+certificate_authorities:
+  lets_encrypt: {directory: %s, directory_ca: %s, trusted_roots: %s}
+dns: {listen: "%s", zones: [%s], resolvers: ["%s"]}
+workers: {max_attempts: 1}
+devices:
+  platforms:
+    Ubuntu:
+      driver: exec
+      exec:
+        csr: [%s/csr.sh]
+        install: [%s/install.sh]
+        env: {DEVICE_DIR: %s}
+  assets:
+    web01.example.com: {address: "%s"}
+`, p.Directory, filepath.Join(dir, "dca.pem"), filepath.Join(dir, "roots.pem"), dnsAddr, testZone, res.Addr,
+		tmpl, tmpl, dev.Dir, dev.Addr), 0o644)
+	// Pebble's issuer has no organization: use the example route table
+	// without its certificate_authority_organization list.
+	var rt map[string]any
+	b, _ := os.ReadFile("../../testdata/route.json")
+	json.Unmarshal(b, &rt)
+	delete(rt, "certificate_authority_organization")
+	b, _ = json.Marshal(rt)
+	os.WriteFile(filepath.Join(dir, "route.json"), b, 0o644)
+	cfgArgs := []string{"--config", cfg, "--routes", filepath.Join(dir, "route.json")}
+	args := func(a ...string) []string { return append(append([]string{}, cfgArgs...), a...) }
+	res.CNAME("_acme-challenge.web01.example.com", "_acme-challenge.web01."+testZone)
+	c.ok(args("asset", "add", "web01.example.com", "--platform", "Ubuntu", "--os", "20.04", "--ca", "lets_encrypt")...)
+
+	out, stderr, err := c.run("", args("rotate", "web01.example.com", "--wait")...)
+	if err != nil {
+		t.Fatalf("rotate --wait: %v\n%s\n%s", err, out, stderr)
+	}
+	for _, w := range []string{"rotation", "queued", "preflight", "device reachable", "issued serial", "verify"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("progress lacks %q:\n%s", w, stderr)
+		}
+	}
+	if !strings.Contains(out, "state      succeeded") {
+		t.Errorf("summary:\n%s", out)
+	}
+	var list []ottr.Rotation
+	if err := json.Unmarshal([]byte(c.ok(args("rotations", "list", "-o", "json")...)), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].State != ottr.StateSucceeded || list[0].NewSerial == "" {
+		t.Fatalf("rotations = %+v", list)
+	}
+	show := c.ok(args("rotations", "show", list[0].ID)...)
+	if !strings.Contains(show, "recorded: expires") {
+		t.Errorf("show lacks the log:\n%s", show)
+	}
+	var as ottr.Asset
+	json.Unmarshal([]byte(c.ok(args("asset", "get", "web01.example.com", "-o", "json")...)), &as)
+	if as.CertificateSerial != list[0].NewSerial || as.CertificateExpiration == nil {
+		t.Errorf("asset not recorded: %+v", as)
+	}
+
+	// The device goes away: the rotation fails with the reason and a
+	// non-zero exit status.
+	dev.Close()
+	out, _, err = c.run("", args("-q", "rotate", "web01.example.com", "--wait")...)
+	if exitCode(err) != 1 || !strings.Contains(out, "state      failed") || !strings.Contains(out, "unreachable") {
+		t.Errorf("unreachable device: exit %d\n%s", exitCode(err), out)
+	}
+	// An asset without device settings says what to configure.
+	c.ok(args("asset", "add", "fw09.example.com", "--platform", "panos", "--os", "9.1.0", "--model", "PA-XXXX", "--ca", "lets_encrypt")...)
+	res.CNAME("_acme-challenge.fw09.example.com", "_acme-challenge.fw09."+testZone)
+	out, _, _ = c.run("", args("-q", "rotate", "fw09.example.com", "--wait")...)
+	if !strings.Contains(out, "devices.platforms.panos") {
+		t.Errorf("no hint about device settings:\n%s", out)
+	}
+}
