@@ -2,10 +2,18 @@ package rotate_test
 
 import (
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/ottr-dev/ottr/store"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/rotate"
@@ -34,6 +42,81 @@ func newEngine(t *testing.T, f *fixture) *rotate.Engine[*sql.Tx] {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// postgresSchema makes a schema of its own for one test and returns a DSN
+// whose search_path is it.
+func postgresSchema(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("OTTR_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("OTTR_TEST_POSTGRES_DSN is not set; CI must run the PostgreSQL engine test")
+		}
+		t.Skip("OTTR_TEST_POSTGRES_DSN not set")
+	}
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := fmt.Sprintf("ottr_engine_%d", time.Now().UnixNano())
+	if _, err := raw.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Exec("DROP SCHEMA " + schema + " CASCADE"); raw.Close() })
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema
+}
+
+// The same engine on PostgreSQL: River's pgx driver, store and jobs in one
+// database, two engines (replicas) sharing the work.
+func TestEnginePostgres(t *testing.T) {
+	dsn := postgresSchema(t)
+	f := newFixtureOn(t, store.Config{DSN: dsn, Sealer: testSealer})
+	var engines []*rotate.Engine[pgx.Tx]
+	for range 2 {
+		pool, err := pgxpool.New(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		e, err := rotate.NewEngine(riverpgxv5.New(pool), f.rot, rotate.EngineConfig{
+			Concurrency: 3, MaxAttempts: 3, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+			PollInterval: 20 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Stop(t.Context()) })
+		engines = append(engines, e)
+	}
+	var ids []string
+	for i, n := range []string{"web1", "web2", "web3", "web4"} {
+		a := f.device(t, n)
+		r := &ottr.Rotation{SystemName: a.SystemName}
+		if _, err := engines[i%2].Enqueue(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	for _, id := range ids {
+		if r := waitDone(t, f, id); r.State != ottr.StateSucceeded || r.Attempts != 1 {
+			_, log := f.get(t, id)
+			t.Errorf("rotation %s: %s after %d attempts\n%s", id, r.State, r.Attempts, log)
+		}
+	}
+	if f.issuer.n != 4 {
+		t.Errorf("%d orders for 4 rotations: a rotation ran twice", f.issuer.n)
+	}
 }
 
 func waitDone(t *testing.T, f *fixture, id string) *ottr.Rotation {

@@ -64,10 +64,16 @@ type fixture struct {
 	script  map[string]string // platform overrides of the install script
 }
 
+var testSealer, _ = ottr.NewSealer(bytes.Repeat([]byte{3}, 32))
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	sealer, _ := ottr.NewSealer(bytes.Repeat([]byte{3}, 32))
-	db, err := store.Open(t.Context(), store.Config{DataDir: t.TempDir(), Sealer: sealer})
+	return newFixtureOn(t, store.Config{DataDir: t.TempDir(), Sealer: testSealer})
+}
+
+func newFixtureOn(t *testing.T, sc store.Config) *fixture {
+	t.Helper()
+	db, err := store.Open(t.Context(), sc)
 	if err != nil {
 		t.Fatal(err)
 	}
