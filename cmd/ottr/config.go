@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/notify"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -28,6 +29,7 @@ type Config struct {
 	Router                 RouterConfig        `yaml:"router"`
 	Workers                WorkersConfig       `yaml:"workers"`
 	Devices                DevicesConfig       `yaml:"devices"`
+	Notify                 notify.Config       `yaml:"notify"`
 	Log                    LogConfig           `yaml:"log"`
 }
 
@@ -244,6 +246,11 @@ func (c *Config) validate() error {
 	}
 	c.DNS.validate(bad)
 	c.Devices.validate(bad)
+	if _, err := notify.New(c.Notify); err != nil {
+		for _, p := range ottr.ErrorProblems(err) {
+			bad(p.Field, "%s", p.Message)
+		}
+	}
 	for name, ca := range c.CertificateAuthorities {
 		for _, p := range ca.toACME().Validate(name) {
 			bad(p.Field, "%s", p.Message)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/notify"
 	"github.com/ottr-dev/ottr/rotate"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -39,6 +40,13 @@ func (a *app) rotator(ctx context.Context) (*rotate.Rotator, error) {
 	rt, err := a.routeTable()
 	if err != nil {
 		return nil, err
+	}
+	if a.notifier == nil && (c.Notify.Slack != nil || c.Notify.Webhook != nil || c.Notify.Email != nil) {
+		n, err := notify.New(c.Notify)
+		if err != nil {
+			return nil, err
+		}
+		a.notifier = n
 	}
 	roots := map[string]*x509.CertPool{}
 	for name, ca := range c.CertificateAuthorities {

@@ -3,14 +3,18 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/internal/acmetest"
 	"github.com/ottr-dev/ottr/internal/dnstest"
+	"github.com/ottr-dev/ottr/notify"
 	"github.com/ottr-dev/ottr/sim/tlsdir"
 )
 
@@ -30,6 +34,16 @@ func TestRotateCommand(t *testing.T) {
 	}
 	t.Cleanup(func() { dev.Close() })
 	tmpl, _ := filepath.Abs("../../contrib/exec-template")
+	var hooks []notify.WebhookPayload
+	var hookMu sync.Mutex
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p notify.WebhookPayload
+		json.NewDecoder(r.Body).Decode(&p)
+		hookMu.Lock()
+		hooks = append(hooks, p)
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "dca.pem"), p.TLSRootPEM, 0o644)
 	os.WriteFile(filepath.Join(dir, "roots.pem"), p.RootPEM(), 0o644)
@@ -39,6 +53,7 @@ certificate_authorities:
   lets_encrypt: {directory: %s, directory_ca: %s, trusted_roots: %s}
 dns: {listen: "%s", zones: [%s], resolvers: ["%s"]}
 workers: {max_attempts: 1}
+notify: {webhook: {url: "%s"}}
 devices:
   platforms:
     Ubuntu:
@@ -50,7 +65,7 @@ devices:
   assets:
     web01.example.com: {address: "%s"}
 `, p.Directory, filepath.Join(dir, "dca.pem"), filepath.Join(dir, "roots.pem"), dnsAddr, testZone, res.Addr,
-		tmpl, tmpl, dev.Dir, dev.Addr), 0o644)
+		hook.URL, tmpl, tmpl, dev.Dir, dev.Addr), 0o644)
 	// Pebble's issuer has no organization: use the example route table
 	// without its certificate_authority_organization list.
 	var rt map[string]any
@@ -100,6 +115,13 @@ devices:
 	if exitCode(err) != 1 || !strings.Contains(out, "state      failed") || !strings.Contains(out, "unreachable") {
 		t.Errorf("unreachable device: exit %d\n%s", exitCode(err), out)
 	}
+	// The failure was notified (the success before was not: on_success is off).
+	hookMu.Lock()
+	if len(hooks) != 1 || hooks[0].Event != "rotation.failed" || !strings.Contains(hooks[0].Rotation.Error, "unreachable") ||
+		hooks[0].Asset.SystemName != "web01.example.com" {
+		t.Errorf("notifications: %+v", hooks)
+	}
+	hookMu.Unlock()
 	// An asset without device settings says what to configure.
 	c.ok(args("asset", "add", "fw09.example.com", "--platform", "panos", "--os", "9.1.0", "--model", "PA-XXXX", "--ca", "lets_encrypt")...)
 	res.CNAME("_acme-challenge.fw09.example.com", "_acme-challenge.fw09."+testZone)

@@ -1,0 +1,145 @@
+// Package notify tells people about rotations: Slack (incoming webhook or
+// a bot token with chat.postMessage, with the fields Ottr's handler sent),
+// a generic JSON webhook signed with HMAC-SHA256, and e-mail over SMTP.
+// Failures are always sent; successes only when OnSuccess is set.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+)
+
+// Config selects the channels. Any of Slack, Webhook and Email may be set.
+type Config struct {
+	// OnSuccess also reports rotations that succeeded.
+	OnSuccess bool `yaml:"on_success"`
+	// LinkBase turns a rotation ID into a link: LinkBase + "/rotations/" +
+	// ID (the API's or dashboard's URL). Empty: the CLI command to show it.
+	LinkBase string         `yaml:"link_base"`
+	Slack    *SlackConfig   `yaml:"slack"`
+	Webhook  *WebhookConfig `yaml:"webhook"`
+	Email    *EmailConfig   `yaml:"email"`
+	// HTTPClient is used for Slack and webhooks; default 15s timeout.
+	HTTPClient *http.Client `yaml:"-"`
+}
+
+// Notifier sends to every configured channel. It implements ottr.Notifier.
+type Notifier struct {
+	c     Config
+	sends []sender
+}
+
+type sender struct {
+	name string
+	send func(ctx context.Context, m Message) error
+}
+
+var _ ottr.Notifier = (*Notifier)(nil)
+
+// Message is what every channel says about one rotation.
+type Message struct {
+	Rotation *ottr.Rotation `json:"rotation"`
+	Asset    *ottr.Asset    `json:"asset"`
+	Link     string         `json:"link"`
+}
+
+// Failed reports whether the rotation failed.
+func (m Message) Failed() bool { return m.Rotation.State != ottr.StateSucceeded }
+
+// Title is a one-line summary.
+func (m Message) Title() string {
+	if m.Failed() {
+		return fmt.Sprintf("Certificate rotation of %s failed at %s", m.Asset.SystemName, m.Rotation.Step)
+	}
+	return fmt.Sprintf("Certificate of %s rotated (serial %s)", m.Asset.SystemName, m.Rotation.NewSerial)
+}
+
+// Fields are the facts Ottr's Slack handler listed, plus the step, the
+// error and the link.
+func (m Message) Fields() [][2]string {
+	exp := "None"
+	if m.Asset.CertificateExpiration != nil {
+		exp = m.Asset.CertificateExpiration.Format(time.RFC3339)
+	}
+	f := [][2]string{
+		{"Hostname", m.Asset.SystemName},
+		{"IPv4 Address", m.Asset.IPAddress},
+		{"Certificate Expiration", exp},
+		{"Platform", m.Asset.HostPlatform},
+		{"OS Version", m.Asset.OSVersion},
+		{"Certificate Authority", m.Asset.CertificateAuthority},
+		{"Step", string(m.Rotation.Step)},
+		{"Attempts", fmt.Sprint(m.Rotation.Attempts)},
+	}
+	if m.Rotation.Error != "" {
+		f = append(f, [2]string{"Error", m.Rotation.Error})
+	}
+	return append(f, [2]string{"Rotation", m.Link})
+}
+
+// Text renders the message as plain text.
+func (m Message) Text() string {
+	var b strings.Builder
+	b.WriteString(m.Title() + "\n\n")
+	for _, f := range m.Fields() {
+		fmt.Fprintf(&b, "%s: %s\n", f[0], f[1])
+	}
+	return b.String()
+}
+
+// New checks c and returns a Notifier; every problem is reported at once.
+func New(c Config) (*Notifier, error) {
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	n := &Notifier{c: c}
+	var probs []ottr.Problem
+	if c.Slack != nil {
+		s, p := newSlack(*c.Slack, c.HTTPClient)
+		probs = append(probs, p...)
+		n.sends = append(n.sends, sender{"slack", s})
+	}
+	if c.Webhook != nil {
+		s, p := newWebhook(*c.Webhook, c.HTTPClient)
+		probs = append(probs, p...)
+		n.sends = append(n.sends, sender{"webhook", s})
+	}
+	if c.Email != nil {
+		s, p := newEmail(*c.Email)
+		probs = append(probs, p...)
+		n.sends = append(n.sends, sender{"email", s})
+	}
+	if len(probs) > 0 {
+		return nil, ottr.Invalid("notify configuration is invalid", probs...)
+	}
+	return n, nil
+}
+
+// Notify sends to every channel; a channel's failure does not stop the
+// others, and all failures are returned together.
+func (n *Notifier) Notify(ctx context.Context, r *ottr.Rotation, a *ottr.Asset) error {
+	if r.State == ottr.StateSucceeded && !n.c.OnSuccess {
+		return nil
+	}
+	if a == nil {
+		a = &ottr.Asset{SystemName: r.SystemName}
+	}
+	link := "ottr rotations show " + r.ID
+	if n.c.LinkBase != "" {
+		link = strings.TrimSuffix(n.c.LinkBase, "/") + "/rotations/" + r.ID
+	}
+	m := Message{Rotation: r, Asset: a, Link: link}
+	var errs []error
+	for _, s := range n.sends {
+		if err := s.send(ctx, m); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
