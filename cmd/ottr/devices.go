@@ -10,6 +10,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
 )
 
 // DevicesConfig says how to reach and drive devices: per platform (the
@@ -21,7 +22,7 @@ type DevicesConfig struct {
 
 // DeviceConfig is one platform's or asset's device settings.
 type DeviceConfig struct {
-	// Driver is the driver that talks to the device: exec.
+	// Driver is the driver that talks to the device: exec or linux.
 	Driver string `yaml:"driver"`
 	// Credential names the credential set to log in with: a stored set,
 	// env:NAME or file:PATH. An asset's own credential field wins.
@@ -33,10 +34,12 @@ type DeviceConfig struct {
 	Port    int    `yaml:"port"`
 	// Exec configures the exec driver.
 	Exec *execdriver.Config `yaml:"exec"`
+	// Linux configures the SSH driver for Linux hosts.
+	Linux *linuxdriver.Config `yaml:"linux"`
 }
 
 // driverNames lists the drivers this build has: the one explicit registry.
-var driverNames = []string{"exec"}
+var driverNames = []string{"exec", "linux"}
 
 func (d *DevicesConfig) validate(bad func(field, format string, args ...any)) {
 	check := func(field string, c DeviceConfig) {
@@ -101,6 +104,9 @@ func (d *DevicesConfig) device(a *ottr.Asset) (DeviceConfig, error) {
 	if o.Exec != nil {
 		c.Exec = o.Exec
 	}
+	if o.Linux != nil {
+		c.Linux = o.Linux
+	}
 	if a.Credential != "" {
 		c.Credential = a.Credential
 	}
@@ -153,6 +159,21 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 			ec.Address = dc.address(as)
 		}
 		return execdriver.New(ec)
+	case "linux":
+		lc := linuxdriver.Config{}
+		if dc.Linux != nil {
+			lc = *dc.Linux
+		}
+		lc.Asset, lc.Credential = as, cred
+		if lc.Serve == "" {
+			lc.Serve = dc.address(as)
+		}
+		// The asset's certificate_validation "False" is the opt-out: trust a
+		// host key seen for the first time.
+		if !bool(as.CertificateValidation) {
+			lc.TrustOnFirstUse = true
+		}
+		return linuxdriver.New(lc)
 	case "":
 		return nil, ottr.Errorf(ottr.EINVALID, "devices: no driver set for platform %s", as.HostPlatform)
 	}

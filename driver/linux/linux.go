@@ -1,0 +1,461 @@
+package linux
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// Config is how to reach one Linux host and where its certificate lives.
+type Config struct {
+	// Address is the SSH server, host:port; default the asset's
+	// ip_address (or system_name) on port 22.
+	Address string `yaml:"address"`
+	// User logs in; default the credential's username.
+	User string `yaml:"user"`
+	// KnownHosts is the known_hosts file the host key is checked against.
+	KnownHosts string `yaml:"known_hosts"`
+	// TrustOnFirstUse accepts, and records in KnownHosts, the key of a
+	// host that has no entry yet — the host-key counterpart of an asset's
+	// certificate_validation "False". A changed key is always refused.
+	TrustOnFirstUse bool `yaml:"trust_on_first_use"`
+	// CertPath and KeyPath are where the chain (leaf first) and the key
+	// live on the host; defaults /etc/ssl/ottr/<common name>.{crt,key}.
+	CertPath string `yaml:"cert_path"`
+	KeyPath  string `yaml:"key_path"`
+	// Owner and Group of both files (chown), and CertMode of the chain
+	// (default 0644; the key is always 0600).
+	Owner    string `yaml:"owner"`
+	Group    string `yaml:"group"`
+	CertMode string `yaml:"cert_mode"`
+	// Reload is the argv run after installing (e.g. [systemctl, reload,
+	// nginx]); empty runs nothing.
+	Reload []string `yaml:"reload"`
+	// PreHook and PostHook are programs on the host run before and after
+	// the install when they exist (Ottr's /opt/otter/hooks/{pre,post}).
+	PreHook  string `yaml:"pre_hook"`
+	PostHook string `yaml:"post_hook"`
+	// Serve is where the host serves TLS with the certificate, for reading
+	// it back; default the SSH host on port 443. ServerName is the SNI.
+	Serve      string `yaml:"serve"`
+	ServerName string `yaml:"server_name"`
+	// Timeout bounds each remote command; default 2m.
+	Timeout time.Duration `yaml:"timeout"`
+
+	// Asset is the device; Credential its login: username, and password
+	// or private_key (with passphrase if the key is encrypted).
+	Asset      *ottr.Asset     `yaml:"-"`
+	Credential ottr.Credential `yaml:"-"`
+}
+
+// Driver rotates a certificate on a Linux host over SSH: openssl on the
+// host makes the key (it never leaves the host) and CSR, the chain is
+// installed with temp file + rename, and the service is reloaded.
+type Driver struct {
+	c    Config
+	auth []ssh.AuthMethod
+	hk   ssh.HostKeyCallback
+
+	mu     sync.Mutex
+	client *ssh.Client
+}
+
+var (
+	_ ottr.Driver   = (*Driver)(nil)
+	_ ottr.CSRMaker = (*Driver)(nil)
+	_ ottr.Restorer = (*Driver)(nil)
+)
+
+// New checks c and returns a driver; it does not connect yet.
+func New(c Config) (*Driver, error) {
+	var probs []ottr.Problem
+	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
+	if c.Asset == nil {
+		return nil, ottr.Errorf(ottr.EINVALID, "linux driver: no asset")
+	}
+	if c.Address == "" {
+		host := c.Asset.IPAddress
+		if host == "" {
+			host = c.Asset.SystemName
+		}
+		c.Address = net.JoinHostPort(host, "22")
+	}
+	host, _, err := net.SplitHostPort(c.Address)
+	if err != nil {
+		bad("address", fmt.Sprintf("%q is not host:port", c.Address))
+	}
+	if c.User == "" {
+		c.User = c.Credential.Get("username").Reveal()
+	}
+	if c.User == "" {
+		bad("user", "no user: set it, or username in the credential")
+	}
+	d := &Driver{c: c}
+	if pw := c.Credential.Get("password"); !pw.IsZero() {
+		d.auth = append(d.auth, ssh.Password(pw.Reveal()))
+	}
+	if pk := c.Credential.Get("private_key"); !pk.IsZero() {
+		var signer ssh.Signer
+		if pp := c.Credential.Get("passphrase"); !pp.IsZero() {
+			signer, err = ssh.ParsePrivateKeyWithPassphrase([]byte(pk.Reveal()), []byte(pp.Reveal()))
+		} else {
+			signer, err = ssh.ParsePrivateKey([]byte(pk.Reveal()))
+		}
+		if err != nil {
+			bad("credential.private_key", "is not a usable SSH private key") // never the key or its parse error text
+		} else {
+			d.auth = append([]ssh.AuthMethod{ssh.PublicKeys(signer)}, d.auth...)
+		}
+	}
+	if len(d.auth) == 0 {
+		bad("credential", "needs password or private_key")
+	}
+	if c.KnownHosts == "" {
+		bad("known_hosts", "is required: host keys are always checked (trust_on_first_use records new ones)")
+	}
+	if c.CertMode == "" {
+		c.CertMode = "0644"
+	}
+	if _, err := strconv.ParseUint(c.CertMode, 8, 32); err != nil {
+		bad("cert_mode", fmt.Sprintf("%q is not an octal mode", c.CertMode))
+	}
+	cn := c.Asset.CommonName
+	if c.CertPath == "" {
+		c.CertPath = "/etc/ssl/ottr/" + cn + ".crt"
+	}
+	if c.KeyPath == "" {
+		c.KeyPath = "/etc/ssl/ottr/" + cn + ".key"
+	}
+	for f, p := range map[string]string{"cert_path": c.CertPath, "key_path": c.KeyPath} {
+		if !path.IsAbs(p) {
+			bad(f, fmt.Sprintf("%q is not an absolute path", p))
+		}
+	}
+	if c.Serve == "" {
+		c.Serve = net.JoinHostPort(host, "443")
+	}
+	if c.ServerName == "" {
+		c.ServerName = cn
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 2 * time.Minute
+	}
+	if len(probs) > 0 {
+		return nil, ottr.Invalid("linux driver is misconfigured", probs...)
+	}
+	d.c = c
+	d.hk = d.hostKeyCallback()
+	return d, nil
+}
+
+// hostKeyCallback checks the host key against KnownHosts; with
+// TrustOnFirstUse an unknown host's key is appended to it.
+func (d *Driver) hostKeyCallback() ssh.HostKeyCallback {
+	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
+		check, err := knownhosts.New(d.c.KnownHosts)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("known_hosts %s: %w", d.c.KnownHosts, err)
+		}
+		if err == nil {
+			err = check(hostname, remote, key)
+		} else {
+			err = &knownhosts.KeyError{}
+		}
+		var ke *knownhosts.KeyError
+		if err == nil || !errors.As(err, &ke) {
+			return err
+		}
+		if len(ke.Want) > 0 {
+			return fmt.Errorf("host key of %s changed (%s): refusing to connect; remove the old key from %s if the change is expected",
+				hostname, ssh.FingerprintSHA256(key), d.c.KnownHosts)
+		}
+		if !d.c.TrustOnFirstUse {
+			return fmt.Errorf("host %s (%s) is not in %s; add it, or set trust_on_first_use", hostname, ssh.FingerprintSHA256(key), d.c.KnownHosts)
+		}
+		f, err := os.OpenFile(d.c.KnownHosts, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = fmt.Fprintln(f, knownhosts.Line([]string{knownhosts.Normalize(hostname)}, key))
+		return err
+	}
+}
+
+func (d *Driver) connect(ctx context.Context) (*ssh.Client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.client != nil {
+		return d.client, nil
+	}
+	conn, err := (&net.Dialer{Timeout: 15 * time.Second}).DialContext(ctx, "tcp", d.c.Address)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "ssh %s: %v", d.c.Address, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	// Closing the connection is how a cancelled context interrupts the
+	// handshake.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	sc, chans, reqs, err := ssh.NewClientConn(conn, d.c.Address, &ssh.ClientConfig{
+		User: d.c.User, Auth: d.auth, HostKeyCallback: d.hk, Timeout: 15 * time.Second,
+	})
+	if err != nil {
+		conn.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "unable to authenticate") {
+			return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "ssh %s as %s: authentication refused", d.c.Address, d.c.User)
+		}
+		if strings.Contains(msg, "host key") || strings.Contains(msg, "known_hosts") || strings.Contains(msg, "is not in") {
+			return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "ssh %s: %v", d.c.Address, err)
+		}
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "ssh %s: %v", d.c.Address, err)
+	}
+	conn.SetDeadline(time.Time{})
+	d.client = ssh.NewClient(sc, chans, reqs)
+	return d.client, nil
+}
+
+// Close closes the SSH connection.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.client == nil {
+		return nil
+	}
+	err := d.client.Close()
+	d.client = nil
+	return err
+}
+
+// quote makes s one word for the remote POSIX shell.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func quoteAll(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = quote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+// run runs script with sh -c on the host, stdin from in, and returns its
+// stdout. A non-zero exit is an error carrying the last lines of stderr.
+func (d *Driver) run(ctx context.Context, what, script string, in []byte) ([]byte, error) {
+	cl, err := d.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := cl.NewSession()
+	if err != nil {
+		d.Close()
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "ssh session: %v", err)
+	}
+	defer s.Close()
+	var stdout, stderr bytes.Buffer
+	s.Stdout, s.Stderr = &stdout, &stderr
+	if in != nil {
+		s.Stdin = bytes.NewReader(in)
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.c.Timeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run("sh -c " + quote(script)) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		s.Signal(ssh.SIGKILL)
+		s.Close()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s on %s timed out after %s", what, d.c.Address, d.c.Timeout)
+		}
+		return nil, ctx.Err()
+	}
+	for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if l != "" {
+			ottr.Logf(ctx, "%s: %s", what, l)
+		}
+	}
+	var ee *ssh.ExitError
+	if errors.As(err, &ee) {
+		tail := strings.TrimSpace(stderr.String())
+		if lines := strings.Split(tail, "\n"); len(lines) > 5 {
+			tail = strings.Join(lines[len(lines)-5:], " | ")
+		}
+		code := ottr.EUNAVAILABLE
+		if ee.ExitStatus() == 65 || ee.ExitStatus() == 78 {
+			code = ottr.EINVALID
+		}
+		return nil, &ottr.Error{Code: code, Message: fmt.Sprintf("%s on %s exited with status %d: %s", what, d.c.Address, ee.ExitStatus(), tail)}
+	}
+	if err != nil {
+		d.Close()
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s on %s: %v", what, d.c.Address, err)
+	}
+	return stdout.Bytes(), nil
+}
+
+// CSR has openssl on the host make a fresh key (mode 0600, next to where
+// it will be used) and a CSR for the request.
+func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
+	var newkey string
+	switch req.KeyType {
+	case "", "p256":
+		newkey = "-newkey ec -pkeyopt ec_paramgen_curve:P-256"
+	case "p384":
+		newkey = "-newkey ec -pkeyopt ec_paramgen_curve:P-384"
+	case "rsa2048", "rsa3072", "rsa4096":
+		newkey = "-newkey rsa:" + strings.TrimPrefix(req.KeyType, "rsa")
+	default:
+		return nil, ottr.Errorf(ottr.EINVALID, "key type %q is not supported", req.KeyType)
+	}
+	names := req.DNSNames
+	if len(names) == 0 {
+		names = []string{req.CommonName}
+	}
+	san := "subjectAltName=DNS:" + strings.Join(names, ",DNS:")
+	pending := d.c.KeyPath + ".pending"
+	script := fmt.Sprintf(`set -e
+umask 077
+mkdir -p %s
+openssl req -new %s -nodes -keyout %s -subj %s -addext %s 2>/dev/null
+echo "made a new key in %s" >&2`,
+		quote(path.Dir(d.c.KeyPath)), newkey, quote(pending), quote("/CN="+req.CommonName), quote(san), pending)
+	out, err := d.run(ctx, "csr", script, nil)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(out)
+	if blk == nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request", d.c.Address)
+	}
+	return x509.ParseCertificateRequest(blk.Bytes)
+}
+
+// Install uploads the chain, checks it matches the pending key, moves key
+// and chain into place (temp file + rename, keeping the previous pair for
+// Restore), sets owner and mode, runs the hooks and reloads.
+func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
+	if len(chain) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "install: empty chain")
+	}
+	var pemChain []byte
+	for _, c := range chain {
+		pemChain = append(pemChain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	key, crt := quote(d.c.KeyPath), quote(d.c.CertPath)
+	var b strings.Builder
+	fmt.Fprintf(&b, `set -e
+umask 077
+tmp=%s.ottr-$$
+cat > "$tmp"
+want=$(openssl x509 -in "$tmp" -noout -pubkey)
+if [ -f %s.pending ] && [ "$(openssl pkey -in %s.pending -pubout)" = "$want" ]; then
+  [ -f %s ] && cp -p %s %s.prev
+  [ -f %s ] && cp -p %s %s.prev
+  mv %s.pending %s
+elif [ -f %s ] && [ "$(openssl pkey -in %s -pubout)" = "$want" ]; then
+  : # already installed: nothing to swap
+else
+  rm -f "$tmp"; echo "no key on the host matches the certificate" >&2; exit 65
+fi
+`, crt, key, key, crt, crt, crt, key, key, key, key, key, key, key)
+	if d.c.PreHook != "" {
+		fmt.Fprintf(&b, "if [ -x %s ]; then %s >&2; fi\n", quote(d.c.PreHook), quote(d.c.PreHook))
+	}
+	fmt.Fprintf(&b, "chmod %s \"$tmp\"\nchmod 600 %s\n", d.c.CertMode, key)
+	if d.c.Owner != "" || d.c.Group != "" {
+		own := quote(d.c.Owner + ":" + d.c.Group)
+		if d.c.Group == "" {
+			own = quote(d.c.Owner)
+		}
+		fmt.Fprintf(&b, "chown %s \"$tmp\" %s\n", own, key)
+	}
+	fmt.Fprintf(&b, "mv \"$tmp\" %s\n", crt)
+	if len(d.c.Reload) > 0 {
+		fmt.Fprintf(&b, "%s >&2\n", quoteAll(d.c.Reload))
+	}
+	if d.c.PostHook != "" {
+		fmt.Fprintf(&b, "if [ -x %s ]; then %s >&2; fi\n", quote(d.c.PostHook), quote(d.c.PostHook))
+	}
+	fmt.Fprintf(&b, "echo \"installed %x in %s\" >&2\n", chain[0].SerialNumber, d.c.CertPath)
+	if _, err := d.run(ctx, "install", b.String(), pemChain); err != nil {
+		return err
+	}
+	return d.awaitServed(ctx, chain[0])
+}
+
+// awaitServed waits (briefly) until the service presents leaf: a reload
+// finishes asynchronously, and verify must not see the old workers.
+func (d *Driver) awaitServed(ctx context.Context, leaf *x509.Certificate) error {
+	deadline := time.Now().Add(15 * time.Second)
+	wait := 20 * time.Millisecond
+	streak := 0
+	for {
+		cur, err := execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
+		if err == nil && len(cur) > 0 && cur[0].Equal(leaf) {
+			// Old workers may still accept for a moment after a reload:
+			// wait until several handshakes in a row see the new one.
+			if streak++; streak == 3 {
+				return nil
+			}
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		streak = 0
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			// Verify decides; say what was seen.
+			ottr.Logf(ctx, "install: %s does not serve the new certificate yet", d.c.Serve)
+			return nil
+		}
+		time.Sleep(wait)
+		wait = min(wait*2, 500*time.Millisecond)
+	}
+}
+
+// Restore puts the previous key and chain back and reloads.
+func (d *Driver) Restore(ctx context.Context, _ []*x509.Certificate) error {
+	key, crt := quote(d.c.KeyPath), quote(d.c.CertPath)
+	script := fmt.Sprintf(`set -e
+[ -f %s.prev ] && [ -f %s.prev ] || { echo "no previous certificate kept" >&2; exit 65; }
+mv %s.prev %s
+mv %s.prev %s
+`, key, crt, key, key, crt, crt)
+	if len(d.c.Reload) > 0 {
+		script += quoteAll(d.c.Reload) + " >&2\n"
+	}
+	script += "echo 'restored the previous certificate' >&2\n"
+	_, err := d.run(ctx, "restore", script, nil)
+	return err
+}
+
+// Current returns the chain the host serves on Serve.
+func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
+	return execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
+}
