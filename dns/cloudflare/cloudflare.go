@@ -108,6 +108,11 @@ func (z *Zone) RemoveTXT(ctx context.Context, name, value string) error {
 	if _, err := z.p.DeleteRecords(ctx, z.zone, []libdns.Record{rec}); err != nil {
 		return classify("remove TXT "+name, err, st)
 	}
+	// The library ignores the error of the look-up that precedes a TXT
+	// delete and then deletes nothing; the recorded status tells.
+	if st.failed() {
+		return classify("remove TXT "+name, fmt.Errorf("record look-up failed with HTTP %d", st.last()), st)
+	}
 	return nil
 }
 
@@ -124,6 +129,20 @@ func (z *Zone) record(name, value string) (libdns.TXT, error) {
 type statusBox struct {
 	mu   sync.Mutex
 	code int
+	bad  bool // some response was >= 400
+}
+
+func (b *statusBox) last() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.code
+}
+
+// failed reports whether any response of the operation was an error.
+func (b *statusBox) failed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.bad
 }
 
 type statusKey struct{}
@@ -146,6 +165,7 @@ func (c *client) Do(req *http.Request) (*http.Response, error) {
 	if b, ok := req.Context().Value(statusKey{}).(*statusBox); ok && resp != nil {
 		b.mu.Lock()
 		b.code = resp.StatusCode
+		b.bad = b.bad || resp.StatusCode >= 400
 		b.mu.Unlock()
 	}
 	return resp, err

@@ -192,6 +192,11 @@ func TestZone(t *testing.T) {
 	if err := z2.AddTXT(ctx, name, "v"); ottr.ErrorCode(err) != ottr.EUNAVAILABLE {
 		t.Errorf("API 500: %v, want EUNAVAILABLE", err)
 	}
+	// An outage while removing must not pass for success: the record would
+	// be left behind. (The library drops the error of its look-up.)
+	if err := z.RemoveTXT(ctx, name, "value-b"); ottr.ErrorCode(err) != ottr.EUNAVAILABLE {
+		t.Errorf("remove during an outage: %v, want EUNAVAILABLE", err)
+	}
 }
 
 func TestConfigErrors(t *testing.T) {
