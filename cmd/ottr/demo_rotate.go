@@ -8,13 +8,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	exectemplate "github.com/ottr-dev/ottr/contrib/exec-template"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
 	"github.com/ottr-dev/ottr/internal/acmetest"
 	"github.com/ottr-dev/ottr/internal/testpki"
+	"github.com/ottr-dev/ottr/sim/linuxhost"
 	"github.com/ottr-dev/ottr/sim/resolver"
 	"github.com/ottr-dev/ottr/sim/tlsdir"
 
@@ -34,6 +37,8 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 	if err != nil {
 		return 0, err
 	}
+	// The summary says what happened; keep the service log to warnings.
+	a.log = newLogger(a.stderr, LogConfig{Level: "warn", Format: c.Log.Format})
 	scripts := filepath.Join(dir, "exec-template")
 	if err := writeScripts(scripts); err != nil {
 		return 0, err
@@ -111,9 +116,36 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 		}
 	}
 
+	// A real Linux host too, when this machine can run one: sshd and nginx
+	// started here, rotated over SSH by the linux driver.
+	names := slices.Clone(demoDevices)
+	if len(linuxhost.Missing()) == 0 && os.Geteuid() == 0 {
+		const name = "web.example.com"
+		csr, key := testpki.CSR(name, name)
+		h, err := linuxhost.Start(filepath.Join(dir, "linux-host"), key, old.Sign(csr, 20*24*time.Hour))
+		if err != nil {
+			a.progress("demo: no Linux host (%v)", err)
+		} else {
+			defer h.Close()
+			cred, _ := ottr.Credential{"username": ottr.Secret(h.User), "private_key": ottr.Secret(h.ClientKey)}.Reveal()
+			if err := db.PutSecret(ctx, credentialPrefix+"demo-ssh", cred); err != nil {
+				return 0, err
+			}
+			c.Devices.Assets[name] = DeviceConfig{Driver: "linux", Credential: "demo-ssh", Address: h.HTTPSAddr,
+				Linux: &linuxdriver.Config{Address: h.SSHAddr, KnownHosts: h.KnownHosts, CertPath: h.CertPath,
+					KeyPath: h.KeyPath, Reload: h.ReloadCommand(), Serve: h.HTTPSAddr}}
+			res.CNAME("_acme-challenge."+name, "_acme-challenge.web."+demoZone)
+			if err := db.CreateAsset(ctx, &ottr.Asset{SystemName: name, CommonName: name, SubjectAlternativeName: []string{name},
+				CertificateAuthority: "lets_encrypt", HostPlatform: "demo", OSVersion: "1.0", Origin: ottr.OriginCLI,
+				CertificateValidation: true}); err != nil {
+				return 0, err
+			}
+			names = append(names, name)
+			fmt.Fprintf(w, "Linux host: sshd on %s, nginx on https://%s\n", h.SSHAddr, h.HTTPSAddr)
+		}
+	}
+
 	a.pollInterval = 50 * time.Millisecond
-	// The summary says what happened; keep the service log to warnings.
-	a.log = newLogger(a.stderr, LogConfig{Level: "warn", Format: c.Log.Format})
 	eng, err := a.engine(ctx)
 	if err != nil {
 		return 0, err
@@ -128,7 +160,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 	}()
 	start := time.Now()
 	var ids []string
-	for _, name := range demoDevices {
+	for _, name := range names {
 		r := &ottr.Rotation{SystemName: name, Trigger: ottr.TriggerCLI, RequestedBy: "demo"}
 		if _, err := eng.Enqueue(ctx, r); err != nil {
 			return 0, err
@@ -176,7 +208,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 	}
 	fmt.Fprintf(w, "\nStill running (Ctrl-C stops):\n")
 	fmt.Fprintf(w, "  ACME directory   %s\n  DNS server       %s (zone %s)\n", pebble.Directory, srv.Addr(), demoZone)
-	for _, name := range demoDevices {
+	for _, name := range names {
 		fmt.Fprintf(w, "  device %-18s https://%s  (openssl s_client -connect %s -servername %s)\n", name, c.Devices.Assets[name].Address, c.Devices.Assets[name].Address, name)
 	}
 	fmt.Fprintf(w, "  rotation logs    ottr rotations list --data-dir %s   (with --keep)\n", dir)
