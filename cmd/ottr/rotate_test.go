@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/internal/acmetest"
@@ -18,7 +21,26 @@ import (
 	"github.com/ottr-dev/ottr/sim/tlsdir"
 )
 
-func TestRotateCommand(t *testing.T) {
+// rotateEnv is a CLI with a config file for one exec-driven device
+// (web01.example.com), an in-process Pebble, the built-in DNS server on
+// dns.listen, and a webhook receiver for notifications.
+type rotateEnv struct {
+	c      *cli
+	args   func(a ...string) []string
+	res    *dnstest.Resolver
+	dev    *tlsdir.Device
+	hookMu sync.Mutex
+	hooks  []notify.WebhookPayload
+}
+
+func (e *rotateEnv) notifications() []notify.WebhookPayload {
+	e.hookMu.Lock()
+	defer e.hookMu.Unlock()
+	return append([]notify.WebhookPayload(nil), e.hooks...)
+}
+
+func newRotateEnv(t *testing.T) *rotateEnv {
+	e := &rotateEnv{}
 	c := newCLI(t)
 	res := dnstest.Start(t)
 	dnsAddr := freeDNSPort(t)
@@ -34,16 +56,14 @@ func TestRotateCommand(t *testing.T) {
 	}
 	t.Cleanup(func() { dev.Close() })
 	tmpl, _ := filepath.Abs("../../contrib/exec-template")
-	var hooks []notify.WebhookPayload
-	var hookMu sync.Mutex
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p notify.WebhookPayload
 		json.NewDecoder(r.Body).Decode(&p)
-		hookMu.Lock()
-		hooks = append(hooks, p)
-		hookMu.Unlock()
+		e.hookMu.Lock()
+		e.hooks = append(e.hooks, p)
+		e.hookMu.Unlock()
 	}))
-	defer hook.Close()
+	t.Cleanup(hook.Close)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "dca.pem"), p.TLSRootPEM, 0o644)
 	os.WriteFile(filepath.Join(dir, "roots.pem"), p.RootPEM(), 0o644)
@@ -78,6 +98,13 @@ devices:
 	args := func(a ...string) []string { return append(append([]string{}, cfgArgs...), a...) }
 	res.CNAME("_acme-challenge.web01.example.com", "_acme-challenge.web01."+testZone)
 	c.ok(args("asset", "add", "web01.example.com", "--platform", "Ubuntu", "--os", "20.04", "--ca", "lets_encrypt")...)
+	e.c, e.args, e.res, e.dev = c, args, res, dev
+	return e
+}
+
+func TestRotateCommand(t *testing.T) {
+	e := newRotateEnv(t)
+	c, args, res, dev := e.c, e.args, e.res, e.dev
 
 	out, stderr, err := c.run("", args("rotate", "web01.example.com", "--wait")...)
 	if err != nil {
@@ -116,17 +143,56 @@ devices:
 		t.Errorf("unreachable device: exit %d\n%s", exitCode(err), out)
 	}
 	// The failure was notified (the success before was not: on_success is off).
-	hookMu.Lock()
-	if len(hooks) != 1 || hooks[0].Event != "rotation.failed" || !strings.Contains(hooks[0].Rotation.Error, "unreachable") ||
-		hooks[0].Asset.SystemName != "web01.example.com" {
+	if hooks := e.notifications(); len(hooks) != 1 || hooks[0].Event != "rotation.failed" ||
+		!strings.Contains(hooks[0].Rotation.Error, "unreachable") || hooks[0].Asset.SystemName != "web01.example.com" {
 		t.Errorf("notifications: %+v", hooks)
 	}
-	hookMu.Unlock()
 	// An asset without device settings says what to configure.
 	c.ok(args("asset", "add", "fw09.example.com", "--platform", "panos", "--os", "9.1.0", "--model", "PA-XXXX", "--ca", "lets_encrypt")...)
 	res.CNAME("_acme-challenge.fw09.example.com", "_acme-challenge.fw09."+testZone)
 	out, _, _ = c.run("", args("-q", "rotate", "fw09.example.com", "--wait")...)
 	if !strings.Contains(out, "devices.platforms.panos") {
 		t.Errorf("no hint about device settings:\n%s", out)
+	}
+}
+
+// ottr serve: the router finds the due asset (never rotated) and the
+// workers rotate it; an interrupt stops it cleanly.
+func TestServe(t *testing.T) {
+	e := newRotateEnv(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	var out, errb bytes.Buffer
+	go func() {
+		done <- run(ctx, append([]string{"--data-dir", e.c.dataDir}, e.args("serve")...), func(k string) string { return e.c.env[k] }, nil, &out, &errb)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var list []ottr.Rotation
+		o, _, _ := e.c.run("", e.args("rotations", "list", "-o", "json")...)
+		json.Unmarshal([]byte(o), &list)
+		if len(list) == 1 && list[0].State == ottr.StateSucceeded {
+			if list[0].Trigger != ottr.TriggerRouter {
+				t.Errorf("trigger %q, want router", list[0].Trigger)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no successful rotation after 60s: %+v\n%s", list, errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve: %v\n%s", err, errb.String())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("serve did not stop after the interrupt")
+	}
+	if !strings.Contains(errb.String(), "router pass") || !strings.Contains(errb.String(), "stopped") {
+		t.Errorf("serve log:\n%s", errb.String())
 	}
 }
