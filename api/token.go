@@ -1,0 +1,157 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/ottr-dev/ottr"
+)
+
+// tokenKeyName is where the generated signing key is kept, sealed.
+const tokenKeyName = "api/jwt-signing-key"
+
+// Claims are Ottr's token claims: username, role, iat, exp.
+type Claims struct {
+	Username string    `json:"username"`
+	Role     ottr.Role `json:"role"`
+	jwt.RegisteredClaims
+}
+
+// Tokens issues and checks RS256 JWTs with Ottr's claims. The role in a
+// token is a hint only: every request is checked against the user store,
+// so a deleted or demoted user's token stops working at once.
+type Tokens struct {
+	key      *rsa.PrivateKey
+	users    ottr.UserStore
+	lifetime time.Duration
+	now      func() time.Time
+}
+
+// TokenConfig configures Tokens.
+type TokenConfig struct {
+	// Lifetime of a token; default 30 minutes, as Ottr.
+	Lifetime time.Duration
+	// KeyPEM is an existing Ottr deployment's RSA private key (PKCS#1 or
+	// PKCS#8 PEM), so its tokens and scripts keep working. Empty: a key is
+	// generated once and kept sealed in Secrets.
+	KeyPEM  []byte
+	Secrets ottr.SecretStore
+	Users   ottr.UserStore
+	Now     func() time.Time
+}
+
+// NewTokens loads or makes the signing key.
+func NewTokens(ctx context.Context, c TokenConfig) (*Tokens, error) {
+	t := &Tokens{users: c.Users, lifetime: c.Lifetime, now: c.Now}
+	if t.lifetime <= 0 {
+		t.lifetime = 30 * time.Minute
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	var err error
+	switch {
+	case len(c.KeyPEM) > 0:
+		t.key, err = parseRSAKey(c.KeyPEM)
+	case c.Secrets == nil:
+		return nil, errors.New("tokens: no signing key and no secret store")
+	default:
+		t.key, err = storedKey(ctx, c.Secrets)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func parseRSAKey(b []byte) (*rsa.PrivateKey, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: no PEM block")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(blk.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: not an RSA private key")
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: %T, want RSA (RS256)", k)
+	}
+	return rk, nil
+}
+
+// storedKey loads the sealed signing key, generating it the first time;
+// replicas racing to create it end up with the first one stored.
+func storedKey(ctx context.Context, s ottr.SecretStore) (*rsa.PrivateKey, error) {
+	for range 2 {
+		b, err := s.GetSecret(ctx, tokenKeyName)
+		if err == nil {
+			return parseRSAKey(b)
+		}
+		if ottr.ErrorCode(err) != ottr.ENOTFOUND {
+			return nil, err
+		}
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, err
+		}
+		p := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+		if err := s.CreateSecret(ctx, tokenKeyName, p); err == nil {
+			return k, nil
+		} else if ottr.ErrorCode(err) != ottr.ECONFLICT {
+			return nil, err
+		}
+	}
+	return nil, errors.New("token signing key: lost a race twice")
+}
+
+// Issue returns a signed token for u, without the "Bearer " prefix.
+func (t *Tokens) Issue(u *ottr.User) (string, error) {
+	now := t.now()
+	c := Claims{Username: u.Username, Role: u.Role, RegisteredClaims: jwt.RegisteredClaims{
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(t.lifetime)),
+	}}
+	return jwt.NewWithClaims(jwt.SigningMethodRS256, c).SignedString(t.key)
+}
+
+// Check verifies a token (with or without the "Bearer " prefix) and
+// returns the user it names as the store has it now. Only RS256 is
+// accepted; "none" and every other algorithm are refused.
+func (t *Tokens) Check(ctx context.Context, token string) (*ottr.User, error) {
+	token = strings.TrimSpace(token)
+	if len(token) > 7 && strings.EqualFold(token[:7], "bearer ") {
+		token = strings.TrimSpace(token[7:])
+	}
+	if token == "" {
+		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "missing token")
+	}
+	var c Claims
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &t.key.PublicKey, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(t.now))
+	if err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "token expired")
+		}
+		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "invalid token")
+	}
+	u, err := t.users.GetUser(ctx, c.Username)
+	if ottr.ErrorCode(err) == ottr.ENOTFOUND {
+		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "the token's user no longer exists")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("check token: %w", err)
+	}
+	return u, nil
+}
