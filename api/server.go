@@ -1,0 +1,84 @@
+// Package api is Ottr's HTTP API: Ottr's own paths, methods, roles and JSON
+// shapes, served with huma so the OpenAPI 3.1 description is generated from
+// the Go types and cannot drift. Errors are RFC 9457 problem+json with the
+// right 4xx status, never a 500 for bad input.
+package api
+
+import (
+	"context"
+
+	"log/slog"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/ottr-dev/ottr"
+)
+
+// Server serves the API.
+type Server struct {
+	Users  ottr.UserStore
+	Tokens *Tokens
+	Logger *slog.Logger
+	// Version is reported in the OpenAPI description.
+	Version string
+}
+
+// Handler returns the API's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	cfg := huma.DefaultConfig("Ottr", s.Version)
+	// Ottr's clients expect bodies exactly as Ottr sent them: no "$schema"
+	// fields or schema Link headers.
+	cfg.CreateHooks = nil
+	cfg.OpenAPIPath = "/openapi"
+	cfg.DocsPath = "" // the interactive docs page comes with its embedded assets
+	cfg.Info.Description = "Agentless X.509 certificate rotation. Compatible with Airbnb Ottr's API."
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
+	}
+	api := humago.New(mux, cfg)
+	s.routes(api)
+	return mux
+}
+
+// status maps an error to its HTTP status: the one place that does.
+func status(err error) int {
+	switch ottr.ErrorCode(err) {
+	case ottr.EINVALID:
+		return http.StatusBadRequest
+	case ottr.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case ottr.EFORBIDDEN:
+		return http.StatusForbidden
+	case ottr.ENOTFOUND:
+		return http.StatusNotFound
+	case ottr.ECONFLICT:
+		return http.StatusConflict
+	case ottr.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// problem turns an error into a problem+json response, listing field
+// problems as huma error details. Internal errors are logged, not shown.
+func (s *Server) problem(ctx context.Context, err error) error {
+	code := status(err)
+	if code == http.StatusInternalServerError {
+		s.logger().ErrorContext(ctx, "request failed", "err", err)
+		return huma.Error500InternalServerError("internal error")
+	}
+	var details []error
+	for _, p := range ottr.ErrorProblems(err) {
+		details = append(details, &huma.ErrorDetail{Location: p.Field, Message: p.Message})
+	}
+	return huma.NewError(code, ottr.ErrorMessage(err), details...)
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
