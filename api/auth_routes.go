@@ -60,6 +60,7 @@ func (s *Server) routes(api huma.API) {
 		Summary: "Change one's password (Ottr)", Tags: []string{"users"}, DefaultStatus: http.StatusNoContent,
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized},
 	}, s.changePassword)
+	s.userRoutes(api)
 }
 
 // login checks a user name and password. Both kinds of failure give the

@@ -1,0 +1,120 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/ottr-dev/ottr"
+)
+
+// Authed is embedded in every input that needs a token.
+type Authed struct {
+	Authorization string `header:"Authorization" doc:"Bearer token from POST /user/v1/authenticate"`
+}
+
+// authorize checks the token and that its user (as stored now) has at
+// least role need: 401 without a valid token, 403 with too little role.
+func (s *Server) authorize(ctx context.Context, a Authed, need ottr.Role) (*ottr.User, error) {
+	u, err := s.Tokens.Check(ctx, a.Authorization)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	if !u.Role.Includes(need) {
+		return nil, s.problem(ctx, ottr.Errorf(ottr.EFORBIDDEN, "%s role required (you are %s)", need, u.Role))
+	}
+	return u, nil
+}
+
+// UserListOutput is Ottr's user list: username, role, timestamp.
+type UserListOutput struct {
+	Body []*ottr.User
+}
+
+// CreateUserInput is Ottr's user creation body.
+type CreateUserInput struct {
+	Authed
+	Body struct {
+		Username string `json:"username" minLength:"1" maxLength:"128"`
+		Password string `json:"password" minLength:"1" maxLength:"1024"`
+		Role     string `json:"role" enum:"ADMIN,PRIVILEGED,DEVELOPER"`
+	}
+}
+
+// CreateUserOutput echoes the user created.
+type CreateUserOutput struct {
+	Body *ottr.User
+}
+
+// DeleteUserInput names the user to delete.
+type DeleteUserInput struct {
+	Authed
+	Username string `path:"username" maxLength:"128"`
+}
+
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
+
+func (s *Server) userRoutes(api huma.API) {
+	sec := []map[string][]string{{"bearer": {}}}
+	errs := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden}
+	huma.Register(api, huma.Operation{OperationID: "list-users", Method: http.MethodGet, Path: "/admin/v1/users",
+		Summary: "List users (ADMIN)", Tags: []string{"users"}, Security: sec, Errors: errs},
+		func(ctx context.Context, in *struct{ Authed }) (*UserListOutput, error) {
+			if _, err := s.authorize(ctx, in.Authed, ottr.RoleAdmin); err != nil {
+				return nil, err
+			}
+			us, err := s.Users.ListUsers(ctx)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			if us == nil {
+				us = []*ottr.User{}
+			}
+			return &UserListOutput{Body: us}, nil
+		})
+	huma.Register(api, huma.Operation{OperationID: "create-user", Method: http.MethodPost, Path: "/admin/v1/users",
+		Summary: "Create a user (ADMIN)", Tags: []string{"users"}, Security: sec, DefaultStatus: http.StatusCreated,
+		Errors: append(errs, http.StatusConflict)},
+		func(ctx context.Context, in *CreateUserInput) (*CreateUserOutput, error) {
+			if _, err := s.authorize(ctx, in.Authed, ottr.RoleAdmin); err != nil {
+				return nil, err
+			}
+			var probs []ottr.Problem
+			if !usernameRE.MatchString(in.Body.Username) {
+				probs = append(probs, ottr.Problem{Field: "username", Message: fmt.Sprintf("%q: use letters, digits, '.', '_', '@' or '-'", in.Body.Username)})
+			}
+			role, err := ottr.ParseRole(in.Body.Role)
+			if err != nil {
+				probs = append(probs, ottr.Problem{Field: "role", Message: ottr.ErrorMessage(err)})
+			}
+			if err := CheckPassword("password", in.Body.Password); err != nil {
+				probs = append(probs, ottr.ErrorProblems(err)...)
+			}
+			if len(probs) > 0 {
+				return nil, s.problem(ctx, ottr.Invalid("invalid user", probs...))
+			}
+			hash, err := HashPassword(in.Body.Password)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			u := &ottr.User{Username: in.Body.Username, Role: role, PasswordHash: hash}
+			if err := s.Users.CreateUser(ctx, u); err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return &CreateUserOutput{Body: u}, nil
+		})
+	huma.Register(api, huma.Operation{OperationID: "delete-user", Method: http.MethodDelete, Path: "/admin/v1/users/{username}",
+		Summary: "Delete a user (ADMIN)", Tags: []string{"users"}, Security: sec, DefaultStatus: http.StatusNoContent,
+		Errors: append(errs, http.StatusNotFound)},
+		func(ctx context.Context, in *DeleteUserInput) (*struct{}, error) {
+			if _, err := s.authorize(ctx, in.Authed, ottr.RoleAdmin); err != nil {
+				return nil, err
+			}
+			if err := s.Users.DeleteUser(ctx, in.Username); err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return nil, nil
+		})
+}

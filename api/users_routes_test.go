@@ -1,0 +1,88 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func login(t *testing.T, srvCall func(method, path, body, token string) (int, string), user, pw string) string {
+	t.Helper()
+	code, body := srvCall("POST", "/user/v1/authenticate", `{"username":"`+user+`","password":"`+pw+`"}`, "")
+	if code != 200 {
+		t.Fatalf("login %s: %d %s", user, code, body)
+	}
+	var out struct{ Token string }
+	json.Unmarshal([]byte(body), &out)
+	return out.Token
+}
+
+func TestUsersAndRoles(t *testing.T) {
+	srv, _ := newServer(t)
+	do := func(method, path, body, token string) (int, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return resp.StatusCode, b.String()
+	}
+	admin := login(t, do, "admin", "Passw0rd!")
+
+	if code, body := do("POST", "/admin/v1/users", `{"username":"dev","password":"Dev.Passw0rd","role":"DEVELOPER"}`, admin); code != 201 ||
+		!strings.Contains(body, `"role":"DEVELOPER"`) || strings.Contains(body, "argon2") || strings.Contains(body, "Passw0rd") {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	if code, _ := do("POST", "/admin/v1/users", `{"username":"dev","password":"Dev.Passw0rd","role":"DEVELOPER"}`, admin); code != 409 {
+		t.Errorf("duplicate user: %d", code)
+	}
+	code, body := do("POST", "/admin/v1/users", `{"username":"bad name","password":"weak","role":"DEVELOPER"}`, admin)
+	if code != 400 || !strings.Contains(body, "username") || !strings.Contains(body, "password") {
+		t.Errorf("invalid user: %d %s", code, body)
+	}
+	code, body = do("GET", "/admin/v1/users", "", admin)
+	var users []map[string]any
+	json.Unmarshal([]byte(body), &users)
+	if code != 200 || len(users) != 2 || users[0]["timestamp"] == nil || strings.Contains(body, "hash") {
+		t.Errorf("list: %d %s", code, body)
+	}
+
+	dev := login(t, do, "dev", "Dev.Passw0rd")
+	// RBAC: no token 401, DEVELOPER 403, bad token 401.
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{{"", 401}, {dev, 403}, {"Bearer nonsense", 401}} {
+		if code, body := do("GET", "/admin/v1/users", "", tc.token); code != tc.want || !strings.Contains(body, "detail") {
+			t.Errorf("token %.10q: %d %s, want %d", tc.token, code, body, tc.want)
+		}
+	}
+	if code, _ := do("DELETE", "/admin/v1/users/dev", "", dev); code != 403 {
+		t.Errorf("developer deletes a user: %d", code)
+	}
+	if code, _ := do("DELETE", "/admin/v1/users/dev", "", admin); code != 204 {
+		t.Errorf("delete: %d", code)
+	}
+	// The deleted user's token stops working at once.
+	if code, _ := do("GET", "/admin/v1/users", "", dev); code != 401 {
+		t.Errorf("deleted user's token: %d", code)
+	}
+	if code, _ := do("DELETE", "/admin/v1/users/dev", "", admin); code != 404 {
+		t.Errorf("delete twice: %d", code)
+	}
+}
