@@ -61,6 +61,7 @@ func (s *Server) routes(api huma.API) {
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized},
 	}, s.changePassword)
 	s.userRoutes(api)
+	s.assetRoutes(api)
 }
 
 // login checks a user name and password. Both kinds of failure give the

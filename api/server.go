@@ -18,6 +18,10 @@ import (
 // Server serves the API.
 type Server struct {
 	Users  ottr.UserStore
+	Assets ottr.AssetStore
+	// Routes checks new assets' platform, version and CA as Ottr's API
+	// did; nil skips that check.
+	Routes *ottr.RouteTable
 	Tokens *Tokens
 	Logger *slog.Logger
 	// Version is reported in the OpenAPI description.

@@ -1,0 +1,225 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/ottr-dev/ottr"
+)
+
+// AssetInput carries an asset in Ottr's JSON form. The body is decoded by
+// ottr.Asset itself, which reads Ottr's value forms ("None", "True").
+type AssetInput struct {
+	Authed
+	RawBody []byte
+}
+
+// AssetOutput is the stored asset.
+type AssetOutput struct {
+	Body *ottr.Asset
+}
+
+// SystemNameInput names an asset in the path.
+type SystemNameInput struct {
+	Authed
+	SystemName string `path:"system_name" maxLength:"253"`
+}
+
+// SearchInput is Ottr's search query (AND-ed) plus our additions.
+type SearchInput struct {
+	Authed
+	IPAddress            string `query:"ip_address"`
+	SystemName           string `query:"system_name"`
+	DataCenter           string `query:"data_center"`
+	HostPlatform         string `query:"host_platform"`
+	Origin               string `query:"origin"`
+	DaysUntilExpiration  string `query:"days_until_expiration" doc:"assets whose certificate expires within this many days (expired included)"`
+	CommonName           string `query:"common_name"`
+	CertificateAuthority string `query:"certificate_authority"`
+	Labels               string `query:"labels" doc:"key=value[,key=value…]: assets carrying every label"`
+	Limit                int    `query:"limit" minimum:"0" maximum:"1000" doc:"page size (default 1000)"`
+	Cursor               string `query:"cursor" doc:"from the Link header of the previous page"`
+}
+
+// SearchOutput is a bare JSON array of assets, as Ottr's clients expect;
+// the next page is in the Link header.
+type SearchOutput struct {
+	Link string `header:"Link"`
+	Body []*ottr.Asset
+}
+
+// decodeAsset reads one asset, reporting syntax and field errors with
+// their position or field.
+func decodeAsset(b []byte) (*ottr.Asset, error) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, ottr.Errorf(ottr.EINVALID, "request body: empty; want an asset as a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var a ottr.Asset
+	if err := dec.Decode(&a); err != nil {
+		var fe *ottr.FieldError
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &fe):
+			return nil, ottr.Invalid("invalid asset", ottr.Problem{Field: fe.Field, Message: fe.Err.Error()})
+		case errors.As(err, &se):
+			return nil, ottr.Errorf(ottr.EINVALID, "request body: JSON syntax error at byte %d", se.Offset)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, ottr.Errorf(ottr.EINVALID, "request body: JSON syntax error: the body ends early")
+		case errors.As(err, &te) && te.Field != "":
+			return nil, ottr.Invalid("invalid asset", ottr.Problem{Field: te.Field, Message: fmt.Sprintf("must be a %s, not a %s", jsonKind(te.Type.Kind()), te.Value)})
+		}
+		return nil, ottr.Errorf(ottr.EINVALID, "request body: want an asset as a JSON object")
+	}
+	if dec.More() {
+		return nil, ottr.Errorf(ottr.EINVALID, "request body: more than one JSON value")
+	}
+	return &a, nil
+}
+
+// jsonKind names a Go kind as the JSON type a client must send.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	}
+	return "number"
+}
+
+func (s *Server) assetRoutes(api huma.API) {
+	sec := []map[string][]string{{"bearer": {}}}
+	errs := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden}
+	huma.Register(api, huma.Operation{OperationID: "create-asset", Method: http.MethodPost, Path: "/api/v1/assets",
+		Summary: "Add an asset (PRIVILEGED, Ottr)", Tags: []string{"assets"}, Security: sec, DefaultStatus: http.StatusCreated,
+		Errors: append(errs, http.StatusConflict)},
+		func(ctx context.Context, in *AssetInput) (*AssetOutput, error) {
+			if _, err := s.authorize(ctx, in.Authed, ottr.RolePrivileged); err != nil {
+				return nil, err
+			}
+			a, err := decodeAsset(in.RawBody)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			// Ottr's defaults for assets added through the API.
+			if len(a.SubjectAlternativeName) == 0 {
+				a.SubjectAlternativeName = []string{a.CommonName}
+			}
+			a.Origin = ottr.OriginAPI
+			a.CertificateExpiration = nil
+			a.CertificateValidation = true
+			if err := ottr.ValidateAsset(a, s.Routes); err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			if err := s.Assets.CreateAsset(ctx, a); err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return &AssetOutput{Body: a}, nil
+		})
+	huma.Register(api, huma.Operation{OperationID: "delete-asset", Method: http.MethodDelete, Path: "/api/v1/assets/delete/{system_name}",
+		Summary: "Delete an asset (PRIVILEGED, Ottr)", Tags: []string{"assets"}, Security: sec, DefaultStatus: http.StatusNoContent,
+		Errors: append(errs, http.StatusNotFound)},
+		func(ctx context.Context, in *SystemNameInput) (*struct{}, error) {
+			if _, err := s.authorize(ctx, in.Authed, ottr.RolePrivileged); err != nil {
+				return nil, err
+			}
+			if err := s.Assets.DeleteAsset(ctx, in.SystemName); err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return nil, nil
+		})
+	huma.Register(api, huma.Operation{OperationID: "search-assets", Method: http.MethodGet, Path: "/api/v1/search",
+		Summary: "Search assets (DEVELOPER, Ottr); no parameters returns all", Tags: []string{"assets"}, Security: sec, Errors: errs},
+		func(ctx context.Context, in *SearchInput) (*SearchOutput, error) {
+			if _, err := s.authorize(ctx, in.Authed, ottr.RoleDeveloper); err != nil {
+				return nil, err
+			}
+			f, err := in.filter()
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			list, next, err := s.Assets.FindAssets(ctx, f)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			out := &SearchOutput{Body: list}
+			if out.Body == nil {
+				out.Body = []*ottr.Asset{}
+			}
+			if next != "" {
+				q := in.query()
+				q.Set("cursor", next)
+				out.Link = fmt.Sprintf(`</api/v1/search?%s>; rel="next"`, q.Encode())
+			}
+			return out, nil
+		})
+}
+
+func (in *SearchInput) filter() (ottr.AssetFilter, error) {
+	f := ottr.AssetFilter{
+		SystemName: in.SystemName, CommonName: in.CommonName, IPAddress: in.IPAddress, DataCenter: in.DataCenter,
+		HostPlatform: in.HostPlatform, Origin: in.Origin, CertificateAuthority: in.CertificateAuthority,
+		Limit: in.Limit, Cursor: in.Cursor,
+	}
+	if f.Limit == 0 {
+		f.Limit = 1000
+	}
+	var probs []ottr.Problem
+	if in.DaysUntilExpiration != "" {
+		d, err := strconv.Atoi(in.DaysUntilExpiration)
+		if err != nil || d < 0 || d > 36500 {
+			probs = append(probs, ottr.Problem{Field: "days_until_expiration", Message: fmt.Sprintf("%q is not a number of days", in.DaysUntilExpiration)})
+		} else {
+			f.DaysUntilExpiration = &d
+		}
+	}
+	if in.Labels != "" {
+		f.Labels = map[string]string{}
+		for _, kv := range strings.Split(in.Labels, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				probs = append(probs, ottr.Problem{Field: "labels", Message: fmt.Sprintf("%q is not key=value", kv)})
+				continue
+			}
+			f.Labels[k] = v
+		}
+	}
+	if len(probs) > 0 {
+		return f, ottr.Invalid("invalid search", probs...)
+	}
+	return f, nil
+}
+
+// query rebuilds the search's query string for the next-page link.
+func (in *SearchInput) query() url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{
+		"ip_address": in.IPAddress, "system_name": in.SystemName, "data_center": in.DataCenter,
+		"host_platform": in.HostPlatform, "origin": in.Origin, "days_until_expiration": in.DaysUntilExpiration,
+		"common_name": in.CommonName, "certificate_authority": in.CertificateAuthority, "labels": in.Labels,
+	} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if in.Limit > 0 {
+		q.Set("limit", strconv.Itoa(in.Limit))
+	}
+	return q
+}

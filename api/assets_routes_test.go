@@ -1,0 +1,120 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ottr-dev/ottr"
+)
+
+func TestAssetsAndSearch(t *testing.T) {
+	srv, _ := newServer(t)
+	do := func(method, path, body, token string) (int, string, http.Header) {
+		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 8192)
+		for {
+			n, err := resp.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return resp.StatusCode, b.String(), resp.Header
+	}
+	two := func(m, p, b, tok string) (int, string) { c, body, _ := do(m, p, b, tok); return c, body }
+	admin := login(t, two, "admin", "Passw0rd!")
+
+	// Ottr's body: SANs default to the CN, origin API, expiration null,
+	// validation "True" whatever was sent.
+	code, body, _ := do("POST", "/api/v1/assets", `{"system_name":"fw01.example.com","common_name":"fw01.example.com",
+		"certificate_authority":"lets_encrypt","host_platform":"panos","os_version":"9.1.0","device_model":"PA-XXXX",
+		"ip_address":"10.0.0.1","data_center":"DC1","certificate_expiration":"2030-01-01T00:00:00","certificate_validation":"False"}`, admin)
+	var a ottr.Asset
+	json.Unmarshal([]byte(body), &a)
+	if code != 201 || a.Origin != "API" || a.CertificateExpiration != nil || !bool(a.CertificateValidation) ||
+		len(a.SubjectAlternativeName) != 1 || a.SubjectAlternativeName[0] != "fw01.example.com" {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	if !strings.Contains(body, `"certificate_validation":"True"`) || !strings.Contains(body, `"certificate_expiration":null`) {
+		t.Errorf("not Ottr's value forms: %s", body)
+	}
+	if code, _, _ := do("POST", "/api/v1/assets", `{"system_name":"fw01.example.com","common_name":"fw01.example.com","certificate_authority":"lets_encrypt","host_platform":"panos"}`, admin); code != 409 {
+		t.Errorf("duplicate: %d", code)
+	}
+	for body, want := range map[string]string{
+		`{`:                  "syntax error",
+		`[]`:                 "JSON object",
+		`{"system_name": 5}`: "system_name",
+		`{"system_name":"no spaces allowed.example.com x"}`: "system_name",
+		`{"system_name":"a.example.com","common_name":"a.example.com","certificate_authority":"lets_encrypt","host_platform":"panos","certificate_expiration":"tomorrow"}`: "certificate_expiration",
+		`{"system_name":"'; DROP TABLE assets;--"}`: "system_name",
+	} {
+		code, resp, h := do("POST", "/api/v1/assets", body, admin)
+		if code != 400 || !strings.Contains(resp, want) || !strings.Contains(h.Get("Content-Type"), "problem+json") {
+			t.Errorf("%s: %d %s, want 400 naming %s", body, code, resp, want)
+		}
+	}
+	for i := range 3 {
+		name := []string{"lb01", "lb02", "web01"}[i]
+		do("POST", "/api/v1/assets", `{"system_name":"`+name+`.example.com","common_name":"`+name+`.example.com","certificate_authority":"lets_encrypt","host_platform":"f5","data_center":"DC2"}`, admin)
+	}
+
+	// Search: bare array, AND-ed parameters, pagination in a Link header.
+	code, body, _ = do("GET", "/api/v1/search", "", admin)
+	var list []ottr.Asset
+	if json.Unmarshal([]byte(body), &list); code != 200 || len(list) != 4 {
+		t.Fatalf("search all: %d %s", code, body)
+	}
+	_, body, _ = do("GET", "/api/v1/search?host_platform=f5&data_center=DC2", "", admin)
+	if json.Unmarshal([]byte(body), &list); len(list) != 3 {
+		t.Errorf("f5 in DC2: %s", body)
+	}
+	code, body, h := do("GET", "/api/v1/search?host_platform=f5&limit=2", "", admin)
+	json.Unmarshal([]byte(body), &list)
+	link := h.Get("Link")
+	if code != 200 || len(list) != 2 || !strings.Contains(link, `rel="next"`) || !strings.Contains(link, "host_platform=f5") {
+		t.Fatalf("page 1: %d %d assets, Link %q", code, len(list), link)
+	}
+	next := link[strings.Index(link, "<")+1 : strings.Index(link, ">")]
+	_, body, h = do("GET", next, "", admin)
+	if json.Unmarshal([]byte(body), &list); len(list) != 1 || h.Get("Link") != "" {
+		t.Errorf("page 2: %s Link %q", body, h.Get("Link"))
+	}
+	if code, body, _ := do("GET", "/api/v1/search?days_until_expiration=soon", "", admin); code != 400 || !strings.Contains(body, "days_until_expiration") {
+		t.Errorf("bad days: %d %s", code, body)
+	}
+
+	// Roles: a DEVELOPER may search, not add or delete.
+	two("POST", "/admin/v1/users", `{"username":"dev","password":"Dev.Passw0rd","role":"DEVELOPER"}`, admin)
+	dev := login(t, two, "dev", "Dev.Passw0rd")
+	if code, _, _ := do("GET", "/api/v1/search", "", dev); code != 200 {
+		t.Errorf("developer search: %d", code)
+	}
+	if code, _, _ := do("POST", "/api/v1/assets", `{}`, dev); code != 403 {
+		t.Errorf("developer add: %d", code)
+	}
+	if code, _, _ := do("DELETE", "/api/v1/assets/delete/lb01.example.com", "", dev); code != 403 {
+		t.Errorf("developer delete: %d", code)
+	}
+	if code, _, _ := do("DELETE", "/api/v1/assets/delete/lb01.example.com", "", admin); code != 204 {
+		t.Errorf("delete: %d", code)
+	}
+	if code, _, _ := do("DELETE", "/api/v1/assets/delete/lb01.example.com", "", admin); code != 404 {
+		t.Errorf("delete twice: %d", code)
+	}
+	if code, _, _ := do("GET", "/api/v1/search", "", ""); code != 401 {
+		t.Errorf("search without a token: %d", code)
+	}
+}
