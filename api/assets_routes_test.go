@@ -117,4 +117,37 @@ func TestAssetsAndSearch(t *testing.T) {
 	if code, _, _ := do("GET", "/api/v1/search", "", ""); code != 401 {
 		t.Errorf("search without a token: %d", code)
 	}
+
+	// Update: Ottr's fields change, the CA and expiry do not.
+	code, body, _ = do("PUT", "/api/v1/assets", `{"system_name":"fw01.example.com","common_name":"fw01.example.com",
+		"subject_alternative_name":["fw01.example.com","vpn.example.com"],"certificate_authority":"digicert",
+		"host_platform":"panos","os_version":"9.1.0","ip_address":"10.0.0.9","data_center":"DC3"}`, admin)
+	json.Unmarshal([]byte(body), &a)
+	if code != 200 || a.IPAddress != "10.0.0.9" || a.DataCenter != "DC3" || len(a.SubjectAlternativeName) != 2 || a.CertificateAuthority != "lets_encrypt" {
+		t.Errorf("update: %d %s", code, body)
+	}
+	if code, _, _ := do("PUT", "/api/v1/assets", `{"system_name":"nope.example.com","common_name":"nope.example.com","host_platform":"panos"}`, admin); code != 404 {
+		t.Errorf("update absent: %d", code)
+	}
+	if code, body, _ := do("PUT", "/api/v1/assets", `{"system_name":"fw01.example.com","common_name":"not a name","host_platform":"panos"}`, admin); code != 400 || !strings.Contains(body, "common_name") {
+		t.Errorf("invalid update: %d %s", code, body)
+	}
+	// Certificate validation off and on, under both of Ottr's paths; ADMIN only.
+	code, body, _ = do("PATCH", "/admin/v1/management/certificate-validation/unset/fw01.example.com", "", admin)
+	if code != 200 || !strings.Contains(body, "Certificate Validation Unset") {
+		t.Errorf("unset: %d %s", code, body)
+	}
+	_, body, _ = do("GET", "/api/v1/search?system_name=fw01.example.com", "", admin)
+	if !strings.Contains(body, `"certificate_validation":"False"`) {
+		t.Errorf("after unset: %s", body)
+	}
+	if code, body, _ := do("PATCH", "/api/v1/management/certificate-validation/set/fw01.example.com", "", admin); code != 200 || !strings.Contains(body, "Certificate Validation Enabled") {
+		t.Errorf("set: %d %s", code, body)
+	}
+	if code, _, _ := do("PATCH", "/admin/v1/management/certificate-validation/set/fw01.example.com", "", dev); code != 403 {
+		t.Errorf("developer set: %d", code)
+	}
+	if code, _, _ := do("PATCH", "/admin/v1/management/certificate-validation/set/nope.example.com", "", admin); code != 404 {
+		t.Errorf("set absent: %d", code)
+	}
 }

@@ -62,6 +62,7 @@ func (s *Server) routes(api huma.API) {
 	}, s.changePassword)
 	s.userRoutes(api)
 	s.assetRoutes(api)
+	s.assetUpdateRoutes(api)
 }
 
 // login checks a user name and password. Both kinds of failure give the

@@ -1,0 +1,83 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/ottr-dev/ottr"
+)
+
+// MessageOutput is Ottr's one-entry message object.
+type MessageOutput struct {
+	Body map[string]string
+}
+
+func (s *Server) assetUpdateRoutes(api huma.API) {
+	sec := []map[string][]string{{"bearer": {}}}
+	errs := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
+	huma.Register(api, huma.Operation{OperationID: "update-asset", Method: http.MethodPut, Path: "/api/v1/assets",
+		Summary: "Update an asset (PRIVILEGED, Ottr)", Tags: []string{"assets"}, Security: sec, Errors: errs},
+		func(ctx context.Context, in *AssetInput) (*AssetOutput, error) {
+			if _, err := s.authorize(ctx, in.Authed, ottr.RolePrivileged); err != nil {
+				return nil, err
+			}
+			a, err := decodeAsset(in.RawBody)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			if len(a.SubjectAlternativeName) == 0 {
+				a.SubjectAlternativeName = []string{a.CommonName}
+			}
+			// Ottr's update sets these fields and the origin; the CA, the
+			// expiry and validation are managed elsewhere.
+			stored, err := s.Assets.UpdateAsset(ctx, a.SystemName, func(x *ottr.Asset) error {
+				x.IPAddress, x.HostPlatform, x.CommonName = a.IPAddress, a.HostPlatform, a.CommonName
+				x.OSVersion, x.DataCenter, x.DeviceModel = a.OSVersion, a.DataCenter, a.DeviceModel
+				x.SubjectAlternativeName, x.Origin = a.SubjectAlternativeName, ottr.OriginAPI
+				if a.Labels != nil {
+					x.Labels = a.Labels
+				}
+				return ottr.ValidateAsset(x, s.Routes)
+			})
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			return &AssetOutput{Body: stored}, nil
+		})
+
+	for _, prefix := range []string{"/admin/v1/management", "/api/v1/management"} {
+		for _, set := range []bool{true, false} {
+			verb := "unset"
+			if set {
+				verb = "set"
+			}
+			id := "certificate-validation-" + verb
+			if prefix == "/api/v1/management" {
+				id += "-api"
+			}
+			huma.Register(api, huma.Operation{OperationID: id, Method: http.MethodPatch,
+				Path:    prefix + "/certificate-validation/" + verb + "/{system_name}",
+				Summary: "Turn verification of the device's certificate " + map[bool]string{true: "on", false: "off"}[set] + " (ADMIN, Ottr)",
+				Tags:    []string{"assets"}, Security: sec, Errors: errs},
+				func(ctx context.Context, in *SystemNameInput) (*MessageOutput, error) {
+					if _, err := s.authorize(ctx, in.Authed, ottr.RoleAdmin); err != nil {
+						return nil, err
+					}
+					if _, err := s.Assets.UpdateAsset(ctx, in.SystemName, func(x *ottr.Asset) error {
+						x.CertificateValidation = ottr.BoolString(set)
+						return nil
+					}); err != nil {
+						return nil, s.problem(ctx, err)
+					}
+					sn := in.SystemName
+					if set {
+						return &MessageOutput{Body: map[string]string{"Certificate Validation Enabled": "Certificate validation enabled on " + sn +
+							". Please ensure " + sn + " does not currently have a self-signed or invalid certificate."}}, nil
+					}
+					return &MessageOutput{Body: map[string]string{"Certificate Validation Unset": "Certificate validation disabled for the next execution on " + sn +
+						". Please ensure this endpoint was only executed if the current certification on " + sn + " is either a self-signed or an invalid certificate."}}, nil
+				})
+		}
+	}
+}
