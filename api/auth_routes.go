@@ -63,6 +63,7 @@ func (s *Server) routes(api huma.API) {
 	s.userRoutes(api)
 	s.assetRoutes(api)
 	s.assetUpdateRoutes(api)
+	s.rotateRoutes(api)
 }
 
 // login checks a user name and password. Both kinds of failure give the

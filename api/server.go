@@ -6,6 +6,7 @@ package api
 
 import (
 	"context"
+	"errors"
 
 	"log/slog"
 	"net/http"
@@ -22,8 +23,12 @@ type Server struct {
 	// Routes checks new assets' platform, version and CA as Ottr's API
 	// did; nil skips that check.
 	Routes *ottr.RouteTable
-	Tokens *Tokens
-	Logger *slog.Logger
+	// DNS checks DNS-01 delegation before a rotation is queued; nil skips.
+	DNS ottr.ChallengeDNS
+	// Rotations queues rotations; nil answers 503 to rotate requests.
+	Rotations Enqueuer
+	Tokens    *Tokens
+	Logger    *slog.Logger
 	// Version is reported in the OpenAPI description.
 	Version string
 }
@@ -86,3 +91,5 @@ func (s *Server) logger() *slog.Logger {
 	}
 	return s.Logger
 }
+
+func asNoRoute(err error, target **ottr.NoRouteError) bool { return errors.As(err, target) }
