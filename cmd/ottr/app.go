@@ -82,7 +82,7 @@ database in --data-dir.`,
 		}
 		return nil
 	}
-	root.AddCommand(a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.credentialCmd(),
+	root.AddCommand(a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.credentialCmd(), a.userCmd(),
 		a.rotateCmd(), a.rotationsCmd(), a.serveCmd(), a.demoCmd())
 	return root
 }

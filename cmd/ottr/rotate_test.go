@@ -160,11 +160,19 @@ func TestRotateCommand(t *testing.T) {
 // workers rotate it; an interrupt stops it cleanly.
 func TestServe(t *testing.T) {
 	e := newRotateEnv(t)
+	// The first ADMIN is made from the command line, password on stdin.
+	if _, stderr, err := e.c.run("Adm1n.Passw0rd\n", e.args("user", "add", "admin", "--role", "ADMIN")...); err != nil {
+		t.Fatalf("user add: %v %s", err, stderr)
+	}
+	if _, stderr, err := e.c.run("weak\n", e.args("user", "add", "weakling", "--role", "DEVELOPER")...); err == nil || !strings.Contains(stderr, "needs") {
+		t.Errorf("weak password accepted: %s", stderr)
+	}
+	listen := freeDNSPort(t) // a free 127.0.0.1 port
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	var out, errb bytes.Buffer
 	go func() {
-		done <- run(ctx, append([]string{"--data-dir", e.c.dataDir}, e.args("serve")...), func(k string) string { return e.c.env[k] }, nil, &out, &errb)
+		done <- run(ctx, append([]string{"--data-dir", e.c.dataDir}, e.args("serve", "--listen", listen)...), func(k string) string { return e.c.env[k] }, nil, &out, &errb)
 	}()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -182,6 +190,30 @@ func TestServe(t *testing.T) {
 			t.Fatalf("no successful rotation after 60s: %+v\n%s", list, errb.String())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// The API answers on --listen: log in, search.
+	resp, err := http.Post("http://"+listen+"/user/v1/authenticate", "application/json", strings.NewReader(`{"username":"admin","password":"Adm1n.Passw0rd"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	req, _ := http.NewRequest("GET", "http://"+listen+"/api/v1/search?system_name=web01.example.com", nil)
+	req.Header.Set("Authorization", tok.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []ottr.Asset
+	json.NewDecoder(resp.Body).Decode(&found)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(found) != 1 || found[0].CertificateSerial == "" {
+		t.Errorf("search through the API: %d %+v", resp.StatusCode, found)
+	}
+	// Plain HTTP on a non-loopback address is refused.
+	if _, stderr, err := e.c.run("", e.args("serve", "--listen", "0.0.0.0:0")...); exitCode(err) != 2 || !strings.Contains(stderr, "only served on loopback") {
+		t.Errorf("plain HTTP on 0.0.0.0: exit %d %s", exitCode(err), stderr)
 	}
 	cancel()
 	select {

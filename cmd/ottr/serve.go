@@ -10,7 +10,8 @@ import (
 )
 
 func (a *app) serveCmd() *cobra.Command {
-	var once bool
+	var once, insecureHTTP bool
+	var listen, tlsCert, tlsKey string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run Ottr: the router on its schedule, the rotation workers and the DNS server",
@@ -27,6 +28,12 @@ start or on another replica.`,
 			if err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("listen") {
+				c.Listen = listen
+			}
+			if err := checkListen(c.Listen, tlsCert, tlsKey, insecureHTTP); err != nil {
+				return err
+			}
 			if c.DNS.Listen != "" && c.DNS.builtinZones() {
 				srv, err := a.dnsServer(ctx)
 				if err != nil {
@@ -41,6 +48,11 @@ start or on another replica.`,
 			if err != nil {
 				return err
 			}
+			stopAPI, err := a.serveAPI(ctx, c.Listen, tlsCert, tlsKey, insecureHTTP, eng)
+			if err != nil {
+				return err
+			}
+			defer stopAPI()
 			if err := eng.Start(ctx); err != nil {
 				return err
 			}
@@ -69,6 +81,10 @@ start or on another replica.`,
 			}
 		},
 	}
+	cmd.Flags().StringVar(&listen, "listen", "", "API address host:port (config listen; empty string turns the API off)")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "serve the API over TLS with this certificate chain (PEM)")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "and this key (PEM)")
+	cmd.Flags().BoolVar(&insecureHTTP, "insecure-http", false, "allow plain HTTP on an address other than loopback")
 	cmd.Flags().BoolVar(&once, "once", false, "run one router pass, then stop")
 	_ = cmd.Flags().MarkHidden("once")
 	return cmd

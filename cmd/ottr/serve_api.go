@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/api"
+)
+
+// checkListen refuses an API address that would serve plain HTTP beyond
+// this machine.
+func checkListen(addr, cert, key string, insecure bool) error {
+	if addr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageError{fmt.Errorf("listen %q: want host:port", addr)}
+	}
+	if (cert == "") != (key == "") {
+		return usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	if cert == "" && !loopback && !insecure {
+		return usageError{fmt.Errorf("listen %s: plain HTTP is only served on loopback; give --tls-cert/--tls-key, or --insecure-http behind a TLS proxy", addr)}
+	}
+	return nil
+}
+
+// serveAPI starts the HTTP API on addr ("" = off) and returns its stop
+// function. Plain HTTP is only allowed on loopback unless insecure is set;
+// otherwise a certificate and key are required.
+func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure bool, eng rotationEngine) (func(), error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	if err := checkListen(addr, cert, key, insecure); err != nil {
+		return nil, err
+	}
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := api.NewTokens(ctx, api.TokenConfig{Secrets: db, Users: db})
+	if err != nil {
+		return nil, err
+	}
+	rt, err := a.routeTable()
+	if err != nil {
+		return nil, err
+	}
+	var dns ottr.ChallengeDNS
+	if ch, err := a.challenges(ctx); err == nil {
+		dns = ch
+	}
+	s := &api.Server{Users: db, Assets: db, Tokens: tokens, Routes: rt, DNS: dns, Rotations: eng, Logger: a.log, Version: version}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "listen %s: %v", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           http.MaxBytesHandler(s.Handler(), 1<<20),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	scheme := "http"
+	go func() {
+		var err error
+		if cert != "" {
+			err = srv.ServeTLS(ln, cert, key)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("api server", "err", err)
+		}
+	}()
+	if cert != "" {
+		scheme = "https"
+	}
+	a.log.Info("api listening", "url", scheme+"://"+ln.Addr().String())
+	return func() {
+		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(stop)
+	}, nil
+}
