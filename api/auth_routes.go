@@ -64,6 +64,7 @@ func (s *Server) routes(api huma.API) {
 	s.assetRoutes(api)
 	s.assetUpdateRoutes(api)
 	s.rotateRoutes(api)
+	s.rotationRoutes(api)
 }
 
 // login checks a user name and password. Both kinds of failure give the

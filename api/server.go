@@ -10,6 +10,7 @@ import (
 
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -27,14 +28,29 @@ type Server struct {
 	DNS ottr.ChallengeDNS
 	// Rotations queues rotations; nil answers 503 to rotate requests.
 	Rotations Enqueuer
-	Tokens    *Tokens
-	Logger    *slog.Logger
+	// RotationStore lists and shows rotations.
+	RotationStore ottr.RotationStore
+	Tokens        *Tokens
+	Logger        *slog.Logger
 	// Version is reported in the OpenAPI description.
 	Version string
 }
 
+// invalidIs400 makes huma's request validation answer 400 like every
+// other invalid input, instead of 422.
+var invalidIs400 sync.Once
+
 // Handler returns the API's HTTP handler.
 func (s *Server) Handler() http.Handler {
+	invalidIs400.Do(func() {
+		base := huma.NewError
+		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+			if status == http.StatusUnprocessableEntity {
+				status, msg = http.StatusBadRequest, "invalid request: "+msg
+			}
+			return base(status, msg, errs...)
+		}
+	})
 	mux := http.NewServeMux()
 	cfg := huma.DefaultConfig("Ottr", s.Version)
 	// Ottr's clients expect bodies exactly as Ottr sent them: no "$schema"
