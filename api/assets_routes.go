@@ -110,7 +110,8 @@ func (s *Server) assetRoutes(api huma.API) {
 		Summary: "Add an asset (PRIVILEGED, Ottr)", Tags: []string{"assets"}, Security: sec, DefaultStatus: http.StatusCreated,
 		Errors: append(errs, http.StatusConflict)},
 		func(ctx context.Context, in *AssetInput) (*AssetOutput, error) {
-			if _, err := s.authorize(ctx, in.Authed, ottr.RolePrivileged); err != nil {
+			me, err := s.authorize(ctx, in.Authed, ottr.RolePrivileged)
+			if err != nil {
 				return nil, err
 			}
 			a, err := decodeAsset(in.RawBody)
@@ -130,18 +131,25 @@ func (s *Server) assetRoutes(api huma.API) {
 			if err := s.Assets.CreateAsset(ctx, a); err != nil {
 				return nil, s.problem(ctx, err)
 			}
+			s.audit(ctx, me.Username, "asset.create", "asset/"+a.SystemName, nil, a)
 			return &AssetOutput{Body: a}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "delete-asset", Method: http.MethodDelete, Path: "/api/v1/assets/delete/{system_name}",
 		Summary: "Delete an asset (PRIVILEGED, Ottr)", Tags: []string{"assets"}, Security: sec, DefaultStatus: http.StatusNoContent,
 		Errors: append(errs, http.StatusNotFound)},
 		func(ctx context.Context, in *SystemNameInput) (*struct{}, error) {
-			if _, err := s.authorize(ctx, in.Authed, ottr.RolePrivileged); err != nil {
+			me, err := s.authorize(ctx, in.Authed, ottr.RolePrivileged)
+			if err != nil {
 				return nil, err
+			}
+			before, err := s.Assets.GetAsset(ctx, in.SystemName)
+			if err != nil {
+				return nil, s.problem(ctx, err)
 			}
 			if err := s.Assets.DeleteAsset(ctx, in.SystemName); err != nil {
 				return nil, s.problem(ctx, err)
 			}
+			s.audit(ctx, me.Username, "asset.delete", "asset/"+in.SystemName, before, nil)
 			return nil, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "search-assets", Method: http.MethodGet, Path: "/api/v1/search",

@@ -150,4 +150,19 @@ func TestAssetsAndSearch(t *testing.T) {
 	if code, _, _ := do("PATCH", "/admin/v1/management/certificate-validation/set/nope.example.com", "", admin); code != 404 {
 		t.Errorf("set absent: %d", code)
 	}
+
+	// Every change is in the audit log, with who did it; ADMIN reads it.
+	code, body, _ = do("GET", "/admin/v1/events?limit=100", "", admin)
+	for _, w := range []string{`"action":"asset.create"`, `"action":"asset.update"`, `"action":"asset.delete"`,
+		`"action":"asset.certificate_validation.unset"`, `"action":"user.create"`, `"actor":"admin"`, `"resource":"asset/fw01.example.com"`} {
+		if !strings.Contains(body, w) {
+			t.Errorf("audit log lacks %s", w)
+		}
+	}
+	if code != 200 || strings.Contains(body, "argon2") || strings.Contains(body, "Passw0rd") {
+		t.Errorf("events: %d (secrets must not appear)", code)
+	}
+	if code, _, _ := do("GET", "/admin/v1/events", "", dev); code != 403 {
+		t.Errorf("developer reads the audit log: %d", code)
+	}
 }

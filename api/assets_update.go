@@ -19,7 +19,8 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 	huma.Register(api, huma.Operation{OperationID: "update-asset", Method: http.MethodPut, Path: "/api/v1/assets",
 		Summary: "Update an asset (PRIVILEGED, Ottr)", Tags: []string{"assets"}, Security: sec, Errors: errs},
 		func(ctx context.Context, in *AssetInput) (*AssetOutput, error) {
-			if _, err := s.authorize(ctx, in.Authed, ottr.RolePrivileged); err != nil {
+			me, err := s.authorize(ctx, in.Authed, ottr.RolePrivileged)
+			if err != nil {
 				return nil, err
 			}
 			a, err := decodeAsset(in.RawBody)
@@ -31,7 +32,9 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 			}
 			// Ottr's update sets these fields and the origin; the CA, the
 			// expiry and validation are managed elsewhere.
+			var before *ottr.Asset
 			stored, err := s.Assets.UpdateAsset(ctx, a.SystemName, func(x *ottr.Asset) error {
+				before = x.Clone()
 				x.IPAddress, x.HostPlatform, x.CommonName = a.IPAddress, a.HostPlatform, a.CommonName
 				x.OSVersion, x.DataCenter, x.DeviceModel = a.OSVersion, a.DataCenter, a.DeviceModel
 				x.SubjectAlternativeName, x.Origin = a.SubjectAlternativeName, ottr.OriginAPI
@@ -43,6 +46,7 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}
+			s.audit(ctx, me.Username, "asset.update", "asset/"+stored.SystemName, before, stored)
 			return &AssetOutput{Body: stored}, nil
 		})
 
@@ -61,7 +65,8 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 				Summary: "Turn verification of the device's certificate " + map[bool]string{true: "on", false: "off"}[set] + " (ADMIN, Ottr)",
 				Tags:    []string{"assets"}, Security: sec, Errors: errs},
 				func(ctx context.Context, in *SystemNameInput) (*MessageOutput, error) {
-					if _, err := s.authorize(ctx, in.Authed, ottr.RoleAdmin); err != nil {
+					me, err := s.authorize(ctx, in.Authed, ottr.RoleAdmin)
+					if err != nil {
 						return nil, err
 					}
 					if _, err := s.Assets.UpdateAsset(ctx, in.SystemName, func(x *ottr.Asset) error {
@@ -70,6 +75,7 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 					}); err != nil {
 						return nil, s.problem(ctx, err)
 					}
+					s.audit(ctx, me.Username, "asset.certificate_validation."+verb, "asset/"+in.SystemName, nil, map[string]bool{"certificate_validation": set})
 					sn := in.SystemName
 					if set {
 						return &MessageOutput{Body: map[string]string{"Certificate Validation Enabled": "Certificate validation enabled on " + sn +

@@ -65,6 +65,7 @@ func (s *Server) routes(api huma.API) {
 	s.assetUpdateRoutes(api)
 	s.rotateRoutes(api)
 	s.rotationRoutes(api)
+	s.auditRoutes(api)
 }
 
 // login checks a user name and password. Both kinds of failure give the
@@ -112,5 +113,6 @@ func (s *Server) changePassword(ctx context.Context, in *ChangePasswordInput) (*
 	if _, err := s.Users.UpdateUser(ctx, u.Username, func(x *ottr.User) error { x.PasswordHash = hash; return nil }); err != nil {
 		return nil, s.problem(ctx, err)
 	}
+	s.audit(ctx, u.Username, "user.password", "user/"+u.Username, nil, nil)
 	return nil, nil
 }

@@ -78,6 +78,9 @@ func (s *Server) rotateRoutes(api huma.API) {
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}
+			if !joined {
+				s.audit(ctx, u.Username, "rotation.create", "rotation/"+r.ID, nil, map[string]string{"system_name": r.SystemName})
+			}
 			out := &RotateOutput{Location: "/api/v1/rotations/" + r.ID}
 			out.Body.ID, out.Body.State, out.Body.Joined, out.Body.Link = r.ID, r.State, joined, out.Location
 			return out, nil

@@ -114,6 +114,7 @@ func (s *Server) rotationRoutes(api huma.API) {
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}
+			s.audit(ctx, u.Username, "rotation.cancel", "rotation/"+r.ID, nil, map[string]string{"state": string(r.State)})
 			return &RotationOutput{Body: r}, nil
 		})
 }

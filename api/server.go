@@ -30,8 +30,10 @@ type Server struct {
 	Rotations Enqueuer
 	// RotationStore lists and shows rotations.
 	RotationStore ottr.RotationStore
-	Tokens        *Tokens
-	Logger        *slog.Logger
+	// Audit records every change made through the API; nil records none.
+	Audit  ottr.AuditLog
+	Tokens *Tokens
+	Logger *slog.Logger
 	// Version is reported in the OpenAPI description.
 	Version string
 }

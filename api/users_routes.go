@@ -78,7 +78,8 @@ func (s *Server) userRoutes(api huma.API) {
 		Summary: "Create a user (ADMIN)", Tags: []string{"users"}, Security: sec, DefaultStatus: http.StatusCreated,
 		Errors: append(errs, http.StatusConflict)},
 		func(ctx context.Context, in *CreateUserInput) (*CreateUserOutput, error) {
-			if _, err := s.authorize(ctx, in.Authed, ottr.RoleAdmin); err != nil {
+			me, err := s.authorize(ctx, in.Authed, ottr.RoleAdmin)
+			if err != nil {
 				return nil, err
 			}
 			var probs []ottr.Problem
@@ -103,18 +104,21 @@ func (s *Server) userRoutes(api huma.API) {
 			if err := s.Users.CreateUser(ctx, u); err != nil {
 				return nil, s.problem(ctx, err)
 			}
+			s.audit(ctx, me.Username, "user.create", "user/"+u.Username, nil, u)
 			return &CreateUserOutput{Body: u}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "delete-user", Method: http.MethodDelete, Path: "/admin/v1/users/{username}",
 		Summary: "Delete a user (ADMIN)", Tags: []string{"users"}, Security: sec, DefaultStatus: http.StatusNoContent,
 		Errors: append(errs, http.StatusNotFound)},
 		func(ctx context.Context, in *DeleteUserInput) (*struct{}, error) {
-			if _, err := s.authorize(ctx, in.Authed, ottr.RoleAdmin); err != nil {
+			me, err := s.authorize(ctx, in.Authed, ottr.RoleAdmin)
+			if err != nil {
 				return nil, err
 			}
 			if err := s.Users.DeleteUser(ctx, in.Username); err != nil {
 				return nil, s.problem(ctx, err)
 			}
+			s.audit(ctx, me.Username, "user.delete", "user/"+in.Username, nil, nil)
 			return nil, nil
 		})
 }

@@ -59,7 +59,7 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 	if ch, err := a.challenges(ctx); err == nil {
 		dns = ch
 	}
-	s := &api.Server{Users: db, Assets: db, Tokens: tokens, Routes: rt, DNS: dns, Rotations: eng, RotationStore: db, Logger: a.log, Version: version}
+	s := &api.Server{Users: db, Assets: db, Tokens: tokens, Routes: rt, DNS: dns, Rotations: eng, RotationStore: db, Audit: db, Logger: a.log, Version: version}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "listen %s: %v", addr, err)
