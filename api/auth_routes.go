@@ -66,6 +66,7 @@ func (s *Server) routes(api huma.API) {
 	s.rotateRoutes(api)
 	s.rotationRoutes(api)
 	s.auditRoutes(api)
+	s.infoRoutes(api)
 }
 
 // login checks a user name and password. Both kinds of failure give the

@@ -31,7 +31,11 @@ type Server struct {
 	// RotationStore lists and shows rotations.
 	RotationStore ottr.RotationStore
 	// Audit records every change made through the API; nil records none.
-	Audit  ottr.AuditLog
+	Audit ottr.AuditLog
+	// CAs names the configured certificate authorities.
+	CAs []string
+	// Ready reports whether the server can serve (the database answers).
+	Ready  func(ctx context.Context) error
 	Tokens *Tokens
 	Logger *slog.Logger
 	// Version is reported in the OpenAPI description.

@@ -59,7 +59,11 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 	if ch, err := a.challenges(ctx); err == nil {
 		dns = ch
 	}
-	s := &api.Server{Users: db, Assets: db, Tokens: tokens, Routes: rt, DNS: dns, Rotations: eng, RotationStore: db, Audit: db, Logger: a.log, Version: version}
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	s := &api.Server{CAs: sortedKeys(c.CertificateAuthorities), Ready: func(ctx context.Context) error { _, err := db.ListSecrets(ctx, "-"); return err }, Users: db, Assets: db, Tokens: tokens, Routes: rt, DNS: dns, Rotations: eng, RotationStore: db, Audit: db, Logger: a.log, Version: version}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "listen %s: %v", addr, err)
