@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/ottr-dev/ottr"
@@ -69,9 +71,38 @@ func (s *Server) routes(api huma.API) {
 	s.infoRoutes(api)
 }
 
+// Failed logins allowed per user name and per client address in a
+// window, before further attempts get 429.
+const (
+	loginFailuresPerUser = 10
+	loginFailuresPerIP   = 50
+	loginWindow          = 15 * time.Minute
+)
+
 // login checks a user name and password. Both kinds of failure give the
-// same error, after the same work.
+// same error, after the same work. Repeated failures are throttled per
+// user name and per client address.
 func (s *Server) login(ctx context.Context, username, password string) (*ottr.User, error) {
+	s.limitsOnce.Do(func() {
+		s.userFails = newFailures(loginFailuresPerUser, loginWindow)
+		s.ipFails = newFailures(loginFailuresPerIP, loginWindow)
+	})
+	now, ip := time.Now(), clientIP(ctx)
+	if b, wait := s.userFails.blocked(username, now); b {
+		return nil, tooMany(wait)
+	}
+	if b, wait := s.ipFails.blocked(ip, now); b {
+		return nil, tooMany(wait)
+	}
+	u, err := s.loginCheck(ctx, username, password)
+	if ottr.ErrorCode(err) == ottr.EUNAUTHORIZED {
+		s.userFails.add(username, now)
+		s.ipFails.add(ip, now)
+	}
+	return u, err
+}
+
+func (s *Server) loginCheck(ctx context.Context, username, password string) (*ottr.User, error) {
 	u, err := s.Users.GetUser(ctx, username)
 	hash := ""
 	if err == nil {
@@ -85,10 +116,19 @@ func (s *Server) login(ctx context.Context, username, password string) (*ottr.Us
 	return u, nil
 }
 
+// loginProblem passes throttling errors through as they are.
+func (s *Server) loginProblem(ctx context.Context, err error) error {
+	var se huma.StatusError
+	if errors.As(err, &se) {
+		return err
+	}
+	return s.problem(ctx, err)
+}
+
 func (s *Server) authenticate(ctx context.Context, in *AuthenticateInput) (*AuthenticateOutput, error) {
 	u, err := s.login(ctx, in.Body.Username, in.Body.Password)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.loginProblem(ctx, err)
 	}
 	tok, err := s.Tokens.Issue(u)
 	if err != nil {
@@ -102,7 +142,7 @@ func (s *Server) authenticate(ctx context.Context, in *AuthenticateInput) (*Auth
 func (s *Server) changePassword(ctx context.Context, in *ChangePasswordInput) (*struct{}, error) {
 	u, err := s.login(ctx, in.Body.Username, in.Body.Password)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.loginProblem(ctx, err)
 	}
 	if err := CheckPassword("updated_password", in.Body.UpdatedPassword); err != nil {
 		return nil, s.problem(ctx, err)

@@ -40,6 +40,9 @@ type Server struct {
 	Logger *slog.Logger
 	// Version is reported in the OpenAPI description.
 	Version string
+
+	limitsOnce         sync.Once
+	userFails, ipFails *failures
 }
 
 // invalidIs400 makes huma's request validation answer 400 like every
@@ -70,7 +73,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	api := humago.New(mux, cfg)
 	s.routes(api)
-	return mux
+	return withClientIP(mux)
 }
 
 // status maps an error to its HTTP status: the one place that does.
