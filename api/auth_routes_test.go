@@ -43,8 +43,8 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string) (int, s
 
 func TestAuthenticate(t *testing.T) {
 	srv, tk := newServer(t)
-	if code, body, _ := call(t, srv, "GET", "/", ""); code != 200 || !strings.Contains(body, `"ok"`) {
-		t.Errorf("GET / = %d %s", code, body)
+	if code, body, h := call(t, srv, "GET", "/", ""); code != 200 || !strings.Contains(body, `"ok"`) || len(h.Get("X-Request-ID")) != 16 {
+		t.Errorf("GET / = %d %s (request id %q)", code, body, h.Get("X-Request-ID"))
 	}
 	code, body, _ := call(t, srv, "POST", "/user/v1/authenticate", `{"username":"admin","password":"Passw0rd!"}`)
 	var out struct {

@@ -73,7 +73,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	api := humago.New(mux, cfg)
 	s.routes(api)
-	return withClientIP(mux)
+	return withClientIP(withAccessLog(s.logger(), mux))
 }
 
 // status maps an error to its HTTP status: the one place that does.
