@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -21,5 +23,27 @@ func TestLoginThrottled(t *testing.T) {
 	// Another name from the same address still gets its normal answer.
 	if code, _, _ := call(t, srv, "POST", "/user/v1/authenticate", `{"username":"other","password":"x"}`); code != 401 {
 		t.Errorf("other user: %d", code)
+	}
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	srv, _ := newServer(t)
+	big := `{"username":"admin","password":"` + strings.Repeat("x", 2<<20) + `"}`
+	if code, body, _ := call(t, srv, "POST", "/user/v1/authenticate", big); code != 413 {
+		t.Errorf("2 MiB body: %d %.200s", code, body)
+	}
+	// Raw-body endpoints too.
+	_, body, _ := call(t, srv, "POST", "/user/v1/authenticate", `{"username":"admin","password":"Passw0rd!"}`)
+	tok := body[strings.Index(body, "Bearer "):strings.LastIndex(body, `"`)]
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/api/v1/assets", strings.NewReader(`{"system_name":"`+strings.Repeat("a", 2<<20)+`"}`))
+	req.Header.Set("Authorization", tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 413 {
+		t.Errorf("2 MiB asset: %d %.300s", resp.StatusCode, b)
 	}
 }

@@ -7,6 +7,8 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"log/slog"
 	"net/http"
@@ -57,6 +59,14 @@ func (s *Server) Handler() http.Handler {
 			if status == http.StatusUnprocessableEntity {
 				status, msg = http.StatusBadRequest, "invalid request: "+msg
 			}
+			// A body cut off by the size limit is the client's doing.
+			for _, e := range errs {
+				var mbe *http.MaxBytesError
+				if errors.As(e, &mbe) || (e != nil && strings.Contains(e.Error(), "request body too large")) {
+					status, msg, errs = http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", maxBody), nil
+					break
+				}
+			}
 			return base(status, msg, errs...)
 		}
 	})
@@ -73,7 +83,19 @@ func (s *Server) Handler() http.Handler {
 	}
 	api := humago.New(mux, cfg)
 	s.routes(api)
-	return withClientIP(withAccessLog(s.logger(), mux))
+	// Every body is bounded, raw bodies included.
+	return withClientIP(withAccessLog(s.logger(), http.MaxBytesHandler(mux, maxBody)))
+}
+
+// maxBody bounds request bodies: 1 MiB holds any asset or route table.
+const maxBody = 1 << 20
+
+// short cuts text taken from a request (an echoed value) to a readable size.
+func short(s string) string {
+	if len(s) <= 300 {
+		return s
+	}
+	return s[:300] + "…"
 }
 
 // status maps an error to its HTTP status: the one place that does.
@@ -105,9 +127,9 @@ func (s *Server) problem(ctx context.Context, err error) error {
 	}
 	var details []error
 	for _, p := range ottr.ErrorProblems(err) {
-		details = append(details, &huma.ErrorDetail{Location: p.Field, Message: p.Message})
+		details = append(details, &huma.ErrorDetail{Location: short(p.Field), Message: short(p.Message)})
 	}
-	return huma.NewError(code, ottr.ErrorMessage(err), details...)
+	return huma.NewError(code, short(ottr.ErrorMessage(err)), details...)
 }
 
 func (s *Server) logger() *slog.Logger {
