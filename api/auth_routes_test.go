@@ -83,6 +83,11 @@ func TestAuthenticate(t *testing.T) {
 	if code, _, _ := call(t, srv, "PUT", "/user/v1/authenticate", `{"username":"admin","password":"Passw0rd!","updated_password":"Other-Passw0rd!"}`); code != 401 {
 		t.Errorf("old password still works for a change: %d", code)
 	}
+	// Prometheus metrics with bounded labels.
+	code, body, _ = call(t, srv, "GET", "/metrics", "")
+	if code != 200 || !strings.Contains(body, `ottr_http_requests_total{code="401",method="POST"}`) || !strings.Contains(body, "ottr_build_info") {
+		t.Errorf("metrics: %d %.300s", code, body)
+	}
 	// The OpenAPI 3.1 description is generated from the types.
 	code, body, _ = call(t, srv, "GET", "/openapi.json", "")
 	if code != 200 || !strings.Contains(body, `"openapi":"3.1.0"`) || !strings.Contains(body, "/user/v1/authenticate") {

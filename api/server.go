@@ -83,8 +83,10 @@ func (s *Server) Handler() http.Handler {
 	}
 	api := humago.New(mux, cfg)
 	s.routes(api)
+	m := newMetrics(s.Version)
+	mux.Handle("GET /metrics", m.handler())
 	// Every body is bounded, raw bodies included.
-	return withClientIP(withAccessLog(s.logger(), http.MaxBytesHandler(mux, maxBody)))
+	return withClientIP(withAccessLog(s.logger(), m.observe(http.MaxBytesHandler(mux, maxBody))))
 }
 
 // maxBody bounds request bodies: 1 MiB holds any asset or route table.
