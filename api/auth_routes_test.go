@@ -83,6 +83,13 @@ func TestAuthenticate(t *testing.T) {
 	if code, _, _ := call(t, srv, "PUT", "/user/v1/authenticate", `{"username":"admin","password":"Passw0rd!","updated_password":"Other-Passw0rd!"}`); code != 401 {
 		t.Errorf("old password still works for a change: %d", code)
 	}
+	// The interactive docs come from the binary, nothing from a CDN.
+	for path, want := range map[string]string{"/docs": "<title>Ottr API</title>", "/docs/docs.js": "openapi.json", "/docs/docs.css": "summary"} {
+		code, body, h := call(t, srv, "GET", path, "")
+		if code != 200 || !strings.Contains(body, want) || strings.Contains(body, "https://") || h.Get("Content-Security-Policy") != "default-src 'self'" {
+			t.Errorf("%s: %d %.100s", path, code, body)
+		}
+	}
 	// Prometheus metrics with bounded labels.
 	code, body, _ = call(t, srv, "GET", "/metrics", "")
 	if code != 200 || !strings.Contains(body, `ottr_http_requests_total{code="401",method="POST"}`) || !strings.Contains(body, "ottr_build_info") {

@@ -6,8 +6,10 @@ package api
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"log/slog"
@@ -76,7 +78,7 @@ func (s *Server) Handler() http.Handler {
 	// fields or schema Link headers.
 	cfg.CreateHooks = nil
 	cfg.OpenAPIPath = "/openapi"
-	cfg.DocsPath = "" // the interactive docs page comes with its embedded assets
+	cfg.DocsPath = "" // our own page, embedded, instead of huma's CDN-loaded one
 	cfg.Info.Description = "Agentless X.509 certificate rotation. Compatible with Airbnb Ottr's API."
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
@@ -85,6 +87,8 @@ func (s *Server) Handler() http.Handler {
 	s.routes(api)
 	m := newMetrics(s.Version)
 	mux.Handle("GET /metrics", m.handler())
+	mux.Handle("GET /docs", docsHandler())
+	mux.Handle("GET /docs/", docsHandler())
 	// Every body is bounded, raw bodies included.
 	return withClientIP(withAccessLog(s.logger(), m.observe(http.MaxBytesHandler(mux, maxBody))))
 }
@@ -142,3 +146,20 @@ func (s *Server) logger() *slog.Logger {
 }
 
 func asNoRoute(err error, target **ottr.NoRouteError) bool { return errors.As(err, target) }
+
+//go:embed docs
+var docsFS embed.FS
+
+// docsHandler serves the interactive API docs from the binary: no CDN.
+func docsHandler() http.Handler {
+	sub, _ := fs.Sub(docsFS, "docs")
+	files := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'")
+		if r.URL.Path == "/docs" || r.URL.Path == "/docs/" {
+			http.ServeFileFS(w, r, sub, "index.html")
+			return
+		}
+		http.StripPrefix("/docs/", files).ServeHTTP(w, r)
+	})
+}
