@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -206,7 +205,7 @@ func (c *caState) pickChain(offered []acme.Certificate) ([]*x509.Certificate, er
 	}
 	var parsed [][]*x509.Certificate
 	for _, o := range offered {
-		chain, err := parsePEMChain(o.ChainPEM)
+		chain, err := ottr.ParseChain(o.ChainPEM)
 		if err != nil {
 			return nil, ottr.Errorf(ottr.EUNAVAILABLE, "CA %s: chain at %s: %v", c.name, o.URL, err)
 		}
@@ -254,29 +253,6 @@ func (c *caState) checkChain(chain []*x509.Certificate, csr *x509.CertificateReq
 func mustPKIX(k any) []byte {
 	b, _ := x509.MarshalPKIXPublicKey(k)
 	return b
-}
-
-func parsePEMChain(b []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no certificates in PEM")
-	}
-	return out, nil
 }
 
 // RenewalWindow is a CA's suggested window to renew a certificate (ARI,

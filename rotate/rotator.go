@@ -178,7 +178,7 @@ func (x *run) pipeline(ctx context.Context) error {
 	var chain []*x509.Certificate
 	if x.rot.Chain != "" {
 		// Resumed after the certificate was issued: install that one.
-		if chain, err = parseChain(x.rot.Chain); err != nil {
+		if chain, err = ottr.ParseChain([]byte(x.rot.Chain)); err != nil {
 			return fmt.Errorf("stored chain: %w", err)
 		}
 		x.logf("info", "resuming with the certificate already issued (serial %x)", chain[0].SerialNumber)
@@ -346,7 +346,7 @@ func (x *run) order(ctx context.Context, csr *x509.CertificateRequest) ([]*x509.
 		return nil, err
 	}
 	if err := x.save(ctx, func(r *ottr.Rotation) {
-		r.Chain = encodeChain(chain)
+		r.Chain = string(ottr.EncodeChain(chain))
 		r.NewSerial = fmt.Sprintf("%x", chain[0].SerialNumber)
 		r.NewExpiration = ottr.NewTime(chain[0].NotAfter)
 	}); err != nil {

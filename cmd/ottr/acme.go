@@ -76,15 +76,12 @@ errors go to stderr. The exit status is non-zero with the reason on failure.`,
 				return err
 			}
 			a.progress("acme: issued serial %x, valid until %s (%s)", chain[0].SerialNumber, chain[0].NotAfter.UTC().Format(time.RFC3339), time.Since(start).Round(time.Millisecond))
-			var b strings.Builder
-			for _, cert := range chain {
-				_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
-			}
+			out := ottr.EncodeChain(chain)
 			if outPath == "" || outPath == "-" {
-				_, err = fmt.Fprint(a.stdout, b.String())
+				_, err = a.stdout.Write(out)
 				return err
 			}
-			if err := os.WriteFile(outPath, []byte(b.String()), 0o644); err != nil {
+			if err := os.WriteFile(outPath, out, 0o644); err != nil {
 				return ottr.Errorf(ottr.EINVALID, "--out: %v", err)
 			}
 			a.progress("acme: chain written to %s", outPath)

@@ -306,11 +306,7 @@ func (d *Driver) withChain(ctx context.Context, name string, argv []string, chai
 	defer os.RemoveAll(dir)
 	files := map[string][]*x509.Certificate{"chain.pem": chain, "cert.pem": chain[:1], "ca.pem": chain[1:]}
 	for f, certs := range files {
-		var b []byte
-		for _, c := range certs {
-			b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, f), ottr.EncodeChain(certs), 0o644); err != nil {
 			return err
 		}
 	}
@@ -332,21 +328,12 @@ func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
 		if err != nil {
 			return nil, err
 		}
-		var chain []*x509.Certificate
-		for {
-			var blk *pem.Block
-			blk, out = pem.Decode(out)
-			if blk == nil {
-				break
-			}
-			c, err := x509.ParseCertificate(blk.Bytes)
-			if err != nil {
-				return nil, ottr.Errorf(ottr.EINVALID, "current script: %v", err)
-			}
-			chain = append(chain, c)
-		}
-		if len(chain) == 0 {
+		chain, err := ottr.ParseChain(out)
+		if errors.Is(err, ottr.ErrNoCertificate) {
 			return nil, ottr.Errorf(ottr.EUNAVAILABLE, "current script printed no certificate")
+		}
+		if err != nil {
+			return nil, ottr.Errorf(ottr.EINVALID, "current script: %v", err)
 		}
 		return chain, nil
 	}

@@ -362,10 +362,7 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	if len(chain) == 0 {
 		return ottr.Errorf(ottr.EINVALID, "install: empty chain")
 	}
-	var pemChain []byte
-	for _, c := range chain {
-		pemChain = append(pemChain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
+	pemChain := ottr.EncodeChain(chain)
 	key, crt := quote(d.c.KeyPath), quote(d.c.CertPath)
 	var b strings.Builder
 	fmt.Fprintf(&b, `set -e

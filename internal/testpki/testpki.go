@@ -10,10 +10,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"math/big"
 	"net"
 	"time"
+
+	"github.com/ottr-dev/ottr"
 )
 
 // CA is a self-signed certificate authority.
@@ -77,13 +78,7 @@ func (ca *CA) Pool() *x509.CertPool {
 func (ca *CA) PEM() []byte { return EncodeChain([]*x509.Certificate{ca.Cert}) }
 
 // EncodeChain writes certificates as PEM.
-func EncodeChain(chain []*x509.Certificate) []byte {
-	var out []byte
-	for _, c := range chain {
-		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
-	return out
-}
+func EncodeChain(chain []*x509.Certificate) []byte { return ottr.EncodeChain(chain) }
 
 // CSR makes a P-256 key and a CSR for cn and sans.
 func CSR(cn string, sans ...string) (*x509.CertificateRequest, crypto.Signer) {

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ottr-dev/ottr"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -168,11 +169,7 @@ StrictModes no
 		return nil, err
 	}
 	os.WriteFile(h.KeyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
-	var chainPEM []byte
-	for _, c := range initialChain {
-		chainPEM = append(chainPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
-	os.WriteFile(h.CertPath, chainPEM, 0o644)
+	os.WriteFile(h.CertPath, ottr.EncodeChain(initialChain), 0o644)
 	h.NginxConf = filepath.Join(dir, "nginx.conf")
 	tmp := filepath.Join(dir, "nginx-tmp")
 	os.MkdirAll(tmp, 0o777)

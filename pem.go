@@ -1,0 +1,47 @@
+package ottr
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+)
+
+// ErrNoCertificate is returned by ParseChain for input without a
+// CERTIFICATE block.
+var ErrNoCertificate = errors.New("no certificate in PEM")
+
+// EncodeChain writes certificates as PEM CERTIFICATE blocks, in order
+// (leaf first for a chain).
+func EncodeChain(chain []*x509.Certificate) []byte {
+	var out []byte
+	for _, c := range chain {
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	return out
+}
+
+// ParseChain reads the CERTIFICATE blocks of b in order, skipping other
+// blocks (a key next to its chain). It fails on a block that does not
+// parse, and with ErrNoCertificate when there is none.
+func ParseChain(b []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, ErrNoCertificate
+	}
+	return out, nil
+}
