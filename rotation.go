@@ -120,3 +120,15 @@ type RotationStore interface {
 	// FindRotations lists rotations newest first, without logs.
 	FindRotations(ctx context.Context, f RotationFilter) ([]*Rotation, string, error)
 }
+
+// CancelRotation marks live rotation id canceled by who; its job stops at
+// the next step boundary. A finished rotation is an ECONFLICT error.
+func CancelRotation(ctx context.Context, rs RotationStore, id, who string, now time.Time) (*Rotation, error) {
+	return rs.UpdateRotation(ctx, id, func(r *Rotation) error {
+		if !r.State.Live() {
+			return Errorf(ECONFLICT, "rotation %s is already %s", r.ID, r.State)
+		}
+		r.State, r.FinishedAt, r.Error = StateCanceled, &now, "canceled by "+who
+		return nil
+	})
+}

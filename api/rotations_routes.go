@@ -103,14 +103,7 @@ func (s *Server) rotationRoutes(api huma.API) {
 			if s.RotationStore == nil {
 				return nil, s.problem(ctx, ottr.Errorf(ottr.EUNAVAILABLE, "no rotation store"))
 			}
-			now := time.Now().UTC()
-			r, err := s.RotationStore.UpdateRotation(ctx, in.ID, func(r *ottr.Rotation) error {
-				if !r.State.Live() {
-					return ottr.Errorf(ottr.ECONFLICT, "rotation %s is already %s", r.ID, r.State)
-				}
-				r.State, r.FinishedAt, r.Error = ottr.StateCanceled, &now, "canceled by "+u.Username
-				return nil
-			})
+			r, err := ottr.CancelRotation(ctx, s.RotationStore, in.ID, u.Username, time.Now().UTC())
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}

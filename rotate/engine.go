@@ -173,19 +173,6 @@ func (e *Engine[TX]) Enqueue(ctx context.Context, r *ottr.Rotation) (joined bool
 	return joined, nil
 }
 
-// Cancel stops a live rotation: it is marked canceled and its job stops at
-// the next step boundary.
-func (e *Engine[TX]) Cancel(ctx context.Context, id string) (*ottr.Rotation, error) {
-	now := e.rot.now().UTC()
-	return e.rot.Rotations.UpdateRotation(ctx, id, func(r *ottr.Rotation) error {
-		if !r.State.Live() {
-			return ottr.Errorf(ottr.ECONFLICT, "rotation %s is already %s", id, r.State)
-		}
-		r.State, r.FinishedAt, r.Error = ottr.StateCanceled, &now, "canceled"
-		return nil
-	})
-}
-
 // backoff is the delay before retry n (1-based): doubling from base with
 // ±20 % jitter, capped.
 func backoff(n int, base, maxDelay time.Duration) time.Duration {

@@ -108,14 +108,7 @@ func (a *app) rotationsCancelCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			now := time.Now().UTC()
-			r, err := db.UpdateRotation(cmd.Context(), args[0], func(r *ottr.Rotation) error {
-				if !r.State.Live() {
-					return ottr.Errorf(ottr.ECONFLICT, "rotation %s is already %s", r.ID, r.State)
-				}
-				r.State, r.FinishedAt, r.Error = ottr.StateCanceled, &now, "canceled by "+a.actor()
-				return nil
-			})
+			r, err := ottr.CancelRotation(cmd.Context(), db, args[0], a.actor(), time.Now().UTC())
 			if err != nil {
 				return err
 			}
