@@ -3,7 +3,6 @@ package dns
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -56,30 +55,12 @@ func (s *Server) Listen(ctx context.Context, addr string) error {
 	if s.Store == nil {
 		return errors.New("dns server: no TXT store")
 	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return ottr.Errorf(ottr.EINVALID, "dns.listen: %q is not host:port", addr)
 	}
-	var pc net.PacketConn
-	var ln net.Listener
-	// With port 0 the kernel picks the UDP port; TCP must get the same one,
-	// which may be taken, so try a few times.
-	for range 20 {
-		pc, err = net.ListenPacket("udp", addr)
-		if err != nil {
-			return ottr.Errorf(ottr.EUNAVAILABLE, "dns.listen %s (udp): %v", addr, err)
-		}
-		ln, err = net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(pc.LocalAddr().(*net.UDPAddr).Port)))
-		if err == nil {
-			break
-		}
-		pc.Close()
-		if port != "0" {
-			return ottr.Errorf(ottr.EUNAVAILABLE, "dns.listen %s (tcp): %v", addr, err)
-		}
-	}
+	pc, ln, err := ListenPair(addr)
 	if err != nil {
-		return ottr.Errorf(ottr.EUNAVAILABLE, "dns.listen %s (tcp): %v", addr, err)
+		return ottr.Errorf(ottr.EUNAVAILABLE, "dns.listen %s: %v", addr, err)
 	}
 	s.mu.Lock()
 	s.udp = &dns.Server{PacketConn: pc, Handler: s}

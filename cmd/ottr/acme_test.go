@@ -9,13 +9,13 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	ottrdns "github.com/ottr-dev/ottr/dns"
 	"github.com/ottr-dev/ottr/internal/acmetest"
 	"github.com/ottr-dev/ottr/internal/bindtest"
 	"github.com/ottr-dev/ottr/internal/dnstest"
@@ -26,21 +26,13 @@ const testZone = "acme.example.test"
 // freeDNSPort returns a 127.0.0.1 port free for both UDP and TCP just now.
 func freeDNSPort(t *testing.T) string {
 	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := pc.LocalAddr().String()
-		ln, err := net.Listen("tcp", addr)
-		pc.Close()
-		if err == nil {
-			ln.Close()
-			return addr
-		}
+	pc, ln, err := ottrdns.ListenPair("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port")
-	return ""
+	pc.Close()
+	ln.Close()
+	return pc.LocalAddr().String()
 }
 
 // acmeCLI is a CLI with a config file naming an in-process Pebble, a

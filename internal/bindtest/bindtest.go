@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	ottrdns "github.com/ottr-dev/ottr/dns"
 )
 
 // Server is a running named.
@@ -207,19 +208,14 @@ func (s *Server) TXT(name string) ([]string, error) {
 	return out, nil
 }
 
+// freePort finds a 127.0.0.1 port free for both UDP and TCP just now.
 func freePort() (int, error) {
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		pc.Close()
-		if err == nil {
-			ln.Close()
-			return port, nil
-		}
+	pc, ln, err := ottrdns.ListenPair("127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("no free port for named: %w", err)
 	}
-	return 0, fmt.Errorf("no free port for named")
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	pc.Close()
+	ln.Close()
+	return port, nil
 }

@@ -7,12 +7,12 @@
 package resolver
 
 import (
-	"net"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/miekg/dns"
+	ottrdns "github.com/ottr-dev/ottr/dns"
 )
 
 // Resolver is a recursive resolver over static CNAMEs and delegations.
@@ -38,20 +38,7 @@ func (r *Resolver) FirstTXTQuery() time.Time {
 // Start starts a Resolver on a free 127.0.0.1 port (UDP and TCP).
 func Start() (*Resolver, error) {
 	r := &Resolver{cnames: map[string]string{}, delegations: map[string]string{}}
-	var pc net.PacketConn
-	var ln net.Listener
-	var err error
-	for range 20 {
-		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ln, err = net.Listen("tcp", pc.LocalAddr().String())
-		if err == nil {
-			break
-		}
-		pc.Close()
-	}
+	pc, ln, err := ottrdns.ListenPair("127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
