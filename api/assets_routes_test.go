@@ -12,26 +12,7 @@ import (
 func TestAssetsAndSearch(t *testing.T) {
 	srv, _ := newServer(t)
 	do := func(method, path, body, token string) (int, string, http.Header) {
-		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 8192)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return resp.StatusCode, b.String(), resp.Header
+		return request(t, srv, method, path, body, token)
 	}
 	two := func(m, p, b, tok string) (int, string) { c, body, _ := do(m, p, b, tok); return c, body }
 	admin := login(t, two, "admin", "Passw0rd!")

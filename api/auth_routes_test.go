@@ -28,10 +28,15 @@ func newServer(t *testing.T) (*httptest.Server, *api.Tokens) {
 	return srv, tk
 }
 
-func call(t *testing.T, srv *httptest.Server, method, path, body string) (int, string, http.Header) {
+// request sends one API request (token "" for none) and returns status,
+// body and headers.
+func request(t *testing.T, srv *httptest.Server, method, path, body, token string) (int, string, http.Header) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +44,11 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string) (int, s
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), resp.Header
+}
+
+func call(t *testing.T, srv *httptest.Server, method, path, body string) (int, string, http.Header) {
+	t.Helper()
+	return request(t, srv, method, path, body, "")
 }
 
 func TestAuthenticate(t *testing.T) {

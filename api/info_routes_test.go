@@ -3,8 +3,6 @@ package api_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -31,15 +29,8 @@ func TestInfoEndpoints(t *testing.T) {
 	defer srv.Close()
 	dev, _ := tk.Issue(&ottr.User{Username: "dev", Role: ottr.RoleDeveloper})
 	do := func(method, path, body string) (int, string) {
-		req, _ := http.NewRequestWithContext(ctx, method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+dev)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		code, b, _ := request(t, srv, method, path, body, "Bearer "+dev)
+		return code, b
 	}
 	if code, body := do("GET", "/api/v1/routes", ""); code != 200 || !strings.Contains(body, "otter-panos-9x-lets-encrypt") || !strings.Contains(body, `"hosted_zones"`) {
 		t.Errorf("routes: %d %.200s", code, body)

@@ -1,8 +1,6 @@
 package api_test
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -35,15 +33,7 @@ func TestBodyTooLarge(t *testing.T) {
 	// Raw-body endpoints too.
 	_, body, _ := call(t, srv, "POST", "/user/v1/authenticate", `{"username":"admin","password":"Passw0rd!"}`)
 	tok := body[strings.Index(body, "Bearer "):strings.LastIndex(body, `"`)]
-	req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/api/v1/assets", strings.NewReader(`{"system_name":"`+strings.Repeat("a", 2<<20)+`"}`))
-	req.Header.Set("Authorization", tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 413 {
-		t.Errorf("2 MiB asset: %d %.300s", resp.StatusCode, b)
+	if code, b, _ := request(t, srv, "POST", "/api/v1/assets", `{"system_name":"`+strings.Repeat("a", 2<<20)+`"}`, tok); code != 413 {
+		t.Errorf("2 MiB asset: %d %.300s", code, b)
 	}
 }

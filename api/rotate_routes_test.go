@@ -74,25 +74,7 @@ func TestRotateEndpoint(t *testing.T) {
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	do := func(path, token string) (int, string, http.Header) {
-		req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 4096)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return resp.StatusCode, b.String(), resp.Header
+		return request(t, srv, "POST", path, "", token)
 	}
 	admin, _ := tk.Issue(&ottr.User{Username: "admin", Role: ottr.RoleAdmin})
 	dev, _ := tk.Issue(&ottr.User{Username: "dev", Role: ottr.RoleDeveloper})

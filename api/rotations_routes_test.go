@@ -28,23 +28,7 @@ func TestRotationsEndpoints(t *testing.T) {
 	dev, _ := tk.Issue(&ottr.User{Username: "dev", Role: ottr.RoleDeveloper})
 	ops, _ := tk.Issue(&ottr.User{Username: "ops", Role: ottr.RolePrivileged})
 	do := func(method, path, tok string) (int, string, http.Header) {
-		req, _ := http.NewRequestWithContext(ctx, method, srv.URL+path, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 8192)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return resp.StatusCode, b.String(), resp.Header
+		return request(t, srv, method, path, "", "Bearer "+tok)
 	}
 	code, body, h := do("GET", "/api/v1/rotations?limit=2", dev)
 	var rs []ottr.Rotation

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -21,26 +20,8 @@ func login(t *testing.T, srvCall func(method, path, body, token string) (int, st
 func TestUsersAndRoles(t *testing.T) {
 	srv, _ := newServer(t)
 	do := func(method, path, body, token string) (int, string) {
-		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 4096)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return resp.StatusCode, b.String()
+		code, b, _ := request(t, srv, method, path, body, token)
+		return code, b
 	}
 	admin := login(t, do, "admin", "Passw0rd!")
 
