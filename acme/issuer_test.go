@@ -87,13 +87,7 @@ func newEnv(t *testing.T, po acmetest.Options) *env {
 	if _, err := db.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	srv := &ottrdns.Server{Zones: []string{zone}, Store: db}
-	if err := srv.Listen(t.Context(), "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	res := dnstest.Start(t)
-	res.Delegate(zone, srv.Addr())
+	srv, res := dnstest.StartZone(t, db, zone)
 	po.Resolver = res.Addr
 	p, err := acmetest.Start(po)
 	if err != nil {

@@ -81,13 +81,7 @@ func newFixtureOn(t *testing.T, sc store.Config) *fixture {
 	if _, err := db.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	srv := &ottrdns.Server{Zones: []string{zone}, Store: db}
-	if err := srv.Listen(t.Context(), "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	res := dnstest.Start(t)
-	res.Delegate(zone, srv.Addr())
+	srv, res := dnstest.StartZone(t, db, zone)
 	p, err := acmetest.Start(acmetest.Options{Resolver: res.Addr})
 	if err != nil {
 		t.Fatal(err)

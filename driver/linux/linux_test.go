@@ -95,13 +95,7 @@ func TestNginxServesPebbleCertificate(t *testing.T) {
 	}
 	defer db.Close()
 	db.Migrate(t.Context())
-	srv := &ottrdns.Server{Zones: []string{zone}, Store: db}
-	if err := srv.Listen(t.Context(), "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	res := dnstest.Start(t)
-	res.Delegate(zone, srv.Addr())
+	srv, res := dnstest.StartZone(t, db, zone)
 	for _, n := range []string{"web", "www"} {
 		res.CNAME("_acme-challenge."+n+".example.com", "_acme-challenge.web."+zone)
 	}

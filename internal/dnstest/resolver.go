@@ -5,6 +5,9 @@ package dnstest
 import (
 	"testing"
 
+	"github.com/ottr-dev/ottr"
+	ottrdns "github.com/ottr-dev/ottr/dns"
+
 	"github.com/ottr-dev/ottr/sim/resolver"
 )
 
@@ -30,4 +33,18 @@ func StartDetached() *Resolver {
 		panic(err)
 	}
 	return r
+}
+
+// StartZone starts the built-in DNS server for zone on store and a
+// Resolver that delegates zone to it, both stopped when the test ends.
+func StartZone(tb testing.TB, store ottr.TXTStore, zone string) (*ottrdns.Server, *Resolver) {
+	tb.Helper()
+	srv := &ottrdns.Server{Zones: []string{zone}, Store: store}
+	if err := srv.Listen(tb.Context(), "127.0.0.1:0"); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(srv.Close)
+	res := Start(tb)
+	res.Delegate(zone, srv.Addr())
+	return srv, res
 }
