@@ -5,7 +5,11 @@ import (
 	"net/netip"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // ValidateAsset checks an asset at the boundary (API, CLI, import) and
@@ -21,12 +25,12 @@ func ValidateAsset(a *Asset, t *RouteTable) error {
 	bad := func(field, format string, args ...any) {
 		probs = append(probs, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	a.SystemName = normalName(a.SystemName)
-	a.CommonName = normalName(a.CommonName)
+	a.SystemName = NormalName(a.SystemName)
+	a.CommonName = NormalName(a.CommonName)
 	for i := range a.SubjectAlternativeName {
-		a.SubjectAlternativeName[i] = normalName(a.SubjectAlternativeName[i])
+		a.SubjectAlternativeName[i] = NormalName(a.SubjectAlternativeName[i])
 	}
-	a.DNSZone = normalName(a.DNSZone)
+	a.DNSZone = NormalName(a.DNSZone)
 
 	checkName := func(field, v string, wildcard bool) {
 		if v == "" {
@@ -34,7 +38,7 @@ func ValidateAsset(a *Asset, t *RouteTable) error {
 			return
 		}
 		if err := CheckFQDN(v, wildcard); err != nil {
-			bad(field, "%q %v", v, err)
+			bad(field, "%s %v", quoteShort(v), err)
 			return
 		}
 		if t != nil && t.HostedZones != nil {
@@ -101,9 +105,20 @@ func ValidateAsset(a *Asset, t *RouteTable) error {
 
 var labelKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$`)
 
+// quoteShort quotes a value for a message, cut so that what is wrong with
+// it still shows when it is very long.
+func quoteShort(v string) string {
+	if len(v) > 64 {
+		return strconv.Quote(v[:61]) + "…"
+	}
+	return strconv.Quote(v)
+}
+
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
-func normalName(s string) string {
+// NormalName is a DNS name as Ottr stores it: trimmed, lower case, without
+// the root's trailing dot.
+func NormalName(s string) string {
 	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
 }
 
@@ -144,6 +159,11 @@ func CheckFQDN(name string, wildcard bool) error {
 			case r == '-' && j != 0 && j != len(l)-1:
 			case r == '*':
 				return fmt.Errorf("has a wildcard that is not a whole label")
+			case r >= utf8.RuneSelf:
+				if ascii, err := idna.Lookup.ToASCII(name); err == nil {
+					return fmt.Errorf("is an internationalised name; write it in its ASCII (IDNA) form %q", ascii)
+				}
+				return fmt.Errorf("has a label %q with a character not allowed in host names", l)
 			default:
 				return fmt.Errorf("has a label %q with a character not allowed in host names", l)
 			}

@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/ottr-dev/ottr"
@@ -32,7 +34,13 @@ type AssetOutput struct {
 // SystemNameInput names an asset in the path.
 type SystemNameInput struct {
 	Authed
-	SystemName string `path:"system_name" maxLength:"253"`
+	SystemName string `path:"system_name" maxLength:"253" pattern:"^[A-Za-z0-9][A-Za-z0-9.-]*$" patternDescription:"a host name: letters, digits, '.' and '-'"`
+}
+
+// Resolve looks names up as they are stored: lower case, no trailing dot.
+func (i *SystemNameInput) Resolve(huma.Context) []error {
+	i.SystemName = ottr.NormalName(i.SystemName)
+	return nil
 }
 
 // SearchInput is Ottr's search query (AND-ed) plus our additions.
@@ -85,8 +93,33 @@ func decodeAsset(b []byte) (*ottr.Asset, error) {
 	if dec.More() {
 		return nil, ottr.Errorf(ottr.EINVALID, "request body: more than one JSON value")
 	}
+	// A misspelt field would otherwise be dropped without a word.
+	var fields map[string]json.RawMessage
+	_ = json.Unmarshal(b, &fields)
+	var probs []ottr.Problem
+	for k := range fields {
+		if !assetFields()[k] {
+			probs = append(probs, ottr.Problem{Field: k, Message: "is not an asset field"})
+		}
+	}
+	if len(probs) > 0 {
+		slices.SortFunc(probs, func(a, b ottr.Problem) int { return strings.Compare(a.Field, b.Field) })
+		return nil, ottr.Invalid("invalid asset", probs...)
+	}
 	return &a, nil
 }
+
+// assetFields are the JSON names an asset has.
+var assetFields = sync.OnceValue(func() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeFor[ottr.Asset]()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			m[name] = true
+		}
+	}
+	return m
+})
 
 // jsonKind names a Go kind as the JSON type a client must send.
 func jsonKind(k reflect.Kind) string {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -26,6 +27,13 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 			a, err := decodeAsset(in.RawBody)
 			if err != nil {
 				return nil, s.problem(ctx, err)
+			}
+			a.SystemName = ottr.NormalName(a.SystemName)
+			if a.SystemName == "" {
+				return nil, s.problem(ctx, ottr.Invalid("invalid asset", ottr.Problem{Field: "system_name", Message: "is required: it names the asset to update"}))
+			}
+			if err := ottr.CheckFQDN(a.SystemName, false); err != nil {
+				return nil, s.problem(ctx, ottr.Invalid("invalid asset", ottr.Problem{Field: "system_name", Message: fmt.Sprintf("%q %v", a.SystemName, err)}))
 			}
 			if len(a.SubjectAlternativeName) == 0 {
 				a.SubjectAlternativeName = []string{a.CommonName}

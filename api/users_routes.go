@@ -51,7 +51,7 @@ type CreateUserOutput struct {
 // DeleteUserInput names the user to delete.
 type DeleteUserInput struct {
 	Authed
-	Username string `path:"username" maxLength:"128"`
+	Username string `path:"username" maxLength:"128" pattern:"^[A-Za-z0-9][A-Za-z0-9._@-]*$" patternDescription:"a user name: letters, digits, '.', '_', '@' and '-'"`
 }
 
 var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
