@@ -51,6 +51,9 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 				}
 				return ottr.ValidateAsset(x, s.Routes)
 			})
+			if ottr.ErrorCode(err) == ottr.ENOTFOUND {
+				err = ottr.Errorf(ottr.ENOTFOUND, "asset %q does not exist; add it with POST /api/v1/assets", a.SystemName)
+			}
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}

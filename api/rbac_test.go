@@ -39,6 +39,7 @@ type rbacFixture struct {
 	db     *store.DB
 	tokens map[string]string
 	rots   map[string]string
+	dns    delegated
 }
 
 func newRBACFixture(t *testing.T) *rbacFixture {
@@ -81,6 +82,7 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 	issue("demoted", tk, ottr.RoleAdmin)
 	db.UpdateUser(ctx, "u-demoted", func(u *ottr.User) error { u.Role = ottr.RoleDeveloper; return nil })
 	dns := delegated{}
+	fx.dns = dns
 	for _, who := range callers {
 		name := strings.ToLower(who) + ".example.com"
 		dns[name] = true

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 
 	"log/slog"
@@ -85,12 +86,51 @@ func (s *Server) Handler() http.Handler {
 	}
 	api := humago.New(mux, cfg)
 	s.routes(api)
+	describeErrors(api.OpenAPI())
 	m := newMetrics(s.Version)
 	mux.Handle("GET /metrics", m.handler())
 	mux.Handle("GET /docs", docsHandler())
 	mux.Handle("GET /docs/", docsHandler())
 	// Every body is bounded, raw bodies included.
 	return withClientIP(withAccessLog(s.logger(), m.observe(http.MaxBytesHandler(mux, maxBody))))
+}
+
+// describeErrors makes the published bodies and error statuses the ones
+// served: never 422 (invalid input is 400), 413 wherever a body is read,
+// 429 for the throttled login.
+func describeErrors(doc *huma.OpenAPI) {
+	for path, item := range doc.Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
+			if op == nil {
+				continue
+			}
+			delete(op.Responses, "422")
+			// Raw bodies are decoded by hand (Ottr's value forms, route
+			// tables); publish what they are, not octet-streams.
+			if rb := op.RequestBody; rb != nil && rb.Content["application/octet-stream"] != nil {
+				schema := &huma.Schema{Type: "object", Description: "an Ottr route table (route.json)"}
+				if strings.Contains(op.OperationID, "asset") {
+					schema = &huma.Schema{Ref: "#/components/schemas/Asset"}
+				}
+				rb.Content = map[string]*huma.MediaType{"application/json": {Schema: schema}}
+			}
+			bad := op.Responses["400"]
+			if bad == nil {
+				continue
+			}
+			like := func(code int, desc string) {
+				r := *bad
+				r.Description = desc
+				op.Responses[strconv.Itoa(code)] = &r
+			}
+			if op.RequestBody != nil {
+				like(http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body over %d bytes", maxBody))
+			}
+			if path == "/user/v1/authenticate" && op == item.Post {
+				like(http.StatusTooManyRequests, "Too many failed logins for this user or address; see Retry-After")
+			}
+		}
+	}
 }
 
 // maxBody bounds request bodies: 1 MiB holds any asset or route table.
