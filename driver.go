@@ -3,6 +3,7 @@ package ottr
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 )
 
 // Driver talks to one device. One is opened per rotation and used by one job.
@@ -51,4 +52,22 @@ type Issuer interface {
 // succeeded).
 type Notifier interface {
 	Notify(ctx context.Context, r *Rotation, a *Asset) error
+}
+
+// Notifiers tells each of its notifiers (nil ones are skipped) and returns
+// their errors joined: one channel failing does not silence the others.
+type Notifiers []Notifier
+
+// Notify implements Notifier.
+func (ns Notifiers) Notify(ctx context.Context, r *Rotation, a *Asset) error {
+	var errs []error
+	for _, n := range ns {
+		if n == nil {
+			continue
+		}
+		if err := n.Notify(ctx, r, a); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

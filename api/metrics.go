@@ -19,7 +19,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 }
 
-func newMetrics(version string) *metrics {
+func newMetrics(version string, extra ...prometheus.Collector) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ottr_http_requests_total", Help: "API requests by method and status code.",
@@ -32,6 +32,7 @@ func newMetrics(version string) *metrics {
 	build.WithLabelValues(version).Set(1)
 	m.reg.MustRegister(m.requests, m.duration, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(extra...)
 	return m
 }
 

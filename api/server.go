@@ -20,6 +20,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/ottr-dev/ottr"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Server serves the API.
@@ -45,6 +46,9 @@ type Server struct {
 	Logger *slog.Logger
 	// Version is reported in the OpenAPI description.
 	Version string
+	// Collectors are served on /metrics beside the API's own metrics
+	// (rotation outcomes, certificate expiry).
+	Collectors []prometheus.Collector
 
 	limitsOnce         sync.Once
 	userFails, ipFails *failures
@@ -87,7 +91,7 @@ func (s *Server) Handler() http.Handler {
 	api := humago.New(mux, cfg)
 	s.routes(api)
 	describeErrors(api.OpenAPI())
-	m := newMetrics(s.Version)
+	m := newMetrics(s.Version, s.Collectors...)
 	mux.Handle("GET /metrics", m.handler())
 	mux.Handle("GET /docs", docsHandler())
 	mux.Handle("GET /docs/", docsHandler())

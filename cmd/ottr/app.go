@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/metrics"
 	"github.com/ottr-dev/ottr/store"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -40,6 +41,8 @@ type app struct {
 	db  *store.DB
 	// notifier hears about finished rotations; nil tells no one.
 	notifier ottr.Notifier
+	// rotationMetrics count the rotations this process finishes.
+	rotationMetrics *metrics.Rotations
 	// pollInterval is how often idle workers poll for jobs (0 = default).
 	pollInterval time.Duration
 	// closers run at exit, last first.

@@ -67,7 +67,7 @@ func (a *app) rotator(ctx context.Context) (*rotate.Rotator, error) {
 			return dc.address(as)
 		},
 		Roots:       func(ca string) *x509.CertPool { return roots[ca] },
-		Notifier:    a.notifier,
+		Notifier:    ottr.Notifiers{a.notifier, a.rotations()},
 		StepTimeout: time.Duration(c.Workers.StepTimeout),
 		Logger:      a.log,
 	}, nil

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -211,6 +213,20 @@ func TestServe(t *testing.T) {
 	if resp.StatusCode != 200 || len(found) != 1 || found[0].CertificateSerial == "" {
 		t.Errorf("search through the API: %d %+v", resp.StatusCode, found)
 	}
+	// /metrics counts the rotation and shows the new expiry.
+	resp, err = http.Get("http://" + listen + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`ottr_rotations_total{host_platform="Ubuntu",result="succeeded"} 1`,
+		fmt.Sprintf(`ottr_certificate_expiry_timestamp_seconds{host_platform="Ubuntu",system_name="web01.example.com"} %s`, strconv.FormatFloat(float64(found[0].CertificateExpiration.Unix()), 'e', -1, 64)),
+		`ottr_assets{state="ok"} 1`} {
+		if !strings.Contains(string(prom), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(string(prom), "ottr_"))
+		}
+	}
 	// Plain HTTP on a non-loopback address is refused.
 	if _, stderr, err := e.c.run("", e.args("serve", "--listen", "0.0.0.0:0")...); exitCode(err) != 2 || !strings.Contains(stderr, "only served on loopback") {
 		t.Errorf("plain HTTP on 0.0.0.0: exit %d %s", exitCode(err), stderr)
@@ -227,4 +243,15 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(errb.String(), "router pass") || !strings.Contains(errb.String(), "stopped") {
 		t.Errorf("serve log:\n%s", errb.String())
 	}
+}
+
+// grepLines returns the lines of s that start with prefix.
+func grepLines(s, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -10,7 +10,17 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/api"
+	"github.com/ottr-dev/ottr/metrics"
+	"github.com/prometheus/client_golang/prometheus"
 )
+
+// rotations returns this process's rotation metrics, made once.
+func (a *app) rotations() *metrics.Rotations {
+	if a.rotationMetrics == nil {
+		a.rotationMetrics = metrics.NewRotations()
+	}
+	return a.rotationMetrics
+}
 
 // checkListen refuses an API address that would serve plain HTTP beyond
 // this machine.
@@ -63,7 +73,8 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 	if err != nil {
 		return nil, err
 	}
-	s := &api.Server{CAs: sortedKeys(c.CertificateAuthorities), Ready: func(ctx context.Context) error { _, err := db.ListSecrets(ctx, "-"); return err }, Users: db, Assets: db, Tokens: tokens, Routes: rt, DNS: dns, Rotations: eng, RotationStore: db, Audit: db, Logger: a.log, Version: version}
+	s := &api.Server{CAs: sortedKeys(c.CertificateAuthorities), Ready: func(ctx context.Context) error { _, err := db.ListSecrets(ctx, "-"); return err }, Users: db, Assets: db, Tokens: tokens, Routes: rt, DNS: dns, Rotations: eng, RotationStore: db, Audit: db, Logger: a.log, Version: version,
+		Collectors: []prometheus.Collector{a.rotations(), &metrics.Expiry{Assets: db}}}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "listen %s: %v", addr, err)
