@@ -1,6 +1,6 @@
 GO ?= go
 # Packages whose code runs goroutines or shares state across them.
-RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/... ./api/...
+RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/... ./api/... ./metrics/...
 
 .PHONY: test lint bench bench-postgres bench-issue bench-fleet build fuzz
 
