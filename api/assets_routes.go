@@ -67,10 +67,19 @@ type SearchOutput struct {
 }
 
 // decodeAsset reads one asset, reporting syntax and field errors with
-// their position or field.
-func decodeAsset(b []byte) (*ottr.Asset, error) {
+// their position or field. It also returns which fields the body has.
+func decodeAsset(b []byte) (*ottr.Asset, map[string]bool, error) {
+	a, fields, err := decodeAssetFields(b)
+	present := map[string]bool{}
+	for k := range fields {
+		present[k] = true
+	}
+	return a, present, err
+}
+
+func decodeAssetFields(b []byte) (*ottr.Asset, map[string]json.RawMessage, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, ottr.Errorf(ottr.EINVALID, "request body: empty; want an asset as a JSON object")
+		return nil, nil, ottr.Errorf(ottr.EINVALID, "request body: empty; want an asset as a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	var a ottr.Asset
@@ -80,18 +89,18 @@ func decodeAsset(b []byte) (*ottr.Asset, error) {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &fe):
-			return nil, ottr.Invalid("invalid asset", ottr.Problem{Field: fe.Field, Message: fe.Err.Error()})
+			return nil, nil, ottr.Invalid("invalid asset", ottr.Problem{Field: fe.Field, Message: fe.Err.Error()})
 		case errors.As(err, &se):
-			return nil, ottr.Errorf(ottr.EINVALID, "request body: JSON syntax error at byte %d", se.Offset)
+			return nil, nil, ottr.Errorf(ottr.EINVALID, "request body: JSON syntax error at byte %d", se.Offset)
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			return nil, ottr.Errorf(ottr.EINVALID, "request body: JSON syntax error: the body ends early")
+			return nil, nil, ottr.Errorf(ottr.EINVALID, "request body: JSON syntax error: the body ends early")
 		case errors.As(err, &te) && te.Field != "":
-			return nil, ottr.Invalid("invalid asset", ottr.Problem{Field: te.Field, Message: fmt.Sprintf("must be a %s, not a %s", jsonKind(te.Type.Kind()), te.Value)})
+			return nil, nil, ottr.Invalid("invalid asset", ottr.Problem{Field: te.Field, Message: fmt.Sprintf("must be a %s, not a %s", jsonKind(te.Type.Kind()), te.Value)})
 		}
-		return nil, ottr.Errorf(ottr.EINVALID, "request body: want an asset as a JSON object")
+		return nil, nil, ottr.Errorf(ottr.EINVALID, "request body: want an asset as a JSON object")
 	}
 	if dec.More() {
-		return nil, ottr.Errorf(ottr.EINVALID, "request body: more than one JSON value")
+		return nil, nil, ottr.Errorf(ottr.EINVALID, "request body: more than one JSON value")
 	}
 	// A misspelt field would otherwise be dropped without a word.
 	var fields map[string]json.RawMessage
@@ -104,9 +113,9 @@ func decodeAsset(b []byte) (*ottr.Asset, error) {
 	}
 	if len(probs) > 0 {
 		slices.SortFunc(probs, func(a, b ottr.Problem) int { return strings.Compare(a.Field, b.Field) })
-		return nil, ottr.Invalid("invalid asset", probs...)
+		return nil, nil, ottr.Invalid("invalid asset", probs...)
 	}
-	return &a, nil
+	return &a, fields, nil
 }
 
 // assetFields are the JSON names an asset has.
@@ -147,7 +156,7 @@ func (s *Server) assetRoutes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			a, err := decodeAsset(in.RawBody)
+			a, _, err := decodeAsset(in.RawBody)
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}

@@ -24,7 +24,7 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			a, err := decodeAsset(in.RawBody)
+			a, present, err := decodeAsset(in.RawBody)
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}
@@ -46,8 +46,18 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 				x.IPAddress, x.HostPlatform, x.CommonName = a.IPAddress, a.HostPlatform, a.CommonName
 				x.OSVersion, x.DataCenter, x.DeviceModel = a.OSVersion, a.DataCenter, a.DeviceModel
 				x.SubjectAlternativeName, x.Origin = a.SubjectAlternativeName, ottr.OriginAPI
-				if a.Labels != nil {
+				// Fields Ottr did not have change only when sent.
+				if present["labels"] {
 					x.Labels = a.Labels
+				}
+				if present["port"] {
+					x.Port = a.Port
+				}
+				if present["credential"] {
+					x.Credential = a.Credential
+				}
+				if present["dns_zone"] {
+					x.DNSZone = a.DNSZone
 				}
 				return ottr.ValidateAsset(x, s.Routes)
 			})

@@ -116,13 +116,6 @@ func (c *Client) Login(ctx context.Context, username, password string) error {
 	return nil
 }
 
-// CreateAsset adds an asset and returns it as stored.
-func (c *Client) CreateAsset(ctx context.Context, a *ottr.Asset) (*ottr.Asset, error) {
-	var out ottr.Asset
-	_, err := c.do(ctx, http.MethodPost, "/api/v1/assets", a, &out)
-	return &out, err
-}
-
 // Search returns one page of assets and the path of the next ("" at the
 // end).
 func (c *Client) Search(ctx context.Context, q url.Values) ([]*ottr.Asset, string, error) {
@@ -140,13 +133,17 @@ func (c *Client) SearchPage(ctx context.Context, path string) ([]*ottr.Asset, st
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if l := h.Get("Link"); strings.Contains(l, `rel="next"`) {
+	return out, linkNext(h.Get("Link")), nil
+}
+
+// linkNext is the target of a Link header's rel="next", or "".
+func linkNext(l string) string {
+	if strings.Contains(l, `rel="next"`) {
 		if i, j := strings.Index(l, "<"), strings.Index(l, ">"); i >= 0 && j > i {
-			next = l[i+1 : j]
+			return l[i+1 : j]
 		}
 	}
-	return out, next, nil
+	return ""
 }
 
 // Rotate starts (or joins) a rotation of an asset.

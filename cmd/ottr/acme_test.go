@@ -173,7 +173,7 @@ func TestDNSCheckAndRecords(t *testing.T) {
 			t.Errorf("records lack %q:\n%s", w, zoneFile)
 		}
 	}
-	if _, _, err := c.run("", "--config", cfg, "dns", "records", "nope"); exitCode(err) != 1 {
+	if _, _, err := c.run("", "--config", cfg, "dns", "records", "nope"); exitCode(err) != exitNotFound {
 		t.Errorf("unknown asset: exit %d", exitCode(err))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/api"
 	"github.com/ottr-dev/ottr/metrics"
 	"github.com/ottr-dev/ottr/store"
 	"github.com/spf13/cobra"
@@ -35,7 +36,13 @@ type app struct {
 	output     string
 	logLevel   string
 	quiet      bool
+	server     string
 	flags      *pflag.FlagSet
+
+	// client is the API client when commands go to a server; local is set
+	// once they are known to work on the database.
+	client *api.Client
+	local  bool
 
 	cfg *Config
 	db  *store.DB
@@ -75,6 +82,7 @@ database in --data-dir.`,
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	pf.StringVar(&a.logLevel, "log-level", "", "debug, info, warn or error (config log.level)")
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "no progress output on stderr")
+	pf.StringVar(&a.server, "server", "", "Ottr server URL: asset, rotate, rotations and user commands go through its API (env OTTR_SERVER; default: the server of 'ottr login')")
 	a.flags = pf
 	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("table", "json"))
 	_ = root.RegisterFlagCompletionFunc("log-level", fixedCompletion("debug", "info", "warn", "error"))
@@ -86,7 +94,7 @@ database in --data-dir.`,
 		return nil
 	}
 	root.AddCommand(a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.credentialCmd(), a.userCmd(),
-		a.rotateCmd(), a.rotationsCmd(), a.serveCmd(), a.demoCmd())
+		a.rotateCmd(), a.rotationsCmd(), a.serveCmd(), a.demoCmd(), a.loginCmd(), a.logoutCmd())
 	return root
 }
 

@@ -174,19 +174,21 @@ func (a *app) assetAddCmd() *cobra.Command {
 		if len(as.SubjectAlternativeName) == 0 {
 			as.SubjectAlternativeName = []string{as.CommonName} // Ottr's default
 		}
-		rt, err := a.routeTable()
+		db, err := a.assets(cmd.Context())
 		if err != nil {
 			return err
 		}
-		if err := ottr.ValidateAsset(as, rt); err != nil {
-			return err
-		}
-		if rt == nil {
-			a.progress("warning: no route table given (--routes); platform, CA and hosted zones were not checked")
-		}
-		db, err := a.store(cmd.Context())
-		if err != nil {
-			return err
+		if a.client == nil { // a server checks against its own route table
+			rt, err := a.routeTable()
+			if err != nil {
+				return err
+			}
+			if err := ottr.ValidateAsset(as, rt); err != nil {
+				return err
+			}
+			if rt == nil {
+				a.progress("warning: no route table given (--routes); platform, CA and hosted zones were not checked")
+			}
 		}
 		if err := db.CreateAsset(cmd.Context(), as); err != nil {
 			return err
@@ -221,7 +223,7 @@ func (a *app) assetGetCmd() *cobra.Command {
 		Short: "Show one asset",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := a.store(cmd.Context())
+			db, err := a.assets(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -291,7 +293,7 @@ func (a *app) assetListCmd() *cobra.Command {
 			if limit < 0 {
 				return usageError{fmt.Errorf("--limit %d: want 0 (all) or more", limit)}
 			}
-			db, err := a.store(cmd.Context())
+			db, err := a.assets(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -360,19 +362,24 @@ func (a *app) assetUpdateCmd() *cobra.Command {
 		if cmd.Flags().NFlag() == 0 {
 			return usageError{fmt.Errorf("nothing to change: give at least one field flag")}
 		}
-		rt, err := a.routeTable()
+		db, err := a.assets(cmd.Context())
 		if err != nil {
 			return err
 		}
-		db, err := a.store(cmd.Context())
-		if err != nil {
-			return err
+		var rt *ottr.RouteTable
+		if a.client == nil {
+			if rt, err = a.routeTable(); err != nil {
+				return err
+			}
 		}
 		var before *ottr.Asset
 		as, err := db.UpdateAsset(cmd.Context(), args[0], func(as *ottr.Asset) error {
 			before = as.Clone()
 			if err := flags.apply(as); err != nil {
 				return err
+			}
+			if a.client != nil {
+				return nil // the server validates
 			}
 			return ottr.ValidateAsset(as, rt)
 		})
@@ -391,7 +398,7 @@ func (a *app) assetDeleteCmd() *cobra.Command {
 		Short: "Remove assets from the inventory (their rotation history stays)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := a.store(cmd.Context())
+			db, err := a.assets(cmd.Context())
 			if err != nil {
 				return err
 			}

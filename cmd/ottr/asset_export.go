@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"strings"
@@ -36,18 +37,14 @@ an inventory can go back to Ottr; every format reads back with
 			if err != nil {
 				return usageError{err}
 			}
-			db, err := a.store(cmd.Context())
-			if err != nil {
-				return err
-			}
 			n := 0
 			prog := a.newProgress("exported")
-			err = db.ScanAssets(cmd.Context(), ottr.AssetScan{}, func(as *ottr.Asset) error {
+			write := func(as *ottr.Asset) error {
 				n++
 				prog.tick(n)
 				return iw.Write(as)
-			})
-			if err != nil {
+			}
+			if err := a.eachAsset(cmd.Context(), write); err != nil {
 				return err
 			}
 			if err := iw.Close(); err != nil {
@@ -63,4 +60,36 @@ an inventory can go back to Ottr; every format reads back with
 	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion(inventory.Formats...))
 	return cmd
+}
+
+// eachAsset streams the inventory from the database, or pages through a
+// server's search.
+func (a *app) eachAsset(ctx context.Context, fn func(*ottr.Asset) error) error {
+	c, err := a.remote()
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		db, err := a.store(ctx)
+		if err != nil {
+			return err
+		}
+		return db.ScanAssets(ctx, ottr.AssetScan{}, fn)
+	}
+	f := ottr.AssetFilter{Limit: 1000}
+	for {
+		page, next, err := c.FindAssets(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, as := range page {
+			if err := fn(as); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		f.Cursor = next
+	}
 }

@@ -102,6 +102,12 @@ func (a *app) importAssets(ctx context.Context, path, format string, skipInvalid
 		a.progress("dry run: nothing imported")
 		return nil
 	}
+	if c, err := a.remote(); err != nil || c != nil {
+		if err == nil {
+			err = usageError{fmt.Errorf("asset import writes every record in one database transaction, so it runs where the database is: give --data-dir or --database (the server is %s)", c.BaseURL)}
+		}
+		return err
+	}
 	db, err := a.store(ctx)
 	if err != nil {
 		return err

@@ -171,7 +171,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 	quiet := a.quiet
 	a.quiet = true
 	for _, id := range ids {
-		r, err := a.follow(ctx, id, 5*time.Minute)
+		r, err := a.follow(ctx, db.GetRotation, id, 5*time.Minute)
 		if err != nil {
 			return 0, err
 		}

@@ -34,6 +34,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if a.client != nil {
+		err = unauthorized(err, a.client.BaseURL)
+	}
 	if err != nil && !errors.Is(err, errSilent) {
 		printError(stderr, err)
 	}
@@ -46,15 +49,33 @@ var errSilent = errors.New("failed")
 // usageError is a mistake in the command line itself.
 type usageError struct{ error }
 
+// Exit statuses (docs/cli.md): scripts can tell a refused login from a
+// missing asset from a server that is down.
+const (
+	exitFailed      = 1 // the operation failed (invalid input, conflict, rotation failed)
+	exitUsage       = 2 // the command line is wrong
+	exitAuth        = 3 // not logged in, token refused, or role too low
+	exitNotFound    = 4 // the asset, rotation or user does not exist
+	exitUnavailable = 5 // the server, database or a dependency cannot be reached; retrying may help
+)
+
 func exitCode(err error) int {
 	var u usageError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &u):
-		return 2
+		return exitUsage
 	}
-	return 1
+	switch ottr.ErrorCode(err) {
+	case ottr.EUNAUTHORIZED, ottr.EFORBIDDEN:
+		return exitAuth
+	case ottr.ENOTFOUND:
+		return exitNotFound
+	case ottr.EUNAVAILABLE:
+		return exitUnavailable
+	}
+	return exitFailed
 }
 
 func printError(w io.Writer, err error) {

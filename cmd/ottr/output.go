@@ -68,7 +68,13 @@ func daysLeft(t *ottr.Time, now time.Time) string {
 
 // audit records a change made from the CLI. A failure to record is logged,
 // not returned: the change itself has been made.
-func (a *app) audit(ctx context.Context, log ottr.AuditLog, action, resource string, before, after any) {
+// audit records a change made on the database; through a server the
+// server records it (with the logged-in user as the actor).
+func (a *app) audit(ctx context.Context, where any, action, resource string, before, after any) {
+	log, ok := where.(ottr.AuditLog)
+	if !ok {
+		return
+	}
 	e := &ottr.Event{Actor: a.actor(), Action: action, Resource: resource, Before: rawJSON(before), After: rawJSON(after)}
 	if err := log.RecordEvent(ctx, e); err != nil {
 		a.log.Warn("audit event not recorded", "action", action, "resource", resource, "err", err)

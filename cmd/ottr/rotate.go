@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/api"
 	"github.com/spf13/cobra"
 )
 
@@ -18,11 +19,20 @@ func (a *app) rotateCmd() *cobra.Command {
 		Long: `Queue a rotation of the asset's certificate (or join the one already
 running). Without --wait the rotation runs in 'ottr serve'. With --wait this
 process runs it, printing each step as it happens, and exits non-zero if the
-rotation fails.`,
+rotation fails.
+
+Through a server (--server, OTTR_SERVER or 'ottr login') the server checks
+the route and DNS delegation, queues the rotation and runs it; --wait then
+follows its log.`,
 		Example: `  ottr rotate fw01.example.com --wait --config ottr.yaml`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if c, err := a.remote(); err != nil {
+				return err
+			} else if c != nil {
+				return a.rotateRemote(ctx, c, args[0], wait, timeout)
+			}
 			db, err := a.store(ctx)
 			if err != nil {
 				return err
@@ -71,7 +81,7 @@ rotation fails.`,
 				defer cancel()
 				_ = eng.Stop(stop)
 			}()
-			final, err := a.follow(ctx, r.ID, timeout)
+			final, err := a.follow(ctx, db.GetRotation, r.ID, timeout)
 			if err != nil {
 				return err
 			}
@@ -90,15 +100,11 @@ rotation fails.`,
 }
 
 // follow prints a rotation's log lines as they are written until it ends.
-func (a *app) follow(ctx context.Context, id string, timeout time.Duration) (*ottr.Rotation, error) {
-	db, err := a.store(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (a *app) follow(ctx context.Context, get func(context.Context, string) (*ottr.Rotation, error), id string, timeout time.Duration) (*ottr.Rotation, error) {
 	deadline := time.Now().Add(timeout)
 	seen := 0
 	for {
-		r, err := db.GetRotation(ctx, id)
+		r, err := get(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -120,4 +126,36 @@ func (a *app) follow(ctx context.Context, id string, timeout time.Duration) (*ot
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// rotateRemote asks a server to rotate an asset and, with wait, follows
+// the rotation the server runs.
+func (a *app) rotateRemote(ctx context.Context, c *api.Client, name string, wait bool, timeout time.Duration) error {
+	id, joined, err := c.Rotate(ctx, name)
+	if err != nil {
+		return err
+	}
+	if joined {
+		a.progress("joined rotation %s on %s", id, c.BaseURL)
+	} else {
+		a.progress("rotation %s queued on %s", id, c.BaseURL)
+	}
+	if !wait {
+		r, err := c.Rotation(ctx, id)
+		if err != nil {
+			return err
+		}
+		return a.printRotation(r)
+	}
+	final, err := a.follow(ctx, c.Rotation, id, timeout)
+	if err != nil {
+		return err
+	}
+	if err := a.printRotation(final); err != nil {
+		return err
+	}
+	if final.State != ottr.StateSucceeded {
+		return errSilent
+	}
+	return nil
 }

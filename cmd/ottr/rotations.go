@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -29,7 +30,7 @@ func (a *app) rotationsListCmd() *cobra.Command {
 			if state != "" && !ottr.State(state).Valid() {
 				return usageError{fmt.Errorf("--state %q: want queued, running, succeeded, failed or canceled", state)}
 			}
-			db, err := a.store(cmd.Context())
+			db, err := a.rotationReader(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -85,7 +86,7 @@ func (a *app) rotationsShowCmd() *cobra.Command {
 		Short: "Show a rotation and its log",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := a.store(cmd.Context())
+			db, err := a.rotationReader(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -104,6 +105,15 @@ func (a *app) rotationsCancelCmd() *cobra.Command {
 		Short: "Cancel a queued or running rotation (it stops between steps)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c, err := a.remote(); err != nil {
+				return err
+			} else if c != nil {
+				r, err := c.CancelRotation(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return a.printRotation(r)
+			}
 			db, err := a.store(cmd.Context())
 			if err != nil {
 				return err
@@ -144,4 +154,18 @@ func (a *app) printRotation(r *ottr.Rotation) error {
 		}
 	}
 	return nil
+}
+
+// rotationReader lists and shows rotations, from a server or the database.
+type rotationReader interface {
+	GetRotation(ctx context.Context, id string) (*ottr.Rotation, error)
+	FindRotations(ctx context.Context, f ottr.RotationFilter) ([]*ottr.Rotation, string, error)
+}
+
+func (a *app) rotationReader(ctx context.Context) (rotationReader, error) {
+	c, err := a.remote()
+	if err != nil || c != nil {
+		return c, err
+	}
+	return a.store(ctx)
 }
