@@ -2,7 +2,7 @@ GO ?= go
 # Packages whose code runs goroutines or shares state across them.
 RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/... ./api/... ./metrics/...
 
-.PHONY: test lint bench bench-postgres bench-issue bench-fleet build fuzz
+.PHONY: test lint bench bench-postgres bench-issue bench-fleet bench-search build fuzz
 
 ## test: vet, format check, the whole suite, and the race detector on the concurrent packages
 test: lint
@@ -25,6 +25,10 @@ bench-postgres:
 ## bench-issue: one issuance against a local Pebble, ottr vs lego vs certbot (needs bind9 bind9-dnsutils lego certbot)
 bench-issue:
 	cd bench && $(GO) test -run '^$$' -bench Issue -benchtime 3x -timeout 30m
+
+## bench-search: GET /api/v1/search on 100,000 assets under concurrent load (SPEC §6: p99 < 50 ms)
+bench-search:
+	cd bench && OTTR_BENCH_ASSETS=$${OTTR_BENCH_ASSETS:-100000} $(GO) test -run '^$$' -bench Search -benchtime 1x -timeout 30m
 
 ## bench-fleet: 10,000 simulated devices rotated end to end with 50 workers (SPEC §8: < 10 min)
 bench-fleet:
