@@ -1,6 +1,6 @@
 GO ?= go
 # Packages whose code runs goroutines or shares state across them.
-RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/... ./api/... ./metrics/...
+RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/... ./api/... ./metrics/... ./sim/...
 
 .PHONY: test lint bench bench-postgres bench-issue bench-fleet bench-search build fuzz
 

@@ -15,9 +15,11 @@ import (
 	exectemplate "github.com/ottr-dev/ottr/contrib/exec-template"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
+	panosdriver "github.com/ottr-dev/ottr/driver/panos"
 	"github.com/ottr-dev/ottr/internal/acmetest"
 	"github.com/ottr-dev/ottr/internal/testpki"
 	"github.com/ottr-dev/ottr/sim/linuxhost"
+	simpanos "github.com/ottr-dev/ottr/sim/panos"
 	"github.com/ottr-dev/ottr/sim/resolver"
 	"github.com/ottr-dev/ottr/sim/tlsdir"
 
@@ -116,9 +118,39 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 		}
 	}
 
+	names := slices.Clone(demoDevices)
+
+	// A PAN-OS firewall (simulated, speaking the XML API), in service with a
+	// certificate from the old CA bound to its management interface.
+	const fw = "fw01.example.com"
+	pan, err := simpanos.Start("ottr-api", "Demo.Firewall.Passw0rd")
+	if err != nil {
+		return 0, err
+	}
+	defer pan.Close()
+	fwCSR, fwKey := testpki.CSR(fw, fw)
+	pan.Preload("corp-mgmt", "ottr", fwKey, old.Sign(fwCSR, 20*24*time.Hour))
+	panCred, _ := ottr.Credential{"username": "ottr-api", "password": "Demo.Firewall.Passw0rd"}.Reveal()
+	if err := db.PutSecret(ctx, credentialPrefix+"demo-panos", panCred); err != nil {
+		return 0, err
+	}
+	c.Devices.Assets[fw] = DeviceConfig{Driver: "panos", Credential: "demo-panos", Address: pan.Addr,
+		PANOS: &panosdriver.Config{CommitPoll: 20 * time.Millisecond}}
+	res.CNAME("_acme-challenge."+fw, "_acme-challenge.fw01."+demoZone)
+	// The example inventory's fw01 (panos 9.1.0, Ottr's otter-panos-9x
+	// recipe) is this firewall. Its certificate comes from a CA this
+	// machine does not trust: certificate_validation "False", as in Ottr.
+	if _, err := db.UpdateAsset(ctx, fw, func(as *ottr.Asset) error {
+		as.SubjectAlternativeName, as.CertificateValidation = []string{fw}, false
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	names = append(names, fw)
+	fmt.Fprintf(w, "PAN-OS firewall (simulated XML API): https://%s/api/\n", pan.Addr)
+
 	// A real Linux host too, when this machine can run one: sshd and nginx
 	// started here, rotated over SSH by the linux driver.
-	names := slices.Clone(demoDevices)
 	if len(linuxhost.Missing()) == 0 && os.Geteuid() == 0 {
 		const name = "web.example.com"
 		csr, key := testpki.CSR(name, name)
@@ -197,7 +229,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 	tw.Flush()
 	fmt.Fprintf(w, "%d of %d rotations succeeded in %s (each: key and CSR on the device, ACME order with DNS-01 via CNAME, install, verify over TLS, record).\n",
 		len(done)-failed, len(done), time.Since(start).Round(time.Millisecond))
-	if first, err := db.GetRotation(ctx, ids[0]); err == nil {
+	if first, err := db.GetRotation(ctx, ids[slices.Index(names, fw)]); err == nil {
 		fmt.Fprintf(w, "\nWhat the rotation of %s did (ottr rotations show ID):\n", first.SystemName)
 		for _, l := range first.Log {
 			fmt.Fprintf(w, "  %-9s %s\n", l.Step, l.Message)

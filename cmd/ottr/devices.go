@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"github.com/ottr-dev/ottr"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
+	panosdriver "github.com/ottr-dev/ottr/driver/panos"
 )
 
 // DevicesConfig says how to reach and drive devices: per platform (the
@@ -36,10 +38,27 @@ type DeviceConfig struct {
 	Exec *execdriver.Config `yaml:"exec"`
 	// Linux configures the SSH driver for Linux hosts.
 	Linux *linuxdriver.Config `yaml:"linux"`
+	// PANOS configures the PAN-OS XML API driver.
+	PANOS *panosdriver.Config `yaml:"panos"`
 }
 
 // driverNames lists the drivers this build has: the one explicit registry.
-var driverNames = []string{"exec", "linux"}
+var driverNames = []string{"exec", "linux", "panos"}
+
+// recipeDrivers maps the recipes of Ottr's route.json (its task
+// definitions, otter-<platform>-<version>-<ca>) to drivers, so an Ottr
+// route table works without devices settings.
+var recipeDrivers = map[string]string{"otter-panos-": "panos"}
+
+// recipeDriver is the driver a route's recipe names, or "".
+func recipeDriver(recipe string) string {
+	for p, d := range recipeDrivers {
+		if strings.HasPrefix(recipe, p) {
+			return d
+		}
+	}
+	return ""
+}
 
 func (d *DevicesConfig) validate(bad func(field, format string, args ...any)) {
 	check := func(field string, c DeviceConfig) {
@@ -107,6 +126,9 @@ func (d *DevicesConfig) device(a *ottr.Asset) (DeviceConfig, error) {
 	if o.Linux != nil {
 		c.Linux = o.Linux
 	}
+	if o.PANOS != nil {
+		c.PANOS = o.PANOS
+	}
 	if a.Credential != "" {
 		c.Credential = a.Credential
 	}
@@ -139,12 +161,36 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		return nil, err
 	}
 	dc, err := c.Devices.device(as)
-	if err != nil {
-		return nil, err
+	recipe := ""
+	if err != nil || dc.Driver == "" {
+		// No settings: the route's recipe may name the driver (Ottr's
+		// route.json), with the platform's stored credential set.
+		rt, rerr := a.routeTable()
+		if rerr != nil || rt == nil {
+			return nil, err
+		}
+		route, rerr := rt.LookupAsset(as)
+		if rerr != nil || recipeDriver(route.Recipe) == "" {
+			if err == nil {
+				err = ottr.Errorf(ottr.EINVALID, "devices: no driver set for platform %s", as.HostPlatform)
+			}
+			return nil, err
+		}
+		dc.Driver, recipe = recipeDriver(route.Recipe), route.Recipe
+		if dc.Credential == "" {
+			dc.Credential = as.Credential
+		}
+		if dc.Credential == "" {
+			dc.Credential = as.HostPlatform // Ottr kept one secret per platform: <prefix>/otter/<platform>
+		}
 	}
 	var cred ottr.Credential
 	if dc.Credential != "" {
 		if cred, err = a.credentials().Credential(ctx, dc.Credential); err != nil {
+			if recipe != "" {
+				return nil, ottr.Errorf(ottr.ErrorCode(err), "%s (platform %s uses the %s driver by its route's recipe %s; store its credential set, or configure devices.platforms.%s)",
+					ottr.ErrorMessage(err), as.HostPlatform, dc.Driver, recipe, as.HostPlatform)
+			}
 			return nil, err
 		}
 	}
@@ -174,8 +220,35 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 			lc.TrustOnFirstUse = true
 		}
 		return linuxdriver.New(lc)
+	case "panos":
+		pc := panosdriver.Config{}
+		if dc.PANOS != nil {
+			pc = *dc.PANOS
+		}
+		pc.Asset, pc.Credential = as, cred
+		if pc.Address == "" {
+			pc.Address = dc.address(as)
+		}
+		pc.RootCAs = a.caRoots(as.CertificateAuthority)
+		return panosdriver.New(pc)
 	case "":
 		return nil, ottr.Errorf(ottr.EINVALID, "devices: no driver set for platform %s", as.HostPlatform)
 	}
 	return nil, fmt.Errorf("driver %q is not built in", dc.Driver)
+}
+
+// caRoots are the roots a device's management certificate is checked
+// against: the system's, plus the trusted_roots of the asset's CA (the
+// device may already serve a certificate from it).
+func (a *app) caRoots(name string) *x509.CertPool {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if c, err := a.config(); err == nil {
+		if ca, ok := c.CertificateAuthorities[name]; ok {
+			pool.AppendCertsFromPEM(pemOrFile(ca.TrustedRoots))
+		}
+	}
+	return pool
 }

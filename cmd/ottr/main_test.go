@@ -75,11 +75,17 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
 	}
-	// The demo's own devices are rotated end to end, the Linux host
-	// (sshd + nginx) among them where this machine can run it.
-	want := "4 of 4 rotations succeeded"
+	// The demo's own devices are rotated end to end: four script-driven
+	// ones, the simulated PAN-OS firewall, and the Linux host (sshd +
+	// nginx) where this machine can run it.
+	want := "5 of 5 rotations succeeded"
 	if len(linuxhost.Missing()) == 0 && os.Geteuid() == 0 {
-		want = "5 of 5 rotations succeeded"
+		want = "6 of 6 rotations succeeded"
+	}
+	for _, line := range []string{"the firewall generated key and request ottr-", "commit job 1 finished"} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("demo output lacks the firewall's %q", line)
+		}
 	}
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("demo output lacks %q:\n%s", want, out.String())

@@ -149,11 +149,12 @@ func TestRotateCommand(t *testing.T) {
 		!strings.Contains(hooks[0].Rotation.Error, "unreachable") || hooks[0].Asset.SystemName != "web01.example.com" {
 		t.Errorf("notifications: %+v", hooks)
 	}
-	// An asset without device settings says what to configure.
+	// An asset without device settings gets the driver its Ottr recipe
+	// names, and says what to configure.
 	c.ok(args("asset", "add", "fw09.example.com", "--platform", "panos", "--os", "9.1.0", "--model", "PA-XXXX", "--ca", "lets_encrypt")...)
 	res.CNAME("_acme-challenge.fw09.example.com", "_acme-challenge.fw09."+testZone)
 	out, _, _ = c.run("", args("-q", "rotate", "fw09.example.com", "--wait")...)
-	if !strings.Contains(out, "devices.platforms.panos") {
+	if !strings.Contains(out, "devices.platforms.panos") || !strings.Contains(out, "otter-panos-9x-lets-encrypt") || !strings.Contains(out, "ottr credential set panos") {
 		t.Errorf("no hint about device settings:\n%s", out)
 	}
 }

@@ -1,0 +1,636 @@
+package panos
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+)
+
+// Config is how to reach one firewall and what to bind.
+type Config struct {
+	// Address is the management interface, host:port; default the asset's
+	// ip_address (or system_name) on 443.
+	Address string `yaml:"address"`
+	// Profile is the SSL/TLS service profile the certificate is bound
+	// through (created if missing); default "ottr". GlobalProtect portals
+	// and gateways that use the profile follow it.
+	Profile string `yaml:"profile"`
+	// SkipManagement leaves the management interface's profile alone (for
+	// a certificate used only by GlobalProtect).
+	SkipManagement bool `yaml:"skip_management"`
+	// CommitPoll is how often a commit job is polled (default 2s) and
+	// CommitTimeout how long it may take (default 10m).
+	CommitPoll    time.Duration `yaml:"commit_poll"`
+	CommitTimeout time.Duration `yaml:"commit_timeout"`
+	// RequestTimeout bounds one API call; default 1m.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// RootCAs verify the management interface's certificate; nil uses the
+	// system roots. The asset's certificate_validation "False" turns
+	// verification off (a factory self-signed certificate).
+	RootCAs *x509.CertPool `yaml:"-"`
+
+	// Asset is the device; Credential its login: username and password,
+	// or api_key.
+	Asset      *ottr.Asset     `yaml:"-"`
+	Credential ottr.Credential `yaml:"-"`
+}
+
+// prefix marks certificates this driver made: the only ones it deletes.
+const prefix = "ottr-"
+
+// Driver rotates the management (and GlobalProtect) certificate of a
+// PAN-OS firewall through its XML API.
+type Driver struct {
+	c      Config
+	api    string // https://host:port/api/
+	client *http.Client
+
+	mu  sync.Mutex
+	key string
+}
+
+var (
+	_ ottr.Driver   = (*Driver)(nil)
+	_ ottr.CSRMaker = (*Driver)(nil)
+	_ ottr.Restorer = (*Driver)(nil)
+)
+
+// New checks c and returns a driver; it does not connect yet.
+func New(c Config) (*Driver, error) {
+	if c.Asset == nil {
+		return nil, ottr.Errorf(ottr.EINVALID, "panos driver: no asset")
+	}
+	var probs []ottr.Problem
+	if c.Address == "" {
+		host := c.Asset.IPAddress
+		if host == "" {
+			host = c.Asset.SystemName
+		}
+		c.Address = net.JoinHostPort(host, "443")
+	}
+	if _, _, err := net.SplitHostPort(c.Address); err != nil {
+		probs = append(probs, ottr.Problem{Field: "address", Message: fmt.Sprintf("%q is not host:port", c.Address)})
+	}
+	if c.Profile == "" {
+		c.Profile = "ottr"
+	}
+	if strings.ContainsAny(c.Profile, "'\"<>&") || len(c.Profile) > 31 {
+		probs = append(probs, ottr.Problem{Field: "profile", Message: fmt.Sprintf("%q: at most 31 characters, no quotes or markup", c.Profile)})
+	}
+	if c.Credential.Get("api_key").IsZero() && (c.Credential.Get("username").IsZero() || c.Credential.Get("password").IsZero()) {
+		probs = append(probs, ottr.Problem{Field: "credential", Message: "needs username and password, or api_key"})
+	}
+	if len(probs) > 0 {
+		return nil, ottr.Invalid("panos driver for "+c.Asset.SystemName, probs...)
+	}
+	if c.CommitPoll <= 0 {
+		c.CommitPoll = 2 * time.Second
+	}
+	if c.CommitTimeout <= 0 {
+		c.CommitTimeout = 10 * time.Minute
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = time.Minute
+	}
+	tc := &tls.Config{RootCAs: c.RootCAs, ServerName: c.Asset.SystemName, MinVersion: tls.VersionTLS12}
+	if !bool(c.Asset.CertificateValidation) {
+		tc.InsecureSkipVerify = true //nolint:gosec // the asset says its certificate cannot be verified (Ottr's certificate_validation False)
+	}
+	return &Driver{c: c, api: "https://" + c.Address + "/api/",
+		client: &http.Client{Timeout: c.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}}, nil
+}
+
+// message is PAN-OS's text node, either <line>s or plain text.
+type message struct {
+	Lines []string `xml:"line"`
+	Text  string   `xml:",chardata"`
+}
+
+func (m message) String() string {
+	parts := slices.Clone(m.Lines)
+	if t := strings.TrimSpace(m.Text); t != "" {
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, " ")
+}
+
+// response is the XML API's envelope.
+type response struct {
+	Status string  `xml:"status,attr"`
+	Code   string  `xml:"code,attr"`
+	Msg    message `xml:"msg"`
+	Result struct {
+		Msg  message `xml:"msg"`
+		Key  string  `xml:"key"`
+		// Job is a commit's job number (<job>4</job>) or, from "show
+		// jobs", the job itself.
+		Job struct {
+			ID      string  `xml:",chardata"`
+			Status  string  `xml:"status"`
+			Result  string  `xml:"result"`
+			Details message `xml:"details"`
+		} `xml:"job"`
+		Certificates []entry `xml:"certificate>entry"`
+		Entry        []entry `xml:"entry"`
+		Profile      string  `xml:"ssl-tls-service-profile"`
+	} `xml:"result"`
+}
+
+// entry is a certificate entry or a profile entry of the configuration.
+type entry struct {
+	Name        string `xml:"name,attr"`
+	CSR         string `xml:"csr"`
+	PublicKey   string `xml:"public-key"`
+	PrivateKey  string `xml:"private-key"`
+	Certificate string `xml:"certificate"`
+}
+
+// text gathers every message the response carries, where pan-python
+// looks for them.
+func (r *response) text() string {
+	var parts []string
+	for _, s := range []string{r.Msg.String(), r.Result.Msg.String(), r.Result.Job.Details.String()} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// post sends one API call as a form (or multipart, with file) and
+// returns the envelope; status="error" is an error, whatever the HTTP
+// status.
+func (d *Driver) post(ctx context.Context, params url.Values, file []byte) (*response, []byte, error) {
+	var body io.Reader
+	ctype := "application/x-www-form-urlencoded"
+	target := d.api
+	if file != nil {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, _ := mw.CreateFormFile("file", params.Get("certificate-name")+".pem")
+		fw.Write(file)
+		mw.Close()
+		body, ctype = &buf, mw.FormDataContentType()
+		target += "?" + params.Encode() // parameters in the query, the file in the body, as pan-python does
+	} else {
+		body = strings.NewReader(params.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Content-Type", ctype)
+	if d.key != "" {
+		req.Header.Set("X-PAN-KEY", d.key)
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		return nil, nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: %v", d.c.Address, scrub(err))
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: reading the answer: %v", d.c.Address, err)
+	}
+	if params.Get("type") == "export" && bytes.HasPrefix(bytes.TrimSpace(raw), []byte("-----BEGIN")) {
+		return &response{Status: "success"}, raw, nil
+	}
+	var r response
+	if err := xml.Unmarshal(raw, &r); err != nil {
+		return nil, nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: answer is not the XML API's (HTTP %d)", d.c.Address, resp.StatusCode)
+	}
+	if r.Status != "success" {
+		msg := r.text()
+		if msg == "" {
+			msg = "status " + r.Status
+		}
+		code := ottr.EUNAVAILABLE
+		switch {
+		case resp.StatusCode == http.StatusForbidden || r.Code == "403" || strings.Contains(msg, "Invalid Credential"):
+			code = ottr.EUNAUTHORIZED
+		case r.Code == "16" || r.Code == "15":
+			code = ottr.EFORBIDDEN
+		}
+		return &r, raw, ottr.Errorf(code, "PAN-OS %s: %s: %s", d.c.Address, params.Get("type"), msg)
+	}
+	return &r, raw, nil
+}
+
+// scrub keeps the API key out of error text (it may sit in a URL).
+func scrub(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// login gets an API key, once per driver.
+func (d *Driver) login(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.key != "" {
+		return nil
+	}
+	if k := d.c.Credential.Get("api_key"); !k.IsZero() {
+		d.key = k.Reveal()
+		return nil
+	}
+	r, _, err := d.post(ctx, url.Values{"type": {"keygen"}, "user": {d.c.Credential.Get("username").Reveal()},
+		"password": {d.c.Credential.Get("password").Reveal()}}, nil)
+	if err != nil {
+		return err
+	}
+	if r.Result.Key == "" {
+		return ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: keygen answered without a key", d.c.Address)
+	}
+	d.key = r.Result.Key
+	return nil
+}
+
+func (d *Driver) call(ctx context.Context, params url.Values) (*response, error) {
+	if err := d.login(ctx); err != nil {
+		return nil, err
+	}
+	r, _, err := d.post(ctx, params, nil)
+	return r, err
+}
+
+// algorithm is the generate command's algorithm element for a key type.
+func algorithm(kt string) (string, error) {
+	switch kt {
+	case "", "p256":
+		return "<ECDSA><ecdsa-nbits>256</ecdsa-nbits></ECDSA>", nil
+	case "p384":
+		return "<ECDSA><ecdsa-nbits>384</ecdsa-nbits></ECDSA>", nil
+	case "rsa2048", "rsa3072", "rsa4096":
+		return "<RSA><rsa-nbits>" + strings.TrimPrefix(kt, "rsa") + "</rsa-nbits></RSA>", nil
+	}
+	return "", ottr.Errorf(ottr.EINVALID, "PAN-OS cannot make a %q key (p256, p384, rsa2048, rsa3072, rsa4096)", kt)
+}
+
+func x(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// CSR has the firewall generate a key and a CSR for every name (signed-by
+// external): the key stays in the firewall's configuration.
+func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
+	algo, err := algorithm(req.KeyType)
+	if err != nil {
+		return nil, err
+	}
+	suffix := make([]byte, 2)
+	_, _ = rand.Read(suffix)
+	name := prefix + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(suffix) // 25 of PAN-OS's 31
+	names := req.DNSNames
+	if !slices.Contains(names, req.CommonName) {
+		names = append([]string{req.CommonName}, names...)
+	}
+	var hosts strings.Builder
+	for _, n := range names {
+		hosts.WriteString("<member>" + x(n) + "</member>")
+	}
+	cmd := "<request><certificate><generate><certificate-name>" + name + "</certificate-name><name>" + x(req.CommonName) + "</name>" +
+		"<algorithm>" + algo + "</algorithm><digest>sha256</digest><hostname>" + hosts.String() + "</hostname>" +
+		"<ca>no</ca><signed-by>external</signed-by></generate></certificate></request>"
+	if _, err := d.call(ctx, url.Values{"type": {"op"}, "cmd": {cmd}}); err != nil {
+		return nil, err
+	}
+	ottr.Logf(ctx, "the firewall generated key and request %s", name)
+	_, raw, err := d.post(ctx, url.Values{"type": {"export"}, "category": {"certificate"}, "certificate-name": {name},
+		"format": {"pkcs10"}, "include-key": {"no"}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil || block.Type != "CERTIFICATE REQUEST" {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: export of %s is not a PEM certificate request", d.c.Address, name)
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: request %s: %v", d.c.Address, name, err)
+	}
+	var missing []string
+	for _, n := range req.DNSNames {
+		if !slices.Contains(csr.DNSNames, n) {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		_, _ = d.call(ctx, url.Values{"type": {"config"}, "action": {"delete"}, "xpath": {certEntry(name)}})
+		return nil, ottr.Errorf(ottr.EINVALID, "PAN-OS %s: the request the firewall made leaves out %s; nothing was ordered", d.c.Address, strings.Join(missing, ", "))
+	}
+	return csr, nil
+}
+
+const (
+	certsPath   = "/config/shared/certificate"
+	profilePath = "/config/shared/ssl-tls-service-profile"
+	systemPath  = "/config/devices/entry[@name='localhost.localdomain']/deviceconfig/system"
+)
+
+func certEntry(name string) string { return certsPath + "/entry[@name='" + name + "']" }
+
+// certs lists the candidate configuration's certificate entries.
+func (d *Driver) certs(ctx context.Context) ([]entry, error) {
+	r, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"get"}, "xpath": {certsPath}})
+	if err != nil {
+		return nil, err
+	}
+	return r.Result.Certificates, nil
+}
+
+// bound is the certificate the profile names in the candidate
+// configuration ("" if none).
+func (d *Driver) bound(ctx context.Context) (string, error) {
+	r, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"get"}, "xpath": {profilePath + "/entry[@name='" + d.c.Profile + "']"}})
+	if err != nil {
+		return "", err
+	}
+	if len(r.Result.Entry) == 0 {
+		return "", nil
+	}
+	return r.Result.Entry[0].Certificate, nil
+}
+
+func pemKeyMatches(pemText string, pub any) bool {
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return false
+	}
+	var key any
+	switch block.Type {
+	case "CERTIFICATE":
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return false
+		}
+		key = c.PublicKey
+	case "CERTIFICATE REQUEST":
+		c, err := x509.ParseCertificateRequest(block.Bytes)
+		if err != nil {
+			return false
+		}
+		key = c.PublicKey
+	default:
+		return false
+	}
+	a, err1 := x509.MarshalPKIXPublicKey(key)
+	b, err2 := x509.MarshalPKIXPublicKey(pub)
+	return err1 == nil && err2 == nil && bytes.Equal(a, b)
+}
+
+func sameCert(pemText string, c *x509.Certificate) bool {
+	block, _ := pem.Decode([]byte(pemText))
+	return block != nil && bytes.Equal(block.Bytes, c.Raw)
+}
+
+// Install imports the chain onto the key the firewall made for it, points
+// the profile (and the management interface) at it, commits, and checks
+// the management interface serves it. Older certificates this driver made
+// are deleted afterwards, except the one it replaced, kept for Restore.
+func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
+	if len(chain) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "no certificate to install")
+	}
+	entries, err := d.certs(ctx)
+	if err != nil {
+		return err
+	}
+	previous, err := d.bound(ctx)
+	if err != nil {
+		return err
+	}
+	target := ""
+	for _, e := range entries {
+		if e.PublicKey != "" && sameCert(e.PublicKey, chain[0]) {
+			target = e.Name // already imported (a retried or resumed rotation)
+			break
+		}
+		// The key the firewall made for this certificate: by its request,
+		// or by an earlier import onto the same key (a retry).
+		if target == "" && e.PrivateKey != "" && (pemKeyMatches(e.CSR, chain[0].PublicKey) || pemKeyMatches(e.PublicKey, chain[0].PublicKey)) {
+			target = e.Name
+		}
+	}
+	if target == "" {
+		return ottr.Errorf(ottr.EINVALID, "PAN-OS %s: no key on the firewall matches this certificate; only a certificate for a request the firewall made can be installed", d.c.Address)
+	}
+	if cur, err := d.Current(ctx); err == nil && len(cur) > 0 && cur[0].Equal(chain[0]) && previous == target {
+		ottr.Logf(ctx, "the firewall already serves %s", target)
+		return nil
+	}
+	if _, _, err := d.postFile(ctx, target, ottr.EncodeChain(chain)); err != nil {
+		return err
+	}
+	ottr.Logf(ctx, "imported the chain into %s", target)
+	if err := d.bind(ctx, target); err != nil {
+		return err
+	}
+	if err := d.commit(ctx); err != nil {
+		if previous != "" && previous != target {
+			// Leave the candidate as the running configuration is, so
+			// another administrator's commit does not push this change.
+			if rerr := d.setProfile(ctx, previous); rerr != nil {
+				ottr.Logf(ctx, "warn: could not point the candidate profile back at %s: %s", previous, ottr.ErrorMessage(rerr))
+			}
+		}
+		return err
+	}
+	if err := d.waitServes(ctx, chain[0]); err != nil {
+		return err
+	}
+	d.prune(ctx, target, previous)
+	return nil
+}
+
+func (d *Driver) postFile(ctx context.Context, name string, file []byte) (*response, []byte, error) {
+	if err := d.login(ctx); err != nil {
+		return nil, nil, err
+	}
+	return d.post(ctx, url.Values{"type": {"import"}, "category": {"certificate"}, "certificate-name": {name}, "format": {"pem"}}, file)
+}
+
+func (d *Driver) setProfile(ctx context.Context, cert string) error {
+	_, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"set"}, "xpath": {profilePath + "/entry[@name='" + d.c.Profile + "']"},
+		"element": {"<protocol-settings><min-version>tls1-2</min-version><max-version>max</max-version></protocol-settings><certificate>" + x(cert) + "</certificate>"}})
+	return err
+}
+
+// bind points the profile at cert and, unless told not to, the
+// management interface at the profile.
+func (d *Driver) bind(ctx context.Context, cert string) error {
+	if err := d.setProfile(ctx, cert); err != nil {
+		return err
+	}
+	if !d.c.SkipManagement {
+		if _, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"set"}, "xpath": {systemPath},
+			"element": {"<ssl-tls-service-profile>" + x(d.c.Profile) + "</ssl-tls-service-profile>"}}); err != nil {
+			return err
+		}
+	}
+	ottr.Logf(ctx, "profile %s now names %s", d.c.Profile, cert)
+	return nil
+}
+
+// commit commits the candidate configuration (this administrator's
+// changes when logged in by name) and waits for the job to finish.
+func (d *Driver) commit(ctx context.Context) error {
+	cmd := "<commit></commit>"
+	if u := d.c.Credential.Get("username"); !u.IsZero() {
+		cmd = "<commit><partial><admin><member>" + x(u.Reveal()) + "</member></admin></partial></commit>"
+	}
+	r, err := d.call(ctx, url.Values{"type": {"commit"}, "cmd": {cmd}})
+	if err != nil {
+		return err
+	}
+	id := strings.TrimSpace(r.Result.Job.ID)
+	if id == "" {
+		ottr.Logf(ctx, "commit: %s", r.text()) // "There are no changes to commit."
+		return nil
+	}
+	ottr.Logf(ctx, "commit job %s enqueued", id)
+	deadline := time.Now().Add(d.c.CommitTimeout)
+	for {
+		j, err := d.call(ctx, url.Values{"type": {"op"}, "cmd": {"<show><jobs><id>" + id + "</id></jobs></show>"}})
+		if err != nil {
+			return err
+		}
+		if j.Result.Job.Status == "FIN" {
+			if j.Result.Job.Result != "OK" {
+				return ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: commit job %s failed: %s", d.c.Address, id, j.Result.Job.Details.String())
+			}
+			ottr.Logf(ctx, "commit job %s finished: %s", id, j.Result.Job.Details.String())
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: commit job %s still %s after %s", d.c.Address, id, j.Result.Job.Status, d.c.CommitTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d.c.CommitPoll):
+		}
+	}
+}
+
+// waitServes waits until the management interface presents leaf: its
+// web server restarts after a commit.
+func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		cur, err := d.Current(ctx)
+		if err == nil && len(cur) > 0 && cur[0].Equal(leaf) {
+			ottr.Logf(ctx, "the management interface serves serial %x", leaf.SerialNumber)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			got := "nothing"
+			if len(cur) > 0 {
+				got = fmt.Sprintf("serial %x", cur[0].SerialNumber)
+			} else if err != nil {
+				got = ottr.ErrorMessage(err)
+			}
+			return ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: committed, but the management interface still serves %s", d.c.Address, got)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d.c.CommitPoll):
+		}
+	}
+}
+
+// prune deletes certificates this driver made, except keep (just
+// installed) and previous (for Restore), and commits. It never touches
+// certificates made by anyone else; a failure is logged, not returned.
+func (d *Driver) prune(ctx context.Context, keep, previous string) {
+	entries, err := d.certs(ctx)
+	if err != nil {
+		ottr.Logf(ctx, "warn: listing certificates to prune: %s", ottr.ErrorMessage(err))
+		return
+	}
+	deleted := 0
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name, prefix) || e.Name == keep || e.Name == previous {
+			continue
+		}
+		if _, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"delete"}, "xpath": {certEntry(e.Name)}}); err != nil {
+			ottr.Logf(ctx, "warn: deleting %s: %s", e.Name, ottr.ErrorMessage(err))
+			continue
+		}
+		deleted++
+		ottr.Logf(ctx, "deleted old certificate %s", e.Name)
+	}
+	if deleted > 0 {
+		if err := d.commit(ctx); err != nil {
+			ottr.Logf(ctx, "warn: committing the deletions: %s", ottr.ErrorMessage(err))
+		}
+	}
+}
+
+// Current returns the chain the management interface presents. It reads,
+// it does not trust: verification is the rotation's verify step.
+func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
+	dialer := &tls.Dialer{Config: &tls.Config{ServerName: d.c.Asset.SystemName, InsecureSkipVerify: true}} //nolint:gosec // reading what is served
+	conn, err := dialer.DialContext(ctx, "tcp", d.c.Address)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: TLS handshake: %v", d.c.Address, err)
+	}
+	defer conn.Close()
+	return conn.(*tls.Conn).ConnectionState().PeerCertificates, nil
+}
+
+// Restore points the profile back at the certificate previous was
+// imported into and commits.
+func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) error {
+	if len(previous) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "no previous certificate to restore")
+	}
+	entries, err := d.certs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.PublicKey != "" && sameCert(e.PublicKey, previous[0]) {
+			if err := d.bind(ctx, e.Name); err != nil {
+				return err
+			}
+			if err := d.commit(ctx); err != nil {
+				return err
+			}
+			return d.waitServes(ctx, previous[0])
+		}
+	}
+	return ottr.Errorf(ottr.ENOTFOUND, "PAN-OS %s: the previous certificate (serial %x) is no longer on the firewall", d.c.Address, previous[0].SerialNumber)
+}
