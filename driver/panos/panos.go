@@ -138,8 +138,8 @@ type response struct {
 	Code   string  `xml:"code,attr"`
 	Msg    message `xml:"msg"`
 	Result struct {
-		Msg  message `xml:"msg"`
-		Key  string  `xml:"key"`
+		Msg message `xml:"msg"`
+		Key string  `xml:"key"`
 		// Job is a commit's job number (<job>4</job>) or, from "show
 		// jobs", the job itself.
 		Job struct {
