@@ -13,11 +13,13 @@ import (
 	"time"
 
 	exectemplate "github.com/ottr-dev/ottr/contrib/exec-template"
+	bigipdriver "github.com/ottr-dev/ottr/driver/bigip"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
 	panosdriver "github.com/ottr-dev/ottr/driver/panos"
 	"github.com/ottr-dev/ottr/internal/acmetest"
 	"github.com/ottr-dev/ottr/internal/testpki"
+	simbigip "github.com/ottr-dev/ottr/sim/bigip"
 	"github.com/ottr-dev/ottr/sim/linuxhost"
 	simpanos "github.com/ottr-dev/ottr/sim/panos"
 	"github.com/ottr-dev/ottr/sim/resolver"
@@ -148,6 +150,32 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 	}
 	names = append(names, fw)
 	fmt.Fprintf(w, "PAN-OS firewall (simulated XML API): https://%s/api/\n", pan.Addr)
+
+	// A BIG-IP (simulated, iControl REST): the example inventory's lb02,
+	// whose certificate expired, behind a virtual server.
+	const lb = "lb02.example.com"
+	f5, err := simbigip.Start("ottr", "Demo.Bigip.Passw0rd", "clientssl-lb02")
+	if err != nil {
+		return 0, err
+	}
+	defer f5.Close()
+	lbCSR, lbKey := testpki.CSR(lb, lb)
+	f5.Preload("corp-lb02", lbKey, old.Sign(lbCSR, 20*24*time.Hour))
+	f5Cred, _ := ottr.Credential{"username": "ottr", "password": "Demo.Bigip.Passw0rd"}.Reveal()
+	if err := db.PutSecret(ctx, credentialPrefix+"demo-bigip", f5Cred); err != nil {
+		return 0, err
+	}
+	c.Devices.Assets[lb] = DeviceConfig{Driver: "bigip", Credential: "demo-bigip", Address: f5.VirtualAddr,
+		BIGIP: &bigipdriver.Config{Address: f5.Addr, Profiles: []string{"/Common/clientssl-lb02"}}}
+	res.CNAME("_acme-challenge."+lb, "_acme-challenge.lb02."+demoZone)
+	if _, err := db.UpdateAsset(ctx, lb, func(as *ottr.Asset) error {
+		as.SubjectAlternativeName, as.CertificateValidation = []string{lb}, false
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	names = append(names, lb)
+	fmt.Fprintf(w, "BIG-IP (simulated iControl REST): https://%s/mgmt/, virtual server %s\n", f5.Addr, f5.VirtualAddr)
 
 	// A real Linux host too, when this machine can run one: sshd and nginx
 	// started here, rotated over SSH by the linux driver.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ottr-dev/ottr"
+	bigipdriver "github.com/ottr-dev/ottr/driver/bigip"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
 	panosdriver "github.com/ottr-dev/ottr/driver/panos"
@@ -40,15 +41,17 @@ type DeviceConfig struct {
 	Linux *linuxdriver.Config `yaml:"linux"`
 	// PANOS configures the PAN-OS XML API driver.
 	PANOS *panosdriver.Config `yaml:"panos"`
+	// BIGIP configures the F5 BIG-IP iControl REST driver.
+	BIGIP *bigipdriver.Config `yaml:"bigip"`
 }
 
 // driverNames lists the drivers this build has: the one explicit registry.
-var driverNames = []string{"exec", "linux", "panos"}
+var driverNames = []string{"exec", "linux", "panos", "bigip"}
 
 // recipeDrivers maps the recipes of Ottr's route.json (its task
 // definitions, otter-<platform>-<version>-<ca>) to drivers, so an Ottr
 // route table works without devices settings.
-var recipeDrivers = map[string]string{"otter-panos-": "panos"}
+var recipeDrivers = map[string]string{"otter-panos-": "panos", "otter-f5-": "bigip"}
 
 // recipeDriver is the driver a route's recipe names, or "".
 func recipeDriver(recipe string) string {
@@ -128,6 +131,9 @@ func (d *DevicesConfig) device(a *ottr.Asset) (DeviceConfig, error) {
 	}
 	if o.PANOS != nil {
 		c.PANOS = o.PANOS
+	}
+	if o.BIGIP != nil {
+		c.BIGIP = o.BIGIP
 	}
 	if a.Credential != "" {
 		c.Credential = a.Credential
@@ -231,6 +237,17 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		}
 		pc.RootCAs = a.caRoots(as.CertificateAuthority)
 		return panosdriver.New(pc)
+	case "bigip":
+		bc := bigipdriver.Config{}
+		if dc.BIGIP != nil {
+			bc = *dc.BIGIP
+		}
+		bc.Asset, bc.Credential = as, cred
+		if bc.Serve == "" {
+			bc.Serve = dc.address(as)
+		}
+		bc.RootCAs = a.caRoots(as.CertificateAuthority)
+		return bigipdriver.New(bc)
 	case "":
 		return nil, ottr.Errorf(ottr.EINVALID, "devices: no driver set for platform %s", as.HostPlatform)
 	}

@@ -76,11 +76,11 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	// The demo's own devices are rotated end to end: four script-driven
-	// ones, the simulated PAN-OS firewall, and the Linux host (sshd +
-	// nginx) where this machine can run it.
-	want := "5 of 5 rotations succeeded"
+	// ones, the simulated PAN-OS firewall and BIG-IP, and the Linux host
+	// (sshd + nginx) where this machine can run it.
+	want := "6 of 6 rotations succeeded"
 	if len(linuxhost.Missing()) == 0 && os.Geteuid() == 0 {
-		want = "6 of 6 rotations succeeded"
+		want = "7 of 7 rotations succeeded"
 	}
 	for _, line := range []string{"the firewall generated key and request ottr-", "commit job 1 finished"} {
 		if !strings.Contains(out.String(), line) {

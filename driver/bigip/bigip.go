@@ -1,0 +1,592 @@
+package bigip
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+)
+
+// Config is how to reach one BIG-IP and what to bind.
+type Config struct {
+	// Address is the management interface (iControl REST), host:port;
+	// default the asset's ip_address (or system_name) on 443.
+	Address string `yaml:"address"`
+	// Profiles are the client-ssl profiles (full paths, /Common/name) whose
+	// certKeyChain gets the new certificate; at least one.
+	Profiles []string `yaml:"profiles"`
+	// Serve is a virtual server using the first profile, host:port, where
+	// the new certificate is checked by a handshake; ServerName its SNI
+	// (default the asset's common name).
+	Serve      string `yaml:"serve"`
+	ServerName string `yaml:"server_name"`
+	// RequestTimeout bounds one call; default 1m.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// RootCAs verify the management interface; nil uses the system roots.
+	// An asset's certificate_validation "False" turns verification off.
+	RootCAs *x509.CertPool `yaml:"-"`
+
+	Asset      *ottr.Asset     `yaml:"-"`
+	Credential ottr.Credential `yaml:"-"`
+}
+
+// prefix marks the objects this driver made: the only ones it deletes.
+const prefix = "ottr-"
+
+// Driver rotates the certificate of BIG-IP client-ssl profiles through
+// iControl REST.
+type Driver struct {
+	c      Config
+	base   string
+	client *http.Client
+
+	mu    sync.Mutex
+	token string
+	// pending is the key the last CSR was made with.
+	pending string
+}
+
+var (
+	_ ottr.Driver   = (*Driver)(nil)
+	_ ottr.CSRMaker = (*Driver)(nil)
+	_ ottr.Restorer = (*Driver)(nil)
+)
+
+// New checks c and returns a driver; it does not connect yet.
+func New(c Config) (*Driver, error) {
+	if c.Asset == nil {
+		return nil, ottr.Errorf(ottr.EINVALID, "bigip driver: no asset")
+	}
+	var probs []ottr.Problem
+	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
+	if c.Address == "" {
+		host := c.Asset.IPAddress
+		if host == "" {
+			host = c.Asset.SystemName
+		}
+		c.Address = net.JoinHostPort(host, "443")
+	}
+	if _, _, err := net.SplitHostPort(c.Address); err != nil {
+		bad("address", fmt.Sprintf("%q is not host:port", c.Address))
+	}
+	if len(c.Profiles) == 0 {
+		bad("profiles", "name at least one client-ssl profile, e.g. /Common/clientssl-www")
+	}
+	for i, p := range c.Profiles {
+		if !strings.HasPrefix(p, "/") || strings.Count(p, "/") != 2 {
+			bad(fmt.Sprintf("profiles[%d]", i), fmt.Sprintf("%q: want a full path /Partition/name", p))
+		}
+	}
+	if c.Serve == "" {
+		bad("serve", "give the host:port of a virtual server using the profile, to check what it serves")
+	} else if _, _, err := net.SplitHostPort(c.Serve); err != nil {
+		bad("serve", fmt.Sprintf("%q is not host:port", c.Serve))
+	}
+	if c.Credential.Get("username").IsZero() || c.Credential.Get("password").IsZero() {
+		bad("credential", "needs username and password")
+	}
+	if len(probs) > 0 {
+		return nil, ottr.Invalid("bigip driver for "+c.Asset.SystemName, probs...)
+	}
+	if c.ServerName == "" {
+		c.ServerName = c.Asset.CommonName
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = time.Minute
+	}
+	tc := &tls.Config{RootCAs: c.RootCAs, ServerName: c.Asset.SystemName, MinVersion: tls.VersionTLS12}
+	if !bool(c.Asset.CertificateValidation) {
+		tc.InsecureSkipVerify = true //nolint:gosec // the asset says its management certificate cannot be verified
+	}
+	return &Driver{c: c, base: "https://" + c.Address,
+		client: &http.Client{Timeout: c.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc}}}, nil
+}
+
+// apiError is iControl REST's error body.
+type apiError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// do sends one request; body is JSON (or raw bytes with a Content-Range)
+// and out receives the JSON answer. An expired token is renewed once.
+func (d *Driver) do(ctx context.Context, method, path string, body any, out any) error {
+	for attempt := 0; ; attempt++ {
+		if err := d.login(ctx); err != nil {
+			return err
+		}
+		err := d.once(ctx, method, path, body, out)
+		if ottr.ErrorCode(err) == ottr.EUNAUTHORIZED && attempt == 0 && path != "/mgmt/shared/authn/login" {
+			d.mu.Lock()
+			d.token = "" // expired: log in again
+			d.mu.Unlock()
+			continue
+		}
+		return err
+	}
+}
+
+// upload is a file body for /mgmt/shared/file-transfer/uploads.
+type upload []byte
+
+func (d *Driver) once(ctx context.Context, method, path string, body any, out any) error {
+	var rd io.Reader
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case upload:
+		rd, ctype = bytes.NewReader(b), "application/octet-stream"
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, d.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", ctype)
+	if u, ok := body.(upload); ok {
+		req.Header.Set("Content-Range", fmt.Sprintf("0-%d/%d", len(u)-1, len(u)))
+	}
+	d.mu.Lock()
+	if d.token != "" {
+		req.Header.Set("X-F5-Auth-Token", d.token)
+	}
+	d.mu.Unlock()
+	resp, err := d.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %v", d.c.Address, unwrapURL(err))
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: reading the answer: %v", d.c.Address, err)
+	}
+	var e apiError
+	_ = json.Unmarshal(raw, &e)
+	if resp.StatusCode >= 300 || e.Code >= 300 {
+		msg := e.Message
+		if msg == "" {
+			msg = resp.Status
+			if strings.Contains(string(raw), "restarting") {
+				msg = "Configuration Utility restarting"
+			}
+		}
+		if i := strings.Index(msg, " Uri:"); i > 0 {
+			msg = msg[:i] // the framework appends the request and the caller's address
+		}
+		code := ottr.EUNAVAILABLE
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+			code = ottr.EUNAUTHORIZED
+		case http.StatusForbidden:
+			code = ottr.EFORBIDDEN
+		case http.StatusNotFound:
+			code = ottr.ENOTFOUND
+		}
+		return ottr.Errorf(code, "BIG-IP %s: %s %s: %s", d.c.Address, method, path, msg)
+	}
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %s %s: answer is not JSON", d.c.Address, method, path)
+		}
+	}
+	return nil
+}
+
+func unwrapURL(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+func (d *Driver) login(ctx context.Context) error {
+	d.mu.Lock()
+	have := d.token != ""
+	d.mu.Unlock()
+	if have {
+		return nil
+	}
+	var out struct {
+		Token struct {
+			Token string `json:"token"`
+		} `json:"token"`
+	}
+	err := d.once(ctx, http.MethodPost, "/mgmt/shared/authn/login", map[string]string{
+		"username": d.c.Credential.Get("username").Reveal(), "password": d.c.Credential.Get("password").Reveal(), "loginProviderName": "tmos"}, &out)
+	if err != nil {
+		return err
+	}
+	if out.Token.Token == "" {
+		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: login answered without a token", d.c.Address)
+	}
+	d.mu.Lock()
+	d.token = out.Token.Token
+	d.mu.Unlock()
+	return nil
+}
+
+// CSR has the BIG-IP create a key and a CSR for every name in one call
+// (tmsh "create sys crypto key … gen-csr"); the key stays on the device.
+// The CSR is read through a bulk download, which needs no advanced shell.
+func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
+	suffix := make([]byte, 3)
+	_, _ = rand.Read(suffix)
+	name := prefix + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(suffix)
+	body := map[string]any{"name": name + ".key", "partition": "Common", "commonName": req.CommonName,
+		"options": []map[string]string{{"gen-csr": name}}}
+	switch req.KeyType {
+	case "", "p256":
+		body["keyType"], body["curveName"] = "ec-private", "prime256v1"
+	case "p384":
+		body["keyType"], body["curveName"] = "ec-private", "secp384r1"
+	case "rsa2048", "rsa3072", "rsa4096":
+		body["keyType"], body["keySize"] = "rsa-private", strings.TrimPrefix(req.KeyType, "rsa")
+	default:
+		return nil, ottr.Errorf(ottr.EINVALID, "BIG-IP cannot make a %q key (p256, p384, rsa2048, rsa3072, rsa4096)", req.KeyType)
+	}
+	names := req.DNSNames
+	if !slices.Contains(names, req.CommonName) {
+		names = append([]string{req.CommonName}, names...)
+	}
+	var sans []string
+	for _, n := range names {
+		sans = append(sans, "DNS:"+n)
+	}
+	body["subjectAlternativeName"] = strings.Join(sans, ", ")
+	if err := d.do(ctx, http.MethodPost, "/mgmt/tm/sys/crypto/key", body, nil); err != nil {
+		return nil, err
+	}
+	ottr.Logf(ctx, "the BIG-IP made key /Common/%s.key and request %s", name, name)
+	d.mu.Lock()
+	d.pending = name
+	d.mu.Unlock()
+	bulk := name + ".csr"
+	if err := d.do(ctx, http.MethodPost, "/mgmt/tm/util/unix-cp", map[string]string{"command": "run",
+		"utilCmdArgs": "/config/ssl/ssl.csr/" + name + " /var/config/rest/bulk/" + bulk}, nil); err != nil {
+		return nil, err
+	}
+	defer func() {
+		_ = d.do(context.WithoutCancel(ctx), http.MethodPost, "/mgmt/tm/util/unix-rm", map[string]string{"command": "run", "utilCmdArgs": "/var/config/rest/bulk/" + bulk}, nil)
+	}()
+	raw, err := d.download(ctx, "/mgmt/shared/file-transfer/bulk/"+bulk)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil || block.Type != "CERTIFICATE REQUEST" {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: request %s is not a PEM certificate request", d.c.Address, name)
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: request %s: %v", d.c.Address, name, err)
+	}
+	var missing []string
+	for _, n := range req.DNSNames {
+		if !slices.Contains(csr.DNSNames, n) {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		_ = d.do(ctx, http.MethodDelete, "/mgmt/tm/sys/file/ssl-key/~Common~"+name+".key", nil, nil)
+		return nil, ottr.Errorf(ottr.EINVALID, "BIG-IP %s: the request the device made leaves out %s; nothing was ordered", d.c.Address, strings.Join(missing, ", "))
+	}
+	return csr, nil
+}
+
+func (d *Driver) download(ctx context.Context, path string) ([]byte, error) {
+	if err := d.login(ctx); err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	req.Header.Set("X-F5-Auth-Token", d.token)
+	d.mu.Unlock()
+	resp, err := d.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %v", d.c.Address, unwrapURL(err))
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: download %s: %s", d.c.Address, path, resp.Status)
+	}
+	return b, nil
+}
+
+// certObject is an installed certificate as the device lists it.
+type certObject struct {
+	Name        string `json:"name"`
+	FullPath    string `json:"fullPath"`
+	Certificate string `json:"certificate"`
+}
+
+func (d *Driver) installed(ctx context.Context) ([]certObject, error) {
+	var out struct {
+		Items []certObject `json:"items"`
+	}
+	err := d.do(ctx, http.MethodGet, "/mgmt/tm/sys/file/ssl-cert", nil, &out)
+	return out.Items, err
+}
+
+func (o certObject) is(c *x509.Certificate) bool {
+	b, _ := pem.Decode([]byte(o.Certificate))
+	return b != nil && bytes.Equal(b.Bytes, c.Raw)
+}
+
+type binding struct {
+	Cert  string `json:"cert"`
+	Key   string `json:"key"`
+	Chain string `json:"chain"`
+}
+
+func urlName(fullPath string) string { return strings.ReplaceAll(fullPath, "/", "~") }
+
+func (d *Driver) profile(ctx context.Context, p string) (binding, error) {
+	var out binding
+	err := d.do(ctx, http.MethodGet, "/mgmt/tm/ltm/profile/client-ssl/"+urlName(p), nil, &out)
+	return out, err
+}
+
+// Install uploads and installs the certificate under the name of the key
+// the device made for it (and the intermediates as <name>-chain.crt),
+// points every profile's certKeyChain at them, saves the configuration,
+// and checks the virtual server presents the new certificate. Objects this
+// driver made earlier are deleted, except the ones just replaced.
+func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
+	if len(chain) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "no certificate to install")
+	}
+	name, err := d.keyFor(ctx, chain[0])
+	if err != nil {
+		return err
+	}
+	prev, err := d.profile(ctx, d.c.Profiles[0])
+	if err != nil {
+		return err
+	}
+	want := binding{Cert: "/Common/" + name + ".crt", Key: "/Common/" + name + ".key", Chain: "none"}
+	if err := d.put(ctx, name+".crt", ottr.EncodeChain(chain[:1])); err != nil {
+		return err
+	}
+	if len(chain) > 1 {
+		want.Chain = "/Common/" + name + "-chain.crt"
+		if err := d.put(ctx, name+"-chain.crt", ottr.EncodeChain(chain[1:])); err != nil {
+			return err
+		}
+	}
+	ottr.Logf(ctx, "installed %s with its chain", want.Cert)
+	if err := d.bind(ctx, want); err != nil {
+		return err
+	}
+	if err := d.do(ctx, http.MethodPost, "/mgmt/tm/sys/config", map[string]string{"command": "save"}, nil); err != nil {
+		return err
+	}
+	ottr.Logf(ctx, "configuration saved")
+	if err := d.waitServes(ctx, chain[0]); err != nil {
+		return err
+	}
+	d.prune(ctx, want, prev)
+	return nil
+}
+
+// keyFor finds the key the device made for leaf: the ottr- key whose CSR
+// has leaf's public key, found by reading the requests back (the one
+// this driver made last first), so a resumed rotation finds it too.
+func (d *Driver) keyFor(ctx context.Context, leaf *x509.Certificate) (string, error) {
+	var keys struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	if err := d.do(ctx, http.MethodGet, "/mgmt/tm/sys/file/ssl-key", nil, &keys); err != nil && ottr.ErrorCode(err) != ottr.ENOTFOUND {
+		return "", err
+	}
+	var candidates []string
+	for _, k := range keys.Items {
+		if n := strings.TrimSuffix(k.Name, ".key"); strings.HasPrefix(n, prefix) {
+			candidates = append(candidates, n)
+		}
+	}
+	slices.Sort(candidates)
+	slices.Reverse(candidates) // newest first
+	d.mu.Lock()
+	if d.pending != "" { // the request this driver just made goes first
+		candidates = append([]string{d.pending}, candidates...)
+	}
+	d.mu.Unlock()
+	for _, n := range candidates {
+		bulk := n + ".csr"
+		if d.do(ctx, http.MethodPost, "/mgmt/tm/util/unix-cp", map[string]string{"command": "run",
+			"utilCmdArgs": "/config/ssl/ssl.csr/" + n + " /var/config/rest/bulk/" + bulk}, nil) != nil {
+			continue
+		}
+		raw, err := d.download(ctx, "/mgmt/shared/file-transfer/bulk/"+bulk)
+		_ = d.do(ctx, http.MethodPost, "/mgmt/tm/util/unix-rm", map[string]string{"command": "run", "utilCmdArgs": "/var/config/rest/bulk/" + bulk}, nil)
+		if err != nil {
+			continue
+		}
+		if b, _ := pem.Decode(raw); b != nil {
+			if csr, err := x509.ParseCertificateRequest(b.Bytes); err == nil && samePublic(csr.PublicKey, leaf.PublicKey) {
+				return n, nil
+			}
+		}
+	}
+	return "", ottr.Errorf(ottr.EINVALID, "BIG-IP %s: no key on the device matches this certificate; only a certificate for a request the device made can be installed", d.c.Address)
+}
+
+func samePublic(a, b any) bool {
+	x, err1 := x509.MarshalPKIXPublicKey(a)
+	y, err2 := x509.MarshalPKIXPublicKey(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// put uploads a file and installs it as a certificate object.
+func (d *Driver) put(ctx context.Context, name string, pemData []byte) error {
+	var up struct {
+		LocalFilePath string `json:"localFilePath"`
+	}
+	if err := d.do(ctx, http.MethodPost, "/mgmt/shared/file-transfer/uploads/"+name, upload(pemData), &up); err != nil {
+		return err
+	}
+	if up.LocalFilePath == "" {
+		up.LocalFilePath = "/var/config/rest/downloads/" + name
+	}
+	return d.do(ctx, http.MethodPost, "/mgmt/tm/sys/crypto/cert", map[string]string{"command": "install", "name": name, "from-local-file": up.LocalFilePath}, nil)
+}
+
+func (d *Driver) bind(ctx context.Context, b binding) error {
+	for _, p := range d.c.Profiles {
+		if err := d.do(ctx, http.MethodPatch, "/mgmt/tm/ltm/profile/client-ssl/"+urlName(p), map[string]any{
+			"certKeyChain": []map[string]string{{"name": "default", "cert": b.Cert, "key": b.Key, "chain": b.Chain}}}, nil); err != nil {
+			return err
+		}
+		ottr.Logf(ctx, "client-ssl profile %s now uses %s", p, b.Cert)
+	}
+	return nil
+}
+
+func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		cur, err := d.Current(ctx)
+		if err == nil && len(cur) > 0 && cur[0].Equal(leaf) {
+			ottr.Logf(ctx, "virtual server %s serves serial %x", d.c.Serve, leaf.SerialNumber)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: saved, but virtual server %s does not serve the new certificate", d.c.Address, d.c.Serve)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// prune deletes certificates, chains and keys this driver made, except
+// the binding just made and the one it replaced. Failures are logged.
+func (d *Driver) prune(ctx context.Context, keep, prev binding) {
+	certs, err := d.installed(ctx)
+	if err != nil {
+		ottr.Logf(ctx, "warn: listing certificates to prune: %s", ottr.ErrorMessage(err))
+		return
+	}
+	spare := map[string]bool{keep.Cert: true, keep.Chain: true, prev.Cert: true, prev.Chain: true}
+	for _, c := range certs {
+		if !strings.HasPrefix(c.Name, prefix) || spare[c.FullPath] {
+			continue
+		}
+		if err := d.do(ctx, http.MethodDelete, "/mgmt/tm/sys/file/ssl-cert/"+urlName(c.FullPath), nil, nil); err != nil {
+			ottr.Logf(ctx, "warn: deleting %s: %s", c.FullPath, ottr.ErrorMessage(err))
+			continue
+		}
+		ottr.Logf(ctx, "deleted old certificate %s", c.FullPath)
+		if strings.HasSuffix(c.Name, ".crt") && !strings.HasSuffix(c.Name, "-chain.crt") {
+			key := strings.TrimSuffix(c.FullPath, ".crt") + ".key"
+			if key != keep.Key && key != prev.Key {
+				_ = d.do(ctx, http.MethodDelete, "/mgmt/tm/sys/file/ssl-key/"+urlName(key), nil, nil)
+			}
+		}
+	}
+	_ = d.do(ctx, http.MethodPost, "/mgmt/tm/sys/config", map[string]string{"command": "save"}, nil)
+}
+
+// Current returns the chain the virtual server presents (read, not
+// trusted: verification is the rotation's verify step).
+func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
+	dialer := &tls.Dialer{Config: &tls.Config{ServerName: d.c.ServerName, InsecureSkipVerify: true}} //nolint:gosec // reading what is served
+	conn, err := dialer.DialContext(ctx, "tcp", d.c.Serve)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP virtual server %s: TLS handshake: %v", d.c.Serve, err)
+	}
+	defer conn.Close()
+	return conn.(*tls.Conn).ConnectionState().PeerCertificates, nil
+}
+
+// Restore binds the certificate object holding previous (with the key of
+// the same name and its chain) again and saves.
+func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) error {
+	if len(previous) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "no previous certificate to restore")
+	}
+	certs, err := d.installed(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range certs {
+		if !c.is(previous[0]) || strings.HasSuffix(c.Name, "-chain.crt") {
+			continue
+		}
+		base := strings.TrimSuffix(c.FullPath, ".crt")
+		b := binding{Cert: c.FullPath, Key: base + ".key", Chain: "none"}
+		for _, o := range certs {
+			if o.FullPath == base+"-chain.crt" {
+				b.Chain = o.FullPath
+			}
+		}
+		if err := d.bind(ctx, b); err != nil {
+			return err
+		}
+		if err := d.do(ctx, http.MethodPost, "/mgmt/tm/sys/config", map[string]string{"command": "save"}, nil); err != nil {
+			return err
+		}
+		return d.waitServes(ctx, previous[0])
+	}
+	return ottr.Errorf(ottr.ENOTFOUND, "BIG-IP %s: the previous certificate (serial %x) is no longer installed", d.c.Address, previous[0].SerialNumber)
+}

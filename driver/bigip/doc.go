@@ -1,0 +1,37 @@
+// Package bigip rotates the certificate of F5 BIG-IP client-ssl profiles
+// (BIG-IP 13.1 and later, Ottr's otter-f5-14x recipe) through iControl
+// REST:
+//
+//  1. POST /mgmt/shared/authn/login for a token (renewed once when it
+//     expires mid-rotation);
+//  2. one call creates the key on the device and a CSR for the common
+//     name and every subject alternative name ("create sys crypto key …
+//     gen-csr": ECDSA P-256 by default, P-384, RSA 2048/3072/4096); the key
+//     never leaves the device;
+//  3. the CSR is copied to the REST bulk area and downloaded (no advanced
+//     shell needed, unlike Ottr's util/bash);
+//  4. the leaf and the intermediates are uploaded (Content-Range) and
+//     installed as <name>.crt and <name>-chain.crt, matching <name>.key;
+//  5. each configured client-ssl profile's certKeyChain is pointed at
+//     them — the device checks that the key and the certificate match;
+//  6. the configuration is saved (sys config save);
+//  7. the driver waits for the virtual server (serve) to present the new
+//     certificate;
+//  8. ottr- objects from earlier rotations are deleted, except the ones
+//     just replaced (Restore binds them again); objects anyone else made
+//     are never touched.
+//
+// Errors are iControl REST's JSON ({"code","message"}, F5's numbered
+// messages kept); 401 is permanent, a 503 "Configuration Utility
+// restarting" and everything else transient.
+//
+// Not done: the management GUI's own certificate (httpd), which BIG-IP
+// does not expose through REST (Ottr copied files over SSH); HA config
+// sync.
+//
+// Minimum permissions: a user with the Certificate Manager role on the
+// partition plus write access to the client-ssl profiles (Manager), and
+// iControl REST access.
+//
+// Tested against sim/bigip, which speaks the same API.
+package bigip

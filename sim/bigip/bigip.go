@@ -1,0 +1,691 @@
+// Package bigip simulates the parts of an F5 BIG-IP that certificate
+// rotation uses, speaking iControl REST as the device does: JSON bodies,
+// tokens from /mgmt/shared/authn/login sent as X-F5-Auth-Token (or HTTP
+// Basic on every call), ~Partition~name in URLs and /Partition/name in
+// bodies, errors as {"code","message","errorStack","apiError"} with F5's
+// numbered messages, and framework errors as :resterrorresponse.
+//
+// It keeps real state: keys made with crypto/ecdsa and crypto/rsa, CSRs
+// with their subject alternative names, uploaded files assembled from
+// Content-Range chunks, installed certificates, client-ssl profiles whose
+// certKeyChain is checked (objects exist, key matches certificate), and a
+// saved configuration. It serves the management API on one port and a
+// virtual server on another, presenting its client-ssl profile's
+// certificate and chain, so a rotation is checked by a real handshake.
+//
+// Faults: refused credentials, tokens that expire, 503 "Configuration
+// Utility restarting..." answers, an error for one path, a connection
+// dropped during an upload, and CSRs that lose their alternative names.
+package bigip
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+)
+
+// Faults make the device misbehave; set them with Device.SetFaults.
+type Faults struct {
+	BadCredentials bool
+	// TokenLifetime makes tokens expire this soon (default 1200 s).
+	TokenLifetime time.Duration
+	// Restarting answers every call with 503 and F5's HTML page.
+	Restarting bool
+	// ErrorPath answers requests whose path starts with it with a 400
+	// carrying Message.
+	ErrorPath, Message string
+	// DropUpload closes the connection during a file upload.
+	DropUpload bool
+	// DropSANs makes CSRs keep only the common name.
+	DropSANs bool
+}
+
+type token struct {
+	user    string
+	expires time.Time
+}
+
+// Profile is a client-ssl profile's first certKeyChain entry.
+type Profile struct{ Cert, Key, Chain string }
+
+// Device is a running simulated BIG-IP.
+type Device struct {
+	// Addr is the management interface (iControl REST), VirtualAddr the
+	// virtual server using ProfileName.
+	Addr, VirtualAddr string
+	// ProfileName is the client-ssl profile the virtual server uses.
+	ProfileName string
+
+	mu       sync.Mutex
+	users    map[string]string
+	tokens   map[string]token
+	uploads  map[string][]byte
+	keys     map[string]crypto.Signer // fullPath
+	csrs     map[string]*x509.CertificateRequest
+	certs    map[string][]*x509.Certificate // fullPath
+	profiles map[string]*Profile            // fullPath
+	saved    map[string]Profile
+	faults   Faults
+	mgmt     tls.Certificate
+	srv      *http.Server
+	vs       net.Listener
+	paths    []string
+}
+
+// Start runs a BIG-IP with one administrator and the client-ssl profile
+// /Common/<profile> used by a virtual server.
+func Start(user, password, profile string) (*Device, error) {
+	d := &Device{ProfileName: profile, users: map[string]string{user: password}, tokens: map[string]token{},
+		uploads: map[string][]byte{}, keys: map[string]crypto.Signer{}, csrs: map[string]*x509.CertificateRequest{},
+		certs: map[string][]*x509.Certificate{}, profiles: map[string]*Profile{}}
+	var err error
+	if d.mgmt, err = selfSigned("bigip1"); err != nil {
+		return nil, err
+	}
+	// The factory default.crt/default.key pair, as on every BIG-IP.
+	d.keys["/Common/default.key"] = d.mgmt.PrivateKey.(crypto.Signer)
+	d.certs["/Common/default.crt"] = []*x509.Certificate{d.mgmt.Leaf}
+	d.profiles["/Common/"+profile] = &Profile{Cert: "/Common/default.crt", Key: "/Common/default.key", Chain: "none"}
+	d.saved = d.snapshot()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	d.Addr = ln.Addr().String()
+	d.srv = &http.Server{Handler: http.HandlerFunc(d.serve), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	go d.srv.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{d.mgmt}})) //nolint:errcheck // ends with Close
+	d.vs, err = tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: d.virtualCert})
+	if err != nil {
+		return nil, err
+	}
+	d.VirtualAddr = d.vs.Addr().String()
+	go d.acceptVirtual()
+	return d, nil
+}
+
+// Close stops the device.
+func (d *Device) Close() error {
+	d.vs.Close()
+	return d.srv.Close()
+}
+
+// SetFaults replaces the injected faults.
+func (d *Device) SetFaults(f Faults) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.faults = f
+}
+
+// Paths lists the requests made, as "METHOD path".
+func (d *Device) Paths() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.paths...)
+}
+
+// State returns the installed certificates' full paths, the profile's
+// binding, and whether the running configuration is saved.
+func (d *Device) State() ([]string, Profile, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var names []string
+	for n := range d.certs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	p := *d.profiles["/Common/"+d.ProfileName]
+	return names, p, fmt.Sprint(d.snapshot()) == fmt.Sprint(d.saved)
+}
+
+// Preload installs a key and chain as name.key/name.crt (+ name-chain.crt)
+// and binds them to the profile, saved.
+func (d *Device) Preload(name string, key crypto.Signer, chain []*x509.Certificate) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.keys["/Common/"+name+".key"] = key
+	d.certs["/Common/"+name+".crt"] = chain[:1]
+	p := &Profile{Cert: "/Common/" + name + ".crt", Key: "/Common/" + name + ".key", Chain: "none"}
+	if len(chain) > 1 {
+		d.certs["/Common/"+name+"-chain.crt"] = chain[1:]
+		p.Chain = "/Common/" + name + "-chain.crt"
+	}
+	d.profiles["/Common/"+d.ProfileName] = p
+	d.saved = d.snapshot()
+}
+
+func (d *Device) snapshot() map[string]Profile {
+	out := map[string]Profile{}
+	for k, v := range d.profiles {
+		out[k] = *v
+	}
+	for k := range d.certs {
+		out["cert "+k] = Profile{}
+	}
+	return out
+}
+
+func (d *Device) acceptVirtual() {
+	for {
+		c, err := d.vs.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			if tc, ok := c.(*tls.Conn); ok && tc.Handshake() == nil {
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+			}
+		}()
+	}
+}
+
+// virtualCert is what the virtual server presents: the profile's
+// certificate, key and chain.
+func (d *Device) virtualCert(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.profiles["/Common/"+d.ProfileName]
+	cert, key := d.certs[p.Cert], d.keys[p.Key]
+	if len(cert) == 0 || key == nil {
+		return nil, fmt.Errorf("profile %s is incomplete", d.ProfileName)
+	}
+	tc := &tls.Certificate{PrivateKey: key, Leaf: cert[0]}
+	for _, c := range append(cert, d.certs[p.Chain]...) {
+		tc.Certificate = append(tc.Certificate, c.Raw)
+	}
+	return tc, nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// tmError is a tm error: {"code","message","errorStack","apiError"}.
+func tmError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]any{"code": code, "message": msg, "errorStack": []string{}, "apiError": 3})
+}
+
+// restError is a framework error (authentication, routing).
+func restError(w http.ResponseWriter, code int, msg string, r *http.Request) {
+	writeJSON(w, code, map[string]any{"code": code, "message": msg + " Uri:http://localhost:8100" + r.URL.Path + " Referrer:" + r.RemoteAddr + " Sender:" + r.RemoteAddr,
+		"referer": r.RemoteAddr, "restOperationId": time.Now().UnixNano() % 10000000, "kind": ":resterrorresponse"})
+}
+
+// fullPath turns ~Common~x into /Common/x.
+func fullPath(urlName string) string {
+	if strings.HasPrefix(urlName, "~") {
+		return strings.ReplaceAll(urlName, "~", "/")
+	}
+	return "/Common/" + urlName
+}
+
+func (d *Device) serve(w http.ResponseWriter, r *http.Request) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.paths = append(d.paths, r.Method+" "+r.URL.Path)
+	if d.faults.Restarting {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, "<html><body>Configuration Utility restarting...</body></html>")
+		return
+	}
+	if r.URL.Path == "/mgmt/shared/authn/login" && r.Method == http.MethodPost {
+		d.login(w, r)
+		return
+	}
+	user := ""
+	if t, ok := d.tokens[r.Header.Get("X-F5-Auth-Token")]; ok && time.Now().Before(t.expires) && !d.faults.BadCredentials {
+		user = t.user
+	} else if u, p, ok := r.BasicAuth(); ok && d.users[u] == p && !d.faults.BadCredentials {
+		user = u
+	}
+	if user == "" {
+		if r.Header.Get("X-F5-Auth-Token") != "" {
+			restError(w, 401, "X-F5-Auth-Token does not exist.", r)
+		} else {
+			restError(w, 401, "Authorization failed: no user authentication header or token detected.", r)
+		}
+		return
+	}
+	if d.faults.ErrorPath != "" && strings.HasPrefix(r.URL.Path, d.faults.ErrorPath) {
+		tmError(w, 400, d.faults.Message)
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/mgmt/shared/file-transfer/uploads/") && r.Method == http.MethodPost:
+		d.upload(w, r, strings.TrimPrefix(p, "/mgmt/shared/file-transfer/uploads/"), body)
+	case strings.HasPrefix(p, "/mgmt/shared/file-transfer/bulk/") && r.Method == http.MethodGet:
+		d.download(w, strings.TrimPrefix(p, "/mgmt/shared/file-transfer/bulk/"))
+	case p == "/mgmt/tm/sys/crypto/key" && r.Method == http.MethodPost:
+		d.createKey(w, body)
+	case p == "/mgmt/tm/sys/crypto/cert" && r.Method == http.MethodPost:
+		d.installCert(w, body)
+	case strings.HasPrefix(p, "/mgmt/tm/util/unix-"):
+		d.unix(w, strings.TrimPrefix(p, "/mgmt/tm/util/"), body)
+	case p == "/mgmt/tm/util/bash":
+		d.bash(w, body)
+	case p == "/mgmt/tm/sys/file/ssl-cert" && r.Method == http.MethodGet:
+		d.listCerts(w)
+	case p == "/mgmt/tm/sys/file/ssl-key" && r.Method == http.MethodGet:
+		d.listKeys(w)
+	case strings.HasPrefix(p, "/mgmt/tm/sys/file/ssl-cert/") && r.Method == http.MethodDelete:
+		d.deleteObject(w, d.certs, fullPath(strings.TrimPrefix(p, "/mgmt/tm/sys/file/ssl-cert/")), "Certificate")
+	case strings.HasPrefix(p, "/mgmt/tm/sys/file/ssl-key/") && r.Method == http.MethodDelete:
+		d.deleteKey(w, fullPath(strings.TrimPrefix(p, "/mgmt/tm/sys/file/ssl-key/")))
+	case strings.HasPrefix(p, "/mgmt/tm/ltm/profile/client-ssl/"):
+		d.profile(w, r.Method, fullPath(strings.TrimPrefix(p, "/mgmt/tm/ltm/profile/client-ssl/")), body)
+	case p == "/mgmt/tm/sys/config" && r.Method == http.MethodPost:
+		var c struct{ Command string }
+		if json.Unmarshal(body, &c) != nil || c.Command != "save" {
+			tmError(w, 400, "Found invalid command id "+c.Command)
+			return
+		}
+		d.saved = d.snapshot()
+		writeJSON(w, 200, map[string]any{"kind": "tm:sys:config:savestate", "command": "save"})
+	case p == "/mgmt/tm/sys" && r.Method == http.MethodGet:
+		writeJSON(w, 200, map[string]any{"kind": "tm:sys:syscollectionstate", "selfLink": "https://localhost/mgmt/tm/sys?ver=15.1.8"})
+	default:
+		restError(w, 404, "Public URI path not registered: "+p, r)
+	}
+}
+
+func (d *Device) login(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Username, Password, LoginProviderName string }
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
+		restError(w, 400, "Found unexpected json", r)
+		return
+	}
+	if want, ok := d.users[in.Username]; !ok || want != in.Password || d.faults.BadCredentials {
+		writeJSON(w, 401, map[string]any{"code": 401, "message": "Authentication failed.", "referer": r.RemoteAddr,
+			"restOperationId": time.Now().UnixNano() % 10000000, "kind": ":resterrorresponse"})
+		return
+	}
+	b := make([]byte, 13)
+	_, _ = rand.Read(b)
+	tok := strings.ToUpper(hex.EncodeToString(b))[:26]
+	life := d.faults.TokenLifetime
+	if life <= 0 {
+		life = 1200 * time.Second
+	}
+	d.tokens[tok] = token{user: in.Username, expires: time.Now().Add(life)}
+	writeJSON(w, 200, map[string]any{"username": in.Username, "loginProviderName": "tmos", "token": map[string]any{
+		"token": tok, "name": tok, "userName": in.Username, "authProviderName": "tmos", "timeout": int(life.Seconds()),
+		"startTime": time.Now().Format("2006-01-02T15:04:05.000-0700"), "kind": "shared:authz:tokens:authtokenitemstate",
+		"selfLink": "https://localhost/mgmt/shared/authz/tokens/" + tok}, "generation": 0, "lastUpdateMicros": 0})
+}
+
+var contentRange = regexp.MustCompile(`^(\d+)-(\d+)/(\d+)$`)
+
+func (d *Device) upload(w http.ResponseWriter, r *http.Request, name string, body []byte) {
+	if d.faults.DropUpload {
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+				return
+			}
+		}
+	}
+	m := contentRange.FindStringSubmatch(r.Header.Get("Content-Range"))
+	if m == nil || name == "" || strings.Contains(name, "/") {
+		tmError(w, 400, "Content-Range header is missing or malformed")
+		return
+	}
+	start, _ := strconv.Atoi(m[1])
+	end, _ := strconv.Atoi(m[2])
+	total, _ := strconv.Atoi(m[3])
+	if end-start+1 != len(body) || end >= total {
+		tmError(w, 400, fmt.Sprintf("Content-Range %s does not match the %d bytes sent", m[0], len(body)))
+		return
+	}
+	cur := d.uploads[name]
+	if start == 0 {
+		cur = nil
+	}
+	if len(cur) != start {
+		tmError(w, 400, fmt.Sprintf("Chunk starting at %d does not follow the %d bytes received", start, len(cur)))
+		return
+	}
+	d.uploads[name] = append(cur, body...)
+	writeJSON(w, 200, map[string]any{"remainingByteCount": total - end - 1, "usedChunks": map[string]int{"0": len(body)},
+		"totalByteCount": total, "localFilePath": "/var/config/rest/downloads/" + name,
+		"temporaryFilePath": "/var/config/rest/downloads/tmp/" + name, "generation": 0, "lastUpdateMicros": time.Now().UnixMicro()})
+}
+
+func (d *Device) download(w http.ResponseWriter, name string) {
+	b, ok := d.uploads["bulk/"+name]
+	if !ok {
+		tmError(w, 404, "File "+name+" not found")
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Range", fmt.Sprintf("0-%d/%d", len(b)-1, len(b)))
+	_, _ = w.Write(b)
+}
+
+// keyRequest is "create sys crypto key … gen-csr" as JSON.
+type keyRequest struct {
+	Name                   string              `json:"name"`
+	Partition              string              `json:"partition"`
+	KeyType                string              `json:"keyType"`
+	KeySize                string              `json:"keySize"`
+	CurveName              string              `json:"curveName"`
+	CommonName             string              `json:"commonName"`
+	SubjectAlternativeName string              `json:"subjectAlternativeName"`
+	Options                []map[string]string `json:"options"`
+}
+
+func (d *Device) createKey(w http.ResponseWriter, body []byte) {
+	var in keyRequest
+	if err := json.Unmarshal(body, &in); err != nil || in.Name == "" {
+		tmError(w, 400, "01070734:3: Configuration error: key name is required")
+		return
+	}
+	part := in.Partition
+	if part == "" {
+		part = "Common"
+	}
+	fp := "/" + part + "/" + in.Name
+	if d.keys[fp] != nil {
+		tmError(w, 409, fmt.Sprintf("01020066:3: The requested Certificate Key File (%s) already exists in partition %s.", fp, part))
+		return
+	}
+	var key crypto.Signer
+	var err error
+	switch {
+	case in.KeyType == "ec-private" && (in.CurveName == "" || in.CurveName == "prime256v1"):
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case in.KeyType == "ec-private" && in.CurveName == "secp384r1":
+		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case in.KeyType == "" || in.KeyType == "rsa-private":
+		size := 2048
+		if in.KeySize != "" {
+			size, _ = strconv.Atoi(in.KeySize)
+		}
+		if size != 2048 && size != 3072 && size != 4096 {
+			tmError(w, 400, fmt.Sprintf("01071ac4:3: Invalid key size %q", in.KeySize))
+			return
+		}
+		key, err = rsa.GenerateKey(rand.Reader, size)
+	default:
+		tmError(w, 400, fmt.Sprintf("01071ac5:3: Invalid key type %q", in.KeyType))
+		return
+	}
+	if err != nil {
+		tmError(w, 500, "01070711:3: Caught error generating the key")
+		return
+	}
+	csrName := ""
+	for _, o := range in.Options {
+		if v, ok := o["gen-csr"]; ok {
+			csrName = v
+		}
+	}
+	if csrName != "" {
+		if in.CommonName == "" {
+			tmError(w, 400, "01070734:3: Configuration error: common-name is required to generate a CSR")
+			return
+		}
+		var sans []string
+		for _, s := range strings.Split(in.SubjectAlternativeName, ",") {
+			if s = strings.TrimSpace(s); strings.HasPrefix(s, "DNS:") {
+				sans = append(sans, strings.TrimPrefix(s, "DNS:"))
+			}
+		}
+		if d.faults.DropSANs {
+			sans = nil
+		}
+		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: in.CommonName}, DNSNames: sans}, key)
+		if err != nil {
+			tmError(w, 500, "01070711:3: Caught error generating the CSR")
+			return
+		}
+		d.csrs[csrName], _ = x509.ParseCertificateRequest(der)
+	}
+	d.keys[fp] = key
+	writeJSON(w, 200, map[string]any{"kind": "tm:sys:crypto:key:keystate", "name": in.Name, "partition": part, "fullPath": fp,
+		"keyType": in.KeyType, "keySize": in.KeySize, "securityType": "normal"})
+}
+
+func (d *Device) installCert(w http.ResponseWriter, body []byte) {
+	var in struct {
+		Command       string `json:"command"`
+		Name          string `json:"name"`
+		FromLocalFile string `json:"from-local-file"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.Command != "install" || in.Name == "" {
+		tmError(w, 400, "Found invalid command id "+in.Command)
+		return
+	}
+	file := strings.TrimPrefix(in.FromLocalFile, "/var/config/rest/downloads/")
+	b, ok := d.uploads[file]
+	if !ok {
+		tmError(w, 400, fmt.Sprintf("01070712:3: Caught configuration exception (0), File (%s) does not exist.", in.FromLocalFile))
+		return
+	}
+	chain, err := ottr.ParseChain(b)
+	if err != nil || len(chain) == 0 {
+		tmError(w, 400, "01070712:3: Caught configuration exception (0), Unable to parse certificate file.")
+		return
+	}
+	fp := "/Common/" + in.Name
+	d.certs[fp] = chain
+	writeJSON(w, 200, map[string]any{"kind": "tm:sys:crypto:cert:certstate", "command": "install", "name": in.Name, "from-local-file": in.FromLocalFile})
+}
+
+// unix runs unix-cp/unix-mv/unix-rm on the few paths rotation uses.
+func (d *Device) unix(w http.ResponseWriter, cmd string, body []byte) {
+	var in struct{ Command, UtilCmdArgs string }
+	if err := json.Unmarshal(body, &in); err != nil || in.Command != "run" {
+		tmError(w, 400, "Found invalid command id")
+		return
+	}
+	args := strings.Fields(in.UtilCmdArgs)
+	switch {
+	case (cmd == "unix-cp" || cmd == "unix-mv") && len(args) == 2 && strings.HasPrefix(args[0], "/config/ssl/ssl.csr/") && strings.HasPrefix(args[1], "/var/config/rest/bulk/"):
+		csr := d.csrs[strings.TrimPrefix(args[0], "/config/ssl/ssl.csr/")]
+		if csr == nil {
+			writeJSON(w, 200, map[string]any{"kind": "tm:util:" + cmd + ":runstate", "command": "run", "utilCmdArgs": in.UtilCmdArgs,
+				"commandResult": fmt.Sprintf("cp: cannot stat '%s': No such file or directory\n", args[0])})
+			return
+		}
+		d.uploads["bulk/"+strings.TrimPrefix(args[1], "/var/config/rest/bulk/")] = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw})
+	case cmd == "unix-rm" && len(args) == 1 && strings.HasPrefix(args[0], "/var/config/rest/"):
+		delete(d.uploads, strings.TrimPrefix(strings.TrimPrefix(args[0], "/var/config/rest/downloads/"), "/var/config/rest/"))
+	default:
+		tmError(w, 400, "01070920:3: Application error for "+cmd+": operation not permitted")
+		return
+	}
+	writeJSON(w, 200, map[string]any{"kind": "tm:util:" + cmd + ":runstate", "command": "run", "utilCmdArgs": in.UtilCmdArgs})
+}
+
+var listCSR = regexp.MustCompile(`tmsh list sys crypto csr (\S+?)'?$`)
+
+// bash answers Ottr's one use of the advanced shell: listing a CSR.
+func (d *Device) bash(w http.ResponseWriter, body []byte) {
+	var in struct{ Command, UtilCmdArgs string }
+	_ = json.Unmarshal(body, &in)
+	m := listCSR.FindStringSubmatch(in.UtilCmdArgs)
+	if in.Command != "run" || m == nil || d.csrs[m[1]] == nil {
+		tmError(w, 400, "01070920:3: Application error for bash: not simulated")
+		return
+	}
+	csr := d.csrs[m[1]]
+	res := fmt.Sprintf("sys crypto csr %s {\n    common-name %s\n}\n%s", m[1], csr.Subject.CommonName,
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
+	writeJSON(w, 200, map[string]any{"kind": "tm:util:bash:runstate", "command": "run", "utilCmdArgs": in.UtilCmdArgs, "commandResult": res})
+}
+
+func (d *Device) listCerts(w http.ResponseWriter) {
+	names := make([]string, 0, len(d.certs))
+	for n := range d.certs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	items := []map[string]any{}
+	for _, n := range names {
+		c := d.certs[n][0]
+		part, name, _ := strings.Cut(strings.TrimPrefix(n, "/"), "/")
+		items = append(items, map[string]any{"kind": "tm:sys:file:ssl-cert:ssl-certstate", "name": name, "partition": part, "fullPath": n,
+			"expirationDate": c.NotAfter.Unix(), "expirationString": c.NotAfter.UTC().Format("Jan _2 15:04:05 2006 GMT"),
+			"subject": "CN=" + c.Subject.CommonName, "issuer": "CN=" + c.Issuer.CommonName, "serialNumber": c.SerialNumber.Text(16),
+			"isBundle": strconv.FormatBool(len(d.certs[n]) > 1), "certificate": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))})
+	}
+	writeJSON(w, 200, map[string]any{"kind": "tm:sys:file:ssl-cert:ssl-certcollectionstate", "selfLink": "https://localhost/mgmt/tm/sys/file/ssl-cert?ver=15.1.8", "items": items})
+}
+
+func (d *Device) listKeys(w http.ResponseWriter) {
+	names := make([]string, 0, len(d.keys))
+	for n := range d.keys {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	items := []map[string]any{}
+	for _, n := range names {
+		part, name, _ := strings.Cut(strings.TrimPrefix(n, "/"), "/")
+		kt := "rsa-private"
+		if _, ok := d.keys[n].(*ecdsa.PrivateKey); ok {
+			kt = "ec-private"
+		}
+		items = append(items, map[string]any{"kind": "tm:sys:file:ssl-key:ssl-keystate", "name": name, "partition": part, "fullPath": n,
+			"keyType": kt, "securityType": "normal", "cachePath": "/config/filestore/files_d/" + part + "_d/certificate_key_d/:" + part + ":" + name + "_1"})
+	}
+	writeJSON(w, 200, map[string]any{"kind": "tm:sys:file:ssl-key:ssl-keycollectionstate", "items": items})
+}
+
+func (d *Device) inUse(fp string) string {
+	for pn, p := range d.profiles {
+		if p.Cert == fp || p.Key == fp || p.Chain == fp {
+			return pn
+		}
+	}
+	return ""
+}
+
+func (d *Device) deleteObject(w http.ResponseWriter, m map[string][]*x509.Certificate, fp, kind string) {
+	if m[fp] == nil {
+		tmError(w, 404, fmt.Sprintf("01020036:3: The requested %s File (%s) was not found.", kind, fp))
+		return
+	}
+	if pn := d.inUse(fp); pn != "" {
+		tmError(w, 400, fmt.Sprintf("01070621:3: %s file %s is in use by client-ssl profile %s.", kind, fp, pn))
+		return
+	}
+	delete(m, fp)
+	w.WriteHeader(http.StatusOK)
+}
+
+func (d *Device) deleteKey(w http.ResponseWriter, fp string) {
+	if d.keys[fp] == nil {
+		tmError(w, 404, fmt.Sprintf("01020036:3: The requested Certificate Key File (%s) was not found.", fp))
+		return
+	}
+	if pn := d.inUse(fp); pn != "" {
+		tmError(w, 400, fmt.Sprintf("01070621:3: Key file %s is in use by client-ssl profile %s.", fp, pn))
+		return
+	}
+	delete(d.keys, fp)
+	w.WriteHeader(http.StatusOK)
+}
+
+type certKeyChain struct {
+	Name  string `json:"name"`
+	Cert  string `json:"cert"`
+	Key   string `json:"key"`
+	Chain string `json:"chain"`
+}
+
+func (d *Device) profile(w http.ResponseWriter, method, fp string, body []byte) {
+	p := d.profiles[fp]
+	if p == nil {
+		tmError(w, 404, fmt.Sprintf("01020036:3: The requested ClientSSL Profile (%s) was not found.", fp))
+		return
+	}
+	switch method {
+	case http.MethodGet:
+	case http.MethodPatch, http.MethodPut:
+		var in struct {
+			CertKeyChain []certKeyChain `json:"certKeyChain"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil || len(in.CertKeyChain) == 0 {
+			tmError(w, 400, "Found unexpected json pair")
+			return
+		}
+		c := in.CertKeyChain[0]
+		cert, key := d.certs[c.Cert], d.keys[c.Key]
+		switch {
+		case cert == nil:
+			tmError(w, 400, fmt.Sprintf("010717e3:3: Client SSL profile (%s) refers to certificate file (%s) that does not exist.", fp, c.Cert))
+			return
+		case key == nil:
+			tmError(w, 400, fmt.Sprintf("010717e3:3: Client SSL profile (%s) refers to key file (%s) that does not exist.", fp, c.Key))
+			return
+		case c.Chain != "" && c.Chain != "none" && d.certs[c.Chain] == nil:
+			tmError(w, 400, fmt.Sprintf("010717e3:3: Client SSL profile (%s) refers to chain file (%s) that does not exist.", fp, c.Chain))
+			return
+		case !samePublicKey(key.Public(), cert[0].PublicKey):
+			tmError(w, 400, fmt.Sprintf("010717e5:3: Client SSL profile (%s): the key (%s) and certificate (%s) do not match.", fp, c.Key, c.Cert))
+			return
+		}
+		if c.Chain == "" {
+			c.Chain = "none"
+		}
+		*p = Profile{Cert: c.Cert, Key: c.Key, Chain: c.Chain}
+	default:
+		tmError(w, 405, "Method "+method+" is not allowed on "+fp)
+		return
+	}
+	part, name, _ := strings.Cut(strings.TrimPrefix(fp, "/"), "/")
+	writeJSON(w, 200, map[string]any{"kind": "tm:ltm:profile:client-ssl:client-sslstate", "name": name, "partition": part, "fullPath": fp,
+		"cert": p.Cert, "key": p.Key, "chain": p.Chain,
+		"certKeyChain": []map[string]string{{"name": "default", "appService": "none", "cert": p.Cert, "key": p.Key, "chain": p.Chain}}})
+}
+
+func samePublicKey(a, b crypto.PublicKey) bool {
+	x, err1 := x509.MarshalPKIXPublicKey(a)
+	y, err2 := x509.MarshalPKIXPublicKey(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+func selfSigned(host string) (tls.Certificate, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: host, Organization: []string{"MyCompany"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(3650 * 24 * time.Hour), DNSNames: []string{host},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
