@@ -387,3 +387,50 @@ func TestHelpEverywhere(t *testing.T) {
 		}
 	}
 }
+
+func TestPlatforms(t *testing.T) {
+	if err := checkDrivers(); err != nil {
+		t.Fatal(err)
+	}
+	c := newCLI(t)
+	out := c.ok("platforms")
+	for _, want := range []string{"panos", "otter-panos-*", "bigip", "otter-f5-*", "linux", "exec"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("platforms lacks %q:\n%s", want, out)
+		}
+	}
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(c.ok("platforms", "-o", "json")), &list); err != nil || len(list) != len(driverNames) {
+		t.Errorf("json: %v %d", err, len(list))
+	}
+}
+
+// TestDeviceConfigDrivers reads the appliance drivers' settings as
+// docs/platforms.md shows them.
+func TestDeviceConfigDrivers(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "ottr.yaml")
+	os.WriteFile(cfg, []byte(`devices:
+  platforms:
+    panos:
+      driver: panos
+      credential: panos
+      panos: {profile: mgmt-tls, commit_poll: 5s, commit_timeout: 15m}
+    f5:
+      driver: bigip
+      credential: f5
+      bigip:
+        profiles: [/Common/clientssl-www]
+        serve: 10.0.0.10:443
+`), 0o644)
+	c, err := loadConfig(cfg, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, f := c.Devices.Platforms["panos"], c.Devices.Platforms["f5"]
+	if p.PANOS == nil || p.PANOS.Profile != "mgmt-tls" || p.PANOS.CommitPoll != 5*time.Second || p.PANOS.CommitTimeout != 15*time.Minute {
+		t.Errorf("panos: %+v", p.PANOS)
+	}
+	if f.BIGIP == nil || f.BIGIP.Serve != "10.0.0.10:443" || len(f.BIGIP.Profiles) != 1 || f.Driver != "bigip" {
+		t.Errorf("bigip: %+v", f.BIGIP)
+	}
+}
