@@ -150,6 +150,18 @@ func (is *Issuer) Issue(ctx context.Context, req ottr.IssueRequest) ([]*x509.Cer
 		return nil, classify(c.name, err, box.get())
 	}
 	params, err := acmez.OrderParametersFromCSR(acct, req.CSR)
+	if err != nil && req.CSR.Subject.CommonName != "" && len(req.CSR.DNSNames) == 0 && len(req.CSR.IPAddresses) == 0 {
+		// A device that can only put its name in the subject (Opengear
+		// Lighthouse). RFC 8555 §7.4 lets the commonName carry a dns
+		// identifier; acmez only reads the SAN extension, so it is shown
+		// the name there while the CA receives the device's CSR unchanged.
+		// CAs that also insist on the extension (Pebble) refuse it.
+		name := ottr.NormalName(req.CSR.Subject.CommonName)
+		shown := *req.CSR
+		shown.DNSNames = []string{name}
+		params, err = acmez.OrderParameters{Account: acct, CSR: acmez.StaticCSR(&shown),
+			Identifiers: []acme.Identifier{{Type: "dns", Value: name}}}, nil
+	}
 	if err != nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "csr: %v", err)
 	}

@@ -15,11 +15,13 @@ import (
 	exectemplate "github.com/ottr-dev/ottr/contrib/exec-template"
 	bigipdriver "github.com/ottr-dev/ottr/driver/bigip"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	lighthousedriver "github.com/ottr-dev/ottr/driver/lighthouse"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
 	panosdriver "github.com/ottr-dev/ottr/driver/panos"
 	"github.com/ottr-dev/ottr/internal/acmetest"
 	"github.com/ottr-dev/ottr/internal/testpki"
 	simbigip "github.com/ottr-dev/ottr/sim/bigip"
+	simlighthouse "github.com/ottr-dev/ottr/sim/lighthouse"
 	"github.com/ottr-dev/ottr/sim/linuxhost"
 	simpanos "github.com/ottr-dev/ottr/sim/panos"
 	"github.com/ottr-dev/ottr/sim/resolver"
@@ -177,6 +179,31 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 	names = append(names, lb)
 	fmt.Fprintf(w, "BIG-IP (simulated iControl REST): https://%s/mgmt/, virtual server %s\n", f5.Addr, f5.VirtualAddr)
 
+	// An Opengear Lighthouse (simulated REST API): the example inventory's
+	// console01. Its own requests carry the name in the subject only, which
+	// the in-process CA refuses, so Ottr makes the key (key_off_device).
+	const lhName = "console01.example.com"
+	lh, err := simlighthouse.Start("root", "Demo.Console.Passw0rd")
+	if err != nil {
+		return 0, err
+	}
+	defer lh.Close()
+	lhCred, _ := ottr.Credential{"username": "root", "password": "Demo.Console.Passw0rd"}.Reveal()
+	if err := db.PutSecret(ctx, credentialPrefix+"demo-lighthouse", lhCred); err != nil {
+		return 0, err
+	}
+	c.Devices.Assets[lhName] = DeviceConfig{Driver: "lighthouse", Credential: "demo-lighthouse", Address: lh.Addr,
+		Lighthouse: &lighthousedriver.Config{KeyOffDevice: true}}
+	res.CNAME("_acme-challenge."+lhName, "_acme-challenge.console01."+demoZone)
+	if _, err := db.UpdateAsset(ctx, lhName, func(as *ottr.Asset) error {
+		as.SubjectAlternativeName, as.CertificateValidation = []string{lhName}, false
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	names = append(names, lhName)
+	fmt.Fprintf(w, "Lighthouse (simulated REST API): https://%s/api/v3.7/\n", lh.Addr)
+
 	// A real Linux host too, when this machine can run one: sshd and nginx
 	// started here, rotated over SSH by the linux driver.
 	if len(linuxhost.Missing()) == 0 && os.Geteuid() == 0 {
@@ -255,7 +282,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.SystemName, r.State, serials(r), exp, took, r.Error)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "%d of %d rotations succeeded in %s (each: key and CSR on the device, ACME order with DNS-01 via CNAME, install, verify over TLS, record).\n",
+	fmt.Fprintf(w, "%d of %d rotations succeeded in %s (each: key and CSR made on the device, console01's in Ottr as its key_off_device setting asks; ACME order with DNS-01 via CNAME, install, verify over TLS, record).\n",
 		len(done)-failed, len(done), time.Since(start).Round(time.Millisecond))
 	if first, err := db.GetRotation(ctx, ids[slices.Index(names, fw)]); err == nil {
 		fmt.Fprintf(w, "\nWhat the rotation of %s did (ottr rotations show ID):\n", first.SystemName)

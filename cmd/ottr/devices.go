@@ -12,6 +12,7 @@ import (
 	"github.com/ottr-dev/ottr"
 	bigipdriver "github.com/ottr-dev/ottr/driver/bigip"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	lighthousedriver "github.com/ottr-dev/ottr/driver/lighthouse"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
 	panosdriver "github.com/ottr-dev/ottr/driver/panos"
 )
@@ -43,15 +44,17 @@ type DeviceConfig struct {
 	PANOS *panosdriver.Config `yaml:"panos"`
 	// BIGIP configures the F5 BIG-IP iControl REST driver.
 	BIGIP *bigipdriver.Config `yaml:"bigip"`
+	// Lighthouse configures the Opengear Lighthouse REST driver.
+	Lighthouse *lighthousedriver.Config `yaml:"lighthouse"`
 }
 
 // driverNames lists the drivers this build has: the one explicit registry.
-var driverNames = []string{"exec", "linux", "panos", "bigip"}
+var driverNames = []string{"exec", "linux", "panos", "bigip", "lighthouse"}
 
 // recipeDrivers maps the recipes of Ottr's route.json (its task
 // definitions, otter-<platform>-<version>-<ca>) to drivers, so an Ottr
 // route table works without devices settings.
-var recipeDrivers = map[string]string{"otter-panos-": "panos", "otter-f5-": "bigip"}
+var recipeDrivers = map[string]string{"otter-panos-": "panos", "otter-f5-": "bigip", "otter-lighthouse-": "lighthouse"}
 
 // recipeDriver is the driver a route's recipe names, or "".
 func recipeDriver(recipe string) string {
@@ -134,6 +137,9 @@ func (d *DevicesConfig) device(a *ottr.Asset) (DeviceConfig, error) {
 	}
 	if o.BIGIP != nil {
 		c.BIGIP = o.BIGIP
+	}
+	if o.Lighthouse != nil {
+		c.Lighthouse = o.Lighthouse
 	}
 	if a.Credential != "" {
 		c.Credential = a.Credential
@@ -248,6 +254,17 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		}
 		bc.RootCAs = a.caRoots(as.CertificateAuthority)
 		return bigipdriver.New(bc)
+	case "lighthouse":
+		lc := lighthousedriver.Config{}
+		if dc.Lighthouse != nil {
+			lc = *dc.Lighthouse
+		}
+		lc.Asset, lc.Credential = as, cred
+		if lc.Address == "" {
+			lc.Address = dc.address(as)
+		}
+		lc.RootCAs = a.caRoots(as.CertificateAuthority)
+		return lighthousedriver.New(lc)
 	case "":
 		return nil, ottr.Errorf(ottr.EINVALID, "devices: no driver set for platform %s", as.HostPlatform)
 	}

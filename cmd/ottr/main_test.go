@@ -76,11 +76,11 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	// The demo's own devices are rotated end to end: four script-driven
-	// ones, the simulated PAN-OS firewall and BIG-IP, and the Linux host
+	// ones, the simulated PAN-OS firewall, BIG-IP and Lighthouse, and the Linux host
 	// (sshd + nginx) where this machine can run it.
-	want := "6 of 6 rotations succeeded"
+	want := "7 of 7 rotations succeeded"
 	if len(linuxhost.Missing()) == 0 && os.Geteuid() == 0 {
-		want = "7 of 7 rotations succeeded"
+		want = "8 of 8 rotations succeeded"
 	}
 	for _, line := range []string{"the firewall generated key and request ottr-", "commit job 1 finished"} {
 		if !strings.Contains(out.String(), line) {
@@ -394,7 +394,7 @@ func TestPlatforms(t *testing.T) {
 	}
 	c := newCLI(t)
 	out := c.ok("platforms")
-	for _, want := range []string{"panos", "otter-panos-*", "bigip", "otter-f5-*", "linux", "exec"} {
+	for _, want := range []string{"panos", "otter-panos-*", "bigip", "otter-f5-*", "lighthouse", "otter-lighthouse-*", "linux", "exec"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("platforms lacks %q:\n%s", want, out)
 		}

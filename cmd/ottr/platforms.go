@@ -30,6 +30,9 @@ var drivers = []driverInfo{
 		Binds: "SSL/TLS service profile → management interface (and GlobalProtect using the profile)"},
 	{Driver: "bigip", Protocol: "F5 iControl REST", OnBoxKey: true, SANs: "all", Rollback: true,
 		Binds: "client-ssl profiles' certKeyChain"},
+	{Driver: "lighthouse", Protocol: "Opengear Lighthouse REST", OnBoxKey: true,
+		SANs: "common name only on the device; all with key_off_device (key made in Ottr)", Rollback: false,
+		Binds: "the web UI and REST API certificate (one slot)"},
 }
 
 func init() {

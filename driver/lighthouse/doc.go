@@ -1,0 +1,35 @@
+// Package lighthouse rotates the web and REST API certificate of an
+// Opengear Lighthouse (Lighthouse 21.x and later, REST API v3.x; Ottr's
+// otter-lighthouse-21x recipe):
+//
+//  1. POST /api/v3.7/sessions for a session token ("Authorization: Token");
+//  2. PUT /services/https with csr "new": the Lighthouse makes an RSA key
+//     (2048 by default, or 4096) and a CSR for its common name; the key
+//     stays on the device. The CSR is fetched from the link the answer
+//     gives (only on the same host);
+//  3. PUT /services/https with the full chain: the Lighthouse checks it
+//     matches its key, replaces the certificate and restarts its web
+//     server; the driver waits until the new certificate is served.
+//
+// The API has no field for subject alternative names, so the Lighthouse's
+// own request carries the common name in the subject only. RFC 8555 allows
+// that and Ottr orders it, but some CAs require the name in the SAN
+// extension (Pebble does), and an asset with more names is refused with an
+// error saying so. With key_off_device Ottr makes the key (ECDSA P-256 by
+// default) and a CSR with every name in the SAN extension, keeps the key
+// only in memory, and sends it with the certificate over the API's TLS
+// connection. A rotation resumed in another process after the key was lost
+// fails and the next one starts afresh.
+//
+// There is one certificate slot and the old key is replaced with it, so
+// there is no rollback (the driver does not implement Restore).
+//
+// Errors are Lighthouse's envelope ({"error":[{"text",…}]}): 401 is
+// permanent, 400 (the device refused the request) is permanent, 500 "Push
+// command failed" and unreachable devices are transient.
+//
+// Minimum permissions: a Lighthouse user with the Administrator role
+// (the HTTPS service settings are administrator-only).
+//
+// Tested against sim/lighthouse, which speaks the same API.
+package lighthouse

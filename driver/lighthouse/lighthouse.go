@@ -1,0 +1,404 @@
+package lighthouse
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+)
+
+// Config is how to reach one Lighthouse.
+type Config struct {
+	// Address is the web interface, host:port; default the asset's
+	// ip_address (or system_name) on 443.
+	Address string `yaml:"address"`
+	// APIVersion is the REST API's version path; default v3.7 (Ottr's).
+	APIVersion string `yaml:"api_version"`
+	// KeyOffDevice makes the key and the CSR in Ottr, with every name in
+	// the subject alternative name extension — for certificates with more
+	// than the common name, which the Lighthouse cannot request, and for
+	// CAs that refuse a name in the subject only. The key is kept only in
+	// memory and sent to the device with the certificate over the API's
+	// TLS connection. Without it, multi-name assets are refused.
+	KeyOffDevice bool `yaml:"key_off_device"`
+	// RequestTimeout bounds one call; default 1m.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// RootCAs verify the web interface; nil uses the system roots. An
+	// asset's certificate_validation "False" turns verification off.
+	RootCAs *x509.CertPool `yaml:"-"`
+
+	Asset      *ottr.Asset     `yaml:"-"`
+	Credential ottr.Credential `yaml:"-"`
+}
+
+// Driver rotates the web (and REST API) certificate of an Opengear
+// Lighthouse.
+type Driver struct {
+	c      Config
+	base   string
+	client *http.Client
+
+	mu      sync.Mutex
+	session string
+	offKey  crypto.Signer // a key made here for a multi-name certificate
+}
+
+var (
+	_ ottr.Driver   = (*Driver)(nil)
+	_ ottr.CSRMaker = (*Driver)(nil)
+)
+
+var apiVersion = regexp.MustCompile(`^v3\.[0-9]+$`)
+
+// New checks c and returns a driver; it does not connect yet.
+func New(c Config) (*Driver, error) {
+	if c.Asset == nil {
+		return nil, ottr.Errorf(ottr.EINVALID, "lighthouse driver: no asset")
+	}
+	var probs []ottr.Problem
+	if c.Address == "" {
+		host := c.Asset.IPAddress
+		if host == "" {
+			host = c.Asset.SystemName
+		}
+		c.Address = net.JoinHostPort(host, "443")
+	}
+	if _, _, err := net.SplitHostPort(c.Address); err != nil {
+		probs = append(probs, ottr.Problem{Field: "address", Message: fmt.Sprintf("%q is not host:port", c.Address)})
+	}
+	if c.APIVersion == "" {
+		c.APIVersion = "v3.7"
+	}
+	if !apiVersion.MatchString(c.APIVersion) {
+		probs = append(probs, ottr.Problem{Field: "api_version", Message: fmt.Sprintf("%q: want v3.N", c.APIVersion)})
+	}
+	if c.Credential.Get("username").IsZero() || c.Credential.Get("password").IsZero() {
+		probs = append(probs, ottr.Problem{Field: "credential", Message: "needs username and password"})
+	}
+	if len(probs) > 0 {
+		return nil, ottr.Invalid("lighthouse driver for "+c.Asset.SystemName, probs...)
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = time.Minute
+	}
+	tc := &tls.Config{RootCAs: c.RootCAs, ServerName: c.Asset.SystemName, MinVersion: tls.VersionTLS12}
+	if !bool(c.Asset.CertificateValidation) {
+		tc.InsecureSkipVerify = true //nolint:gosec // the asset says its certificate cannot be verified
+	}
+	return &Driver{c: c, base: "https://" + c.Address + "/api/" + c.APIVersion,
+		client: &http.Client{Timeout: c.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}}, nil
+}
+
+// apiErrors is Lighthouse's error envelope.
+type apiErrors struct {
+	Error []struct {
+		Text string            `json:"text"`
+		Args map[string]string `json:"args"`
+	} `json:"error"`
+}
+
+func (d *Driver) do(ctx context.Context, method, target string, in, out any) ([]byte, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	if !strings.HasPrefix(target, "https://") {
+		target = d.base + target
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	d.mu.Lock()
+	if d.session != "" {
+		req.Header.Set("Authorization", "Token "+d.session)
+	}
+	d.mu.Unlock()
+	resp, err := d.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var ue *url.Error
+		if ok := asURLError(err, &ue); ok {
+			err = ue.Err
+		}
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: %v", d.c.Address, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: reading the answer: %v", d.c.Address, err)
+	}
+	if resp.StatusCode >= 300 {
+		var e apiErrors
+		_ = json.Unmarshal(raw, &e)
+		var texts []string
+		for _, x := range e.Error {
+			t := strings.TrimSpace(x.Text)
+			if f := x.Args["uuid"]; f != "" {
+				t += " (" + f + ")"
+			}
+			texts = append(texts, t)
+		}
+		msg := strings.Join(texts, "; ")
+		if msg == "" {
+			msg = resp.Status
+		}
+		code := ottr.EUNAVAILABLE
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+			code = ottr.EUNAUTHORIZED
+		case http.StatusForbidden:
+			code = ottr.EFORBIDDEN
+		case http.StatusBadRequest:
+			code = ottr.EINVALID // the device refused what was sent: sending it again changes nothing
+		}
+		return raw, ottr.Errorf(code, "Lighthouse %s: %s %s: %s", d.c.Address, method, strings.TrimPrefix(target, d.base), msg)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return raw, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: answer is not JSON", d.c.Address)
+		}
+	}
+	return raw, nil
+}
+
+func asURLError(err error, target **url.Error) bool {
+	ue, ok := err.(*url.Error)
+	if ok {
+		*target = ue
+	}
+	return ok
+}
+
+func (d *Driver) login(ctx context.Context) error {
+	d.mu.Lock()
+	have := d.session != ""
+	d.mu.Unlock()
+	if have {
+		return nil
+	}
+	var out struct {
+		State   string `json:"state"`
+		Session string `json:"session"`
+	}
+	if _, err := d.do(ctx, http.MethodPost, "/sessions", map[string]string{"username": d.c.Credential.Get("username").Reveal(),
+		"password": d.c.Credential.Get("password").Reveal()}, &out); err != nil {
+		return err
+	}
+	if out.State != "authenticated" || out.Session == "" {
+		return ottr.Errorf(ottr.EUNAUTHORIZED, "Lighthouse %s: login not completed (state %q): a second factor cannot be answered by Ottr", d.c.Address, out.State)
+	}
+	d.mu.Lock()
+	d.session = out.Session
+	d.mu.Unlock()
+	return nil
+}
+
+// CSR has the Lighthouse make an RSA key and a CSR for the common name.
+// A certificate that needs other names too is refused, unless
+// key_off_device is set: then the key and CSR are made here.
+func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
+	var extra []string
+	for _, n := range req.DNSNames {
+		if n != req.CommonName {
+			extra = append(extra, n)
+		}
+	}
+	if d.c.KeyOffDevice {
+		return d.offDeviceCSR(ctx, req)
+	}
+	if len(extra) > 0 {
+		return nil, ottr.Errorf(ottr.EINVALID, "Lighthouse %s can only request a certificate for its common name %s, and this asset also needs %s: "+
+			"set key_off_device in its lighthouse settings to make the key in Ottr and send it with the certificate, or remove the other names",
+			d.c.Address, req.CommonName, strings.Join(extra, ", "))
+	}
+	bits := 2048
+	switch req.KeyType {
+	case "", "rsa2048":
+	case "rsa4096":
+		bits = 4096
+	default:
+		return nil, ottr.Errorf(ottr.EINVALID, "Lighthouse makes RSA 2048 or 4096 keys, not %q", req.KeyType)
+	}
+	if err := d.login(ctx); err != nil {
+		return nil, err
+	}
+	var out struct {
+		HTTPS struct {
+			CSR struct {
+				CSR string `json:"csr"`
+			} `json:"csr"`
+		} `json:"https"`
+	}
+	body := map[string]any{"https": map[string]any{"common_name": req.CommonName, "key_length": bits,
+		"csr": map[string]any{"csr": "new", "common_name": req.CommonName, "key_length": bits}}}
+	if _, err := d.do(ctx, http.MethodPut, "/services/https", body, &out); err != nil {
+		return nil, err
+	}
+	ottr.Logf(ctx, "the Lighthouse made an RSA %d key and a request for %s", bits, req.CommonName)
+	// The answer's csr field is where the request can be fetched.
+	link := out.HTTPS.CSR.CSR
+	if !strings.HasPrefix(link, "https://") {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: the answer names no request to fetch", d.c.Address)
+	}
+	if u, err := url.Parse(link); err != nil || u.Host != d.c.Address {
+		link = d.base + "/services/https/csr" // never follow a link to another host with the session token
+	}
+	raw, err := d.do(ctx, http.MethodGet, link, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil || block.Type != "CERTIFICATE REQUEST" {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: the request is not PEM", d.c.Address)
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: request: %v", d.c.Address, err)
+	}
+	if csr.Subject.CommonName != req.CommonName {
+		return nil, ottr.Errorf(ottr.EINVALID, "Lighthouse %s made a request for %q, not %s", d.c.Address, csr.Subject.CommonName, req.CommonName)
+	}
+	return csr, nil
+}
+
+func (d *Driver) offDeviceCSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
+	// No key for a device that cannot be reached or logged in to.
+	if err := d.login(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := d.do(ctx, http.MethodGet, "/services/https", nil, nil); err != nil {
+		return nil, err
+	}
+	var key crypto.Signer
+	var err error
+	switch req.KeyType {
+	case "", "p256":
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "p384":
+		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case "rsa2048", "rsa3072", "rsa4096":
+		bits := map[string]int{"rsa2048": 2048, "rsa3072": 3072, "rsa4096": 4096}[req.KeyType]
+		key, err = rsa.GenerateKey(rand.Reader, bits)
+	default:
+		return nil, ottr.Errorf(ottr.EINVALID, "cannot make a %q key", req.KeyType)
+	}
+	if err != nil {
+		return nil, err
+	}
+	names := req.DNSNames
+	if !slices.Contains(names, req.CommonName) {
+		names = append([]string{req.CommonName}, names...)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: req.CommonName}, DNSNames: names}, key)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.offKey = key
+	d.mu.Unlock()
+	ottr.Logf(ctx, "made the key and a request for %s in Ottr (key_off_device)", strings.Join(names, ", "))
+	return x509.ParseCertificateRequest(der)
+}
+
+// Install replaces the web certificate (with the key made here, when the
+// key was made off the device) and waits for the restarted web server to
+// present it.
+func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
+	if len(chain) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "no certificate to install")
+	}
+	if cur, err := d.Current(ctx); err == nil && len(cur) > 0 && cur[0].Equal(chain[0]) {
+		ottr.Logf(ctx, "the Lighthouse already serves serial %x", chain[0].SerialNumber)
+		return nil
+	}
+	if err := d.login(ctx); err != nil {
+		return err
+	}
+	https := map[string]any{"cert": string(ottr.EncodeChain(chain))}
+	d.mu.Lock()
+	key := d.offKey
+	d.mu.Unlock()
+	if key != nil {
+		if !samePublic(key.Public(), chain[0].PublicKey) {
+			return ottr.Errorf(ottr.EINVALID, "Lighthouse %s: this certificate is not for the key Ottr made", d.c.Address)
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			return err
+		}
+		https["key"] = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	} else if len(chain[0].DNSNames) > 1 {
+		return ottr.Errorf(ottr.EINVALID, "Lighthouse %s: the key for this multi-name certificate was made by an earlier process and is gone; a new rotation makes a new one", d.c.Address)
+	}
+	if _, err := d.do(ctx, http.MethodPut, "/services/https", map[string]any{"https": https}, nil); err != nil {
+		return err
+	}
+	ottr.Logf(ctx, "sent the certificate; the web server restarts")
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		cur, err := d.Current(ctx)
+		if err == nil && len(cur) > 0 && cur[0].Equal(chain[0]) {
+			ottr.Logf(ctx, "the Lighthouse serves serial %x", chain[0].SerialNumber)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: the certificate was accepted but is not served after 3 minutes", d.c.Address)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func samePublic(a, b any) bool {
+	x, err1 := x509.MarshalPKIXPublicKey(a)
+	y, err2 := x509.MarshalPKIXPublicKey(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// Current returns the chain the web interface presents.
+func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
+	dialer := &tls.Dialer{Config: &tls.Config{ServerName: d.c.Asset.SystemName, InsecureSkipVerify: true}} //nolint:gosec // reading what is served
+	conn, err := dialer.DialContext(ctx, "tcp", d.c.Address)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: TLS handshake: %v", d.c.Address, err)
+	}
+	defer conn.Close()
+	return conn.(*tls.Conn).ConnectionState().PeerCertificates, nil
+}
