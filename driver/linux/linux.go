@@ -4,19 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"path"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ottr-dev/ottr"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/hostscript"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -70,6 +68,8 @@ type Driver struct {
 	c    Config
 	auth []ssh.AuthMethod
 	hk   ssh.HostKeyCallback
+
+	files hostscript.Files
 
 	mu     sync.Mutex
 	client *ssh.Client
@@ -128,24 +128,11 @@ func New(c Config) (*Driver, error) {
 	if c.KnownHosts == "" {
 		bad("known_hosts", "is required: host keys are always checked (trust_on_first_use records new ones)")
 	}
-	if c.CertMode == "" {
-		c.CertMode = "0644"
-	}
-	if _, err := strconv.ParseUint(c.CertMode, 8, 32); err != nil {
-		bad("cert_mode", fmt.Sprintf("%q is not an octal mode", c.CertMode))
-	}
 	cn := c.Asset.CommonName
-	if c.CertPath == "" {
-		c.CertPath = "/etc/ssl/ottr/" + cn + ".crt"
-	}
-	if c.KeyPath == "" {
-		c.KeyPath = "/etc/ssl/ottr/" + cn + ".key"
-	}
-	for f, p := range map[string]string{"cert_path": c.CertPath, "key_path": c.KeyPath} {
-		if !path.IsAbs(p) {
-			bad(f, fmt.Sprintf("%q is not an absolute path", p))
-		}
-	}
+	d.files = hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, CertMode: c.CertMode, Owner: c.Owner, Group: c.Group,
+		Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook}
+	probs = append(probs, d.files.Check(cn)...)
+	c.CertPath, c.KeyPath, c.CertMode = d.files.CertPath, d.files.KeyPath, d.files.CertMode
 	if c.Serve == "" {
 		c.Serve = net.JoinHostPort(host, "443")
 	}
@@ -251,17 +238,6 @@ func (d *Driver) Close() error {
 	return err
 }
 
-// quote makes s one word for the remote POSIX shell.
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-func quoteAll(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = quote(a)
-	}
-	return strings.Join(q, " ")
-}
-
 // run runs script with sh -c on the host, stdin from in, and returns its
 // stdout. A non-zero exit is an error carrying the last lines of stderr.
 func (d *Driver) run(ctx context.Context, what, script string, in []byte) ([]byte, error) {
@@ -283,7 +259,7 @@ func (d *Driver) run(ctx context.Context, what, script string, in []byte) ([]byt
 	ctx, cancel := context.WithTimeout(ctx, d.c.Timeout)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- s.Run("sh -c " + quote(script)) }()
+	go func() { done <- s.Run("sh -c " + hostscript.Quote(script)) }()
 	select {
 	case err = <-done:
 	case <-ctx.Done():
@@ -321,35 +297,16 @@ func (d *Driver) run(ctx context.Context, what, script string, in []byte) ([]byt
 // CSR has openssl on the host make a fresh key (mode 0600, next to where
 // it will be used) and a CSR for the request.
 func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
-	var newkey string
-	switch req.KeyType {
-	case "", "p256":
-		newkey = "-newkey ec -pkeyopt ec_paramgen_curve:P-256"
-	case "p384":
-		newkey = "-newkey ec -pkeyopt ec_paramgen_curve:P-384"
-	case "rsa2048", "rsa3072", "rsa4096":
-		newkey = "-newkey rsa:" + strings.TrimPrefix(req.KeyType, "rsa")
-	default:
-		return nil, ottr.Errorf(ottr.EINVALID, "key type %q is not supported", req.KeyType)
+	script, err := d.files.CSR(req)
+	if err != nil {
+		return nil, err
 	}
-	names := req.DNSNames
-	if len(names) == 0 {
-		names = []string{req.CommonName}
-	}
-	san := "subjectAltName=DNS:" + strings.Join(names, ",DNS:")
-	pending := d.c.KeyPath + ".pending"
-	script := fmt.Sprintf(`set -e
-umask 077
-mkdir -p %s
-openssl req -new %s -nodes -keyout %s -subj %s -addext %s 2>/dev/null
-echo "made a new key in %s" >&2`,
-		quote(path.Dir(d.c.KeyPath)), newkey, quote(pending), quote("/CN="+req.CommonName), quote(san), pending)
 	out, err := d.run(ctx, "csr", script, nil)
 	if err != nil {
 		return nil, err
 	}
-	blk, _ := pem.Decode(out)
-	if blk == nil {
+	blk, ok := hostscript.ParseCSR(out)
+	if !ok {
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request", d.c.Address)
 	}
 	return x509.ParseCertificateRequest(blk.Bytes)
@@ -363,43 +320,8 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 		return ottr.Errorf(ottr.EINVALID, "install: empty chain")
 	}
 	pemChain := ottr.EncodeChain(chain)
-	key, crt := quote(d.c.KeyPath), quote(d.c.CertPath)
-	var b strings.Builder
-	fmt.Fprintf(&b, `set -e
-umask 077
-tmp=%s.ottr-$$
-cat > "$tmp"
-want=$(openssl x509 -in "$tmp" -noout -pubkey)
-if [ -f %s.pending ] && [ "$(openssl pkey -in %s.pending -pubout)" = "$want" ]; then
-  [ -f %s ] && cp -p %s %s.prev
-  [ -f %s ] && cp -p %s %s.prev
-  mv %s.pending %s
-elif [ -f %s ] && [ "$(openssl pkey -in %s -pubout)" = "$want" ]; then
-  : # already installed: nothing to swap
-else
-  rm -f "$tmp"; echo "no key on the host matches the certificate" >&2; exit 65
-fi
-`, crt, key, key, crt, crt, crt, key, key, key, key, key, key, key)
-	if d.c.PreHook != "" {
-		fmt.Fprintf(&b, "if [ -x %s ]; then %s >&2; fi\n", quote(d.c.PreHook), quote(d.c.PreHook))
-	}
-	fmt.Fprintf(&b, "chmod %s \"$tmp\"\nchmod 600 %s\n", d.c.CertMode, key)
-	if d.c.Owner != "" || d.c.Group != "" {
-		own := quote(d.c.Owner + ":" + d.c.Group)
-		if d.c.Group == "" {
-			own = quote(d.c.Owner)
-		}
-		fmt.Fprintf(&b, "chown %s \"$tmp\" %s\n", own, key)
-	}
-	fmt.Fprintf(&b, "mv \"$tmp\" %s\n", crt)
-	if len(d.c.Reload) > 0 {
-		fmt.Fprintf(&b, "%s >&2\n", quoteAll(d.c.Reload))
-	}
-	if d.c.PostHook != "" {
-		fmt.Fprintf(&b, "if [ -x %s ]; then %s >&2; fi\n", quote(d.c.PostHook), quote(d.c.PostHook))
-	}
-	fmt.Fprintf(&b, "echo \"installed %x in %s\" >&2\n", chain[0].SerialNumber, d.c.CertPath)
-	if _, err := d.run(ctx, "install", b.String(), pemChain); err != nil {
+	script := d.files.Install(`cat > "$tmp"`, fmt.Sprintf("%x", chain[0].SerialNumber))
+	if _, err := d.run(ctx, "install", script, pemChain); err != nil {
 		return err
 	}
 	return d.awaitServed(ctx, chain[0])
@@ -438,16 +360,7 @@ func (d *Driver) awaitServed(ctx context.Context, leaf *x509.Certificate) error 
 
 // Restore puts the previous key and chain back and reloads.
 func (d *Driver) Restore(ctx context.Context, _ []*x509.Certificate) error {
-	key, crt := quote(d.c.KeyPath), quote(d.c.CertPath)
-	script := fmt.Sprintf(`set -e
-[ -f %s.prev ] && [ -f %s.prev ] || { echo "no previous certificate kept" >&2; exit 65; }
-mv %s.prev %s
-mv %s.prev %s
-`, key, crt, key, key, crt, crt)
-	if len(d.c.Reload) > 0 {
-		script += quoteAll(d.c.Reload) + " >&2\n"
-	}
-	script += "echo 'restored the previous certificate' >&2\n"
+	script := d.files.Restore()
 	_, err := d.run(ctx, "restore", script, nil)
 	return err
 }

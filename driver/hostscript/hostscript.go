@@ -1,0 +1,164 @@
+// Package hostscript writes the POSIX shell scripts that rotate a
+// certificate on a Linux host, whatever carries them there: the linux
+// driver runs them over SSH, the ssm driver through AWS Systems Manager.
+// openssl on the host makes the key (mode 0600, it never leaves the host)
+// and the CSR; the chain is checked against that key and moved into place
+// with temp file + rename, the previous pair kept for Restore; hooks and a
+// reload command run around it.
+//
+// Scripts exit 65 when what they were given cannot work (no key matches
+// the chain, nothing to restore): callers treat that as permanent.
+package hostscript
+
+import (
+	"encoding/pem"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/ottr-dev/ottr"
+)
+
+// Files says where a host keeps its certificate and what to run.
+type Files struct {
+	CertPath, KeyPath string
+	// CertMode is the chain's octal mode (default 0644); the key is 0600.
+	CertMode     string
+	Owner, Group string
+	// Reload is the argv run after installing; empty runs nothing.
+	Reload []string
+	// PreHook and PostHook run before and after the install when they
+	// exist and are executable (Ottr's /opt/otter/hooks/{pre,post}).
+	PreHook, PostHook string
+}
+
+// Check fills defaults for an asset's common name and reports problems by
+// field.
+func (f *Files) Check(commonName string) []ottr.Problem {
+	var probs []ottr.Problem
+	if f.CertMode == "" {
+		f.CertMode = "0644"
+	}
+	if _, err := strconv.ParseUint(f.CertMode, 8, 32); err != nil {
+		probs = append(probs, ottr.Problem{Field: "cert_mode", Message: fmt.Sprintf("%q is not an octal mode", f.CertMode)})
+	}
+	if f.CertPath == "" {
+		f.CertPath = "/etc/ssl/ottr/" + commonName + ".crt"
+	}
+	if f.KeyPath == "" {
+		f.KeyPath = "/etc/ssl/ottr/" + commonName + ".key"
+	}
+	for field, p := range map[string]string{"cert_path": f.CertPath, "key_path": f.KeyPath} {
+		if !path.IsAbs(p) {
+			probs = append(probs, ottr.Problem{Field: field, Message: fmt.Sprintf("%q is not an absolute path", p)})
+		}
+	}
+	return probs
+}
+
+// Quote makes s one word for a POSIX shell.
+func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// QuoteAll quotes each word of argv.
+func QuoteAll(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = Quote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+// CSR is the script that makes a fresh key next to the key path (as
+// <key>.pending) and prints a CSR for req on stdout.
+func (f *Files) CSR(req ottr.CSRRequest) (string, error) {
+	var newkey string
+	switch req.KeyType {
+	case "", "p256":
+		newkey = "-newkey ec -pkeyopt ec_paramgen_curve:P-256"
+	case "p384":
+		newkey = "-newkey ec -pkeyopt ec_paramgen_curve:P-384"
+	case "rsa2048", "rsa3072", "rsa4096":
+		newkey = "-newkey rsa:" + strings.TrimPrefix(req.KeyType, "rsa")
+	default:
+		return "", ottr.Errorf(ottr.EINVALID, "key type %q is not supported", req.KeyType)
+	}
+	names := req.DNSNames
+	if len(names) == 0 {
+		names = []string{req.CommonName}
+	}
+	san := "subjectAltName=DNS:" + strings.Join(names, ",DNS:")
+	pending := f.KeyPath + ".pending"
+	return fmt.Sprintf(`set -e
+umask 077
+mkdir -p %s
+openssl req -new %s -nodes -keyout %s -subj %s -addext %s 2>/dev/null
+echo "made a new key in %s" >&2`,
+		Quote(path.Dir(f.KeyPath)), newkey, Quote(pending), Quote("/CN="+req.CommonName), Quote(san), pending), nil
+}
+
+// Install is the script that takes the chain (written to "$tmp" by
+// writeChain, a shell fragment), checks it matches the pending key (or the
+// installed one, when it is already in place), keeps the previous pair,
+// moves key and chain into place, sets modes and owner, and runs the hooks
+// and the reload.
+func (f *Files) Install(writeChain string, leafSerial string) string {
+	key, crt := Quote(f.KeyPath), Quote(f.CertPath)
+	var b strings.Builder
+	fmt.Fprintf(&b, `set -e
+umask 077
+tmp=%s.ottr-$$
+%s
+want=$(openssl x509 -in "$tmp" -noout -pubkey)
+if [ -f %s.pending ] && [ "$(openssl pkey -in %s.pending -pubout)" = "$want" ]; then
+  [ -f %s ] && cp -p %s %s.prev
+  [ -f %s ] && cp -p %s %s.prev
+  mv %s.pending %s
+elif [ -f %s ] && [ "$(openssl pkey -in %s -pubout)" = "$want" ]; then
+  : # already installed: nothing to swap
+else
+  rm -f "$tmp"; echo "no key on the host matches the certificate" >&2; exit 65
+fi
+`, crt, writeChain, key, key, crt, crt, crt, key, key, key, key, key, key, key)
+	if f.PreHook != "" {
+		fmt.Fprintf(&b, "if [ -x %s ]; then %s >&2; fi\n", Quote(f.PreHook), Quote(f.PreHook))
+	}
+	fmt.Fprintf(&b, "chmod %s \"$tmp\"\nchmod 600 %s\n", f.CertMode, key)
+	if f.Owner != "" || f.Group != "" {
+		own := Quote(f.Owner + ":" + f.Group)
+		if f.Group == "" {
+			own = Quote(f.Owner)
+		}
+		fmt.Fprintf(&b, "chown %s \"$tmp\" %s\n", own, key)
+	}
+	fmt.Fprintf(&b, "mv \"$tmp\" %s\n", crt)
+	if len(f.Reload) > 0 {
+		fmt.Fprintf(&b, "%s >&2\n", QuoteAll(f.Reload))
+	}
+	if f.PostHook != "" {
+		fmt.Fprintf(&b, "if [ -x %s ]; then %s >&2; fi\n", Quote(f.PostHook), Quote(f.PostHook))
+	}
+	fmt.Fprintf(&b, "echo \"installed %s in %s\" >&2\n", leafSerial, f.CertPath)
+	return b.String()
+}
+
+// Restore is the script that puts the previous key and chain back and
+// reloads.
+func (f *Files) Restore() string {
+	key, crt := Quote(f.KeyPath), Quote(f.CertPath)
+	script := fmt.Sprintf(`set -e
+[ -f %s.prev ] && [ -f %s.prev ] || { echo "no previous certificate kept" >&2; exit 65; }
+mv %s.prev %s
+mv %s.prev %s
+`, key, crt, key, key, crt, crt)
+	if len(f.Reload) > 0 {
+		script += QuoteAll(f.Reload) + " >&2\n"
+	}
+	return script + "echo 'restored the previous certificate' >&2\n"
+}
+
+// ParseCSR reads the CSR a CSR script printed.
+func ParseCSR(out []byte) (*pem.Block, bool) {
+	b, _ := pem.Decode(out)
+	return b, b != nil && b.Type == "CERTIFICATE REQUEST"
+}
