@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	lighthousedriver "github.com/ottr-dev/ottr/driver/lighthouse"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
 	panosdriver "github.com/ottr-dev/ottr/driver/panos"
+	ssmdriver "github.com/ottr-dev/ottr/driver/ssm"
 	"github.com/ottr-dev/ottr/internal/acmetest"
 	"github.com/ottr-dev/ottr/internal/testpki"
 	simbigip "github.com/ottr-dev/ottr/sim/bigip"
@@ -25,6 +25,7 @@ import (
 	"github.com/ottr-dev/ottr/sim/linuxhost"
 	simpanos "github.com/ottr-dev/ottr/sim/panos"
 	"github.com/ottr-dev/ottr/sim/resolver"
+	simssm "github.com/ottr-dev/ottr/sim/ssm"
 	"github.com/ottr-dev/ottr/sim/tlsdir"
 
 	"github.com/ottr-dev/ottr"
@@ -102,7 +103,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 		// Each device starts out serving a certificate from an old internal CA.
 		csr, key := testpki.CSR(name, name)
 		chain := old.Sign(csr, 20*24*time.Hour)
-		keyPEM, _ := marshalKey(key)
+		keyPEM, _ := testpki.MarshalKey(key)
 		if err := os.WriteFile(filepath.Join(dev.Dir, "served.pem"), append(keyPEM, testpki.EncodeChain(chain)...), 0o600); err != nil {
 			return 0, err
 		}
@@ -203,6 +204,47 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 	}
 	names = append(names, lhName)
 	fmt.Fprintf(w, "Lighthouse (simulated REST API): https://%s/api/v3.7/\n", lh.Addr)
+
+	// An EC2 instance reached through AWS Systems Manager (simulated SSM
+	// API; the commands run here): the example inventory's web01, Ottr's
+	// otter-linux-aws-ssm recipe. It needs openssl on this machine.
+	if _, err := exec.LookPath("openssl"); err == nil {
+		const ec2 = "web01.example.com"
+		ssmDir := filepath.Join(dir, "ssm-instance")
+		if err := os.MkdirAll(ssmDir, 0o700); err != nil {
+			return 0, err
+		}
+		ec2CSR, ec2Key := testpki.CSR(ec2, ec2)
+		ec2KeyPEM, _ := testpki.MarshalKey(ec2Key)
+		certPath, keyPath := filepath.Join(ssmDir, "web01.crt"), filepath.Join(ssmDir, "web01.key")
+		if err := os.WriteFile(keyPath, ec2KeyPEM, 0o600); err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(certPath, testpki.EncodeChain(old.Sign(ec2CSR, 20*24*time.Hour)), 0o644); err != nil {
+			return 0, err
+		}
+		aws := simssm.Start("AKIDDEMO")
+		defer aws.Close()
+		inst, err := aws.AddInstance(ec2, certPath, keyPath)
+		if err != nil {
+			return 0, err
+		}
+		awsCred, _ := ottr.Credential{"access_key_id": "AKIDDEMO", "secret_access_key": "demo-secret"}.Reveal()
+		if err := db.PutSecret(ctx, credentialPrefix+"demo-aws", awsCred); err != nil {
+			return 0, err
+		}
+		c.Devices.Assets[ec2] = DeviceConfig{Driver: "ssm", Credential: "demo-aws", Address: inst.Addr,
+			SSM: &ssmdriver.Config{Endpoint: aws.URL, CertPath: certPath, KeyPath: keyPath, Poll: 50 * time.Millisecond}}
+		res.CNAME("_acme-challenge."+ec2, "_acme-challenge.web01."+demoZone)
+		if _, err := db.UpdateAsset(ctx, ec2, func(as *ottr.Asset) error {
+			as.SubjectAlternativeName = []string{ec2}
+			return nil
+		}); err != nil {
+			return 0, err
+		}
+		names = append(names, ec2)
+		fmt.Fprintf(w, "EC2 instance via Systems Manager (simulated SSM API, commands run here): %s, TLS on %s\n", inst.ID, inst.Addr)
+	}
 
 	// A real Linux host too, when this machine can run one: sshd and nginx
 	// started here, rotated over SSH by the linux driver.
@@ -317,12 +359,4 @@ func writeScripts(dir string) error {
 		}
 		return os.WriteFile(filepath.Join(dir, p), b, 0o700)
 	})
-}
-
-func marshalKey(k any) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }

@@ -15,6 +15,7 @@ import (
 	lighthousedriver "github.com/ottr-dev/ottr/driver/lighthouse"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
 	panosdriver "github.com/ottr-dev/ottr/driver/panos"
+	ssmdriver "github.com/ottr-dev/ottr/driver/ssm"
 )
 
 // DevicesConfig says how to reach and drive devices: per platform (the
@@ -46,15 +47,17 @@ type DeviceConfig struct {
 	BIGIP *bigipdriver.Config `yaml:"bigip"`
 	// Lighthouse configures the Opengear Lighthouse REST driver.
 	Lighthouse *lighthousedriver.Config `yaml:"lighthouse"`
+	// SSM configures the AWS Systems Manager driver for Linux instances.
+	SSM *ssmdriver.Config `yaml:"ssm"`
 }
 
 // driverNames lists the drivers this build has: the one explicit registry.
-var driverNames = []string{"exec", "linux", "panos", "bigip", "lighthouse"}
+var driverNames = []string{"exec", "linux", "panos", "bigip", "lighthouse", "ssm"}
 
 // recipeDrivers maps the recipes of Ottr's route.json (its task
 // definitions, otter-<platform>-<version>-<ca>) to drivers, so an Ottr
 // route table works without devices settings.
-var recipeDrivers = map[string]string{"otter-panos-": "panos", "otter-f5-": "bigip", "otter-lighthouse-": "lighthouse"}
+var recipeDrivers = map[string]string{"otter-panos-": "panos", "otter-f5-": "bigip", "otter-lighthouse-": "lighthouse", "otter-linux-aws-ssm-": "ssm"}
 
 // recipeDriver is the driver a route's recipe names, or "".
 func recipeDriver(recipe string) string {
@@ -140,6 +143,9 @@ func (d *DevicesConfig) device(a *ottr.Asset) (DeviceConfig, error) {
 	}
 	if o.Lighthouse != nil {
 		c.Lighthouse = o.Lighthouse
+	}
+	if o.SSM != nil {
+		c.SSM = o.SSM
 	}
 	if a.Credential != "" {
 		c.Credential = a.Credential
@@ -265,6 +271,16 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		}
 		lc.RootCAs = a.caRoots(as.CertificateAuthority)
 		return lighthousedriver.New(lc)
+	case "ssm":
+		sc := ssmdriver.Config{}
+		if dc.SSM != nil {
+			sc = *dc.SSM
+		}
+		sc.Asset, sc.Credential = as, cred
+		if sc.Serve == "" {
+			sc.Serve = dc.address(as)
+		}
+		return ssmdriver.New(sc)
 	case "":
 		return nil, ottr.Errorf(ottr.EINVALID, "devices: no driver set for platform %s", as.HostPlatform)
 	}

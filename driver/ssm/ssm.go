@@ -1,0 +1,314 @@
+package ssm
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awsssm "github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
+	"github.com/ottr-dev/ottr"
+	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/hostscript"
+)
+
+// Config is how to find one instance through Systems Manager and where
+// its certificate lives.
+type Config struct {
+	// Name is the instance's Name tag; default the asset's system_name
+	// (Ottr's lookup).
+	Name string `yaml:"name"`
+	// Region of the instance; default us-east-1. Endpoint replaces SSM's
+	// (VPC endpoints, tests).
+	Region   string `yaml:"region"`
+	Endpoint string `yaml:"endpoint"`
+	// CertPath, KeyPath, CertMode, Owner, Group, Reload, PreHook and
+	// PostHook are as for the linux driver; the hooks default to Ottr's
+	// /opt/otter/hooks/pre and /opt/otter/hooks/post (run when present).
+	CertPath string   `yaml:"cert_path"`
+	KeyPath  string   `yaml:"key_path"`
+	CertMode string   `yaml:"cert_mode"`
+	Owner    string   `yaml:"owner"`
+	Group    string   `yaml:"group"`
+	Reload   []string `yaml:"reload"`
+	PreHook  string   `yaml:"pre_hook"`
+	PostHook string   `yaml:"post_hook"`
+	// Serve is where the host serves TLS with the certificate; default
+	// the asset's ip_address (or system_name) on 443. ServerName is the SNI.
+	Serve      string `yaml:"serve"`
+	ServerName string `yaml:"server_name"`
+	// Poll is how often a command's result is read (default 1s) and
+	// Timeout how long one command may run (default 5m).
+	Poll    time.Duration `yaml:"poll"`
+	Timeout time.Duration `yaml:"timeout"`
+
+	HTTPClient *http.Client `yaml:"-"`
+	Asset      *ottr.Asset  `yaml:"-"`
+	// Credential holds access_key_id and secret_access_key (and
+	// session_token); empty uses the SDK's default chain (environment,
+	// shared config, instance role).
+	Credential ottr.Credential `yaml:"-"`
+}
+
+// Driver rotates a certificate on a Linux instance through AWS Systems
+// Manager Run Command, without SSH: the same scripts as the linux driver.
+type Driver struct {
+	c      Config
+	files  hostscript.Files
+	client *awsssm.Client
+}
+
+var (
+	_ ottr.Driver   = (*Driver)(nil)
+	_ ottr.CSRMaker = (*Driver)(nil)
+	_ ottr.Restorer = (*Driver)(nil)
+)
+
+// New checks c and returns a driver; it does not call AWS.
+func New(c Config) (*Driver, error) {
+	if c.Asset == nil {
+		return nil, ottr.Errorf(ottr.EINVALID, "ssm driver: no asset")
+	}
+	if c.Name == "" {
+		c.Name = c.Asset.SystemName
+	}
+	if c.Region == "" {
+		c.Region = "us-east-1"
+	}
+	if c.PreHook == "" {
+		c.PreHook = "/opt/otter/hooks/pre"
+	}
+	if c.PostHook == "" {
+		c.PostHook = "/opt/otter/hooks/post"
+	}
+	d := &Driver{files: hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, CertMode: c.CertMode, Owner: c.Owner,
+		Group: c.Group, Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook}}
+	probs := d.files.Check(c.Asset.CommonName)
+	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
+	if c.Endpoint != "" {
+		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("endpoint", fmt.Sprintf("%q is not an http(s) URL", c.Endpoint))
+		}
+	}
+	akid, secret := c.Credential.Get("access_key_id"), c.Credential.Get("secret_access_key")
+	if akid.IsZero() != secret.IsZero() {
+		bad("credential", "access_key_id and secret_access_key go together")
+	}
+	if c.Serve == "" {
+		host := c.Asset.IPAddress
+		if host == "" {
+			host = c.Asset.SystemName
+		}
+		c.Serve = net.JoinHostPort(host, "443")
+	}
+	if c.ServerName == "" {
+		c.ServerName = c.Asset.CommonName
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 5 * time.Minute
+	}
+	if len(probs) > 0 {
+		return nil, ottr.Invalid("ssm driver for "+c.Asset.SystemName, probs...)
+	}
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(c.Region)}
+	if !akid.IsZero() {
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(
+			akid.Reveal(), secret.Reveal(), c.Credential.Get("session_token").Reveal())))
+	}
+	if c.HTTPClient != nil {
+		opts = append(opts, awsconfig.WithHTTPClient(c.HTTPClient))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background(), opts...)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EINVALID, "ssm: AWS configuration: %v", err)
+	}
+	d.client = awsssm.NewFromConfig(cfg, func(o *awsssm.Options) {
+		if c.Endpoint != "" {
+			o.BaseEndpoint = aws.String(c.Endpoint)
+		}
+	})
+	d.c = c
+	return d, nil
+}
+
+// classify turns an AWS error into Ottr's: refused credentials and access
+// are permanent, throttling and outages transient.
+func classify(what string, err error) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code := ottr.EUNAVAILABLE
+		switch ae.ErrorCode() {
+		case "UnrecognizedClientException", "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredTokenException":
+			code = ottr.EUNAUTHORIZED
+		case "AccessDeniedException":
+			code = ottr.EFORBIDDEN
+		case "InvalidDocument", "ValidationException", "InvalidParameters":
+			code = ottr.EINVALID
+		}
+		msg := ae.ErrorMessage()
+		if msg == "" {
+			msg = ae.ErrorCode()
+		}
+		return ottr.Errorf(code, "SSM %s: %s (%s)", what, msg, ae.ErrorCode())
+	}
+	return ottr.Errorf(ottr.EUNAVAILABLE, "SSM %s: %v", what, err)
+}
+
+// instance finds the one instance tagged Name, and checks its agent is
+// online.
+func (d *Driver) instance(ctx context.Context) (string, error) {
+	out, err := d.client.DescribeInstanceInformation(ctx, &awsssm.DescribeInstanceInformationInput{
+		Filters: []types.InstanceInformationStringFilter{{Key: aws.String("tag:Name"), Values: []string{d.c.Name}}}})
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", classify("find instance", err)
+	}
+	switch n := len(out.InstanceInformationList); {
+	case n == 0:
+		return "", ottr.Errorf(ottr.ENOTFOUND, "SSM: no managed instance is tagged Name=%s in %s", d.c.Name, d.c.Region)
+	case n > 1:
+		var ids []string
+		for _, i := range out.InstanceInformationList {
+			ids = append(ids, aws.ToString(i.InstanceId))
+		}
+		return "", ottr.Errorf(ottr.EINVALID, "SSM: %d instances are tagged Name=%s (%s); tag exactly one", n, d.c.Name, strings.Join(ids, ", "))
+	}
+	i := out.InstanceInformationList[0]
+	if i.PingStatus != types.PingStatusOnline {
+		return "", ottr.Errorf(ottr.EUNAVAILABLE, "SSM: instance %s (Name=%s) is %s, not Online", aws.ToString(i.InstanceId), d.c.Name, i.PingStatus)
+	}
+	return aws.ToString(i.InstanceId), nil
+}
+
+// run runs script on the instance with AWS-RunShellScript and returns its
+// output. A non-zero exit is an error carrying the end of stderr; exit 65
+// (the script was given something that cannot work) is permanent.
+func (d *Driver) run(ctx context.Context, what, script string) ([]byte, error) {
+	id, err := d.instance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sent, err := d.client.SendCommand(ctx, &awsssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"),
+		InstanceIds: []string{id}, Parameters: map[string][]string{"commands": {script}},
+		TimeoutSeconds: aws.Int32(int32(d.c.Timeout / time.Second)), Comment: aws.String("ottr " + what + " " + d.c.Asset.SystemName)})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, classify(what, err)
+	}
+	cmd := aws.ToString(sent.Command.CommandId)
+	deadline := time.Now().Add(d.c.Timeout + time.Minute)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(d.c.Poll):
+		}
+		inv, err := d.client.GetCommandInvocation(ctx, &awsssm.GetCommandInvocationInput{CommandId: aws.String(cmd), InstanceId: aws.String(id)})
+		var nf *types.InvocationDoesNotExist
+		switch {
+		case errors.As(err, &nf):
+			// Not registered yet: SSM is eventually consistent.
+		case err != nil:
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, classify(what, err)
+		default:
+			for _, l := range strings.Split(strings.TrimSpace(aws.ToString(inv.StandardErrorContent)), "\n") {
+				if l != "" && inv.Status != types.CommandInvocationStatusInProgress && inv.Status != types.CommandInvocationStatusPending {
+					ottr.Logf(ctx, "%s: %s", what, l)
+				}
+			}
+			switch inv.Status {
+			case types.CommandInvocationStatusSuccess:
+				return []byte(aws.ToString(inv.StandardOutputContent)), nil
+			case types.CommandInvocationStatusFailed, types.CommandInvocationStatusTimedOut, types.CommandInvocationStatusCancelled:
+				tail := strings.TrimSpace(aws.ToString(inv.StandardErrorContent))
+				if lines := strings.Split(tail, "\n"); len(lines) > 5 {
+					tail = strings.Join(lines[len(lines)-5:], " | ")
+				}
+				code := ottr.EUNAVAILABLE
+				if inv.ResponseCode == 65 {
+					code = ottr.EINVALID
+				}
+				return nil, ottr.Errorf(code, "%s on %s (%s) %s with status %d: %s", what, d.c.Name, id, strings.ToLower(string(inv.Status)), inv.ResponseCode, tail)
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s on %s: command %s did not finish in %s", what, d.c.Name, cmd, d.c.Timeout)
+		}
+	}
+}
+
+// CSR has openssl on the instance make a fresh key and a CSR.
+func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
+	script, err := d.files.CSR(req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := d.run(ctx, "csr", script)
+	if err != nil {
+		return nil, err
+	}
+	blk, ok := hostscript.ParseCSR(out)
+	if !ok {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request", d.c.Name)
+	}
+	return x509.ParseCertificateRequest(blk.Bytes)
+}
+
+// Install writes the chain on the instance (it travels in the command,
+// which holds only public data), checks it matches the new key, moves it
+// into place with the hooks and the reload, and waits until it is served.
+func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
+	if len(chain) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "install: empty chain")
+	}
+	write := "printf '%s' " + hostscript.Quote(string(ottr.EncodeChain(chain))) + ` > "$tmp"`
+	if _, err := d.run(ctx, "install", d.files.Install(write, fmt.Sprintf("%x", chain[0].SerialNumber))); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cur, err := d.Current(ctx)
+		if err == nil && len(cur) > 0 && cur[0].Equal(chain[0]) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			ottr.Logf(ctx, "install: %s does not serve the new certificate yet", d.c.Serve)
+			return nil // verify decides
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Restore puts the previous key and chain back and reloads.
+func (d *Driver) Restore(ctx context.Context, _ []*x509.Certificate) error {
+	_, err := d.run(ctx, "restore", d.files.Restore())
+	return err
+}
+
+// Current returns the chain the host serves.
+func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
+	return execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
+}
