@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -15,8 +14,8 @@ import (
 	"github.com/ottr-dev/ottr"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
 	"github.com/ottr-dev/ottr/driver/hostscript"
+	"github.com/ottr-dev/ottr/driver/sshhost"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // Config is how to reach one Linux host and where its certificate lives.
@@ -150,38 +149,8 @@ func New(c Config) (*Driver, error) {
 	return d, nil
 }
 
-// hostKeyCallback checks the host key against KnownHosts; with
-// TrustOnFirstUse an unknown host's key is appended to it.
 func (d *Driver) hostKeyCallback() ssh.HostKeyCallback {
-	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
-		check, err := knownhosts.New(d.c.KnownHosts)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("known_hosts %s: %w", d.c.KnownHosts, err)
-		}
-		if err == nil {
-			err = check(hostname, remote, key)
-		} else {
-			err = &knownhosts.KeyError{}
-		}
-		var ke *knownhosts.KeyError
-		if err == nil || !errors.As(err, &ke) {
-			return err
-		}
-		if len(ke.Want) > 0 {
-			return fmt.Errorf("host key of %s changed (%s): refusing to connect; remove the old key from %s if the change is expected",
-				hostname, ssh.FingerprintSHA256(key), d.c.KnownHosts)
-		}
-		if !d.c.TrustOnFirstUse {
-			return fmt.Errorf("host %s (%s) is not in %s; add it, or set trust_on_first_use", hostname, ssh.FingerprintSHA256(key), d.c.KnownHosts)
-		}
-		f, err := os.OpenFile(d.c.KnownHosts, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = fmt.Fprintln(f, knownhosts.Line([]string{knownhosts.Normalize(hostname)}, key))
-		return err
-	}
+	return sshhost.HostKeyCallback(d.c.KnownHosts, d.c.TrustOnFirstUse)
 }
 
 func (d *Driver) connect(ctx context.Context) (*ssh.Client, error) {
@@ -190,40 +159,12 @@ func (d *Driver) connect(ctx context.Context) (*ssh.Client, error) {
 	if d.client != nil {
 		return d.client, nil
 	}
-	conn, err := (&net.Dialer{Timeout: 15 * time.Second}).DialContext(ctx, "tcp", d.c.Address)
+	cl, err := sshhost.Dial(ctx, d.c.Address, &ssh.ClientConfig{User: d.c.User, Auth: d.auth, HostKeyCallback: d.hk})
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "ssh %s: %v", d.c.Address, err)
+		return nil, err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
-	// Closing the connection is how a cancelled context interrupts the
-	// handshake.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	sc, chans, reqs, err := ssh.NewClientConn(conn, d.c.Address, &ssh.ClientConfig{
-		User: d.c.User, Auth: d.auth, HostKeyCallback: d.hk, Timeout: 15 * time.Second,
-	})
-	if err != nil {
-		conn.Close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		msg := err.Error()
-		if strings.Contains(msg, "unable to authenticate") {
-			return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "ssh %s as %s: authentication refused", d.c.Address, d.c.User)
-		}
-		if strings.Contains(msg, "host key") || strings.Contains(msg, "known_hosts") || strings.Contains(msg, "is not in") {
-			return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "ssh %s: %v", d.c.Address, err)
-		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "ssh %s: %v", d.c.Address, err)
-	}
-	conn.SetDeadline(time.Time{})
-	d.client = ssh.NewClient(sc, chans, reqs)
-	return d.client, nil
+	d.client = cl
+	return cl, nil
 }
 
 // Close closes the SSH connection.
