@@ -14,6 +14,7 @@ import (
 	exectemplate "github.com/ottr-dev/ottr/contrib/exec-template"
 	bigipdriver "github.com/ottr-dev/ottr/driver/bigip"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	junosdriver "github.com/ottr-dev/ottr/driver/junos"
 	lighthousedriver "github.com/ottr-dev/ottr/driver/lighthouse"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
 	panosdriver "github.com/ottr-dev/ottr/driver/panos"
@@ -21,12 +22,14 @@ import (
 	"github.com/ottr-dev/ottr/internal/acmetest"
 	"github.com/ottr-dev/ottr/internal/testpki"
 	simbigip "github.com/ottr-dev/ottr/sim/bigip"
+	simjunos "github.com/ottr-dev/ottr/sim/junos"
 	simlighthouse "github.com/ottr-dev/ottr/sim/lighthouse"
 	"github.com/ottr-dev/ottr/sim/linuxhost"
 	simpanos "github.com/ottr-dev/ottr/sim/panos"
 	"github.com/ottr-dev/ottr/sim/resolver"
 	simssm "github.com/ottr-dev/ottr/sim/ssm"
 	"github.com/ottr-dev/ottr/sim/tlsdir"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/ottr-dev/ottr"
 )
@@ -204,6 +207,36 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 	}
 	names = append(names, lhName)
 	fmt.Fprintf(w, "Lighthouse (simulated REST API): https://%s/api/v3.7/\n", lh.Addr)
+
+	// A Juniper SRX (simulated, NETCONF over SSH), serving J-Web with a
+	// certificate from the old CA.
+	const srx = "srx1.example.com"
+	jun, err := simjunos.Start("ottr", "Demo.Junos.Passw0rd")
+	if err != nil {
+		return 0, err
+	}
+	defer jun.Close()
+	srxCSR, srxKey := testpki.CSR(srx, srx)
+	srxChain := old.Sign(srxCSR, 20*24*time.Hour)
+	jun.Preload("corp-web", srxKey, srxChain)
+	knownHosts := filepath.Join(dir, "known_hosts.junos")
+	if err := os.WriteFile(knownHosts, []byte(knownhosts.Line([]string{knownhosts.Normalize(jun.Addr)}, jun.HostKey)+"\n"), 0o600); err != nil {
+		return 0, err
+	}
+	junCred, _ := ottr.Credential{"username": "ottr", "password": "Demo.Junos.Passw0rd"}.Reveal()
+	if err := db.PutSecret(ctx, credentialPrefix+"demo-junos", junCred); err != nil {
+		return 0, err
+	}
+	c.Devices.Assets[srx] = DeviceConfig{Driver: "junos", Credential: "demo-junos", Address: jun.WebAddr,
+		Junos: &junosdriver.Config{Address: jun.Addr, KnownHosts: knownHosts}}
+	res.CNAME("_acme-challenge."+srx, "_acme-challenge.srx1."+demoZone)
+	if err := db.CreateAsset(ctx, &ottr.Asset{SystemName: srx, CommonName: srx, SubjectAlternativeName: []string{srx},
+		CertificateAuthority: "lets_encrypt", HostPlatform: "junos", OSVersion: "18.2", DeviceModel: "SRX5600", Origin: ottr.OriginCLI,
+		CertificateExpiration: ottr.NewTime(srxChain[0].NotAfter), CertificateValidation: true}); err != nil {
+		return 0, err
+	}
+	names = append(names, srx)
+	fmt.Fprintf(w, "Juniper SRX (simulated NETCONF over SSH): %s, J-Web on https://%s\n", jun.Addr, jun.WebAddr)
 
 	// An EC2 instance reached through AWS Systems Manager (simulated SSM
 	// API; the commands run here): the example inventory's web01, Ottr's

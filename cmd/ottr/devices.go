@@ -12,6 +12,7 @@ import (
 	"github.com/ottr-dev/ottr"
 	bigipdriver "github.com/ottr-dev/ottr/driver/bigip"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	junosdriver "github.com/ottr-dev/ottr/driver/junos"
 	lighthousedriver "github.com/ottr-dev/ottr/driver/lighthouse"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
 	panosdriver "github.com/ottr-dev/ottr/driver/panos"
@@ -49,15 +50,17 @@ type DeviceConfig struct {
 	Lighthouse *lighthousedriver.Config `yaml:"lighthouse"`
 	// SSM configures the AWS Systems Manager driver for Linux instances.
 	SSM *ssmdriver.Config `yaml:"ssm"`
+	// Junos configures the Juniper NETCONF driver.
+	Junos *junosdriver.Config `yaml:"junos"`
 }
 
 // driverNames lists the drivers this build has: the one explicit registry.
-var driverNames = []string{"exec", "linux", "panos", "bigip", "lighthouse", "ssm"}
+var driverNames = []string{"exec", "linux", "panos", "bigip", "lighthouse", "ssm", "junos"}
 
 // recipeDrivers maps the recipes of Ottr's route.json (its task
 // definitions, otter-<platform>-<version>-<ca>) to drivers, so an Ottr
 // route table works without devices settings.
-var recipeDrivers = map[string]string{"otter-panos-": "panos", "otter-f5-": "bigip", "otter-lighthouse-": "lighthouse", "otter-linux-aws-ssm-": "ssm"}
+var recipeDrivers = map[string]string{"otter-panos-": "panos", "otter-f5-": "bigip", "otter-lighthouse-": "lighthouse", "otter-linux-aws-ssm-": "ssm", "otter-junos-": "junos"}
 
 // recipeDriver is the driver a route's recipe names, or "".
 func recipeDriver(recipe string) string {
@@ -146,6 +149,9 @@ func (d *DevicesConfig) device(a *ottr.Asset) (DeviceConfig, error) {
 	}
 	if o.SSM != nil {
 		c.SSM = o.SSM
+	}
+	if o.Junos != nil {
+		c.Junos = o.Junos
 	}
 	if a.Credential != "" {
 		c.Credential = a.Credential
@@ -281,6 +287,16 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 			sc.Serve = dc.address(as)
 		}
 		return ssmdriver.New(sc)
+	case "junos":
+		jc := junosdriver.Config{}
+		if dc.Junos != nil {
+			jc = *dc.Junos
+		}
+		jc.Asset, jc.Credential = as, cred
+		if jc.Serve == "" {
+			jc.Serve = dc.address(as)
+		}
+		return junosdriver.New(jc)
 	case "":
 		return nil, ottr.Errorf(ottr.EINVALID, "devices: no driver set for platform %s", as.HostPlatform)
 	}

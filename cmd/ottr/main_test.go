@@ -80,7 +80,7 @@ func TestDemo(t *testing.T) {
 	// The demo's own devices are rotated end to end: four script-driven
 	// ones, the simulated PAN-OS firewall, BIG-IP and Lighthouse, and the Linux host
 	// (sshd + nginx) where this machine can run it.
-	n := 7 // four script-driven devices, PAN-OS, BIG-IP, Lighthouse
+	n := 8 // four script-driven devices, PAN-OS, BIG-IP, Lighthouse, Junos
 	if _, err := exec.LookPath("openssl"); err == nil {
 		n++ // the instance behind Systems Manager
 	}
@@ -400,7 +400,7 @@ func TestPlatforms(t *testing.T) {
 	}
 	c := newCLI(t)
 	out := c.ok("platforms")
-	for _, want := range []string{"panos", "otter-panos-*", "bigip", "otter-f5-*", "lighthouse", "otter-lighthouse-*", "ssm", "otter-linux-aws-ssm-*", "linux", "exec"} {
+	for _, want := range []string{"panos", "otter-panos-*", "bigip", "otter-f5-*", "lighthouse", "otter-lighthouse-*", "ssm", "otter-linux-aws-ssm-*", "junos", "otter-junos-*", "linux", "exec"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("platforms lacks %q:\n%s", want, out)
 		}

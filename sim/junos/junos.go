@@ -1,0 +1,656 @@
+// Package junos simulates a Juniper device (SRX/EX/MX) as a certificate
+// rotation reaches it: an SSH server (golang.org/x/crypto/ssh) with
+// password and keyboard-interactive logins and the "netconf" subsystem,
+// speaking NETCONF 1.0 (hello, rpc / rpc-reply, rpc-error, "]]>]]>"
+// framing) as Junos does by default.
+//
+// Operational commands arrive as <command format="text"> and answer with
+// Junos's CLI text: request security pki generate-key-pair /
+// generate-certificate-request (one domain-name, as Junos allows),
+// ca-certificate load, local-certificate load, clear security pki …,
+// show security pki local-certificate detail, show configuration … |
+// display set, file delete. Files come with <file-put>. Configuration is a
+// candidate and a committed set of "set" lines, changed with
+// <load-configuration action="set" format="text"> under <lock>, and
+// <commit-configuration> refuses a web-management certificate that is not
+// loaded. J-Web's HTTPS port presents the committed
+// pki-local-certificate with the CA certificates loaded for its issuers.
+//
+// Faults: refused logins, a failing commit, a slow commit, and a
+// connection dropped while a file is put.
+package junos
+
+import (
+	"bufio"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"encoding/xml"
+	"fmt"
+	"math/big"
+	"net"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/internal/netconf"
+	"golang.org/x/crypto/ssh"
+)
+
+// Faults make the device misbehave; set them with Device.SetFaults.
+type Faults struct {
+	BadCredentials bool
+	// CommitError makes commits fail with this message.
+	CommitError string
+	// CommitDelay makes commits take this long.
+	CommitDelay time.Duration
+	// DropFilePut closes the connection when a file is put.
+	DropFilePut bool
+}
+
+type localCert struct {
+	key   crypto.Signer
+	chain []*x509.Certificate // empty until loaded
+}
+
+// Device is a running simulated Junos device.
+type Device struct {
+	// Addr is the SSH/NETCONF port; WebAddr J-Web's HTTPS.
+	Addr, WebAddr string
+	// HostKey is the SSH host key, for known_hosts.
+	HostKey ssh.PublicKey
+	Hostname string
+
+	mu        sync.Mutex
+	users     map[string]string
+	keys      map[string]*localCert // certificate-id
+	cas       map[string][]*x509.Certificate
+	files     map[string][]byte
+	candidate map[string]bool
+	committed map[string]bool
+	locked    bool
+	faults    Faults
+	factory   tls.Certificate
+	sshLn     net.Listener
+	webLn     net.Listener
+	config    *ssh.ServerConfig
+	rpcs      []string
+}
+
+// Start runs a device with one user on 127.0.0.1.
+func Start(user, password string) (*Device, error) {
+	d := &Device{Hostname: "srx1", users: map[string]string{user: password}, keys: map[string]*localCert{},
+		cas: map[string][]*x509.Certificate{}, files: map[string][]byte{}, candidate: map[string]bool{}, committed: map[string]bool{}}
+	hk, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	signer, _ := ssh.NewSignerFromSigner(hk)
+	d.HostKey = signer.PublicKey()
+	d.config = &ssh.ServerConfig{
+		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) { return nil, d.auth(c.User(), string(pw)) },
+		KeyboardInteractiveCallback: func(c ssh.ConnMetadata, ch ssh.KeyboardInteractiveChallenge) (*ssh.Permissions, error) {
+			ans, err := ch(c.User(), "", []string{"Password:"}, []bool{false})
+			if err != nil || len(ans) != 1 {
+				return nil, fmt.Errorf("no answer")
+			}
+			return nil, d.auth(c.User(), ans[0])
+		},
+		ServerVersion: "SSH-2.0-OpenSSH_8.6",
+	}
+	d.config.AddHostKey(signer)
+	if d.factory, err = selfSigned(d.Hostname); err != nil {
+		return nil, err
+	}
+	if d.sshLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	d.Addr = d.sshLn.Addr().String()
+	if d.webLn, err = tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: d.served}); err != nil {
+		return nil, err
+	}
+	d.WebAddr = d.webLn.Addr().String()
+	go d.acceptSSH()
+	go d.acceptWeb()
+	return d, nil
+}
+
+// Close stops the device.
+func (d *Device) Close() error {
+	d.webLn.Close()
+	return d.sshLn.Close()
+}
+
+// SetFaults replaces the injected faults.
+func (d *Device) SetFaults(f Faults) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.faults = f
+}
+
+// RPCs lists the operations received (command text or element name).
+func (d *Device) RPCs() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.rpcs...)
+}
+
+// Committed returns the committed configuration's set lines, sorted, and
+// the loaded certificate ids.
+func (d *Device) Committed() ([]string, []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var lines, ids []string
+	for l := range d.committed {
+		lines = append(lines, l)
+	}
+	for id := range d.keys {
+		ids = append(ids, id)
+	}
+	sort.Strings(lines)
+	sort.Strings(ids)
+	return lines, ids
+}
+
+// Preload loads a key pair and certificate as id and commits it for
+// J-Web, as a device in service has.
+func (d *Device) Preload(id string, key crypto.Signer, chain []*x509.Certificate) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.keys[id] = &localCert{key: key, chain: chain[:1]}
+	if len(chain) > 1 {
+		d.cas["corp-ca"] = chain[1:]
+		d.committed["set security pki ca-profile corp-ca ca-identity corp-ca"] = true
+	}
+	line := "set system services web-management https pki-local-certificate " + id
+	d.candidate[line], d.committed[line] = true, true
+}
+
+func (d *Device) auth(user, pw string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if want, ok := d.users[user]; !ok || want != pw || d.faults.BadCredentials {
+		return fmt.Errorf("authentication failed")
+	}
+	return nil
+}
+
+var webCert = regexp.MustCompile(`^set system services web-management https pki-local-certificate (\S+)$`)
+
+func (d *Device) served(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for l := range d.committed {
+		if m := webCert.FindStringSubmatch(l); m != nil {
+			c := d.keys[m[1]]
+			if c == nil || len(c.chain) == 0 {
+				break
+			}
+			tc := &tls.Certificate{PrivateKey: c.key, Leaf: c.chain[0], Certificate: [][]byte{c.chain[0].Raw}}
+			// The CA certificates loaded into profiles complete the chain.
+			issuer := c.chain[0]
+			for range 4 {
+				next := d.findIssuer(issuer)
+				if next == nil {
+					break
+				}
+				tc.Certificate = append(tc.Certificate, next.Raw)
+				issuer = next
+			}
+			return tc, nil
+		}
+	}
+	return &d.factory, nil
+}
+
+func (d *Device) findIssuer(c *x509.Certificate) *x509.Certificate {
+	for _, list := range d.cas {
+		for _, ca := range list {
+			if ca.Subject.String() == c.Issuer.String() && !ca.Equal(c) && c.CheckSignatureFrom(ca) == nil {
+				return ca
+			}
+		}
+	}
+	return nil
+}
+
+func (d *Device) acceptWeb() {
+	for {
+		c, err := d.webLn.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			_ = c.(*tls.Conn).Handshake()
+		}()
+	}
+}
+
+func (d *Device) acceptSSH() {
+	for {
+		c, err := d.sshLn.Accept()
+		if err != nil {
+			return
+		}
+		go d.serveConn(c)
+	}
+}
+
+func (d *Device) serveConn(c net.Conn) {
+	defer c.Close()
+	_, chans, reqs, err := ssh.NewServerConn(c, d.config)
+	if err != nil {
+		return
+	}
+	go ssh.DiscardRequests(reqs)
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			_ = nc.Reject(ssh.UnknownChannelType, "only sessions")
+			continue
+		}
+		ch, chReqs, err := nc.Accept()
+		if err != nil {
+			continue
+		}
+		go func() {
+			defer ch.Close()
+			for req := range chReqs {
+				if req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "netconf" {
+					_ = req.Reply(true, nil)
+					d.netconf(ch, c)
+					return
+				}
+				// No CLI shell is simulated: Junos's CLI needs prompts
+				// and paging; automation uses NETCONF.
+				_ = req.Reply(false, nil)
+			}
+		}()
+	}
+}
+
+const hello = `<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities>
+<capability>urn:ietf:params:netconf:base:1.0</capability>
+<capability>urn:ietf:params:netconf:capability:candidate:1.0</capability>
+<capability>urn:ietf:params:netconf:capability:confirmed-commit:1.0</capability>
+<capability>http://xml.juniper.net/netconf/junos/1.0</capability>
+<capability>http://xml.juniper.net/dmi/system/1.0</capability>
+</capabilities><session-id>%d</session-id></hello>`
+
+// rpc is one request.
+type rpc struct {
+	MessageID string `xml:"message-id,attr"`
+	Body      []byte `xml:",innerxml"`
+}
+
+func (d *Device) netconf(ch ssh.Channel, conn net.Conn) {
+	n, _ := rand.Int(rand.Reader, big.NewInt(60000))
+	if err := netconf.Write(ch, []byte(fmt.Sprintf(hello, n.Int64()+1000))); err != nil {
+		return
+	}
+	r := bufio.NewReader(ch)
+	if _, err := netconf.Read(r); err != nil { // the client's hello
+		return
+	}
+	for {
+		msg, err := netconf.Read(r)
+		if err != nil {
+			return
+		}
+		var req rpc
+		if err := xml.Unmarshal(msg, &req); err != nil {
+			_ = netconf.Write(ch, []byte(rpcError("", "protocol", "malformed-message", "syntax error")))
+			continue
+		}
+		reply, closeSession, drop := d.handle(strings.TrimSpace(string(req.Body)))
+		if drop {
+			conn.Close()
+			return
+		}
+		_ = netconf.Write(ch, []byte(fmt.Sprintf(`<rpc-reply xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" xmlns:junos="http://xml.juniper.net/junos/23.4R1/junos" message-id="%s">%s</rpc-reply>`,
+			esc(req.MessageID), reply)))
+		if closeSession {
+			return
+		}
+	}
+}
+
+// esc escapes text for an XML text node as Junos writes it: markup
+// characters only, line breaks left as they are.
+var esc = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace
+
+func rpcError(_, typ, tag, msg string) string {
+	return fmt.Sprintf("<rpc-error><error-type>%s</error-type><error-tag>%s</error-tag><error-severity>error</error-severity><error-message>%s</error-message></rpc-error>",
+		typ, tag, esc(msg))
+}
+
+func output(text string) string { return "<output>\n" + esc(text) + "\n</output>" }
+
+var element = regexp.MustCompile(`^<([a-zA-Z-]+)`)
+
+// handle answers one rpc body; it reports whether to close the session
+// and whether to drop the connection instead of answering.
+func (d *Device) handle(body string) (reply string, closeSession, drop bool) {
+	m := element.FindStringSubmatch(body)
+	if m == nil {
+		return rpcError("", "protocol", "operation-not-supported", "syntax error"), false, false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	name := m[1]
+	switch name {
+	case "command":
+		var c struct {
+			Text string `xml:",chardata"`
+		}
+		_ = xml.Unmarshal([]byte(body), &c)
+		cmd := strings.Join(strings.Fields(c.Text), " ")
+		d.rpcs = append(d.rpcs, cmd)
+		return d.command(cmd), false, false
+	case "file-put":
+		d.rpcs = append(d.rpcs, name)
+		if d.faults.DropFilePut {
+			return "", false, true
+		}
+		var f struct {
+			Filename string `xml:"filename"`
+			Encoding string `xml:"encoding"`
+			Contents string `xml:"file-contents"`
+		}
+		if err := xml.Unmarshal([]byte(body), &f); err != nil || f.Encoding != "base64" || !strings.HasPrefix(f.Filename, "/var/tmp/") {
+			return rpcError("", "application", "invalid-value", "file-put: give a filename under /var/tmp and base64 contents"), false, false
+		}
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(f.Contents))
+		if err != nil {
+			return rpcError("", "application", "invalid-value", "file-put: contents are not base64"), false, false
+		}
+		d.files[f.Filename] = b
+		return "<ok/>", false, false
+	case "lock", "open-configuration":
+		d.rpcs = append(d.rpcs, name)
+		if d.locked {
+			return rpcError("", "protocol", "lock-denied", "configuration database locked by:\n  another session"), false, false
+		}
+		d.locked = true
+		return "<ok/>", false, false
+	case "unlock", "close-configuration":
+		d.rpcs = append(d.rpcs, name)
+		d.locked = false
+		// Uncommitted changes go with the lock, as in configure private.
+		d.candidate = clone(d.committed)
+		return "<ok/>", false, false
+	case "load-configuration":
+		d.rpcs = append(d.rpcs, name)
+		var l struct {
+			Action string `xml:"action,attr"`
+			Format string `xml:"format,attr"`
+			Set    string `xml:"configuration-set"`
+		}
+		if err := xml.Unmarshal([]byte(body), &l); err != nil || l.Action != "set" || l.Format != "text" {
+			return rpcError("", "protocol", "operation-not-supported", `only action="set" format="text" is simulated`), false, false
+		}
+		if !d.locked {
+			return rpcError("", "protocol", "access-denied", "configuration database is not locked by this session"), false, false
+		}
+		for _, line := range strings.Split(l.Set, "\n") {
+			line = strings.Join(strings.Fields(line), " ")
+			switch {
+			case line == "":
+			case strings.HasPrefix(line, "set "):
+				// A leaf holds one value: setting the certificate replaces it.
+				if webCert.MatchString(line) {
+					for old := range d.candidate {
+						if webCert.MatchString(old) {
+							delete(d.candidate, old)
+						}
+					}
+				}
+				d.candidate[line] = true
+			case strings.HasPrefix(line, "delete "):
+				delete(d.candidate, "set "+strings.TrimPrefix(line, "delete "))
+			default:
+				return "<load-configuration-results>" + rpcError("", "application", "invalid-value", "syntax error: "+line) + "</load-configuration-results>", false, false
+			}
+		}
+		return "<load-configuration-results><ok/></load-configuration-results>", false, false
+	case "commit-configuration":
+		d.rpcs = append(d.rpcs, name)
+		if d.faults.CommitDelay > 0 {
+			d.mu.Unlock()
+			time.Sleep(d.faults.CommitDelay)
+			d.mu.Lock()
+		}
+		if msg := d.faults.CommitError; msg != "" {
+			return rpcError("", "application", "invalid-value", msg) + rpcError("", "protocol", "operation-failed", "error: configuration check-out failed"), false, false
+		}
+		for l := range d.candidate {
+			if m := webCert.FindStringSubmatch(l); m != nil {
+				if c := d.keys[m[1]]; c == nil || len(c.chain) == 0 {
+					return rpcError("", "application", "invalid-value", fmt.Sprintf("system services web-management https pki-local-certificate %s: local certificate not found", m[1])) +
+						rpcError("", "protocol", "operation-failed", "error: configuration check-out failed"), false, false
+				}
+			}
+		}
+		d.committed = clone(d.candidate)
+		return "<commit-results><routing-engine junos:style=\"normal\"><name>re0</name><commit-success/></routing-engine></commit-results>", false, false
+	case "close-session":
+		d.rpcs = append(d.rpcs, name)
+		return "<ok/>", true, false
+	}
+	return rpcError("", "protocol", "operation-not-supported", "syntax error, expecting <rpc> element: "+name), false, false
+}
+
+func clone(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+var (
+	genKey     = regexp.MustCompile(`^request security pki generate-key-pair certificate-id (\S+)(?: size (\d+))?(?: type (rsa|ecdsa))?$`)
+	genCSR     = regexp.MustCompile(`^request security pki generate-certificate-request certificate-id (\S+) subject "?CN=([^",]+)[^"]*"?(?: domain-name (\S+))?(?: digest (\S+))?$`)
+	caLoad     = regexp.MustCompile(`^request security pki ca-certificate load ca-profile (\S+) filename (\S+)$`)
+	localLoad  = regexp.MustCompile(`^request security pki local-certificate load certificate-id (\S+) filename (\S+)(?: key (\S+))?$`)
+	clearLocal = regexp.MustCompile(`^clear security pki (local-certificate|key-pair) certificate-id (\S+)$`)
+	showLocal  = regexp.MustCompile(`^show security pki local-certificate(?: certificate-id (\S+))? detail$`)
+	fileDelete = regexp.MustCompile(`^file delete (\S+)$`)
+)
+
+func (d *Device) command(cmd string) string {
+	switch {
+	case genKey.MatchString(cmd):
+		m := genKey.FindStringSubmatch(cmd)
+		if d.keys[m[1]] != nil {
+			return output("error: Command aborted as key file already exists. Retry after clearing the existing key")
+		}
+		size, typ := m[2], m[3]
+		if typ == "" {
+			typ = "rsa"
+		}
+		var key crypto.Signer
+		var err error
+		switch {
+		case typ == "ecdsa" && (size == "256" || size == ""):
+			key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			size = "256"
+		case typ == "ecdsa" && size == "384":
+			key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+		case typ == "rsa" && (size == "" || size == "2048" || size == "3072" || size == "4096"):
+			if size == "" {
+				size = "2048"
+			}
+			bits := map[string]int{"2048": 2048, "3072": 3072, "4096": 4096}[size]
+			key, err = rsa.GenerateKey(rand.Reader, bits)
+		default:
+			return output("error: invalid key size " + size + " for type " + typ)
+		}
+		if err != nil {
+			return output("error: key generation failed")
+		}
+		d.keys[m[1]] = &localCert{key: key}
+		return output(fmt.Sprintf("Generated key pair %s, key size %s bits", m[1], size))
+	case genCSR.MatchString(cmd):
+		m := genCSR.FindStringSubmatch(cmd)
+		c := d.keys[m[1]]
+		if c == nil {
+			return output("error: Key pair " + m[1] + " not found")
+		}
+		tmpl := &x509.CertificateRequest{Subject: pkix.Name{CommonName: m[2]}}
+		if m[3] != "" {
+			tmpl.DNSNames = []string{m[3]} // Junos puts exactly one domain-name in the request
+		}
+		der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, c.key)
+		if err != nil {
+			return output("error: certificate request generation failed")
+		}
+		return output("Generated certificate request\n" + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})) +
+			"Fingerprint:\n9a:59:1c:00:de:ad:be:ef:00:11:22:33:44:55:66:77:88:99:aa:2e (sha1)\na8:82:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:d1 (md5)")
+	case caLoad.MatchString(cmd):
+		m := caLoad.FindStringSubmatch(cmd)
+		if !d.committed["set security pki ca-profile "+m[1]+" ca-identity "+m[1]] {
+			return output("error: CA profile " + m[1] + " does not exist")
+		}
+		chain, err := ottr.ParseChain(d.files[m[2]])
+		if err != nil || len(chain) == 0 {
+			return output("error: Failed to load CA certificate from file " + m[2])
+		}
+		d.cas[m[1]] = chain
+		return output(fmt.Sprintf("Fingerprint:\n  00:11:22:33 (sha1)\nCA certificate for profile %s loaded successfully", m[1]))
+	case localLoad.MatchString(cmd):
+		m := localLoad.FindStringSubmatch(cmd)
+		chain, err := ottr.ParseChain(d.files[m[2]])
+		if err != nil || len(chain) == 0 {
+			return output("error: Failed to load local certificate from file " + m[2])
+		}
+		c := d.keys[m[1]]
+		if m[3] != "" {
+			k, err := parseKey(d.files[m[3]])
+			if err != nil {
+				return output("error: Failed to load key from file " + m[3])
+			}
+			if c != nil {
+				return output("error: Certificate identifier " + m[1] + " already exists")
+			}
+			c = &localCert{key: k}
+			d.keys[m[1]] = c
+		}
+		if c == nil {
+			return output("error: Key pair " + m[1] + " not found")
+		}
+		if !samePublicKey(c.key.Public(), chain[0].PublicKey) {
+			return output("error: Local certificate " + m[1] + " does not match its key pair")
+		}
+		c.chain = chain[:1]
+		return output("Local certificate loaded successfully")
+	case clearLocal.MatchString(cmd):
+		m := clearLocal.FindStringSubmatch(cmd)
+		if c := d.keys[m[2]]; c != nil {
+			if m[1] == "key-pair" {
+				delete(d.keys, m[2])
+			} else {
+				c.chain = nil
+			}
+		}
+		return output("")
+	case cmd == "show security pki key-pair":
+		var ids []string
+		for id := range d.keys {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		var b strings.Builder
+		for _, id := range ids {
+			alg := "RSA"
+			if _, ok := d.keys[id].key.(*ecdsa.PrivateKey); ok {
+				alg = "ECDSA"
+			}
+			fmt.Fprintf(&b, "Certificate identifier: %s\n  Type: %s\n  Keypair Location: Keypair generated locally\n\n", id, alg)
+		}
+		return output(b.String())
+	case showLocal.MatchString(cmd):
+		return output(d.showLocal(showLocal.FindStringSubmatch(cmd)[1]))
+	case strings.HasPrefix(cmd, "show configuration system services web-management"):
+		var lines []string
+		for l := range d.committed {
+			if strings.HasPrefix(l, "set system services web-management") {
+				lines = append(lines, l)
+			}
+		}
+		sort.Strings(lines)
+		return output(strings.Join(lines, "\n"))
+	case fileDelete.MatchString(cmd):
+		delete(d.files, fileDelete.FindStringSubmatch(cmd)[1])
+		return output("")
+	}
+	return output("error: syntax error, expecting <command>: " + cmd)
+}
+
+func (d *Device) showLocal(only string) string {
+	var ids []string
+	for id, c := range d.keys {
+		if len(c.chain) > 0 && (only == "" || id == only) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	var b strings.Builder
+	for _, id := range ids {
+		l := d.keys[id].chain[0]
+		fmt.Fprintf(&b, "Certificate identifier: %s\n  Certificate version: 3\n  Serial number: %s\n  Issuer:\n    Common name: %s\n  Subject:\n    Common name: %s\n"+
+			"  Validity:\n    Not before: %s\n    Not after: %s\n  Keypair Location: Keypair generated locally\n\n",
+			id, l.SerialNumber.Text(16), l.Issuer.CommonName, l.Subject.CommonName, l.NotBefore.UTC().Format("01-02-2006 15:04 UTC"), l.NotAfter.UTC().Format("01-02-2006 15:04 UTC"))
+	}
+	return b.String()
+}
+
+func parseKey(b []byte) (crypto.Signer, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, fmt.Errorf("no PEM")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("not a signing key")
+	}
+	return s, nil
+}
+
+func samePublicKey(a, b crypto.PublicKey) bool {
+	x, err1 := x509.MarshalPKIXPublicKey(a)
+	y, err2 := x509.MarshalPKIXPublicKey(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+func selfSigned(host string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: host, Organization: []string{"Juniper Networks"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour), DNSNames: []string{host},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
