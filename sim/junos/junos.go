@@ -68,7 +68,7 @@ type Device struct {
 	// Addr is the SSH/NETCONF port; WebAddr J-Web's HTTPS.
 	Addr, WebAddr string
 	// HostKey is the SSH host key, for known_hosts.
-	HostKey ssh.PublicKey
+	HostKey  ssh.PublicKey
 	Hostname string
 
 	mu        sync.Mutex
@@ -98,7 +98,9 @@ func Start(user, password string) (*Device, error) {
 	signer, _ := ssh.NewSignerFromSigner(hk)
 	d.HostKey = signer.PublicKey()
 	d.config = &ssh.ServerConfig{
-		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) { return nil, d.auth(c.User(), string(pw)) },
+		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			return nil, d.auth(c.User(), string(pw))
+		},
 		KeyboardInteractiveCallback: func(c ssh.ConnMetadata, ch ssh.KeyboardInteractiveChallenge) (*ssh.Permissions, error) {
 			ans, err := ch(c.User(), "", []string{"Password:"}, []bool{false})
 			if err != nil || len(ans) != 1 {
