@@ -176,7 +176,7 @@ func (d *Driver) once(ctx context.Context, method, path string, body any, out an
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %v", d.c.Address, unwrapURL(err))
+		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %s %s: %v", d.c.Address, method, path, unwrapURL(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))

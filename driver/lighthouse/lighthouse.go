@@ -148,7 +148,7 @@ func (d *Driver) do(ctx context.Context, method, target string, in, out any) ([]
 		if ok := asURLError(err, &ue); ok {
 			err = ue.Err
 		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: %v", d.c.Address, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: %s %s: %v", d.c.Address, method, strings.TrimPrefix(target, d.base), err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))

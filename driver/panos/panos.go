@@ -206,7 +206,7 @@ func (d *Driver) post(ctx context.Context, params url.Values, file []byte) (*res
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		return nil, nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: %v", d.c.Address, scrub(err))
+		return nil, nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: %s: %v", d.c.Address, params.Get("type"), scrub(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))

@@ -328,3 +328,43 @@ func keys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestFailedRotations runs whole rotations against a faulty firewall: each
+// ends failed with the device's reason recorded on the rotation and the
+// asset, and the firewall still serves its previous certificate.
+func TestFailedRotations(t *testing.T) {
+	ca := testpki.NewCA("Corp CA")
+	for _, tc := range []struct {
+		name   string
+		faults simpanos.Faults
+		want   string
+	}{
+		{"bad credentials", simpanos.Faults{BadCredentials: true}, "Invalid Credential"},
+		{"error body with HTTP 200", simpanos.Faults{ErrorOn: "import", Message: "Import failed: disk full"}, "disk full"},
+		{"commit FAIL", simpanos.Faults{CommitFail: "ssl-tls-service-profile -> ottr: unsupported curve"}, "unsupported curve"},
+		{"connection dropped during import", simpanos.Faults{DropImport: true}, "import"},
+		{"request without every name", simpanos.Faults{DropSANs: true}, "leaves out vpn.example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dev, old := preloaded(t, ca)
+			dev.SetFaults(tc.faults)
+			env := rotatetest.New(t, "fw01.example.com", "vpn.example.com")
+			open := func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) {
+				return panos.New(panos.Config{Address: dev.Addr, Asset: a, CommitPoll: 5 * time.Millisecond,
+					Credential: ottr.Credential{"username": ottr.Secret(user), "password": ottr.Secret(pass)}})
+			}
+			rot, _ := env.Rotate(t, fwAsset(), dev.Addr, open)
+			if rot.State != ottr.StateFailed || !strings.Contains(rot.Error, tc.want) {
+				t.Fatalf("rotation %s: %q, want the reason %q\n%s", rot.State, rot.Error, tc.want, rotatetest.Log(rot))
+			}
+			a, _ := env.DB.GetAsset(t.Context(), "fw01.example.com")
+			if a.LastRotation == nil || a.LastRotation.Status != string(ottr.StateFailed) || !strings.Contains(a.LastRotation.Error, tc.want) {
+				t.Errorf("asset's last rotation: %+v", a.LastRotation)
+			}
+			dev.SetFaults(simpanos.Faults{})
+			if now := served(t, newDriver(t, dev, fwAsset(), nil)); !now.Equal(old[0]) {
+				t.Errorf("the firewall serves %x, want its previous %x", now.SerialNumber, old[0].SerialNumber)
+			}
+		})
+	}
+}
