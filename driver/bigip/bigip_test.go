@@ -252,3 +252,34 @@ func TestPruneAndRestore(t *testing.T) {
 		t.Errorf("Restore to a pruned certificate: %v", err)
 	}
 }
+
+func TestFailedRotations(t *testing.T) {
+	ca := testpki.NewCA("Corp CA")
+	for _, tc := range []struct {
+		name   string
+		faults simbigip.Faults
+		want   string
+	}{
+		{"bad credentials", simbigip.Faults{BadCredentials: true}, "Authentication failed"},
+		{"device restarting", simbigip.Faults{Restarting: true}, "restarting"},
+		{"profile refused", simbigip.Faults{ErrorPath: "/mgmt/tm/ltm/profile", Message: "01070734:3: Configuration error: profile locked"}, "profile locked"},
+		{"request without every name", simbigip.Faults{DropSANs: true}, "leaves out"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dev, old := preloaded(t, ca)
+			env := rotatetest.New(t, "www.example.com", "example.com")
+			open := func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) {
+				dev.SetFaults(tc.faults) // after preflight read what is served
+				return bigip.New(config(dev, a, nil))
+			}
+			env.Failed(t, lbAsset(), dev.VirtualAddr, open, tc.want, old[0], func() (*x509.Certificate, error) {
+				dev.SetFaults(simbigip.Faults{})
+				cur, err := newDriver(t, dev, nil).Current(t.Context())
+				if err != nil {
+					return nil, err
+				}
+				return cur[0], nil
+			})
+		})
+	}
+}

@@ -217,3 +217,33 @@ func TestFaults(t *testing.T) {
 		}
 	})
 }
+
+func TestFailedRotations(t *testing.T) {
+	ca := testpki.NewCA("Corp CA")
+	for _, tc := range []struct {
+		name   string
+		faults simjunos.Faults
+		want   string
+	}{
+		{"refused login", simjunos.Faults{BadCredentials: true}, "authentication refused"},
+		{"commit fails", simjunos.Faults{CommitError: "web-management: https is not enabled"}, "https is not enabled"},
+		{"connection dropped during file-put", simjunos.Faults{DropFilePut: true}, "file-put"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dev, kh := start(t)
+			csr, key := testpki.CSR("srx1.example.com", "srx1.example.com")
+			old := ca.Sign(csr, 30*24*time.Hour)
+			dev.Preload("corp-web", key, old)
+			dev.SetFaults(tc.faults)
+			env := rotatetest.New(t, "srx1.example.com")
+			open := func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) { return junos.New(config(dev, kh, a, nil)) }
+			env.Failed(t, srxAsset(), dev.WebAddr, open, tc.want, old[0], func() (*x509.Certificate, error) {
+				cur, err := newDriver(t, dev, kh).Current(t.Context())
+				if err != nil {
+					return nil, err
+				}
+				return cur[0], nil
+			})
+		})
+	}
+}

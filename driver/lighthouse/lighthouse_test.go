@@ -2,6 +2,7 @@ package lighthouse_test
 
 import (
 	"context"
+	"crypto/x509"
 	"strings"
 	"testing"
 	"time"
@@ -180,4 +181,34 @@ func TestFaults(t *testing.T) {
 			t.Errorf("foreign key: %v", err)
 		}
 	})
+}
+
+func TestFailedRotations(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults simlh.Faults
+		want   string
+	}{
+		{"refused login", simlh.Faults{BadCredentials: true}, "Invalid login credentials"},
+		{"push fails", simlh.Faults{PushFail: true}, "Push command failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dev := start(t)
+			d := newDriver(t, dev, consoleAsset(), true, nil)
+			before, _ := d.Current(t.Context())
+			dev.SetFaults(tc.faults)
+			env := rotatetest.New(t, "console01.example.com")
+			open := func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) {
+				return lighthouse.New(lighthouse.Config{Address: dev.Addr, Asset: a, KeyOffDevice: true,
+					Credential: ottr.Credential{"username": ottr.Secret(user), "password": ottr.Secret(pass)}})
+			}
+			env.Failed(t, consoleAsset(), dev.Addr, open, tc.want, before[0], func() (*x509.Certificate, error) {
+				cur, err := d.Current(t.Context())
+				if err != nil {
+					return nil, err
+				}
+				return cur[0], nil
+			})
+		})
+	}
 }

@@ -2,6 +2,7 @@ package ssm_test
 
 import (
 	"context"
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,4 +170,32 @@ func TestFaults(t *testing.T) {
 			t.Error("the served certificate changed")
 		}
 	})
+}
+
+func TestFailedRotations(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		breakHost func(h *host)
+		cred      ottr.Credential
+		want      string
+	}{
+		{"agent offline", func(h *host) { h.svc.SetOnline(h.inst.ID, false) }, cred, "ConnectionLost"},
+		{"refused credentials", func(*host) {}, ottr.Credential{"access_key_id": "AKIDWRONG", "secret_access_key": "x"}, "security token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startHost(t)
+			d := h.driver(t)
+			before, _ := d.Current(t.Context())
+			tc.breakHost(h)
+			env := rotatetest.New(t, "web01.example.com", "www.example.com")
+			open := func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) { return ssm.New(h.config(a, tc.cred)) }
+			env.Failed(t, webAsset(), h.inst.Addr, open, tc.want, before[0], func() (*x509.Certificate, error) {
+				cur, err := d.Current(t.Context())
+				if err != nil {
+					return nil, err
+				}
+				return cur[0], nil
+			})
+		})
+	}
 }

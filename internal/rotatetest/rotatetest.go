@@ -106,3 +106,23 @@ func Log(r *ottr.Rotation) string {
 	}
 	return b.String()
 }
+
+// Failed runs a rotation that must fail: it checks the rotation and the
+// asset record want as the reason, and that current (what the device
+// serves afterwards) is still before.
+func (e *Env) Failed(t *testing.T, a *ottr.Asset, addr string, open func(context.Context, *ottr.Asset) (ottr.Driver, error),
+	want string, before *x509.Certificate, current func() (*x509.Certificate, error)) {
+	t.Helper()
+	rot, _ := e.Rotate(t, a, addr, open)
+	if rot.State != ottr.StateFailed || !strings.Contains(rot.Error, want) {
+		t.Fatalf("rotation %s: %q, want the reason %q\n%s", rot.State, rot.Error, want, Log(rot))
+	}
+	stored, err := e.DB.GetAsset(t.Context(), a.SystemName)
+	if err != nil || stored.LastRotation == nil || stored.LastRotation.Status != string(ottr.StateFailed) || !strings.Contains(stored.LastRotation.Error, want) {
+		t.Errorf("asset's last rotation: %+v %v", stored.LastRotation, err)
+	}
+	now, err := current()
+	if err != nil || !now.Equal(before) {
+		t.Errorf("the device serves %v (%v), want its previous certificate %x", now, err, before.SerialNumber)
+	}
+}
