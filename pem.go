@@ -1,6 +1,8 @@
 package ottr
 
 import (
+	"bytes"
+	"crypto"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -44,4 +46,12 @@ func ParseChain(b []byte) ([]*x509.Certificate, error) {
 		return nil, ErrNoCertificate
 	}
 	return out, nil
+}
+
+// SamePublicKey reports whether a and b are the same public key (a
+// certificate's and the key a device holds, say).
+func SamePublicKey(a, b crypto.PublicKey) bool {
+	x, err1 := x509.MarshalPKIXPublicKey(a)
+	y, err2 := x509.MarshalPKIXPublicKey(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }

@@ -398,7 +398,7 @@ func Verify(served, issued []*x509.Certificate, roots *x509.CertPool, orgs []str
 	if leaf.SerialNumber.Cmp(want.SerialNumber) != 0 {
 		errs = append(errs, fmt.Sprintf("device serves serial %x, not the new %x", leaf.SerialNumber, want.SerialNumber))
 	}
-	if !samePublicKey(leaf, want) {
+	if !ottr.SamePublicKey(leaf.PublicKey, want.PublicKey) {
 		errs = append(errs, "served certificate's key is not the CSR's key")
 	}
 	inter := x509.NewCertPool()
@@ -425,12 +425,6 @@ func Verify(served, issued []*x509.Certificate, roots *x509.CertPool, orgs []str
 		errs = append(errs, fmt.Sprintf("served certificate expires %s, issued one %s", leaf.NotAfter.UTC().Format(time.RFC3339), want.NotAfter.UTC().Format(time.RFC3339)))
 	}
 	return errs
-}
-
-func samePublicKey(a, b *x509.Certificate) bool {
-	ka, err1 := x509.MarshalPKIXPublicKey(a.PublicKey)
-	kb, err2 := x509.MarshalPKIXPublicKey(b.PublicKey)
-	return err1 == nil && err2 == nil && string(ka) == string(kb)
 }
 
 // restore puts the previous certificate back after a failed verification,

@@ -455,18 +455,12 @@ func (d *Driver) keyFor(ctx context.Context, leaf *x509.Certificate) (string, er
 			continue
 		}
 		if b, _ := pem.Decode(raw); b != nil {
-			if csr, err := x509.ParseCertificateRequest(b.Bytes); err == nil && samePublic(csr.PublicKey, leaf.PublicKey) {
+			if csr, err := x509.ParseCertificateRequest(b.Bytes); err == nil && ottr.SamePublicKey(csr.PublicKey, leaf.PublicKey) {
 				return n, nil
 			}
 		}
 	}
 	return "", ottr.Errorf(ottr.EINVALID, "BIG-IP %s: no key on the device matches this certificate; only a certificate for a request the device made can be installed", d.c.Address)
-}
-
-func samePublic(a, b any) bool {
-	x, err1 := x509.MarshalPKIXPublicKey(a)
-	y, err2 := x509.MarshalPKIXPublicKey(b)
-	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
 
 // put uploads a file and installs it as a certificate object.

@@ -347,7 +347,7 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	key := d.offKey
 	d.mu.Unlock()
 	if key != nil {
-		if !samePublic(key.Public(), chain[0].PublicKey) {
+		if !ottr.SamePublicKey(key.Public(), chain[0].PublicKey) {
 			return ottr.Errorf(ottr.EINVALID, "Lighthouse %s: this certificate is not for the key Ottr made", d.c.Address)
 		}
 		der, err := x509.MarshalPKCS8PrivateKey(key)
@@ -381,12 +381,6 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func samePublic(a, b any) bool {
-	x, err1 := x509.MarshalPKIXPublicKey(a)
-	y, err2 := x509.MarshalPKIXPublicKey(b)
-	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
 
 // Current returns the chain the web interface presents.

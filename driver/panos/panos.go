@@ -399,9 +399,7 @@ func pemKeyMatches(pemText string, pub any) bool {
 	default:
 		return false
 	}
-	a, err1 := x509.MarshalPKIXPublicKey(key)
-	b, err2 := x509.MarshalPKIXPublicKey(pub)
-	return err1 == nil && err2 == nil && bytes.Equal(a, b)
+	return ottr.SamePublicKey(key, pub)
 }
 
 func sameCert(pemText string, c *x509.Certificate) bool {

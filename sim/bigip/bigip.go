@@ -33,7 +33,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"regexp"
@@ -44,6 +43,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/internal/testpki"
 )
 
 // Faults make the device misbehave; set them with Device.SetFaults.
@@ -101,9 +101,7 @@ func Start(user, password, profile string) (*Device, error) {
 		uploads: map[string][]byte{}, keys: map[string]crypto.Signer{}, csrs: map[string]*x509.CertificateRequest{},
 		certs: map[string][]*x509.Certificate{}, profiles: map[string]*Profile{}}
 	var err error
-	if d.mgmt, err = selfSigned("bigip1"); err != nil {
-		return nil, err
-	}
+	d.mgmt = testpki.SelfSigned("bigip1", "MyCompany")
 	// The factory default.crt/default.key pair, as on every BIG-IP.
 	d.keys["/Common/default.key"] = d.mgmt.PrivateKey.(crypto.Signer)
 	d.certs["/Common/default.crt"] = []*x509.Certificate{d.mgmt.Leaf}
@@ -649,7 +647,7 @@ func (d *Device) profile(w http.ResponseWriter, method, fp string, body []byte) 
 		case c.Chain != "" && c.Chain != "none" && d.certs[c.Chain] == nil:
 			tmError(w, 400, fmt.Sprintf("010717e3:3: Client SSL profile (%s) refers to chain file (%s) that does not exist.", fp, c.Chain))
 			return
-		case !samePublicKey(key.Public(), cert[0].PublicKey):
+		case !ottr.SamePublicKey(key.Public(), cert[0].PublicKey):
 			tmError(w, 400, fmt.Sprintf("010717e5:3: Client SSL profile (%s): the key (%s) and certificate (%s) do not match.", fp, c.Key, c.Cert))
 			return
 		}
@@ -665,27 +663,4 @@ func (d *Device) profile(w http.ResponseWriter, method, fp string, body []byte) 
 	writeJSON(w, 200, map[string]any{"kind": "tm:ltm:profile:client-ssl:client-sslstate", "name": name, "partition": part, "fullPath": fp,
 		"cert": p.Cert, "key": p.Key, "chain": p.Chain,
 		"certKeyChain": []map[string]string{{"name": "default", "appService": "none", "cert": p.Cert, "key": p.Key, "chain": p.Chain}}})
-}
-
-func samePublicKey(a, b crypto.PublicKey) bool {
-	x, err1 := x509.MarshalPKIXPublicKey(a)
-	y, err2 := x509.MarshalPKIXPublicKey(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
-}
-
-func selfSigned(host string) (tls.Certificate, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: host, Organization: []string{"MyCompany"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(3650 * 24 * time.Hour), DNSNames: []string{host},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }

@@ -44,6 +44,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/internal/netconf"
+	"github.com/ottr-dev/ottr/internal/testpki"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -111,9 +112,7 @@ func Start(user, password string) (*Device, error) {
 		ServerVersion: "SSH-2.0-OpenSSH_8.6",
 	}
 	d.config.AddHostKey(signer)
-	if d.factory, err = selfSigned(d.Hostname); err != nil {
-		return nil, err
-	}
+	d.factory = testpki.SelfSigned(d.Hostname, "Juniper Networks")
 	if d.sshLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		return nil, err
 	}
@@ -552,7 +551,7 @@ func (d *Device) command(cmd string) string {
 		if c == nil {
 			return output("error: Key pair " + m[1] + " not found")
 		}
-		if !samePublicKey(c.key.Public(), chain[0].PublicKey) {
+		if !ottr.SamePublicKey(c.key.Public(), chain[0].PublicKey) {
 			return output("error: Local certificate " + m[1] + " does not match its key pair")
 		}
 		c.chain = chain[:1]
@@ -632,27 +631,4 @@ func parseKey(b []byte) (crypto.Signer, error) {
 		return nil, fmt.Errorf("not a signing key")
 	}
 	return s, nil
-}
-
-func samePublicKey(a, b crypto.PublicKey) bool {
-	x, err1 := x509.MarshalPKIXPublicKey(a)
-	y, err2 := x509.MarshalPKIXPublicKey(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
-}
-
-func selfSigned(host string) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: host, Organization: []string{"Juniper Networks"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour), DNSNames: []string{host},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }

@@ -17,7 +17,6 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -30,7 +29,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"regexp"
@@ -39,6 +37,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/internal/testpki"
 )
 
 // Faults make the device misbehave; set them with Device.SetFaults.
@@ -71,11 +70,8 @@ type Device struct {
 // Start runs a Lighthouse with one user and a self-signed certificate.
 func Start(user, password string) (*Device, error) {
 	d := &Device{users: map[string]string{user: password}, sessions: map[string]string{}}
-	key, chain, err := selfSigned("lighthouse")
-	if err != nil {
-		return nil, err
-	}
-	d.key, d.chain = key, chain
+	factory := testpki.SelfSigned("lighthouse", "Opengear")
+	d.key, d.chain = factory.PrivateKey.(crypto.Signer), []*x509.Certificate{factory.Leaf}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -304,7 +300,7 @@ func (d *Device) put(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if key == nil || !samePublicKey(key.Public(), chain[0].PublicKey) {
+		if key == nil || !ottr.SamePublicKey(key.Public(), chain[0].PublicKey) {
 			fail(w, http.StatusBadRequest, apiErr{Type: 2, Code: 14, Text: " Certificate does not match the private key.", Args: map[string]string{"uuid": "root-1-services_https_cert"}},
 				apiErr{Type: 1, Code: 33, Text: "Push command failed"})
 			return
@@ -336,27 +332,4 @@ func parseKey(p string) (crypto.Signer, error) {
 		return nil, errors.New("not a signing key")
 	}
 	return s, nil
-}
-
-func samePublicKey(a, b crypto.PublicKey) bool {
-	x, err1 := x509.MarshalPKIXPublicKey(a)
-	y, err2 := x509.MarshalPKIXPublicKey(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
-}
-
-func selfSigned(host string) (crypto.Signer, []*x509.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: host, Organization: []string{"Opengear"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour), DNSNames: []string{host},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return nil, nil, err
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return key, []*x509.Certificate{leaf}, nil
 }

@@ -64,7 +64,7 @@ func (d *Device) Install(ctx context.Context, chain []*x509.Certificate) error {
 	switch {
 	case len(chain) > 0 && len(d.chain) > 0 && d.chain[0].Equal(chain[0]):
 		return nil // idempotent
-	case d.pending != nil && len(chain) > 0 && samePub(d.pending, chain[0]):
+	case d.pending != nil && len(chain) > 0 && ottr.SamePublicKey(d.pending.Public(), chain[0].PublicKey):
 		d.prev, d.chain, d.key, d.pending = d.chain, chain, d.pending, nil
 		return nil
 	}
@@ -93,10 +93,4 @@ func (d *Device) Restore(ctx context.Context, previous []*x509.Certificate) erro
 	}
 	d.chain = d.prev
 	return nil
-}
-
-func samePub(k crypto.Signer, c *x509.Certificate) bool {
-	a, err1 := x509.MarshalPKIXPublicKey(k.Public())
-	b, err2 := x509.MarshalPKIXPublicKey(c.PublicKey)
-	return err1 == nil && err2 == nil && string(a) == string(b)
 }

@@ -33,7 +33,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"sort"
@@ -42,6 +41,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/internal/testpki"
 )
 
 // Faults make the device misbehave; set them through Device.SetFaults.
@@ -142,9 +142,7 @@ func Start(user, password string) (*Device, error) {
 	}
 	d.running = d.candidate.clone()
 	var err error
-	if d.factory, err = selfSigned(d.Hostname); err != nil {
-		return nil, err
-	}
+	d.factory = testpki.SelfSigned(d.Hostname, "Palo Alto Networks")
 	d.ln, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -502,7 +500,7 @@ func (d *Device) importCert(w http.ResponseWriter, r *http.Request) {
 		c = &Cert{Name: name, CommonName: chain[0].Subject.CommonName}
 		d.candidate.certs[name] = c
 	}
-	if c.key != nil && !samePublicKey(c.key.Public(), chain[0].PublicKey) {
+	if c.key != nil && !ottr.SamePublicKey(c.key.Public(), chain[0].PublicKey) {
 		fail(w, "12", "Import of "+name+" failed. The certificate does not match the existing private key")
 		return
 	}
@@ -743,29 +741,6 @@ func algorithmOf(k crypto.Signer) string {
 		return "ECDSA"
 	}
 	return "RSA"
-}
-
-func samePublicKey(a, b crypto.PublicKey) bool {
-	x, err1 := x509.MarshalPKIXPublicKey(a)
-	y, err2 := x509.MarshalPKIXPublicKey(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
-}
-
-func selfSigned(host string) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: host, Organization: []string{"Palo Alto Networks"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour), DNSNames: []string{host},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
 func pemEncode(typ string, der []byte) []byte {
