@@ -1,0 +1,282 @@
+package junos
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+)
+
+// CSR has the device make a key pair and a request. Junos puts one
+// domain-name in a request, so an asset with more names is refused.
+func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
+	var extra []string
+	for _, n := range req.DNSNames {
+		if n != req.CommonName {
+			extra = append(extra, n)
+		}
+	}
+	if len(extra) > 0 {
+		return nil, ottr.Errorf(ottr.EINVALID, "Junos %s can put one domain name in its request (%s), and this asset also needs %s: split the names across assets or drop them",
+			d.c.Address, req.CommonName, strings.Join(extra, ", "))
+	}
+	if !quoteSafe.MatchString(req.CommonName) {
+		return nil, ottr.Errorf(ottr.EINVALID, "common name %q cannot go into a Junos command", req.CommonName)
+	}
+	typ, size := "ecdsa", "256"
+	switch req.KeyType {
+	case "", "p256":
+	case "p384":
+		size = "384"
+	case "rsa2048", "rsa3072", "rsa4096":
+		typ, size = "rsa", strings.TrimPrefix(req.KeyType, "rsa")
+	default:
+		return nil, ottr.Errorf(ottr.EINVALID, "Junos cannot make a %q key", req.KeyType)
+	}
+	suffix := make([]byte, 2)
+	_, _ = rand.Read(suffix)
+	id := prefix + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(suffix)
+	var csr *x509.CertificateRequest
+	err := d.with(ctx, func(s *session) error {
+		out, err := s.command(fmt.Sprintf("request security pki generate-key-pair certificate-id %s size %s type %s", id, size, typ))
+		if err != nil {
+			return err
+		}
+		ottr.Logf(ctx, "Junos: %s", firstLine(out))
+		out, err = s.command(fmt.Sprintf(`request security pki generate-certificate-request certificate-id %s subject "CN=%s" domain-name %s digest sha-256`, id, req.CommonName, req.CommonName))
+		if err != nil {
+			return err
+		}
+		blk, _ := pem.Decode([]byte(out[max(0, strings.Index(out, "-----BEGIN")):]))
+		if blk == nil || blk.Type != "CERTIFICATE REQUEST" {
+			return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: the request printed no PEM certificate request", d.c.Address)
+		}
+		csr, err = x509.ParseCertificateRequest(blk.Bytes)
+		return err
+	})
+	return csr, err
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+func serialOf(c *x509.Certificate) string { return strings.TrimLeft(c.SerialNumber.Text(16), "0") }
+
+// loaded maps certificate ids with a loaded certificate to their serials.
+func (s *session) loaded() (map[string]string, error) {
+	out, err := s.command("show security pki local-certificate detail")
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]string{}
+	blocks := certID.FindAllStringSubmatchIndex(out, -1)
+	for i, b := range blocks {
+		end := len(out)
+		if i+1 < len(blocks) {
+			end = blocks[i+1][0]
+		}
+		id := out[b[2]:b[3]]
+		if m := serialRow.FindStringSubmatch(out[b[0]:end]); m != nil {
+			ids[id] = strings.ToLower(strings.TrimLeft(m[1], "0"))
+		}
+	}
+	return ids, nil
+}
+
+func (s *session) bound() (string, error) {
+	out, err := s.command("show configuration system services web-management | display set")
+	if err != nil {
+		return "", err
+	}
+	if m := webLine.FindStringSubmatch(out); m != nil {
+		return m[1], nil
+	}
+	return "", nil
+}
+
+// Install uploads the chain, loads the intermediates into a CA profile
+// and the leaf onto the key pair the device made, points J-Web at it,
+// commits, and waits until J-Web serves it; older ottr- certificates are
+// cleared, except the one replaced.
+func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
+	if len(chain) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "no certificate to install")
+	}
+	var id, previous string
+	err := d.with(ctx, func(s *session) error {
+		ids, err := s.loaded()
+		if err != nil {
+			return err
+		}
+		if previous, err = s.bound(); err != nil {
+			return err
+		}
+		for i, serial := range ids {
+			if serial == serialOf(chain[0]) {
+				id = i // already loaded: a retried or resumed rotation
+			}
+		}
+		if id == "" {
+			if id, err = d.load(ctx, s, chain); err != nil {
+				return err
+			}
+		}
+		if previous != id {
+			if err := s.configure("set system services web-management https pki-local-certificate " + id); err != nil {
+				return err
+			}
+			ottr.Logf(ctx, "J-Web now uses %s (committed)", id)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.waitServes(ctx, chain[0]); err != nil {
+		return err
+	}
+	d.prune(ctx, id, previous)
+	return nil
+}
+
+// load puts the files on the device and loads them: the intermediates
+// into their own CA profile, the leaf onto the matching key pair.
+func (d *Driver) load(ctx context.Context, s *session, chain []*x509.Certificate) (string, error) {
+	ids, err := s.loaded()
+	if err != nil {
+		return "", err
+	}
+	out, err := s.command("show security pki key-pair")
+	if err != nil {
+		return "", err
+	}
+	// Candidates: key pairs this driver made whose certificate is not
+	// loaded yet, newest first; the device refuses a certificate for
+	// another key, so the right one is found even after a restart.
+	var cands []string
+	for _, m := range certID.FindAllStringSubmatch(out, -1) {
+		if _, done := ids[m[1]]; strings.HasPrefix(m[1], prefix) && !done {
+			cands = append(cands, m[1])
+		}
+	}
+	slices.Sort(cands)
+	slices.Reverse(cands)
+	if len(cands) == 0 {
+		return "", ottr.Errorf(ottr.EINVALID, "Junos %s: no key pair made by Ottr is waiting for a certificate; only a certificate for a request the device made can be installed", d.c.Address)
+	}
+	leafFile := "/var/tmp/ottr-leaf.pem"
+	if err := s.putFile(leafFile, ottr.EncodeChain(chain[:1])); err != nil {
+		return "", err
+	}
+	defer s.command("file delete " + leafFile) //nolint:errcheck // best effort; /var/tmp is cleaned at reboot
+	for _, id := range cands {
+		if len(chain) > 1 {
+			profile := id + "-ca"
+			caFile := "/var/tmp/" + profile + ".pem"
+			if err := s.putFile(caFile, ottr.EncodeChain(chain[1:])); err != nil {
+				return "", err
+			}
+			if err := s.configure(fmt.Sprintf("set security pki ca-profile %s ca-identity %s", profile, profile)); err != nil {
+				return "", err
+			}
+			_, err := s.command(fmt.Sprintf("request security pki ca-certificate load ca-profile %s filename %s", profile, caFile))
+			s.command("file delete " + caFile) //nolint:errcheck // best effort
+			if err != nil {
+				return "", err
+			}
+		}
+		out, err := s.command(fmt.Sprintf("request security pki local-certificate load certificate-id %s filename %s", id, leafFile))
+		if err != nil {
+			if strings.Contains(out, "does not match") {
+				continue
+			}
+			return "", err
+		}
+		ottr.Logf(ctx, "Junos: loaded the certificate onto key pair %s", id)
+		return id, nil
+	}
+	return "", ottr.Errorf(ottr.EINVALID, "Junos %s: no key pair on the device matches this certificate", d.c.Address)
+}
+
+func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		cur, err := d.Current(ctx)
+		if err == nil && len(cur) > 0 && cur[0].Equal(leaf) {
+			ottr.Logf(ctx, "J-Web serves serial %x", leaf.SerialNumber)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: committed, but J-Web (%s) does not serve the new certificate", d.c.Address, d.c.Serve)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// prune clears certificates and key pairs this driver made, except keep
+// and previous, and their CA profiles. Failures are logged.
+func (d *Driver) prune(ctx context.Context, keep, previous string) {
+	err := d.with(ctx, func(s *session) error {
+		ids, err := s.loaded()
+		if err != nil {
+			return err
+		}
+		var lines []string
+		for id := range ids {
+			if !strings.HasPrefix(id, prefix) || id == keep || id == previous {
+				continue
+			}
+			if _, err := s.command("clear security pki local-certificate certificate-id " + id); err != nil {
+				return err
+			}
+			if _, err := s.command("clear security pki key-pair certificate-id " + id); err != nil {
+				return err
+			}
+			lines = append(lines, "delete security pki ca-profile "+id+"-ca ca-identity "+id+"-ca")
+			ottr.Logf(ctx, "cleared old certificate %s", id)
+		}
+		if len(lines) > 0 {
+			return s.configure(lines...)
+		}
+		return nil
+	})
+	if err != nil {
+		ottr.Logf(ctx, "warn: clearing old certificates: %s", ottr.ErrorMessage(err))
+	}
+}
+
+// Restore points J-Web back at the certificate holding previous and
+// commits.
+func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) error {
+	if len(previous) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "no previous certificate to restore")
+	}
+	err := d.with(ctx, func(s *session) error {
+		ids, err := s.loaded()
+		if err != nil {
+			return err
+		}
+		for id, serial := range ids {
+			if serial == serialOf(previous[0]) {
+				return s.configure("set system services web-management https pki-local-certificate " + id)
+			}
+		}
+		return ottr.Errorf(ottr.ENOTFOUND, "Junos %s: the previous certificate (serial %x) is no longer loaded", d.c.Address, previous[0].SerialNumber)
+	})
+	if err != nil {
+		return err
+	}
+	return d.waitServes(ctx, previous[0])
+}

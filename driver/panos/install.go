@@ -1,0 +1,255 @@
+package panos
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+)
+
+// Install imports the chain onto the key the firewall made for it, points
+// the profile (and the management interface) at it, commits, and checks
+// the management interface serves it. Older certificates this driver made
+// are deleted afterwards, except the one it replaced, kept for Restore.
+func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
+	if len(chain) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "no certificate to install")
+	}
+	entries, err := d.certs(ctx)
+	if err != nil {
+		return err
+	}
+	previous, err := d.bound(ctx)
+	if err != nil {
+		return err
+	}
+	target := ""
+	for _, e := range entries {
+		if e.PublicKey != "" && sameCert(e.PublicKey, chain[0]) {
+			target = e.Name // already imported (a retried or resumed rotation)
+			break
+		}
+		// The key the firewall made for this certificate: by its request,
+		// or by an earlier import onto the same key (a retry).
+		if target == "" && e.PrivateKey != "" && (pemKeyMatches(e.CSR, chain[0].PublicKey) || pemKeyMatches(e.PublicKey, chain[0].PublicKey)) {
+			target = e.Name
+		}
+	}
+	if target == "" {
+		return ottr.Errorf(ottr.EINVALID, "PAN-OS %s: no key on the firewall matches this certificate; only a certificate for a request the firewall made can be installed", d.c.Address)
+	}
+	if cur, err := d.Current(ctx); err == nil && len(cur) > 0 && cur[0].Equal(chain[0]) && previous == target {
+		ottr.Logf(ctx, "the firewall already serves %s", target)
+		return nil
+	}
+	if _, _, err := d.postFile(ctx, target, ottr.EncodeChain(chain)); err != nil {
+		return err
+	}
+	ottr.Logf(ctx, "imported the chain into %s", target)
+	if err := d.bind(ctx, target); err != nil {
+		return err
+	}
+	if err := d.commit(ctx); err != nil {
+		if previous != "" && previous != target {
+			// Leave the candidate as the running configuration is, so
+			// another administrator's commit does not push this change.
+			if rerr := d.setProfile(ctx, previous); rerr != nil {
+				ottr.Logf(ctx, "warn: could not point the candidate profile back at %s: %s", previous, ottr.ErrorMessage(rerr))
+			}
+		}
+		return err
+	}
+	if err := d.waitServes(ctx, chain[0]); err != nil {
+		return err
+	}
+	d.prune(ctx, target, previous)
+	return nil
+}
+
+func (d *Driver) postFile(ctx context.Context, name string, file []byte) (*response, []byte, error) {
+	if err := d.login(ctx); err != nil {
+		return nil, nil, err
+	}
+	return d.post(ctx, url.Values{"type": {"import"}, "category": {"certificate"}, "certificate-name": {name}, "format": {"pem"}}, file)
+}
+
+func (d *Driver) setProfile(ctx context.Context, cert string) error {
+	_, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"set"}, "xpath": {profilePath + "/entry[@name='" + d.c.Profile + "']"},
+		"element": {"<protocol-settings><min-version>tls1-2</min-version><max-version>max</max-version></protocol-settings><certificate>" + x(cert) + "</certificate>"}})
+	return err
+}
+
+// bind points the profile at cert and, unless told not to, the
+// management interface at the profile.
+func (d *Driver) bind(ctx context.Context, cert string) error {
+	if err := d.setProfile(ctx, cert); err != nil {
+		return err
+	}
+	if !d.c.SkipManagement {
+		if _, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"set"}, "xpath": {systemPath},
+			"element": {"<ssl-tls-service-profile>" + x(d.c.Profile) + "</ssl-tls-service-profile>"}}); err != nil {
+			return err
+		}
+	}
+	ottr.Logf(ctx, "profile %s now names %s", d.c.Profile, cert)
+	return nil
+}
+
+// commit commits the candidate configuration (this administrator's
+// changes when logged in by name) and waits for the job to finish.
+func (d *Driver) commit(ctx context.Context) error {
+	cmd := "<commit></commit>"
+	if u := d.c.Credential.Get("username"); !u.IsZero() {
+		cmd = "<commit><partial><admin><member>" + x(u.Reveal()) + "</member></admin></partial></commit>"
+	}
+	r, err := d.call(ctx, url.Values{"type": {"commit"}, "cmd": {cmd}})
+	if err != nil {
+		return err
+	}
+	id := strings.TrimSpace(r.Result.Job.ID)
+	if id == "" {
+		ottr.Logf(ctx, "commit: %s", r.text()) // "There are no changes to commit."
+		return nil
+	}
+	ottr.Logf(ctx, "commit job %s enqueued", id)
+	deadline := time.Now().Add(d.c.CommitTimeout)
+	for {
+		j, err := d.call(ctx, url.Values{"type": {"op"}, "cmd": {"<show><jobs><id>" + id + "</id></jobs></show>"}})
+		if err != nil {
+			return err
+		}
+		if j.Result.Job.Status == "FIN" {
+			if j.Result.Job.Result != "OK" {
+				return ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: commit job %s failed: %s", d.c.Address, id, j.Result.Job.Details.String())
+			}
+			ottr.Logf(ctx, "commit job %s finished: %s", id, j.Result.Job.Details.String())
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: commit job %s still %s after %s", d.c.Address, id, j.Result.Job.Status, d.c.CommitTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d.c.CommitPoll):
+		}
+	}
+}
+
+// waitServes waits until the management interface presents leaf: its
+// web server restarts after a commit.
+func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		cur, err := d.Current(ctx)
+		if err == nil && len(cur) > 0 && cur[0].Equal(leaf) {
+			ottr.Logf(ctx, "the management interface serves serial %x", leaf.SerialNumber)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			got := "nothing"
+			if len(cur) > 0 {
+				got = fmt.Sprintf("serial %x", cur[0].SerialNumber)
+			} else if err != nil {
+				got = ottr.ErrorMessage(err)
+			}
+			return ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: committed, but the management interface still serves %s", d.c.Address, got)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d.c.CommitPoll):
+		}
+	}
+}
+
+// prune deletes certificates this driver made, except keep (just
+// installed) and previous (for Restore), and commits. It never touches
+// certificates made by anyone else; a failure is logged, not returned.
+func (d *Driver) prune(ctx context.Context, keep, previous string) {
+	entries, err := d.certs(ctx)
+	if err != nil {
+		ottr.Logf(ctx, "warn: listing certificates to prune: %s", ottr.ErrorMessage(err))
+		return
+	}
+	deleted := 0
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name, prefix) || e.Name == keep || e.Name == previous {
+			continue
+		}
+		if _, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"delete"}, "xpath": {certEntry(e.Name)}}); err != nil {
+			ottr.Logf(ctx, "warn: deleting %s: %s", e.Name, ottr.ErrorMessage(err))
+			continue
+		}
+		deleted++
+		ottr.Logf(ctx, "deleted old certificate %s", e.Name)
+	}
+	if deleted > 0 {
+		if err := d.commit(ctx); err != nil {
+			ottr.Logf(ctx, "warn: committing the deletions: %s", ottr.ErrorMessage(err))
+		}
+	}
+}
+
+// Restore points the profile back at the certificate previous was
+// imported into and commits.
+func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) error {
+	if len(previous) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "no previous certificate to restore")
+	}
+	entries, err := d.certs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.PublicKey != "" && sameCert(e.PublicKey, previous[0]) {
+			if err := d.bind(ctx, e.Name); err != nil {
+				return err
+			}
+			if err := d.commit(ctx); err != nil {
+				return err
+			}
+			return d.waitServes(ctx, previous[0])
+		}
+	}
+	return ottr.Errorf(ottr.ENOTFOUND, "PAN-OS %s: the previous certificate (serial %x) is no longer on the firewall", d.c.Address, previous[0].SerialNumber)
+}
+
+func pemKeyMatches(pemText string, pub any) bool {
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return false
+	}
+	var key any
+	switch block.Type {
+	case "CERTIFICATE":
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return false
+		}
+		key = c.PublicKey
+	case "CERTIFICATE REQUEST":
+		c, err := x509.ParseCertificateRequest(block.Bytes)
+		if err != nil {
+			return false
+		}
+		key = c.PublicKey
+	default:
+		return false
+	}
+	return ottr.SamePublicKey(key, pub)
+}
+
+func sameCert(pemText string, c *x509.Certificate) bool {
+	block, _ := pem.Decode([]byte(pemText))
+	return block != nil && bytes.Equal(block.Bytes, c.Raw)
+}
