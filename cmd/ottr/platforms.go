@@ -33,7 +33,7 @@ var drivers = []driverInfo{
 	{Driver: "lighthouse", Protocol: "Opengear Lighthouse REST", OnBoxKey: true,
 		SANs: "common name only on the device; all with key_off_device (key made in Ottr)", Rollback: false,
 		Binds: "the web UI and REST API certificate (one slot)"},
-	{Driver: "junos", Protocol: "NETCONF over SSH", OnBoxKey: true, SANs: "one (Junos requests carry one domain-name)", Rollback: true,
+	{Driver: "junos", Protocol: "NETCONF over SSH", OnBoxKey: true, SANs: "one on the device (one domain-name per request); all with key_off_device (key made in Ottr)", Rollback: true,
 		Binds: "system services web-management https pki-local-certificate (J-Web)"},
 	{Driver: "ssm", Protocol: "AWS Systems Manager Run Command (openssl on the instance)", OnBoxKey: true, SANs: "all", Rollback: true,
 		Binds: "key and chain files, Ottr's pre/post hooks, then a reload command"},

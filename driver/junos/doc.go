@@ -7,7 +7,11 @@
 //  1. request security pki generate-key-pair (ECDSA P-256 by default,
 //     P-384, RSA 2048/3072/4096) and generate-certificate-request: the key
 //     stays on the device. Junos puts one domain-name in a request, so an
-//     asset with more names is refused with an error saying so;
+//     asset with more names is refused with an error saying so — unless
+//     key_off_device is set: then Ottr makes the key and a CSR with every
+//     name, keeps the key in memory, puts it in /var/tmp over NETCONF with
+//     the certificate, loads both (local-certificate load … key …) and
+//     deletes the key file;
 //  2. the leaf and the intermediates are put in /var/tmp (<file-put>); the
 //     intermediates go into a CA profile of their own (committed) and are
 //     loaded with ca-certificate load, the leaf with local-certificate load

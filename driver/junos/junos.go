@@ -3,6 +3,7 @@ package junos
 import (
 	"bufio"
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/xml"
@@ -35,6 +36,12 @@ type Config struct {
 	Serve string `yaml:"serve"`
 	// Timeout bounds one RPC (a commit can take minutes); default 5m.
 	Timeout time.Duration `yaml:"timeout"`
+	// KeyOffDevice makes the key and a CSR with every name in Ottr, for
+	// certificates with more names than the one domain-name a Junos
+	// request carries. The key is kept in memory only, put on the device
+	// over NETCONF (SSH) with the certificate and deleted from /var/tmp
+	// once loaded. Without it such assets are refused.
+	KeyOffDevice bool `yaml:"key_off_device"`
 
 	Asset *ottr.Asset `yaml:"-"`
 	// Credential holds username and password (password and
@@ -52,6 +59,11 @@ type Driver struct {
 	user string
 
 	mu sync.Mutex
+	// offKey is a key made here (key_off_device) and the id it goes
+	// under; keyMu guards them (mu is held for a whole session).
+	keyMu  sync.Mutex
+	offKey crypto.Signer
+	offID  string
 }
 
 var (

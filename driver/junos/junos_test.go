@@ -72,6 +72,53 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestKeyOffDevice: a certificate with more names than a Junos request can
+// carry, with the key made in Ottr and loaded with the certificate.
+func TestKeyOffDevice(t *testing.T) {
+	sans := []string{"srx1.example.com", "vpn.example.com"}
+	asset := func() *ottr.Asset { a := srxAsset(); a.SubjectAlternativeName = sans; return a }
+	var dev *simjunos.Device
+	drivertest.Run(t, drivertest.Harness{
+		New: func(t *testing.T) ottr.Driver {
+			var kh string
+			dev, kh = start(t)
+			c := config(dev, kh, asset(), nil)
+			c.KeyOffDevice = true
+			d, err := junos.New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		},
+		CommonName: "srx1.example.com",
+		SANs:       sans,
+		Break:      func(*testing.T) { dev.Close() },
+	})
+	t.Run("Pebble", func(t *testing.T) {
+		dev, kh := start(t)
+		env := rotatetest.New(t, sans...)
+		open := func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) {
+			c := config(dev, kh, a, nil)
+			c.KeyOffDevice = true
+			return junos.New(c)
+		}
+		rot, err := env.Rotate(t, asset(), dev.WebAddr, open)
+		if err != nil || rot.State != ottr.StateSucceeded {
+			t.Fatalf("rotation %s: %v\n%s", rot.State, err, rotatetest.Log(rot))
+		}
+		cur, _ := newDriver(t, dev, kh).Current(t.Context())
+		if len(cur[0].DNSNames) != 2 || !strings.Contains(rotatetest.Log(rot), "key_off_device") {
+			t.Errorf("served %v\n%s", cur[0].DNSNames, rotatetest.Log(rot))
+		}
+		for _, r := range dev.RPCs() {
+			if strings.HasPrefix(r, "file delete /var/tmp/ottr-") && strings.HasSuffix(r, ".key") {
+				return // the key file was removed after loading
+			}
+		}
+		t.Errorf("the uploaded key file was not deleted: %v", dev.RPCs())
+	})
+}
+
 func TestPebbleRotation(t *testing.T) {
 	dev, kh := start(t)
 	ca := testpki.NewCA("Corp CA")

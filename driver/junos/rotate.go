@@ -2,8 +2,13 @@ package junos
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -23,8 +28,12 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 			extra = append(extra, n)
 		}
 	}
+	if d.c.KeyOffDevice {
+		return d.offDeviceCSR(ctx, req)
+	}
 	if len(extra) > 0 {
-		return nil, ottr.Errorf(ottr.EINVALID, "Junos %s can put one domain name in its request (%s), and this asset also needs %s: split the names across assets or drop them",
+		return nil, ottr.Errorf(ottr.EINVALID, "Junos %s can put one domain name in its request (%s), and this asset also needs %s: "+
+			"set key_off_device in its junos settings to make the key in Ottr and put it on the device with the certificate, or drop the names",
 			d.c.Address, req.CommonName, strings.Join(extra, ", "))
 	}
 	if !quoteSafe.MatchString(req.CommonName) {
@@ -159,6 +168,12 @@ func (d *Driver) load(ctx context.Context, s *session, chain []*x509.Certificate
 	if err != nil {
 		return "", err
 	}
+	d.keyMu.Lock()
+	offKey, offID := d.offKey, d.offID
+	d.keyMu.Unlock()
+	if offKey != nil && ottr.SamePublicKey(offKey.Public(), chain[0].PublicKey) {
+		return d.loadWithKey(ctx, s, offID, offKey, chain)
+	}
 	// Candidates: key pairs this driver made whose certificate is not
 	// loaded yet, newest first; the device refuses a certificate for
 	// another key, so the right one is found even after a restart.
@@ -179,20 +194,8 @@ func (d *Driver) load(ctx context.Context, s *session, chain []*x509.Certificate
 	}
 	defer s.command("file delete " + leafFile) //nolint:errcheck // best effort; /var/tmp is cleaned at reboot
 	for _, id := range cands {
-		if len(chain) > 1 {
-			profile := id + "-ca"
-			caFile := "/var/tmp/" + profile + ".pem"
-			if err := s.putFile(caFile, ottr.EncodeChain(chain[1:])); err != nil {
-				return "", err
-			}
-			if err := s.configure(fmt.Sprintf("set security pki ca-profile %s ca-identity %s", profile, profile)); err != nil {
-				return "", err
-			}
-			_, err := s.command(fmt.Sprintf("request security pki ca-certificate load ca-profile %s filename %s", profile, caFile))
-			s.command("file delete " + caFile) //nolint:errcheck // best effort
-			if err != nil {
-				return "", err
-			}
+		if err := d.loadCA(s, id, chain); err != nil {
+			return "", err
 		}
 		out, err := s.command(fmt.Sprintf("request security pki local-certificate load certificate-id %s filename %s", id, leafFile))
 		if err != nil {
@@ -279,4 +282,87 @@ func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) erro
 		return err
 	}
 	return d.waitServes(ctx, previous[0])
+}
+
+// offDeviceCSR makes the key and a CSR with every name here
+// (key_off_device), after checking the device answers.
+func (d *Driver) offDeviceCSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
+	if err := d.with(ctx, func(s *session) error { _, err := s.command("show security pki local-certificate detail"); return err }); err != nil {
+		return nil, err
+	}
+	var key crypto.Signer
+	var err error
+	switch req.KeyType {
+	case "", "p256":
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "p384":
+		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case "rsa2048", "rsa3072", "rsa4096":
+		key, err = rsa.GenerateKey(rand.Reader, map[string]int{"rsa2048": 2048, "rsa3072": 3072, "rsa4096": 4096}[req.KeyType])
+	default:
+		return nil, ottr.Errorf(ottr.EINVALID, "cannot make a %q key", req.KeyType)
+	}
+	if err != nil {
+		return nil, err
+	}
+	names := req.DNSNames
+	if !slices.Contains(names, req.CommonName) {
+		names = append([]string{req.CommonName}, names...)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: req.CommonName}, DNSNames: names}, key)
+	if err != nil {
+		return nil, err
+	}
+	suffix := make([]byte, 2)
+	_, _ = rand.Read(suffix)
+	d.keyMu.Lock()
+	d.offKey, d.offID = key, prefix+time.Now().UTC().Format("20060102-150405")+"-"+hex.EncodeToString(suffix)
+	d.keyMu.Unlock()
+	ottr.Logf(ctx, "made the key and a request for %s in Ottr (key_off_device)", strings.Join(names, ", "))
+	return x509.ParseCertificateRequest(der)
+}
+
+// loadWithKey puts a key made here and its certificate on the device,
+// loads them as id, and deletes the key file.
+func (d *Driver) loadWithKey(ctx context.Context, s *session, id string, key crypto.Signer, chain []*x509.Certificate) (string, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	keyFile, leafFile := "/var/tmp/"+id+".key", "/var/tmp/"+id+".pem"
+	defer s.command("file delete " + keyFile) //nolint:errcheck // also attempted below; /var/tmp is cleaned at reboot
+	if err := s.putFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+		return "", err
+	}
+	if err := s.putFile(leafFile, ottr.EncodeChain(chain[:1])); err != nil {
+		return "", err
+	}
+	defer s.command("file delete " + leafFile) //nolint:errcheck // best effort
+	if err := d.loadCA(s, id, chain); err != nil {
+		return "", err
+	}
+	if _, err := s.command(fmt.Sprintf("request security pki local-certificate load certificate-id %s filename %s key %s", id, leafFile, keyFile)); err != nil {
+		return "", err
+	}
+	ottr.Logf(ctx, "Junos: loaded the certificate and the key made in Ottr as %s", id)
+	return id, nil
+}
+
+// loadCA loads the chain's intermediates into a CA profile of their own
+// (<id>-ca), committed first, as Junos requires.
+func (d *Driver) loadCA(s *session, id string, chain []*x509.Certificate) error {
+	if len(chain) < 2 {
+		return nil
+	}
+	profile := id + "-ca"
+	caFile := "/var/tmp/" + profile + ".pem"
+	if err := s.putFile(caFile, ottr.EncodeChain(chain[1:])); err != nil {
+		return err
+	}
+	defer s.command("file delete " + caFile) //nolint:errcheck // best effort
+	if err := s.configure(fmt.Sprintf("set security pki ca-profile %s ca-identity %s", profile, profile)); err != nil {
+		return err
+	}
+	_, err := s.command(fmt.Sprintf("request security pki ca-certificate load ca-profile %s filename %s", profile, caFile))
+	return err
 }
