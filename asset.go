@@ -56,6 +56,15 @@ type LastRotation struct {
 	RotationID string `json:"rotation_id,omitempty"`
 }
 
+// Host is where the device is reached: its ip_address, else its
+// system_name.
+func (a *Asset) Host() string {
+	if a.IPAddress != "" {
+		return a.IPAddress
+	}
+	return a.SystemName
+}
+
 // Names returns the asset's certificate names: the common name followed by
 // every SAN not equal to it, in order, without duplicates.
 func (a *Asset) Names() []string {

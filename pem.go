@@ -55,3 +55,22 @@ func SamePublicKey(a, b crypto.PublicKey) bool {
 	y, err2 := x509.MarshalPKIXPublicKey(b)
 	return err1 == nil && err2 == nil && bytes.Equal(x, y)
 }
+
+// ErrNoCSR is returned by ParseCSR for input without a CERTIFICATE
+// REQUEST block.
+var ErrNoCSR = errors.New("no PEM certificate request")
+
+// ParseCSR reads the first PEM CERTIFICATE REQUEST in b; text before it
+// (a device's CLI output) is skipped.
+func ParseCSR(b []byte) (*x509.CertificateRequest, error) {
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			return nil, ErrNoCSR
+		}
+		if block.Type == "CERTIFICATE REQUEST" {
+			return x509.ParseCertificateRequest(block.Bytes)
+		}
+	}
+}

@@ -171,11 +171,7 @@ func (c DeviceConfig) address(a *ottr.Asset) string {
 	if c.Port == 0 {
 		return ""
 	}
-	host := a.IPAddress
-	if host == "" {
-		host = a.SystemName
-	}
-	return net.JoinHostPort(host, strconv.Itoa(c.Port))
+	return net.JoinHostPort(a.Host(), strconv.Itoa(c.Port))
 }
 
 // openDriver opens the driver for an asset's device.

@@ -14,12 +14,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	execdriver "github.com/ottr-dev/ottr/driver/exec"
 )
 
 // Config is how to reach one BIG-IP and what to bind.
@@ -75,11 +75,7 @@ func New(c Config) (*Driver, error) {
 	var probs []ottr.Problem
 	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
 	if c.Address == "" {
-		host := c.Asset.IPAddress
-		if host == "" {
-			host = c.Asset.SystemName
-		}
-		c.Address = net.JoinHostPort(host, "443")
+		c.Address = net.JoinHostPort(c.Asset.Host(), "443")
 	}
 	if _, _, err := net.SplitHostPort(c.Address); err != nil {
 		bad("address", fmt.Sprintf("%q is not host:port", c.Address))
@@ -267,12 +263,8 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	default:
 		return nil, ottr.Errorf(ottr.EINVALID, "BIG-IP cannot make a %q key (p256, p384, rsa2048, rsa3072, rsa4096)", req.KeyType)
 	}
-	names := req.DNSNames
-	if !slices.Contains(names, req.CommonName) {
-		names = append([]string{req.CommonName}, names...)
-	}
 	var sans []string
-	for _, n := range names {
+	for _, n := range req.Names() {
 		sans = append(sans, "DNS:"+n)
 	}
 	body["subjectAlternativeName"] = strings.Join(sans, ", ")
@@ -283,6 +275,20 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	d.mu.Lock()
 	d.pending = name
 	d.mu.Unlock()
+	csr, err := d.fetchCSR(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if missing := req.MissingNames(csr); len(missing) > 0 {
+		_ = d.do(ctx, http.MethodDelete, "/mgmt/tm/sys/file/ssl-key/~Common~"+name+".key", nil, nil)
+		return nil, ottr.Errorf(ottr.EINVALID, "BIG-IP %s: the request the device made leaves out %s; nothing was ordered", d.c.Address, strings.Join(missing, ", "))
+	}
+	return csr, nil
+}
+
+// fetchCSR reads the request made with key <name>.key: copied to the REST
+// bulk area, downloaded, and removed from there again.
+func (d *Driver) fetchCSR(ctx context.Context, name string) (*x509.CertificateRequest, error) {
 	bulk := name + ".csr"
 	if err := d.do(ctx, http.MethodPost, "/mgmt/tm/util/unix-cp", map[string]string{"command": "run",
 		"utilCmdArgs": "/config/ssl/ssl.csr/" + name + " /var/config/rest/bulk/" + bulk}, nil); err != nil {
@@ -295,23 +301,9 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(raw)
-	if block == nil || block.Type != "CERTIFICATE REQUEST" {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: request %s is not a PEM certificate request", d.c.Address, name)
-	}
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	csr, err := ottr.ParseCSR(raw)
 	if err != nil {
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: request %s: %v", d.c.Address, name, err)
-	}
-	var missing []string
-	for _, n := range req.DNSNames {
-		if !slices.Contains(csr.DNSNames, n) {
-			missing = append(missing, n)
-		}
-	}
-	if len(missing) > 0 {
-		_ = d.do(ctx, http.MethodDelete, "/mgmt/tm/sys/file/ssl-key/~Common~"+name+".key", nil, nil)
-		return nil, ottr.Errorf(ottr.EINVALID, "BIG-IP %s: the request the device made leaves out %s; nothing was ordered", d.c.Address, strings.Join(missing, ", "))
 	}
 	return csr, nil
 }
@@ -379,14 +371,5 @@ func (d *Driver) profile(ctx context.Context, p string) (binding, error) {
 // Current returns the chain the virtual server presents (read, not
 // trusted: verification is the rotation's verify step).
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	dialer := &tls.Dialer{Config: &tls.Config{ServerName: d.c.ServerName, InsecureSkipVerify: true}} //nolint:gosec // reading what is served
-	conn, err := dialer.DialContext(ctx, "tcp", d.c.Serve)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP virtual server %s: TLS handshake: %v", d.c.Serve, err)
-	}
-	defer conn.Close()
-	return conn.(*tls.Conn).ConnectionState().PeerCertificates, nil
+	return execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
 }

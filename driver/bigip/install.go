@@ -3,13 +3,13 @@ package bigip
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	execdriver "github.com/ottr-dev/ottr/driver/exec"
 )
 
 // Install uploads and installs the certificate under the name of the key
@@ -80,20 +80,8 @@ func (d *Driver) keyFor(ctx context.Context, leaf *x509.Certificate) (string, er
 	}
 	d.mu.Unlock()
 	for _, n := range candidates {
-		bulk := n + ".csr"
-		if d.do(ctx, http.MethodPost, "/mgmt/tm/util/unix-cp", map[string]string{"command": "run",
-			"utilCmdArgs": "/config/ssl/ssl.csr/" + n + " /var/config/rest/bulk/" + bulk}, nil) != nil {
-			continue
-		}
-		raw, err := d.download(ctx, "/mgmt/shared/file-transfer/bulk/"+bulk)
-		_ = d.do(ctx, http.MethodPost, "/mgmt/tm/util/unix-rm", map[string]string{"command": "run", "utilCmdArgs": "/var/config/rest/bulk/" + bulk}, nil)
-		if err != nil {
-			continue
-		}
-		if b, _ := pem.Decode(raw); b != nil {
-			if csr, err := x509.ParseCertificateRequest(b.Bytes); err == nil && ottr.SamePublicKey(csr.PublicKey, leaf.PublicKey) {
-				return n, nil
-			}
+		if csr, err := d.fetchCSR(ctx, n); err == nil && ottr.SamePublicKey(csr.PublicKey, leaf.PublicKey) {
+			return n, nil
 		}
 	}
 	return "", ottr.Errorf(ottr.EINVALID, "BIG-IP %s: no key on the device matches this certificate; only a certificate for a request the device made can be installed", d.c.Address)
@@ -125,25 +113,14 @@ func (d *Driver) bind(ctx context.Context, b binding) error {
 }
 
 func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
-	deadline := time.Now().Add(time.Minute)
-	for {
-		cur, err := d.Current(ctx)
-		if err == nil && len(cur) > 0 && cur[0].Equal(leaf) {
-			ottr.Logf(ctx, "virtual server %s serves serial %x", d.c.Serve, leaf.SerialNumber)
-			return nil
-		}
+	if err := execdriver.AwaitServed(ctx, d.Current, leaf, time.Minute, 200*time.Millisecond); err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return err
 		}
-		if time.Now().After(deadline) {
-			return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: saved, but virtual server %s does not serve the new certificate", d.c.Address, d.c.Serve)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: saved, but on virtual server %s %v", d.c.Address, d.c.Serve, err)
 	}
+	ottr.Logf(ctx, "virtual server %s serves serial %x", d.c.Serve, leaf.SerialNumber)
+	return nil
 }
 
 // prune deletes certificates, chains and keys this driver made, except

@@ -347,6 +347,40 @@ func (d *Driver) serverName() string {
 	return d.c.Asset.CommonName
 }
 
+// ErrNotServed is AwaitServed's answer when the time ran out.
+var ErrNotServed = errors.New("the new certificate is not served")
+
+// AwaitServed polls current every `every` until it presents leaf. It
+// returns ctx's error when ctx ends, and ErrNotServed, with what was seen
+// last, when timeout passes first: a device's web server restarts after a
+// change, so the first handshakes may still see the old certificate.
+func AwaitServed(ctx context.Context, current func(context.Context) ([]*x509.Certificate, error), leaf *x509.Certificate, timeout, every time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		cur, err := current(ctx)
+		if err == nil && len(cur) > 0 && cur[0].Equal(leaf) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			seen := "nothing"
+			if len(cur) > 0 {
+				seen = fmt.Sprintf("serial %x", cur[0].SerialNumber)
+			} else if err != nil {
+				seen = ottr.ErrorMessage(err)
+			}
+			return fmt.Errorf("%w after %s (seen: %s)", ErrNotServed, timeout, seen)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
 // Served returns the chain a TLS server at addr presents for serverName.
 // It does not verify the chain: the rotation's verify step does that.
 func Served(ctx context.Context, addr, serverName string) ([]*x509.Certificate, error) {

@@ -11,7 +11,6 @@
 package hostscript
 
 import (
-	"encoding/pem"
 	"fmt"
 	"path"
 	"strconv"
@@ -155,10 +154,4 @@ mv %s.prev %s
 		script += QuoteAll(f.Reload) + " >&2\n"
 	}
 	return script + "echo 'restored the previous certificate' >&2\n"
-}
-
-// ParseCSR reads the CSR a CSR script printed.
-func ParseCSR(out []byte) (*pem.Block, bool) {
-	b, _ := pem.Decode(out)
-	return b, b != nil && b.Type == "CERTIFICATE REQUEST"
 }

@@ -79,10 +79,7 @@ func New(c Config) (*Driver, error) {
 	}
 	var probs []ottr.Problem
 	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
-	host := c.Asset.IPAddress
-	if host == "" {
-		host = c.Asset.SystemName
-	}
+	host := c.Asset.Host()
 	if c.Address == "" {
 		c.Address = net.JoinHostPort(host, "830")
 	}

@@ -3,12 +3,8 @@ package junos
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -17,21 +13,16 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	execdriver "github.com/ottr-dev/ottr/driver/exec"
 )
 
 // CSR has the device make a key pair and a request. Junos puts one
 // domain-name in a request, so an asset with more names is refused.
 func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
-	var extra []string
-	for _, n := range req.DNSNames {
-		if n != req.CommonName {
-			extra = append(extra, n)
-		}
-	}
 	if d.c.KeyOffDevice {
 		return d.offDeviceCSR(ctx, req)
 	}
-	if len(extra) > 0 {
+	if extra := req.OtherNames(); len(extra) > 0 {
 		return nil, ottr.Errorf(ottr.EINVALID, "Junos %s can put one domain name in its request (%s), and this asset also needs %s: "+
 			"set key_off_device in its junos settings to make the key in Ottr and put it on the device with the certificate, or drop the names",
 			d.c.Address, req.CommonName, strings.Join(extra, ", "))
@@ -49,9 +40,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	default:
 		return nil, ottr.Errorf(ottr.EINVALID, "Junos cannot make a %q key", req.KeyType)
 	}
-	suffix := make([]byte, 2)
-	_, _ = rand.Read(suffix)
-	id := prefix + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(suffix)
+	id := newID()
 	var csr *x509.CertificateRequest
 	err := d.with(ctx, func(s *session) error {
 		out, err := s.command(fmt.Sprintf("request security pki generate-key-pair certificate-id %s size %s type %s", id, size, typ))
@@ -63,14 +52,19 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 		if err != nil {
 			return err
 		}
-		blk, _ := pem.Decode([]byte(out[max(0, strings.Index(out, "-----BEGIN")):]))
-		if blk == nil || blk.Type != "CERTIFICATE REQUEST" {
-			return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: the request printed no PEM certificate request", d.c.Address)
+		if csr, err = ottr.ParseCSR([]byte(out)); err != nil {
+			return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: the request printed no certificate request: %v", d.c.Address, err)
 		}
-		csr, err = x509.ParseCertificateRequest(blk.Bytes)
-		return err
+		return nil
 	})
 	return csr, err
+}
+
+// newID names a key pair this driver makes: ottr-<time>-<random>.
+func newID() string {
+	suffix := make([]byte, 2)
+	_, _ = rand.Read(suffix)
+	return prefix + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(suffix)
 }
 
 func firstLine(s string) string {
@@ -211,21 +205,14 @@ func (d *Driver) load(ctx context.Context, s *session, chain []*x509.Certificate
 }
 
 func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		cur, err := d.Current(ctx)
-		if err == nil && len(cur) > 0 && cur[0].Equal(leaf) {
-			ottr.Logf(ctx, "J-Web serves serial %x", leaf.SerialNumber)
-			return nil
-		}
+	if err := execdriver.AwaitServed(ctx, d.Current, leaf, 2*time.Minute, 200*time.Millisecond); err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return err
 		}
-		if time.Now().After(deadline) {
-			return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: committed, but J-Web (%s) does not serve the new certificate", d.c.Address, d.c.Serve)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: committed, but on J-Web (%s) %v", d.c.Address, d.c.Serve, err)
 	}
+	ottr.Logf(ctx, "J-Web serves serial %x", leaf.SerialNumber)
+	return nil
 }
 
 // prune clears certificates and key pairs this driver made, except keep
@@ -290,36 +277,15 @@ func (d *Driver) offDeviceCSR(ctx context.Context, req ottr.CSRRequest) (*x509.C
 	if err := d.with(ctx, func(s *session) error { _, err := s.command("show security pki local-certificate detail"); return err }); err != nil {
 		return nil, err
 	}
-	var key crypto.Signer
-	var err error
-	switch req.KeyType {
-	case "", "p256":
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "p384":
-		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	case "rsa2048", "rsa3072", "rsa4096":
-		key, err = rsa.GenerateKey(rand.Reader, map[string]int{"rsa2048": 2048, "rsa3072": 3072, "rsa4096": 4096}[req.KeyType])
-	default:
-		return nil, ottr.Errorf(ottr.EINVALID, "cannot make a %q key", req.KeyType)
-	}
+	key, csr, err := ottr.MakeCSR(req)
 	if err != nil {
 		return nil, err
 	}
-	names := req.DNSNames
-	if !slices.Contains(names, req.CommonName) {
-		names = append([]string{req.CommonName}, names...)
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: req.CommonName}, DNSNames: names}, key)
-	if err != nil {
-		return nil, err
-	}
-	suffix := make([]byte, 2)
-	_, _ = rand.Read(suffix)
 	d.keyMu.Lock()
-	d.offKey, d.offID = key, prefix+time.Now().UTC().Format("20060102-150405")+"-"+hex.EncodeToString(suffix)
+	d.offKey, d.offID = key, newID()
 	d.keyMu.Unlock()
-	ottr.Logf(ctx, "made the key and a request for %s in Ottr (key_off_device)", strings.Join(names, ", "))
-	return x509.ParseCertificateRequest(der)
+	ottr.Logf(ctx, "made the key and a request for %s in Ottr (key_off_device)", strings.Join(req.Names(), ", "))
+	return csr, nil
 }
 
 // loadWithKey puts a key made here and its certificate on the device,

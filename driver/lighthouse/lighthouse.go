@@ -4,13 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -19,12 +14,12 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	execdriver "github.com/ottr-dev/ottr/driver/exec"
 )
 
 // Config is how to reach one Lighthouse.
@@ -77,11 +72,7 @@ func New(c Config) (*Driver, error) {
 	}
 	var probs []ottr.Problem
 	if c.Address == "" {
-		host := c.Asset.IPAddress
-		if host == "" {
-			host = c.Asset.SystemName
-		}
-		c.Address = net.JoinHostPort(host, "443")
+		c.Address = net.JoinHostPort(c.Asset.Host(), "443")
 	}
 	if _, _, err := net.SplitHostPort(c.Address); err != nil {
 		probs = append(probs, ottr.Problem{Field: "address", Message: fmt.Sprintf("%q is not host:port", c.Address)})
@@ -225,16 +216,10 @@ func (d *Driver) login(ctx context.Context) error {
 // A certificate that needs other names too is refused, unless
 // key_off_device is set: then the key and CSR are made here.
 func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
-	var extra []string
-	for _, n := range req.DNSNames {
-		if n != req.CommonName {
-			extra = append(extra, n)
-		}
-	}
 	if d.c.KeyOffDevice {
 		return d.offDeviceCSR(ctx, req)
 	}
-	if len(extra) > 0 {
+	if extra := req.OtherNames(); len(extra) > 0 {
 		return nil, ottr.Errorf(ottr.EINVALID, "Lighthouse %s can only request a certificate for its common name %s, and this asset also needs %s: "+
 			"set key_off_device in its lighthouse settings to make the key in Ottr and send it with the certificate, or remove the other names",
 			d.c.Address, req.CommonName, strings.Join(extra, ", "))
@@ -275,11 +260,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(raw)
-	if block == nil || block.Type != "CERTIFICATE REQUEST" {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: the request is not PEM", d.c.Address)
-	}
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	csr, err := ottr.ParseCSR(raw)
 	if err != nil {
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: request: %v", d.c.Address, err)
 	}
@@ -297,35 +278,15 @@ func (d *Driver) offDeviceCSR(ctx context.Context, req ottr.CSRRequest) (*x509.C
 	if _, err := d.do(ctx, http.MethodGet, "/services/https", nil, nil); err != nil {
 		return nil, err
 	}
-	var key crypto.Signer
-	var err error
-	switch req.KeyType {
-	case "", "p256":
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "p384":
-		key, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	case "rsa2048", "rsa3072", "rsa4096":
-		bits := map[string]int{"rsa2048": 2048, "rsa3072": 3072, "rsa4096": 4096}[req.KeyType]
-		key, err = rsa.GenerateKey(rand.Reader, bits)
-	default:
-		return nil, ottr.Errorf(ottr.EINVALID, "cannot make a %q key", req.KeyType)
-	}
-	if err != nil {
-		return nil, err
-	}
-	names := req.DNSNames
-	if !slices.Contains(names, req.CommonName) {
-		names = append([]string{req.CommonName}, names...)
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: req.CommonName}, DNSNames: names}, key)
+	key, csr, err := ottr.MakeCSR(req)
 	if err != nil {
 		return nil, err
 	}
 	d.mu.Lock()
 	d.offKey = key
 	d.mu.Unlock()
-	ottr.Logf(ctx, "made the key and a request for %s in Ottr (key_off_device)", strings.Join(names, ", "))
-	return x509.ParseCertificateRequest(der)
+	ottr.Logf(ctx, "made the key and a request for %s in Ottr (key_off_device)", strings.Join(req.Names(), ", "))
+	return csr, nil
 }
 
 // Install replaces the web certificate (with the key made here, when the
@@ -362,37 +323,17 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 		return err
 	}
 	ottr.Logf(ctx, "sent the certificate; the web server restarts")
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		cur, err := d.Current(ctx)
-		if err == nil && len(cur) > 0 && cur[0].Equal(chain[0]) {
-			ottr.Logf(ctx, "the Lighthouse serves serial %x", chain[0].SerialNumber)
-			return nil
-		}
+	if err := execdriver.AwaitServed(ctx, d.Current, chain[0], 3*time.Minute, 100*time.Millisecond); err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return err
 		}
-		if time.Now().After(deadline) {
-			return ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: the certificate was accepted but is not served after 3 minutes", d.c.Address)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+		return ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: the certificate was accepted, but %v", d.c.Address, err)
 	}
+	ottr.Logf(ctx, "the Lighthouse serves serial %x", chain[0].SerialNumber)
+	return nil
 }
 
 // Current returns the chain the web interface presents.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	dialer := &tls.Dialer{Config: &tls.Config{ServerName: d.c.Asset.SystemName, InsecureSkipVerify: true}} //nolint:gosec // reading what is served
-	conn, err := dialer.DialContext(ctx, "tcp", d.c.Address)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: TLS handshake: %v", d.c.Address, err)
-	}
-	defer conn.Close()
-	return conn.(*tls.Conn).ConnectionState().PeerCertificates, nil
+	return execdriver.Served(ctx, d.c.Address, d.c.Asset.SystemName)
 }

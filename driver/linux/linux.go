@@ -88,11 +88,7 @@ func New(c Config) (*Driver, error) {
 		return nil, ottr.Errorf(ottr.EINVALID, "linux driver: no asset")
 	}
 	if c.Address == "" {
-		host := c.Asset.IPAddress
-		if host == "" {
-			host = c.Asset.SystemName
-		}
-		c.Address = net.JoinHostPort(host, "22")
+		c.Address = net.JoinHostPort(c.Asset.Host(), "22")
 	}
 	host, _, err := net.SplitHostPort(c.Address)
 	if err != nil {
@@ -246,11 +242,11 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if err != nil {
 		return nil, err
 	}
-	blk, ok := hostscript.ParseCSR(out)
-	if !ok {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request", d.c.Address)
+	csr, err := ottr.ParseCSR(out)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request (%v)", d.c.Address, err)
 	}
-	return x509.ParseCertificateRequest(blk.Bytes)
+	return csr, nil
 }
 
 // Install uploads the chain, checks it matches the pending key, moves key

@@ -5,12 +5,12 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	execdriver "github.com/ottr-dev/ottr/driver/exec"
 )
 
 // Install imports the chain onto the key the firewall made for it, points
@@ -145,31 +145,14 @@ func (d *Driver) commit(ctx context.Context) error {
 // waitServes waits until the management interface presents leaf: its
 // web server restarts after a commit.
 func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		cur, err := d.Current(ctx)
-		if err == nil && len(cur) > 0 && cur[0].Equal(leaf) {
-			ottr.Logf(ctx, "the management interface serves serial %x", leaf.SerialNumber)
-			return nil
-		}
+	if err := execdriver.AwaitServed(ctx, d.Current, leaf, 2*time.Minute, d.c.CommitPoll); err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return err
 		}
-		if time.Now().After(deadline) {
-			got := "nothing"
-			if len(cur) > 0 {
-				got = fmt.Sprintf("serial %x", cur[0].SerialNumber)
-			} else if err != nil {
-				got = ottr.ErrorMessage(err)
-			}
-			return ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: committed, but the management interface still serves %s", d.c.Address, got)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(d.c.CommitPoll):
-		}
+		return ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: committed, but on the management interface %v", d.c.Address, err)
 	}
+	ottr.Logf(ctx, "the management interface serves serial %x", leaf.SerialNumber)
+	return nil
 }
 
 // prune deletes certificates this driver made, except keep (just

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	execdriver "github.com/ottr-dev/ottr/driver/exec"
 )
 
 // Config is how to reach one firewall and what to bind.
@@ -80,11 +80,7 @@ func New(c Config) (*Driver, error) {
 	}
 	var probs []ottr.Problem
 	if c.Address == "" {
-		host := c.Asset.IPAddress
-		if host == "" {
-			host = c.Asset.SystemName
-		}
-		c.Address = net.JoinHostPort(host, "443")
+		c.Address = net.JoinHostPort(c.Asset.Host(), "443")
 	}
 	if _, _, err := net.SplitHostPort(c.Address); err != nil {
 		probs = append(probs, ottr.Problem{Field: "address", Message: fmt.Sprintf("%q is not host:port", c.Address)})
@@ -306,12 +302,8 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	suffix := make([]byte, 2)
 	_, _ = rand.Read(suffix)
 	name := prefix + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(suffix) // 25 of PAN-OS's 31
-	names := req.DNSNames
-	if !slices.Contains(names, req.CommonName) {
-		names = append([]string{req.CommonName}, names...)
-	}
 	var hosts strings.Builder
-	for _, n := range names {
+	for _, n := range req.Names() {
 		hosts.WriteString("<member>" + x(n) + "</member>")
 	}
 	cmd := "<request><certificate><generate><certificate-name>" + name + "</certificate-name><name>" + x(req.CommonName) + "</name>" +
@@ -326,21 +318,11 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(raw)
-	if block == nil || block.Type != "CERTIFICATE REQUEST" {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: export of %s is not a PEM certificate request", d.c.Address, name)
-	}
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	csr, err := ottr.ParseCSR(raw)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: request %s: %v", d.c.Address, name, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: export of %s: %v", d.c.Address, name, err)
 	}
-	var missing []string
-	for _, n := range req.DNSNames {
-		if !slices.Contains(csr.DNSNames, n) {
-			missing = append(missing, n)
-		}
-	}
-	if len(missing) > 0 {
+	if missing := req.MissingNames(csr); len(missing) > 0 {
 		_, _ = d.call(ctx, url.Values{"type": {"config"}, "action": {"delete"}, "xpath": {certEntry(name)}})
 		return nil, ottr.Errorf(ottr.EINVALID, "PAN-OS %s: the request the firewall made leaves out %s; nothing was ordered", d.c.Address, strings.Join(missing, ", "))
 	}
@@ -380,14 +362,5 @@ func (d *Driver) bound(ctx context.Context) (string, error) {
 // Current returns the chain the management interface presents. It reads,
 // it does not trust: verification is the rotation's verify step.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	dialer := &tls.Dialer{Config: &tls.Config{ServerName: d.c.Asset.SystemName, InsecureSkipVerify: true}} //nolint:gosec // reading what is served
-	conn, err := dialer.DialContext(ctx, "tcp", d.c.Address)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: TLS handshake: %v", d.c.Address, err)
-	}
-	defer conn.Close()
-	return conn.(*tls.Conn).ConnectionState().PeerCertificates, nil
+	return execdriver.Served(ctx, d.c.Address, d.c.Asset.SystemName)
 }

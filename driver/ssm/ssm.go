@@ -105,11 +105,7 @@ func New(c Config) (*Driver, error) {
 		bad("credential", "access_key_id and secret_access_key go together")
 	}
 	if c.Serve == "" {
-		host := c.Asset.IPAddress
-		if host == "" {
-			host = c.Asset.SystemName
-		}
-		c.Serve = net.JoinHostPort(host, "443")
+		c.Serve = net.JoinHostPort(c.Asset.Host(), "443")
 	}
 	if c.ServerName == "" {
 		c.ServerName = c.Asset.CommonName
@@ -267,11 +263,11 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if err != nil {
 		return nil, err
 	}
-	blk, ok := hostscript.ParseCSR(out)
-	if !ok {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request", d.c.Name)
+	csr, err := ottr.ParseCSR(out)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request (%v)", d.c.Name, err)
 	}
-	return x509.ParseCertificateRequest(blk.Bytes)
+	return csr, nil
 }
 
 // Install writes the chain on the instance (it travels in the command,
@@ -285,21 +281,13 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	if _, err := d.run(ctx, "install", d.files.Install(write, fmt.Sprintf("%x", chain[0].SerialNumber))); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		cur, err := d.Current(ctx)
-		if err == nil && len(cur) > 0 && cur[0].Equal(chain[0]) {
-			return nil
-		}
+	if err := execdriver.AwaitServed(ctx, d.Current, chain[0], 30*time.Second, 100*time.Millisecond); err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return err
 		}
-		if time.Now().After(deadline) {
-			ottr.Logf(ctx, "install: %s does not serve the new certificate yet", d.c.Serve)
-			return nil // verify decides
-		}
-		time.Sleep(100 * time.Millisecond)
+		ottr.Logf(ctx, "install: %s: %v", d.c.Serve, err) // verify decides
 	}
+	return nil
 }
 
 // Restore puts the previous key and chain back and reloads.

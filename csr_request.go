@@ -1,0 +1,74 @@
+package ottr
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"slices"
+)
+
+// Names are the names the certificate needs: the common name first, then
+// the other DNS names, each once.
+func (r CSRRequest) Names() []string {
+	names := []string{r.CommonName}
+	for _, n := range r.DNSNames {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// OtherNames are the DNS names besides the common name: what a device that
+// can only request its common name would leave out.
+func (r CSRRequest) OtherNames() []string { return r.Names()[1:] }
+
+// MissingNames lists the requested DNS names a device's CSR lacks in its
+// subject alternative names.
+func (r CSRRequest) MissingNames(csr *x509.CertificateRequest) []string {
+	var missing []string
+	for _, n := range r.DNSNames {
+		if !slices.Contains(csr.DNSNames, n) {
+			missing = append(missing, n)
+		}
+	}
+	return missing
+}
+
+// NewKey makes a private key of a CSRRequest key type ("" is P-256).
+func NewKey(keyType string) (crypto.Signer, error) {
+	switch keyType {
+	case "", "p256":
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "p384":
+		return ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case "rsa2048":
+		return rsa.GenerateKey(rand.Reader, 2048)
+	case "rsa3072":
+		return rsa.GenerateKey(rand.Reader, 3072)
+	case "rsa4096":
+		return rsa.GenerateKey(rand.Reader, 4096)
+	}
+	return nil, Errorf(EINVALID, "cannot make a %q key (p256, p384, rsa2048, rsa3072, rsa4096)", keyType)
+}
+
+// MakeCSR makes a key and a CSR with every name in the subject alternative
+// names, in Ottr rather than on the device — for drivers whose device
+// cannot request all the names (key_off_device).
+func MakeCSR(r CSRRequest) (crypto.Signer, *x509.CertificateRequest, error) {
+	key, err := NewKey(r.KeyType)
+	if err != nil {
+		return nil, nil, err
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject: pkix.Name{CommonName: r.CommonName}, DNSNames: r.Names()}, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	csr, err := x509.ParseCertificateRequest(der)
+	return key, csr, err
+}
