@@ -226,10 +226,7 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		}
 		return execdriver.New(ec)
 	case "linux":
-		lc := linuxdriver.Config{}
-		if dc.Linux != nil {
-			lc = *dc.Linux
-		}
+		lc := valueOr(dc.Linux)
 		lc.Asset, lc.Credential = as, cred
 		if lc.Serve == "" {
 			lc.Serve = dc.address(as)
@@ -241,10 +238,7 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		}
 		return linuxdriver.New(lc)
 	case "panos":
-		pc := panosdriver.Config{}
-		if dc.PANOS != nil {
-			pc = *dc.PANOS
-		}
+		pc := valueOr(dc.PANOS)
 		pc.Asset, pc.Credential = as, cred
 		if pc.Address == "" {
 			pc.Address = dc.address(as)
@@ -252,10 +246,7 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		pc.RootCAs = a.caRoots(as.CertificateAuthority)
 		return panosdriver.New(pc)
 	case "bigip":
-		bc := bigipdriver.Config{}
-		if dc.BIGIP != nil {
-			bc = *dc.BIGIP
-		}
+		bc := valueOr(dc.BIGIP)
 		bc.Asset, bc.Credential = as, cred
 		if bc.Serve == "" {
 			bc.Serve = dc.address(as)
@@ -263,10 +254,7 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		bc.RootCAs = a.caRoots(as.CertificateAuthority)
 		return bigipdriver.New(bc)
 	case "lighthouse":
-		lc := lighthousedriver.Config{}
-		if dc.Lighthouse != nil {
-			lc = *dc.Lighthouse
-		}
+		lc := valueOr(dc.Lighthouse)
 		lc.Asset, lc.Credential = as, cred
 		if lc.Address == "" {
 			lc.Address = dc.address(as)
@@ -274,20 +262,14 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		lc.RootCAs = a.caRoots(as.CertificateAuthority)
 		return lighthousedriver.New(lc)
 	case "ssm":
-		sc := ssmdriver.Config{}
-		if dc.SSM != nil {
-			sc = *dc.SSM
-		}
+		sc := valueOr(dc.SSM)
 		sc.Asset, sc.Credential = as, cred
 		if sc.Serve == "" {
 			sc.Serve = dc.address(as)
 		}
 		return ssmdriver.New(sc)
 	case "junos":
-		jc := junosdriver.Config{}
-		if dc.Junos != nil {
-			jc = *dc.Junos
-		}
+		jc := valueOr(dc.Junos)
 		jc.Asset, jc.Credential = as, cred
 		if jc.Serve == "" {
 			jc.Serve = dc.address(as)
@@ -313,4 +295,13 @@ func (a *app) caRoots(name string) *x509.CertPool {
 		}
 	}
 	return pool
+}
+
+// valueOr is *p, or the zero value when p is nil (no settings given).
+func valueOr[T any](p *T) T {
+	var v T
+	if p != nil {
+		v = *p
+	}
+	return v
 }
