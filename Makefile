@@ -2,17 +2,27 @@ GO ?= go
 # Packages whose code runs goroutines or shares state across them.
 RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/... ./api/... ./metrics/... ./sim/...
 
-.PHONY: test lint bench bench-postgres bench-issue bench-fleet bench-search build fuzz
+.PHONY: test vet lint staticcheck vulncheck bench bench-postgres bench-issue bench-fleet bench-search build fuzz
 
 ## test: vet, format check, the whole suite, and the race detector on the concurrent packages
-test: lint
+test: vet
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
-## lint: go vet and gofmt
-lint:
+## vet: go vet and gofmt
+vet:
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## lint: vet, staticcheck and govulncheck (pinned versions the module proxy serves)
+lint: vet staticcheck vulncheck
+
+staticcheck:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+## vulncheck: govulncheck against a pinned snapshot of the Go vulnerability database (see .ci/vulncheck)
+vulncheck:
+	GO=$(GO) .ci/vulncheck
 
 ## bench: router pass over 1,000,000 generated assets on SQLite (see bench/README.md)
 bench:

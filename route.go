@@ -406,7 +406,6 @@ func jsonErr(data []byte, err error) string {
 	case *json.SyntaxError:
 		off = e.Offset
 	case *json.UnmarshalTypeError:
-		off = e.Offset
 		return typeErr(err)
 	}
 	if off < 0 {

@@ -121,7 +121,7 @@ func TestWebhookSigned(t *testing.T) {
 	if strings.Contains(string(body), string(secret)) {
 		t.Error("secret in the payload")
 	}
-	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) })
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
 	if err := n.Notify(t.Context(), r, a); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Errorf("receiver down: %v", err)
 	}
