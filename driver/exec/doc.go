@@ -3,7 +3,12 @@
 // rollback scripts), in any language, run with a fixed argv (never through
 // a shell string). See docs/exec-driver.md and contrib/exec-template.
 //
-// Scripts get the asset and the step in their environment:
+// Scripts never inherit the server's environment (it holds the master
+// key, the database DSN and cloud keys). Their environment is PATH, HOME
+// and TMPDIR (the server's), LANG and LC_ALL set to C.UTF-8, the variables
+// the configuration names in pass_env (with the server's values; OTTR_
+// names refused), the literal variables of env, and the asset and the
+// step:
 //
 //	OTTR_SYSTEM_NAME OTTR_COMMON_NAME OTTR_SANS (comma-separated)
 //	OTTR_IP_ADDRESS OTTR_PORT OTTR_HOST_PLATFORM OTTR_OS_VERSION
