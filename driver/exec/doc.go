@@ -28,7 +28,8 @@
 // Exit status 0 is success. 64 (usage), 65 (data) and 78 (configuration)
 // fail the rotation at once, 77 (permission) is a credential problem; any
 // other status is retried with backoff. Standard error goes into the
-// rotation log (credential values masked); the last lines of output are in
-// the error. Each run is bounded by the timeout and killed with its whole
+// rotation log and the last lines of output are in the error, both with
+// the credential's values (all but the username; also base64-, URL- and
+// JSON-encoded, and a key line by line) replaced by [REDACTED]. Each run is bounded by the timeout and killed with its whole
 // process group.
 package exec

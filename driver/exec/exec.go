@@ -66,6 +66,9 @@ type Config struct {
 // Driver runs a platform's scripts for one device.
 type Driver struct {
 	c Config
+	// mask hides the credential in what the scripts print, also where no
+	// rotation masks for the driver (ottr rotate on the command line).
+	mask *ottr.Masker
 }
 
 var (
@@ -110,7 +113,9 @@ func New(c Config) (*Driver, error) {
 	if c.Timeout <= 0 {
 		c.Timeout = 2 * time.Minute
 	}
-	return &Driver{c: c}, nil
+	mask := ottr.NewMasker()
+	mask.AddCredential(c.Credential)
+	return &Driver{c: c, mask: mask}, nil
 }
 
 func fileExists(p, dir string) bool {
@@ -261,7 +266,7 @@ func (d *Driver) run(ctx context.Context, name string, argv []string, extra map[
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	out := d.mask(stderr.String())
+	out := d.mask.Mask(stderr.String())
 	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 		if line != "" {
 			ottr.Logf(ctx, "%s: %s", name, line)
@@ -276,7 +281,7 @@ func (d *Driver) run(ctx context.Context, name string, argv []string, extra map[
 	}
 	var ee *osexec.ExitError
 	if errors.As(err, &ee) {
-		tail := lastLines(d.mask(stderr.String()+stdout.String()), 5)
+		tail := lastLines(d.mask.Mask(stderr.String()+stdout.String()), 5)
 		se := &scriptError{Script: name, ExitCode: ee.ExitCode(), Tail: tail}
 		return nil, &ottr.Error{Code: code(ee.ExitCode()), Message: se.Error()}
 	}
@@ -284,16 +289,6 @@ func (d *Driver) run(ctx context.Context, name string, argv []string, extra map[
 		return nil, ottr.Errorf(ottr.EINVALID, "%s script %s: %v", name, argv[0], err)
 	}
 	return stdout.Bytes(), nil
-}
-
-// mask hides credential values a script might echo.
-func (d *Driver) mask(s string) string {
-	for _, v := range d.c.Credential {
-		if len(v.Reveal()) >= 4 {
-			s = strings.ReplaceAll(s, v.Reveal(), "[REDACTED]")
-		}
-	}
-	return s
 }
 
 func lastLines(s string, n int) string {

@@ -263,3 +263,41 @@ func TestPassEnvRefusesOttrVariables(t *testing.T) {
 		t.Errorf("New: %v; problems (-want +got):\n%s", err, diff)
 	}
 }
+
+// A script that prints its credential — as is, base64-encoded, or a key
+// line by line — has it masked in the log lines and the error, even
+// where no rotation masks for it.
+func TestScriptOutputMasksTheCredential(t *testing.T) {
+	const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----"
+	script := filepath.Join(t.TempDir(), "leak.sh")
+	os.WriteFile(script, []byte(`#!/bin/sh
+echo "password $OTTR_CRED_PASSWORD" >&2
+printf '%s' "$OTTR_CRED_PASSWORD" | base64 >&2
+printf '%s\n' "$OTTR_CRED_PRIVATE_KEY" >&2
+echo "stdout: $OTTR_CRED_PASSWORD"
+exit 1
+`), 0o755)
+	var mu sync.Mutex
+	var log []string
+	ctx := ottr.WithStepLog(t.Context(), func(l string) { mu.Lock(); log = append(log, l); mu.Unlock() })
+	d, err := exec.New(exec.Config{CSR: []string{script}, Install: []string{script}, Address: "127.0.0.1:1", Asset: asset(),
+		Credential: ottr.Credential{"password": "hunter2-very-secret", "private_key": key}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.CSR(ctx, ottr.CSRRequest{CommonName: "dev1.example.com"})
+	if err == nil {
+		t.Fatal("the script failed but CSR did not")
+	}
+	mu.Lock()
+	text := strings.Join(log, "\n") + "\n" + err.Error()
+	mu.Unlock()
+	if !strings.Contains(text, "csr: password [REDACTED]") {
+		t.Errorf("script output missing:\n%s", text)
+	}
+	for _, leak := range []string{"hunter2", "aHVudGVyMi12ZXJ5LXNlY3JldA", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"} {
+		if strings.Contains(text, leak) {
+			t.Errorf("%q in the log or error:\n%s", leak, text)
+		}
+	}
+}
