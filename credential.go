@@ -42,7 +42,9 @@ func (c Credential) Reveal() ([]byte, error) {
 }
 
 // CredentialResolver finds the credential a reference names: a stored set
-// ("panos-admin"), "env:NAME" or "file:PATH".
+// ("panos-admin"), "env:NAME" or "file:PATH". It registers the values it
+// returns with ctx's Masker (MaskCredential), so a rotation never stores
+// them in its log or errors.
 type CredentialResolver interface {
 	Credential(ctx context.Context, ref string) (Credential, error)
 }

@@ -15,16 +15,18 @@ type Restorer interface {
 type stepLogKey struct{}
 
 // WithStepLog returns a context whose Logf lines go to fn: the rotation
-// engine collects them into the rotation's log. Lines must never contain
-// secrets.
+// engine collects them into the rotation's log, which DEVELOPERs read.
+// Lines should never contain secrets; Logf masks those the context's
+// Masker knows anyway.
 func WithStepLog(ctx context.Context, fn func(line string)) context.Context {
 	return context.WithValue(ctx, stepLogKey{}, fn)
 }
 
-// Logf adds a line to the rotation log carried by ctx, if any. Drivers use
-// it to say what they did on the device.
+// Logf adds a line to the rotation log carried by ctx, if any, with the
+// secrets of ctx's Masker replaced by [REDACTED]. Drivers use it to say
+// what they did on the device.
 func Logf(ctx context.Context, format string, args ...any) {
 	if fn, ok := ctx.Value(stepLogKey{}).(func(string)); ok {
-		fn(fmt.Sprintf(format, args...))
+		fn(MaskerFrom(ctx).Mask(fmt.Sprintf(format, args...)))
 	}
 }

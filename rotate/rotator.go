@@ -73,6 +73,9 @@ type run struct {
 	rot   *ottr.Rotation
 	asset *ottr.Asset
 	drv   ottr.Driver
+	// mask hides the values of the credentials resolved for this run
+	// (ottr.MaskCredential) in every line and error stored.
+	mask *ottr.Masker
 
 	mu    sync.Mutex
 	step  ottr.Step
@@ -82,7 +85,7 @@ type run struct {
 func (x *run) logf(level, format string, args ...any) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.lines = append(x.lines, ottr.LogLine{Time: x.r.now().UTC(), Step: x.step, Level: level, Message: fmt.Sprintf(format, args...)})
+	x.lines = append(x.lines, ottr.LogLine{Time: x.r.now().UTC(), Step: x.step, Level: level, Message: x.mask.Mask(fmt.Sprintf(format, args...))})
 }
 
 // flush writes the collected log lines.
@@ -121,7 +124,8 @@ func (r *Rotator) Run(ctx context.Context, id string) error {
 	if !rot.State.Live() {
 		return nil // finished already (a duplicate delivery of the job)
 	}
-	x := &run{r: r, rot: rot}
+	x := &run{r: r, rot: rot, mask: ottr.NewMasker()}
+	ctx = ottr.WithMasker(ctx, x.mask)
 	defer x.flush(ctx)
 	now := r.now().UTC()
 	if err := x.save(ctx, func(r *ottr.Rotation) {
@@ -136,7 +140,9 @@ func (r *Rotator) Run(ctx context.Context, id string) error {
 		return err
 	}
 	x.logf("info", "attempt %d started", x.rot.Attempts)
-	err = x.pipeline(ctx)
+	// The error is stored, logged, handed to the job queue (which keeps
+	// it) and to Fail: it leaves here masked.
+	err = x.mask.MaskError(x.pipeline(ctx))
 	if errors.Is(err, errCanceled) {
 		return nil
 	}

@@ -147,7 +147,8 @@ func (a *app) credentials() ottr.CredentialResolver { return credResolver{a: a} 
 type credResolver struct{ a *app }
 
 // Credential returns the set ref names: env:NAME, file:PATH or a stored
-// set. Errors name the reference, never a value.
+// set, and registers its values with ctx's Masker (ottr.MaskCredential).
+// Errors name the reference, never a value.
 func (r credResolver) Credential(ctx context.Context, ref string) (ottr.Credential, error) {
 	var b []byte
 	switch {
@@ -183,5 +184,8 @@ func (r credResolver) Credential(ctx context.Context, ref string) (ottr.Credenti
 	if err != nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "credential %s: %s", ref, ottr.ErrorMessage(err))
 	}
+	// A rotation that resolves a credential masks its values in every log
+	// line and error it stores, whatever the driver prints.
+	ottr.MaskCredential(ctx, c)
 	return c, nil
 }

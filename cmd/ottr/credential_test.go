@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ottr-dev/ottr"
 )
 
 func TestCredentialCommands(t *testing.T) {
@@ -60,6 +62,18 @@ func TestCredentialCommands(t *testing.T) {
 	}
 	if cr, err := a.credentials().Credential(ctx, "file:"+file); err != nil || cr.Get("username").Reveal() != "ottr" {
 		t.Errorf("file: %v", err)
+	}
+	// A credential resolved for a rotation is masked in what the rotation
+	// stores: resolving registers its values with the context's Masker.
+	m := ottr.NewMasker()
+	mctx := ottr.WithMasker(ctx, m)
+	for _, ref := range []string{"panos", "env:OTTR_TEST_CRED"} {
+		if _, err := a.credentials().Credential(mctx, ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := m.Mask("device said " + pw + " and tok-123"); got != "device said [REDACTED] and [REDACTED]" {
+		t.Errorf("rotation masker after resolving: %q", got)
 	}
 	for _, ref := range []string{"env:UNSET_VAR", "file:/nonexistent", "nope", "../etc"} {
 		if _, err := a.credentials().Credential(ctx, ref); err == nil {

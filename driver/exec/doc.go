@@ -3,7 +3,12 @@
 // rollback scripts), in any language, run with a fixed argv (never through
 // a shell string). See docs/exec-driver.md and contrib/exec-template.
 //
-// Scripts get the asset and the step in their environment:
+// Scripts never inherit the server's environment (it holds the master
+// key, the database DSN and cloud keys). Their environment is PATH, HOME
+// and TMPDIR (the server's), LANG and LC_ALL set to C.UTF-8, the variables
+// the configuration names in pass_env (with the server's values; OTTR_
+// names refused), the literal variables of env, and the asset and the
+// step:
 //
 //	OTTR_SYSTEM_NAME OTTR_COMMON_NAME OTTR_SANS (comma-separated)
 //	OTTR_IP_ADDRESS OTTR_PORT OTTR_HOST_PLATFORM OTTR_OS_VERSION
@@ -23,7 +28,8 @@
 // Exit status 0 is success. 64 (usage), 65 (data) and 78 (configuration)
 // fail the rotation at once, 77 (permission) is a credential problem; any
 // other status is retried with backoff. Standard error goes into the
-// rotation log (credential values masked); the last lines of output are in
-// the error. Each run is bounded by the timeout and killed with its whole
+// rotation log and the last lines of output are in the error, both with
+// the credential's values (all but the username; also base64-, URL- and
+// JSON-encoded, and a key line by line) replaced by [REDACTED]. Each run is bounded by the timeout and killed with its whole
 // process group.
 package exec

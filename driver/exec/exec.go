@@ -2,6 +2,7 @@ package exec
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,6 +13,7 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,8 +41,14 @@ type Config struct {
 	Rollback []string `yaml:"rollback"`
 	// Dir is the scripts' working directory; default the process's.
 	Dir string `yaml:"dir"`
-	// Env adds variables to the scripts' environment.
+	// Env sets variables, with literal values, in the scripts'
+	// environment.
 	Env map[string]string `yaml:"env"`
+	// PassEnv names variables of the server's own environment to pass to
+	// the scripts (e.g. HTTPS_PROXY); nothing else of it is passed, so the
+	// master key and cloud keys stay out unless named here. OTTR_ names
+	// are refused. A name the server does not have is left unset.
+	PassEnv []string `yaml:"pass_env"`
 	// Timeout bounds each script run; default 2m.
 	Timeout time.Duration `yaml:"timeout"`
 	// Address (host:port) is where the device serves TLS, for Current
@@ -58,6 +66,9 @@ type Config struct {
 // Driver runs a platform's scripts for one device.
 type Driver struct {
 	c Config
+	// mask hides the credential in what the scripts print, also where no
+	// rotation masks for the driver (ottr rotate on the command line).
+	mask *ottr.Masker
 }
 
 var (
@@ -92,6 +103,7 @@ func New(c Config) (*Driver, error) {
 			bad(s.f, fmt.Sprintf("%q is not a program: give argv as a list, not a shell command line", s.argv[0]))
 		}
 	}
+	probs = append(probs, checkEnv(c)...)
 	if c.Asset == nil {
 		bad("asset", "missing")
 	}
@@ -101,7 +113,9 @@ func New(c Config) (*Driver, error) {
 	if c.Timeout <= 0 {
 		c.Timeout = 2 * time.Minute
 	}
-	return &Driver{c: c}, nil
+	mask := ottr.NewMasker()
+	mask.AddCredential(c.Credential)
+	return &Driver{c: c, mask: mask}, nil
 }
 
 func fileExists(p, dir string) bool {
@@ -144,10 +158,32 @@ func code(status int) string {
 	return ottr.EUNAVAILABLE
 }
 
+// defaultPath is the scripts' PATH when the server has none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// env is a script's whole environment. It starts from nothing rather than
+// the server's environment, which holds the master key, the database DSN
+// and cloud keys: PATH, HOME and TMPDIR (the server's, so tools are found
+// where the operator installed them), a fixed locale, the variables named
+// in PassEnv, then the asset, Env, the step's variables and the
+// credential.
 func (d *Driver) env(extra map[string]string) []string {
 	a := d.c.Asset
-	env := os.Environ()
 	vars := map[string]string{
+		"PATH":   cmp.Or(os.Getenv("PATH"), defaultPath),
+		"TMPDIR": os.TempDir(),
+		"LANG":   "C.UTF-8",
+		"LC_ALL": "C.UTF-8",
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		vars["HOME"] = home
+	}
+	for _, k := range d.c.PassEnv {
+		if v, ok := os.LookupEnv(k); ok {
+			vars[k] = v
+		}
+	}
+	for k, v := range map[string]string{
 		"OTTR_SYSTEM_NAME":      a.SystemName,
 		"OTTR_COMMON_NAME":      a.CommonName,
 		"OTTR_SANS":             strings.Join(a.SubjectAlternativeName, ","),
@@ -158,6 +194,8 @@ func (d *Driver) env(extra map[string]string) []string {
 		"OTTR_CERTIFICATE_AUTH": a.CertificateAuthority,
 		"OTTR_VALIDATE_CERT":    fmt.Sprint(a.CertificateValidation),
 		"OTTR_PORT":             strconv.Itoa(a.Port),
+	} {
+		vars[k] = v
 	}
 	for k, v := range d.c.Env {
 		vars[k] = v
@@ -173,10 +211,39 @@ func (d *Driver) env(extra map[string]string) []string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	env := make([]string, 0, len(keys))
 	for _, k := range keys {
 		env = append(env, k+"="+vars[k])
 	}
 	return env
+}
+
+// envName is what a variable name may be.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkEnv reports Env and PassEnv names that are not variable names, and
+// PassEnv names in Ottr's own namespace (OTTR_MASTER_KEY, OTTR_DATABASE).
+func checkEnv(c Config) []ottr.Problem {
+	var probs []ottr.Problem
+	keys := make([]string, 0, len(c.Env))
+	for k := range c.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !envName.MatchString(k) {
+			probs = append(probs, ottr.Problem{Field: "env", Message: fmt.Sprintf("%q is not a variable name", k)})
+		}
+	}
+	for _, k := range c.PassEnv {
+		switch {
+		case !envName.MatchString(k):
+			probs = append(probs, ottr.Problem{Field: "pass_env", Message: fmt.Sprintf("%q is not a variable name", k)})
+		case strings.HasPrefix(strings.ToUpper(k), "OTTR_"):
+			probs = append(probs, ottr.Problem{Field: "pass_env", Message: fmt.Sprintf("%q: OTTR_ variables are Ottr's own and are never passed from the server", k)})
+		}
+	}
+	return probs
 }
 
 // run runs one script, logging its output lines into the rotation log
@@ -199,7 +266,7 @@ func (d *Driver) run(ctx context.Context, name string, argv []string, extra map[
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	out := d.mask(stderr.String())
+	out := d.mask.Mask(stderr.String())
 	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 		if line != "" {
 			ottr.Logf(ctx, "%s: %s", name, line)
@@ -214,7 +281,7 @@ func (d *Driver) run(ctx context.Context, name string, argv []string, extra map[
 	}
 	var ee *osexec.ExitError
 	if errors.As(err, &ee) {
-		tail := lastLines(d.mask(stderr.String()+stdout.String()), 5)
+		tail := lastLines(d.mask.Mask(stderr.String()+stdout.String()), 5)
 		se := &scriptError{Script: name, ExitCode: ee.ExitCode(), Tail: tail}
 		return nil, &ottr.Error{Code: code(ee.ExitCode()), Message: se.Error()}
 	}
@@ -222,16 +289,6 @@ func (d *Driver) run(ctx context.Context, name string, argv []string, extra map[
 		return nil, ottr.Errorf(ottr.EINVALID, "%s script %s: %v", name, argv[0], err)
 	}
 	return stdout.Bytes(), nil
-}
-
-// mask hides credential values a script might echo.
-func (d *Driver) mask(s string) string {
-	for _, v := range d.c.Credential {
-		if len(v.Reveal()) >= 4 {
-			s = strings.ReplaceAll(s, v.Reveal(), "[REDACTED]")
-		}
-	}
-	return s
 }
 
 func lastLines(s string, n int) string {

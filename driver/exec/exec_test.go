@@ -5,11 +5,13 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/drivertest"
 	"github.com/ottr-dev/ottr/driver/exec"
@@ -182,4 +184,120 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// Scripts see a minimal environment: the server's secrets (the master key,
+// cloud keys, anything else it was started with) stay out unless the
+// configuration names them in pass_env.
+func TestScriptEnvironment(t *testing.T) {
+	t.Setenv("OTTR_MASTER_KEY", "master-key-never-in-scripts")
+	t.Setenv("OTTR_DATABASE", "postgres://ottr:db-password@db/ottr")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-never-in-scripts")
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "/secret/gcp.json")
+	t.Setenv("AZURE_CLIENT_SECRET", "azure-secret")
+	t.Setenv("SOME_RANDOM_SERVER_VAR", "random-value")
+	t.Setenv("APPLIANCE_PROXY", "http://proxy.example:3128")
+	t.Setenv("HOME", "/home/ottr-test")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "env.txt")
+	script := filepath.Join(dir, "env.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\nenv > \"$ENV_OUT\"\nexit 78\n"), 0o755)
+	d, err := exec.New(exec.Config{CSR: []string{script}, Install: []string{script}, Address: "127.0.0.1:1",
+		Env: map[string]string{"ENV_OUT": out}, PassEnv: []string{"APPLIANCE_PROXY", "UNSET_VARIABLE"},
+		Asset: asset(), Credential: ottr.Credential{"password": "device-password"}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CSR(t.Context(), ottr.CSRRequest{CommonName: "dev1.example.com"}); ottr.ErrorCode(err) != ottr.EINVALID {
+		t.Fatalf("CSR: %v, want the script's exit 78", err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		got[k] = v
+	}
+	// What the shell itself adds.
+	for _, k := range []string{"PWD", "SHLVL", "_", "OLDPWD"} {
+		delete(got, k)
+	}
+	var names []string
+	for k := range got {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	want := []string{"APPLIANCE_PROXY", "ENV_OUT", "HOME", "LANG", "LC_ALL", "OTTR_CERTIFICATE_AUTH", "OTTR_COMMON_NAME",
+		"OTTR_CRED_PASSWORD", "OTTR_CSR_FILE", "OTTR_DEVICE_MODEL", "OTTR_HOST_PLATFORM", "OTTR_IP_ADDRESS", "OTTR_KEY_TYPE",
+		"OTTR_OS_VERSION", "OTTR_PORT", "OTTR_SANS", "OTTR_SYSTEM_NAME", "OTTR_VALIDATE_CERT", "OTTR_WORK_DIR", "PATH", "TMPDIR"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("script environment (-want +got):\n%s", diff)
+	}
+	for k, v := range map[string]string{"APPLIANCE_PROXY": "http://proxy.example:3128", "HOME": "/home/ottr-test",
+		"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "OTTR_CRED_PASSWORD": "device-password", "PATH": os.Getenv("PATH")} {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	for _, secret := range []string{"master-key", "db-password", "aws-secret", "gcp.json", "azure-secret", "random-value"} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("the server's %q reached the script", secret)
+		}
+	}
+}
+
+// pass_env names variables of the server's environment; Ottr's own (the
+// master key among them) and malformed names are refused.
+func TestPassEnvRefusesOttrVariables(t *testing.T) {
+	_, err := exec.New(exec.Config{CSR: []string{"/bin/true"}, Install: []string{"/bin/true"}, Address: "127.0.0.1:1", Asset: asset(),
+		PassEnv: []string{"OTTR_MASTER_KEY", "A=B", ""}, Env: map[string]string{"X=Y": "z"}})
+	want := []ottr.Problem{
+		{Field: "env", Message: `"X=Y" is not a variable name`},
+		{Field: "pass_env", Message: `"OTTR_MASTER_KEY": OTTR_ variables are Ottr's own and are never passed from the server`},
+		{Field: "pass_env", Message: `"A=B" is not a variable name`},
+		{Field: "pass_env", Message: `"" is not a variable name`},
+	}
+	if diff := cmp.Diff(want, ottr.ErrorProblems(err)); ottr.ErrorCode(err) != ottr.EINVALID || diff != "" {
+		t.Errorf("New: %v; problems (-want +got):\n%s", err, diff)
+	}
+}
+
+// A script that prints its credential — as is, base64-encoded, or a key
+// line by line — has it masked in the log lines and the error, even
+// where no rotation masks for it.
+func TestScriptOutputMasksTheCredential(t *testing.T) {
+	const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----"
+	script := filepath.Join(t.TempDir(), "leak.sh")
+	os.WriteFile(script, []byte(`#!/bin/sh
+echo "password $OTTR_CRED_PASSWORD" >&2
+printf '%s' "$OTTR_CRED_PASSWORD" | base64 >&2
+printf '%s\n' "$OTTR_CRED_PRIVATE_KEY" >&2
+echo "stdout: $OTTR_CRED_PASSWORD"
+exit 1
+`), 0o755)
+	var mu sync.Mutex
+	var log []string
+	ctx := ottr.WithStepLog(t.Context(), func(l string) { mu.Lock(); log = append(log, l); mu.Unlock() })
+	d, err := exec.New(exec.Config{CSR: []string{script}, Install: []string{script}, Address: "127.0.0.1:1", Asset: asset(),
+		Credential: ottr.Credential{"password": "hunter2-very-secret", "private_key": key}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.CSR(ctx, ottr.CSRRequest{CommonName: "dev1.example.com"})
+	if err == nil {
+		t.Fatal("the script failed but CSR did not")
+	}
+	mu.Lock()
+	text := strings.Join(log, "\n") + "\n" + err.Error()
+	mu.Unlock()
+	if !strings.Contains(text, "csr: password [REDACTED]") {
+		t.Errorf("script output missing:\n%s", text)
+	}
+	for _, leak := range []string{"hunter2", "aHVudGVyMi12ZXJ5LXNlY3JldA", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"} {
+		if strings.Contains(text, leak) {
+			t.Errorf("%q in the log or error:\n%s", leak, text)
+		}
+	}
 }

@@ -6,6 +6,10 @@
 // with temp file + rename, the previous pair kept for Restore; hooks and a
 // reload command run around it.
 //
+// Every value put into a script is quoted as one shell word (Quote): a
+// path, owner or name is only ever a name, whatever it contains. Reload
+// and the hooks are commands the operator configured; they run as such.
+//
 // Scripts exit 65 when what they were given cannot work (no key matches
 // the chain, nothing to restore): callers treat that as permanent.
 package hostscript
@@ -33,14 +37,19 @@ type Files struct {
 }
 
 // Check fills defaults for an asset's common name and reports problems by
-// field.
+// field. Every value is quoted into the scripts, but a path must still be
+// absolute and clean, and no value may hold a control character: a
+// newline or NUL in a file name is never what an operator meant.
 func (f *Files) Check(commonName string) []ottr.Problem {
 	var probs []ottr.Problem
+	bad := func(field, format string, args ...any) {
+		probs = append(probs, ottr.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
 	if f.CertMode == "" {
 		f.CertMode = "0644"
 	}
 	if _, err := strconv.ParseUint(f.CertMode, 8, 32); err != nil {
-		probs = append(probs, ottr.Problem{Field: "cert_mode", Message: fmt.Sprintf("%q is not an octal mode", f.CertMode)})
+		bad("cert_mode", "%q is not an octal mode", f.CertMode)
 	}
 	if f.CertPath == "" {
 		f.CertPath = "/etc/ssl/ottr/" + commonName + ".crt"
@@ -48,12 +57,40 @@ func (f *Files) Check(commonName string) []ottr.Problem {
 	if f.KeyPath == "" {
 		f.KeyPath = "/etc/ssl/ottr/" + commonName + ".key"
 	}
-	for field, p := range map[string]string{"cert_path": f.CertPath, "key_path": f.KeyPath} {
-		if !path.IsAbs(p) {
-			probs = append(probs, ottr.Problem{Field: field, Message: fmt.Sprintf("%q is not an absolute path", p)})
+	for _, p := range []struct {
+		field, path string
+		optional    bool
+	}{{"cert_path", f.CertPath, false}, {"key_path", f.KeyPath, false}, {"pre_hook", f.PreHook, true}, {"post_hook", f.PostHook, true}} {
+		switch {
+		case p.optional && p.path == "":
+		case hasControl(p.path):
+			bad(p.field, "%q contains a control character", p.path)
+		case !path.IsAbs(p.path):
+			bad(p.field, "%q is not an absolute path", p.path)
+		case path.Clean(p.path) != p.path:
+			bad(p.field, "%q is not a clean path (it would be %q)", p.path, path.Clean(p.path))
+		}
+	}
+	for _, v := range []struct{ field, value string }{{"owner", f.Owner}, {"group", f.Group}} {
+		switch {
+		case hasControl(v.value):
+			bad(v.field, "%q contains a control character", v.value)
+		case strings.Contains(v.value, ":"):
+			bad(v.field, "%q contains ':'", v.value)
+		}
+	}
+	for _, a := range f.Reload {
+		if hasControl(a) {
+			bad("reload", "%q contains a control character", a)
 		}
 	}
 	return probs
+}
+
+// hasControl reports whether s holds a NUL, newline or other control
+// character.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
 // Quote makes s one word for a POSIX shell.
@@ -92,8 +129,8 @@ func (f *Files) CSR(req ottr.CSRRequest) (string, error) {
 umask 077
 mkdir -p %s
 openssl req -new %s -nodes -keyout %s -subj %s -addext %s 2>/dev/null
-echo "made a new key in %s" >&2`,
-		Quote(path.Dir(f.KeyPath)), newkey, Quote(pending), Quote("/CN="+req.CommonName), Quote(san), pending), nil
+printf 'made a new key in %%s\n' %s >&2`,
+		Quote(path.Dir(f.KeyPath)), newkey, Quote(pending), Quote("/CN="+req.CommonName), Quote(san), Quote(pending)), nil
 }
 
 // Install is the script that takes the chain (written to "$tmp" by
@@ -122,7 +159,7 @@ fi
 	if f.PreHook != "" {
 		fmt.Fprintf(&b, "if [ -x %s ]; then %s >&2; fi\n", Quote(f.PreHook), Quote(f.PreHook))
 	}
-	fmt.Fprintf(&b, "chmod %s \"$tmp\"\nchmod 600 %s\n", f.CertMode, key)
+	fmt.Fprintf(&b, "chmod %s \"$tmp\"\nchmod 600 %s\n", Quote(f.CertMode), key)
 	if f.Owner != "" || f.Group != "" {
 		own := Quote(f.Owner + ":" + f.Group)
 		if f.Group == "" {
@@ -137,7 +174,7 @@ fi
 	if f.PostHook != "" {
 		fmt.Fprintf(&b, "if [ -x %s ]; then %s >&2; fi\n", Quote(f.PostHook), Quote(f.PostHook))
 	}
-	fmt.Fprintf(&b, "echo \"installed %s in %s\" >&2\n", leafSerial, f.CertPath)
+	fmt.Fprintf(&b, "printf 'installed %%s in %%s\\n' %s %s >&2\n", Quote(leafSerial), crt)
 	return b.String()
 }
 

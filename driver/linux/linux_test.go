@@ -220,3 +220,14 @@ func mustSealer() *ottr.Sealer {
 	s, _ := ottr.NewSealer(bytes.Repeat([]byte{5}, 32))
 	return s
 }
+
+// Paths that cannot be used safely in a host script are refused when the
+// driver is configured, naming the field; no SSH server is needed.
+func TestUnsafePathsRefused(t *testing.T) {
+	_, err := linux.New(linux.Config{Asset: webAsset(), Credential: ottr.Credential{"username": "ottr", "password": "pw-for-test"},
+		KnownHosts: filepath.Join(t.TempDir(), "known_hosts"), KeyPath: "/etc/ssl/web.key\ntouch /tmp/x", CertPath: "/etc/ssl/../web.crt"})
+	probs := ottr.ErrorProblems(err)
+	if ottr.ErrorCode(err) != ottr.EINVALID || len(probs) != 2 || probs[0].Field != "cert_path" || probs[1].Field != "key_path" {
+		t.Errorf("New: %v, problems %v", err, probs)
+	}
+}

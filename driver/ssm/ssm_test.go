@@ -199,3 +199,13 @@ func TestFailedRotations(t *testing.T) {
 		})
 	}
 }
+
+// Paths that cannot be used safely in a host script are refused when the
+// driver is configured, naming the field.
+func TestUnsafePathsRefused(t *testing.T) {
+	_, err := ssm.New(ssm.Config{Asset: webAsset(), Credential: cred, KeyPath: "/etc/ssl/web.key\ntouch /tmp/x", CertPath: "certs/web.crt"})
+	probs := ottr.ErrorProblems(err)
+	if ottr.ErrorCode(err) != ottr.EINVALID || len(probs) != 2 || probs[0].Field != "cert_path" || probs[1].Field != "key_path" {
+		t.Errorf("New: %v, problems %v", err, probs)
+	}
+}
