@@ -308,13 +308,28 @@ func (d *Driver) fetchCSR(ctx context.Context, name string) (*x509.CertificateRe
 	return csr, nil
 }
 
+// download reads a file from the device; like do, it renews an expired
+// token once.
 func (d *Driver) download(ctx context.Context, path string) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		b, status, err := d.downloadOnce(ctx, path)
+		if status == http.StatusUnauthorized && attempt == 0 {
+			d.mu.Lock()
+			d.token = "" // expired: log in again
+			d.mu.Unlock()
+			continue
+		}
+		return b, err
+	}
+}
+
+func (d *Driver) downloadOnce(ctx context.Context, path string) ([]byte, int, error) {
 	if err := d.login(ctx); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.base+path, nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	d.mu.Lock()
 	req.Header.Set("X-F5-Auth-Token", d.token)
@@ -322,16 +337,16 @@ func (d *Driver) download(ctx context.Context, path string) ([]byte, error) {
 	resp, err := d.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, 0, ctx.Err()
 		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %v", d.c.Address, unwrapURL(err))
+		return nil, 0, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %v", d.c.Address, unwrapURL(err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil || resp.StatusCode != http.StatusOK {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: download %s: %s", d.c.Address, path, resp.Status)
+		return nil, resp.StatusCode, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: download %s: %s", d.c.Address, path, resp.Status)
 	}
-	return b, nil
+	return b, resp.StatusCode, nil
 }
 
 // certObject is an installed certificate as the device lists it.
