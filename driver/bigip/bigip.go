@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/driver/devicetls"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
 )
 
@@ -43,6 +43,10 @@ type Config struct {
 
 	Asset      *ottr.Asset     `yaml:"-"`
 	Credential ottr.Credential `yaml:"-"`
+	// Trust decides, during each handshake, whether the device may be sent
+	// the credential (its pin, a hold for approval); nil: the chain must
+	// verify unless the asset turns validation off.
+	Trust ottr.TrustCheck `yaml:"-"`
 }
 
 // prefix marks the objects this driver made: the only ones it deletes.
@@ -105,10 +109,7 @@ func New(c Config) (*Driver, error) {
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = time.Minute
 	}
-	tc := &tls.Config{RootCAs: c.RootCAs, ServerName: c.Asset.SystemName, MinVersion: tls.VersionTLS12}
-	if !bool(c.Asset.CertificateValidation) {
-		tc.InsecureSkipVerify = true //nolint:gosec // the asset says its management certificate cannot be verified
-	}
+	tc := devicetls.Config(c.RootCAs, c.Asset.SystemName, bool(c.Asset.CertificateValidation), c.Trust)
 	return &Driver{c: c, base: "https://" + c.Address,
 		client: &http.Client{Timeout: c.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc}}}, nil
 }

@@ -44,6 +44,9 @@ type Config struct {
 	KeyOffDevice bool `yaml:"key_off_device"`
 
 	Asset *ottr.Asset `yaml:"-"`
+	// Trust decides on a host key known_hosts does not hold (pinned per
+	// device); nil: TrustOnFirstUse appends it to KnownHosts.
+	Trust ottr.TrustCheck `yaml:"-"`
 	// Credential holds username and password (password and
 	// keyboard-interactive logins are offered) or private_key.
 	Credential ottr.Credential `yaml:"-"`
@@ -147,7 +150,7 @@ const clientHello = `<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><cap
 // open starts a NETCONF session; a cancelled ctx closes it.
 func (d *Driver) open(ctx context.Context) (*session, error) {
 	cl, err := sshhost.Dial(ctx, d.c.Address, &ssh.ClientConfig{User: d.user, Auth: d.auth,
-		HostKeyCallback: sshhost.HostKeyCallback(d.c.KnownHosts, d.c.TrustOnFirstUse)})
+		HostKeyCallback: sshhost.PinnedHostKeyCallback(d.c.KnownHosts, d.c.TrustOnFirstUse, d.c.Trust)})
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/driver/devicetls"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
 )
 
@@ -44,6 +44,10 @@ type Config struct {
 
 	Asset      *ottr.Asset     `yaml:"-"`
 	Credential ottr.Credential `yaml:"-"`
+	// Trust decides, during each handshake, whether the device may be sent
+	// the credential (its pin, a hold for approval); nil: the chain must
+	// verify unless the asset turns validation off.
+	Trust ottr.TrustCheck `yaml:"-"`
 }
 
 // Driver rotates the web (and REST API) certificate of an Opengear
@@ -92,10 +96,7 @@ func New(c Config) (*Driver, error) {
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = time.Minute
 	}
-	tc := &tls.Config{RootCAs: c.RootCAs, ServerName: c.Asset.SystemName, MinVersion: tls.VersionTLS12}
-	if !bool(c.Asset.CertificateValidation) {
-		tc.InsecureSkipVerify = true //nolint:gosec // the asset says its certificate cannot be verified
-	}
+	tc := devicetls.Config(c.RootCAs, c.Asset.SystemName, bool(c.Asset.CertificateValidation), c.Trust)
 	return &Driver{c: c, base: "https://" + c.Address + "/api/" + c.APIVersion,
 		client: &http.Client{Timeout: c.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}}, nil
 }

@@ -58,6 +58,9 @@ type Config struct {
 	// or private_key (with passphrase if the key is encrypted).
 	Asset      *ottr.Asset     `yaml:"-"`
 	Credential ottr.Credential `yaml:"-"`
+	// Trust decides on a host key known_hosts does not hold (pinned per
+	// device); nil: TrustOnFirstUse appends it to KnownHosts.
+	Trust ottr.TrustCheck `yaml:"-"`
 }
 
 // Driver rotates a certificate on a Linux host over SSH: openssl on the
@@ -146,7 +149,7 @@ func New(c Config) (*Driver, error) {
 }
 
 func (d *Driver) hostKeyCallback() ssh.HostKeyCallback {
-	return sshhost.HostKeyCallback(d.c.KnownHosts, d.c.TrustOnFirstUse)
+	return sshhost.PinnedHostKeyCallback(d.c.KnownHosts, d.c.TrustOnFirstUse, d.c.Trust)
 }
 
 func (d *Driver) connect(ctx context.Context) (*ssh.Client, error) {

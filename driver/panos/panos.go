@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/xml"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/driver/devicetls"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
 )
 
@@ -51,6 +51,10 @@ type Config struct {
 	// or api_key.
 	Asset      *ottr.Asset     `yaml:"-"`
 	Credential ottr.Credential `yaml:"-"`
+	// Trust decides, during each handshake, whether the device may be sent
+	// the credential (its pin, a hold for approval); nil: the chain must
+	// verify unless the asset turns validation off.
+	Trust ottr.TrustCheck `yaml:"-"`
 }
 
 // prefix marks certificates this driver made: the only ones it deletes.
@@ -106,10 +110,7 @@ func New(c Config) (*Driver, error) {
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = time.Minute
 	}
-	tc := &tls.Config{RootCAs: c.RootCAs, ServerName: c.Asset.SystemName, MinVersion: tls.VersionTLS12}
-	if !bool(c.Asset.CertificateValidation) {
-		tc.InsecureSkipVerify = true //nolint:gosec // the asset says its certificate cannot be verified (Ottr's certificate_validation False)
-	}
+	tc := devicetls.Config(c.RootCAs, c.Asset.SystemName, bool(c.Asset.CertificateValidation), c.Trust)
 	return &Driver{c: c, api: "https://" + c.Address + "/api/",
 		client: &http.Client{Timeout: c.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}}, nil
 }

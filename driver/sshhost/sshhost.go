@@ -23,6 +23,15 @@ import (
 // HostKeyCallback checks host keys against the known_hosts file path;
 // with tofu an unknown host's key is appended to it.
 func HostKeyCallback(path string, tofu bool) ssh.HostKeyCallback {
+	return PinnedHostKeyCallback(path, tofu, nil)
+}
+
+// PinnedHostKeyCallback checks host keys against known_hosts and then the
+// device's trust record: a key in known_hosts is verified; a host missing
+// from it is decided by trust (pinned per device, so a new address is no
+// new first use). A key that differs from known_hosts is always refused.
+// With a nil trust it is HostKeyCallback.
+func PinnedHostKeyCallback(path string, tofu bool, trust ottr.TrustCheck) ssh.HostKeyCallback {
 	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
 		check, err := knownhosts.New(path)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -34,8 +43,14 @@ func HostKeyCallback(path string, tofu bool) ssh.HostKeyCallback {
 			err = &knownhosts.KeyError{}
 		}
 		var ke *knownhosts.KeyError
-		if err == nil || !errors.As(err, &ke) {
+		if err != nil && !errors.As(err, &ke) {
 			return err
+		}
+		if trust != nil && (err == nil || len(ke.Want) == 0) {
+			return trust(err == nil, ottr.SSHFingerprint(key.Marshal()))
+		}
+		if err == nil {
+			return nil
 		}
 		if len(ke.Want) > 0 {
 			return fmt.Errorf("host key of %s changed (%s): refusing to connect; remove the old key from %s if the change is expected",
@@ -80,6 +95,11 @@ func Dial(ctx context.Context, address string, cfg *ssh.ClientConfig) (*ssh.Clie
 			return nil, ctx.Err()
 		}
 		msg := err.Error()
+		// The device's trust record refused the key: keep its code and
+		// message (what to accept, and how).
+		if c := ottr.ErrorCode(err); c == ottr.EFORBIDDEN {
+			return nil, ottr.Errorf(c, "ssh %s: %s", address, ottr.ErrorMessage(err))
+		}
 		if strings.Contains(msg, "unable to authenticate") {
 			return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "ssh %s as %s: authentication refused", address, cfg.User)
 		}
