@@ -57,6 +57,12 @@ type User struct {
 	PasswordHash string    `json:"-"`
 	Created      time.Time `json:"timestamp"`
 	Updated      time.Time `json:"-"`
+	// TokenGeneration is written into every token issued for the user; a
+	// token of another generation is refused. The store raises it whenever
+	// the password or the role changes, so those changes revoke every token
+	// issued before them. It starts at 0, the generation of tokens that
+	// carry none (those of Airbnb Ottr's signing key).
+	TokenGeneration int64 `json:"-"`
 }
 
 // MarshalJSON writes Ottr's user shape: username, role, timestamp.
@@ -77,7 +83,9 @@ type UserStore interface {
 	// ListUsers returns every user sorted by username.
 	ListUsers(ctx context.Context) ([]*User, error)
 	// UpdateUser applies fn to the stored user in one transaction;
-	// ENOTFOUND if absent.
+	// ENOTFOUND if absent. When fn changes the password hash or the role
+	// (or changes TokenGeneration), the stored generation is raised by one,
+	// revoking the user's tokens; fn cannot lower it.
 	UpdateUser(ctx context.Context, username string, fn func(*User) error) (*User, error)
 	// DeleteUser removes a user; ENOTFOUND if absent.
 	DeleteUser(ctx context.Context, username string) error
