@@ -20,8 +20,13 @@ func scanUser(r rowScanner) (*ottr.User, error) {
 	return &u, nil
 }
 
-// CreateUser stores u; ECONFLICT if the username exists.
+// CreateUser stores u with its name normalised; ECONFLICT if a user of
+// that name exists in any case.
 func (d *DB) CreateUser(ctx context.Context, u *ottr.User) error {
+	u.Username = ottr.NormalizeUsername(u.Username)
+	if u.Username == "" {
+		return ottr.Invalid("invalid user", ottr.Problem{Field: "username", Message: "empty"})
+	}
 	now := d.now().UTC()
 	if u.Created.IsZero() {
 		u.Created = now
@@ -38,8 +43,9 @@ func (d *DB) CreateUser(ctx context.Context, u *ottr.User) error {
 	return nil
 }
 
-// GetUser returns a user; ENOTFOUND if absent.
+// GetUser returns a user, named in any case; ENOTFOUND if absent.
 func (d *DB) GetUser(ctx context.Context, name string) (*ottr.User, error) {
+	name = ottr.NormalizeUsername(name)
 	u, err := scanUser(d.db.QueryRowContext(ctx, d.q(`SELECT `+userCols+` FROM users WHERE username = ?`), name))
 	if err == sql.ErrNoRows {
 		return nil, ottr.Errorf(ottr.ENOTFOUND, "user %q not found", name)
@@ -72,6 +78,7 @@ func (d *DB) ListUsers(ctx context.Context) ([]*ottr.User, error) {
 // password hash or role (or a changed TokenGeneration) raises the stored
 // generation by one, which revokes the user's tokens.
 func (d *DB) UpdateUser(ctx context.Context, name string, fn func(*ottr.User) error) (*ottr.User, error) {
+	name = ottr.NormalizeUsername(name)
 	var out *ottr.User
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		u, err := scanUser(tx.QueryRowContext(ctx, d.q(`SELECT `+userCols+` FROM users WHERE username = ?`+d.forUpdate()), name))
@@ -105,8 +112,9 @@ func (d *DB) UpdateUser(ctx context.Context, name string, fn func(*ottr.User) er
 	return out, err
 }
 
-// DeleteUser removes a user; ENOTFOUND if absent.
+// DeleteUser removes a user, named in any case; ENOTFOUND if absent.
 func (d *DB) DeleteUser(ctx context.Context, name string) error {
+	name = ottr.NormalizeUsername(name)
 	res, err := d.db.ExecContext(ctx, d.q(`DELETE FROM users WHERE username = ?`), name)
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
