@@ -52,12 +52,37 @@ func ParseRole(s string) (Role, error) {
 // User is an account of the API. PasswordHash never leaves the process: it
 // is excluded from JSON.
 type User struct {
+	// Username is stored as NormalizeUsername gives it.
 	Username     string    `json:"username"`
 	Role         Role      `json:"role"`
 	PasswordHash string    `json:"-"`
 	Created      time.Time `json:"timestamp"`
 	Updated      time.Time `json:"-"`
+	// TokenGeneration is written into every token issued for the user; a
+	// token of another generation is refused. The store raises it whenever
+	// the password or the role changes, so those changes revoke every token
+	// issued before them. It starts at 0, the generation of tokens that
+	// carry none (those of Airbnb Ottr's signing key).
+	TokenGeneration int64 `json:"-"`
 }
+
+// NormalizeUsername gives a user name its one stored form: without
+// surrounding blanks, ASCII letters lower-cased, so that "Admin" and
+// "admin" are the same user. Only ASCII is folded, as the unique index's
+// lower() folds on both engines, so the index and Ottr never disagree.
+func NormalizeUsername(s string) string {
+	s = strings.Trim(s, usernameBlanks)
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// usernameBlanks are the characters NormalizeUsername trims.
+const usernameBlanks = " \t\r\n\v\f"
 
 // MarshalJSON writes Ottr's user shape: username, role, timestamp.
 func (u User) MarshalJSON() ([]byte, error) {
@@ -68,16 +93,21 @@ func (u User) MarshalJSON() ([]byte, error) {
 	}{u.Username, u.Role, u.Created.UTC().Format(time.RFC3339)})
 }
 
-// UserStore keeps API users.
+// UserStore keeps API users. User names are case-insensitive: every
+// method takes a name in any case and with surrounding blanks, and stores
+// and returns it as NormalizeUsername gives it.
 type UserStore interface {
-	// CreateUser stores u; ECONFLICT if the username exists.
+	// CreateUser stores u with its name normalised (u.Username is updated);
+	// ECONFLICT if a user of that name exists in any case.
 	CreateUser(ctx context.Context, u *User) error
 	// GetUser returns a user; ENOTFOUND if absent.
 	GetUser(ctx context.Context, username string) (*User, error)
 	// ListUsers returns every user sorted by username.
 	ListUsers(ctx context.Context) ([]*User, error)
 	// UpdateUser applies fn to the stored user in one transaction;
-	// ENOTFOUND if absent.
+	// ENOTFOUND if absent. When fn changes the password hash or the role
+	// (or changes TokenGeneration), the stored generation is raised by one,
+	// revoking the user's tokens; fn cannot lower it.
 	UpdateUser(ctx context.Context, username string, fn func(*User) error) (*User, error)
 	// DeleteUser removes a user; ENOTFOUND if absent.
 	DeleteUser(ctx context.Context, username string) error

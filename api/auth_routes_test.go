@@ -96,7 +96,7 @@ func TestAuthenticate(t *testing.T) {
 	// The interactive docs come from the binary, nothing from a CDN.
 	for path, want := range map[string]string{"/docs": "<title>Ottr API</title>", "/docs/docs.js": "openapi.json", "/docs/docs.css": "summary"} {
 		code, body, h := call(t, srv, "GET", path, "")
-		if code != 200 || !strings.Contains(body, want) || strings.Contains(body, "https://") || h.Get("Content-Security-Policy") != "default-src 'self'" {
+		if code != 200 || !strings.Contains(body, want) || strings.Contains(body, "https://") || h.Get("Content-Security-Policy") != "default-src 'self'; frame-ancestors 'none'" {
 			t.Errorf("%s: %d %.100s", path, code, body)
 		}
 	}

@@ -96,7 +96,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /docs", docsHandler())
 	mux.Handle("GET /docs/", docsHandler())
 	// Every body is bounded, raw bodies included.
-	return withClientIP(withAccessLog(s.logger(), m.observe(http.MaxBytesHandler(mux, maxBody))))
+	return withSecurityHeaders(withClientIP(withAccessLog(s.logger(), m.observe(http.MaxBytesHandler(mux, maxBody)))))
 }
 
 // describeErrors makes the published bodies and error statuses the ones
@@ -199,7 +199,7 @@ func docsHandler() http.Handler {
 	sub, _ := fs.Sub(docsFS, "docs")
 	files := http.FileServerFS(sub)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'")
+		w.Header().Set("Content-Security-Policy", docsCSP)
 		if r.URL.Path == "/docs" || r.URL.Path == "/docs/" {
 			http.ServeFileFS(w, r, sub, "index.html")
 			return

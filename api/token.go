@@ -18,16 +18,23 @@ import (
 // tokenKeyName is where the generated signing key is kept, sealed.
 const tokenKeyName = "api/jwt-signing-key"
 
-// Claims are Ottr's token claims: username, role, iat, exp.
+// Claims are Ottr's token claims (username, role, iat, exp) and the
+// user's token generation.
 type Claims struct {
 	Username string    `json:"username"`
 	Role     ottr.Role `json:"role"`
+	// Generation is the user's ottr.User.TokenGeneration at issue. Ottr's
+	// own tokens have no "gen": they read as 0, the generation every user
+	// has until their password or role first changes.
+	Generation int64 `json:"gen"`
 	jwt.RegisteredClaims
 }
 
 // Tokens issues and checks RS256 JWTs with Ottr's claims. The role in a
 // token is a hint only: every request is checked against the user store,
-// so a deleted or demoted user's token stops working at once.
+// so a token stops working at once when its user is deleted, or their
+// password or role changes (the store then raises the user's token
+// generation, and a token of an older one is refused).
 type Tokens struct {
 	key      *rsa.PrivateKey
 	users    ottr.UserStore
@@ -119,7 +126,7 @@ func storedKey(ctx context.Context, s ottr.SecretStore) (*rsa.PrivateKey, error)
 // Issue returns a signed token for u, without the "Bearer " prefix.
 func (t *Tokens) Issue(u *ottr.User) (string, error) {
 	now := t.now()
-	c := Claims{Username: u.Username, Role: u.Role, RegisteredClaims: jwt.RegisteredClaims{
+	c := Claims{Username: u.Username, Role: u.Role, Generation: u.TokenGeneration, RegisteredClaims: jwt.RegisteredClaims{
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(t.lifetime)),
 	}}
 	return jwt.NewWithClaims(jwt.SigningMethodRS256, c).SignedString(t.key)
@@ -127,7 +134,9 @@ func (t *Tokens) Issue(u *ottr.User) (string, error) {
 
 // Check verifies a token (with or without the "Bearer " prefix) and
 // returns the user it names as the store has it now. Only RS256 is
-// accepted; "none" and every other algorithm are refused.
+// accepted; "none" and every other algorithm are refused. A token of
+// another generation than its user's, or issued before its user was
+// created, is refused.
 func (t *Tokens) Check(ctx context.Context, token string) (*ottr.User, error) {
 	token = strings.TrimSpace(token)
 	if len(token) > 7 && strings.EqualFold(token[:7], "bearer ") {
@@ -152,6 +161,15 @@ func (t *Tokens) Check(ctx context.Context, token string) (*ottr.User, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("check token: %w", err)
+	}
+	// A user deleted and made again under the same name starts again at
+	// generation 0: a token issued before the new user existed was the old
+	// user's. iat has whole seconds, so the comparison does too.
+	if c.IssuedAt != nil && c.IssuedAt.Before(u.Created.Truncate(time.Second)) {
+		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "the token's user no longer exists")
+	}
+	if c.Generation != u.TokenGeneration {
+		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "token revoked: the password or role changed after it was issued")
 	}
 	return u, nil
 }

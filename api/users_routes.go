@@ -82,6 +82,8 @@ func (s *Server) userRoutes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
+			// User names are case-insensitive: "ADMIN" is "admin".
+			in.Body.Username = ottr.NormalizeUsername(in.Body.Username)
 			var probs []ottr.Problem
 			if !usernameRE.MatchString(in.Body.Username) {
 				probs = append(probs, ottr.Problem{Field: "username", Message: fmt.Sprintf("%q: use letters, digits, '.', '_', '@' or '-'", in.Body.Username)})
@@ -115,6 +117,7 @@ func (s *Server) userRoutes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
+			in.Username = ottr.NormalizeUsername(in.Username)
 			if err := s.Users.DeleteUser(ctx, in.Username); err != nil {
 				return nil, s.problem(ctx, err)
 			}

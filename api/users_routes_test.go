@@ -67,3 +67,34 @@ func TestUsersAndRoles(t *testing.T) {
 		t.Errorf("delete twice: %d", code)
 	}
 }
+
+// TestUserNamesCaseInsensitive: "ADMIN" cannot be made beside "admin";
+// a user logs in and is deleted under any case of their name, and the
+// audit log names them one way.
+func TestUserNamesCaseInsensitive(t *testing.T) {
+	srv, _ := newServer(t)
+	do := func(method, path, body, token string) (int, string) {
+		code, b, _ := request(t, srv, method, path, body, token)
+		return code, b
+	}
+	admin := login(t, do, "Admin", "Passw0rd!")
+	if code, body := do("GET", "/admin/v1/users", "", admin); code != 200 {
+		t.Fatalf("token of a login as Admin: %d %s", code, body)
+	}
+	for _, dup := range []string{"ADMIN", "aDmIn"} {
+		if code, body := do("POST", "/admin/v1/users", `{"username":"`+dup+`","password":"Dev.Passw0rd","role":"ADMIN"}`, admin); code != 409 {
+			t.Errorf("create %s beside admin: %d %s, want 409", dup, code, body)
+		}
+	}
+	if code, body := do("POST", "/admin/v1/users", `{"username":"Carol","password":"Dev.Passw0rd","role":"DEVELOPER"}`, admin); code != 201 || !strings.Contains(body, `"username":"carol"`) {
+		t.Fatalf("create Carol: %d %s, want 201 with the name stored as carol", code, body)
+	}
+	login(t, do, "CAROL", "Dev.Passw0rd")
+	if code, body := do("DELETE", "/admin/v1/users/CAROL", "", admin); code != 204 {
+		t.Fatalf("delete CAROL: %d %s", code, body)
+	}
+	code, body := do("GET", "/admin/v1/events", "", admin)
+	if code != 200 || strings.Count(body, `"user/carol"`) != 2 || strings.Contains(body, "CAROL") || strings.Contains(body, "Carol") {
+		t.Errorf("audit log names the user other than as stored: %d %s", code, body)
+	}
+}

@@ -46,6 +46,12 @@ func (d *DB) migrations() ([]migration, error) {
 // returns the names applied. On PostgreSQL an advisory lock serialises
 // replicas that start together.
 func (d *DB) Migrate(ctx context.Context) ([]string, error) {
+	return d.migrate(ctx, -1)
+}
+
+// migrate applies pending migrations up to version upTo (all when
+// negative); tests use it to build a database of an older schema.
+func (d *DB) migrate(ctx context.Context, upTo int) ([]string, error) {
 	ms, err := d.migrations()
 	if err != nil {
 		return nil, err
@@ -75,12 +81,18 @@ func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 	}
 	var applied []string
 	for _, m := range ms {
-		if m.version <= cur {
+		if m.version <= cur || (upTo >= 0 && m.version > upTo) {
 			continue
 		}
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return applied, fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+		if check := preflight[m.version]; check != nil {
+			if err := check(ctx, d, tx); err != nil {
+				tx.Rollback()
+				return applied, fmt.Errorf("migrate %s: %w", m.name, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()

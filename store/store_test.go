@@ -25,9 +25,15 @@ var testNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 // OTTR_TEST_POSTGRES_DSN is set, on a fresh PostgreSQL schema. Under
 // CI=true a missing PostgreSQL fails the test instead of skipping.
 func forEachEngine(t *testing.T, fn func(t *testing.T, db *DB)) {
+	forEachEngineConfig(t, func(t *testing.T, c Config) { fn(t, openTest(t, c)) })
+}
+
+// forEachEngineConfig is forEachEngine for tests that open the database
+// themselves (to migrate it step by step): fn gets each engine's Config.
+func forEachEngineConfig(t *testing.T, fn func(t *testing.T, c Config)) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		fn(t, openTest(t, Config{DataDir: t.TempDir(), Now: func() time.Time { return testNow }, Sealer: testSealer}))
+		fn(t, Config{DataDir: t.TempDir(), Now: func() time.Time { return testNow }, Sealer: testSealer})
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
@@ -56,7 +62,7 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, db *DB)) {
 		if strings.Contains(dsn, "?") {
 			sep = "&"
 		}
-		fn(t, openTest(t, Config{DSN: dsn + sep + "search_path=" + schema, Now: func() time.Time { return testNow }, Sealer: testSealer}))
+		fn(t, Config{DSN: dsn + sep + "search_path=" + schema, Now: func() time.Time { return testNow }, Sealer: testSealer})
 	})
 }
 

@@ -8,27 +8,32 @@ import (
 	"github.com/ottr-dev/ottr"
 )
 
-const userCols = `username, password_hash, role, created_at, updated_at`
+const userCols = `username, password_hash, role, created_at, updated_at, token_generation`
 
 func scanUser(r rowScanner) (*ottr.User, error) {
 	var u ottr.User
 	var c, up int64
-	if err := r.Scan(&u.Username, &u.PasswordHash, &u.Role, &c, &up); err != nil {
+	if err := r.Scan(&u.Username, &u.PasswordHash, &u.Role, &c, &up, &u.TokenGeneration); err != nil {
 		return nil, err
 	}
 	u.Created, u.Updated = fromMS(c), fromMS(up)
 	return &u, nil
 }
 
-// CreateUser stores u; ECONFLICT if the username exists.
+// CreateUser stores u with its name normalised; ECONFLICT if a user of
+// that name exists in any case.
 func (d *DB) CreateUser(ctx context.Context, u *ottr.User) error {
+	u.Username = ottr.NormalizeUsername(u.Username)
+	if u.Username == "" {
+		return ottr.Invalid("invalid user", ottr.Problem{Field: "username", Message: "empty"})
+	}
 	now := d.now().UTC()
 	if u.Created.IsZero() {
 		u.Created = now
 	}
 	u.Updated = now
-	_, err := d.db.ExecContext(ctx, d.q(`INSERT INTO users (`+userCols+`) VALUES (?,?,?,?,?)`),
-		u.Username, u.PasswordHash, string(u.Role), ms(u.Created), ms(u.Updated))
+	_, err := d.db.ExecContext(ctx, d.q(`INSERT INTO users (`+userCols+`) VALUES (?,?,?,?,?,?)`),
+		u.Username, u.PasswordHash, string(u.Role), ms(u.Created), ms(u.Updated), u.TokenGeneration)
 	if isUnique(err) {
 		return ottr.Errorf(ottr.ECONFLICT, "user %q already exists", u.Username)
 	}
@@ -38,8 +43,9 @@ func (d *DB) CreateUser(ctx context.Context, u *ottr.User) error {
 	return nil
 }
 
-// GetUser returns a user; ENOTFOUND if absent.
+// GetUser returns a user, named in any case; ENOTFOUND if absent.
 func (d *DB) GetUser(ctx context.Context, name string) (*ottr.User, error) {
+	name = ottr.NormalizeUsername(name)
 	u, err := scanUser(d.db.QueryRowContext(ctx, d.q(`SELECT `+userCols+` FROM users WHERE username = ?`), name))
 	if err == sql.ErrNoRows {
 		return nil, ottr.Errorf(ottr.ENOTFOUND, "user %q not found", name)
@@ -68,8 +74,11 @@ func (d *DB) ListUsers(ctx context.Context) ([]*ottr.User, error) {
 	return out, rows.Err()
 }
 
-// UpdateUser applies fn to the stored user in one transaction.
+// UpdateUser applies fn to the stored user in one transaction. A new
+// password hash or role (or a changed TokenGeneration) raises the stored
+// generation by one, which revokes the user's tokens.
 func (d *DB) UpdateUser(ctx context.Context, name string, fn func(*ottr.User) error) (*ottr.User, error) {
+	name = ottr.NormalizeUsername(name)
 	var out *ottr.User
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		u, err := scanUser(tx.QueryRowContext(ctx, d.q(`SELECT `+userCols+` FROM users WHERE username = ?`+d.forUpdate()), name))
@@ -79,15 +88,22 @@ func (d *DB) UpdateUser(ctx context.Context, name string, fn func(*ottr.User) er
 		if err != nil {
 			return fmt.Errorf("get user: %w", err)
 		}
+		before := *u
 		if err := fn(u); err != nil {
 			return err
 		}
 		if u.Username != name {
 			return ottr.Errorf(ottr.EINVALID, "username cannot be changed")
 		}
-		u.Updated = d.now().UTC()
-		if _, err := tx.ExecContext(ctx, d.q(`UPDATE users SET password_hash = ?, role = ?, updated_at = ? WHERE username = ?`),
-			u.PasswordHash, string(u.Role), ms(u.Updated), name); err != nil {
+		// The generation only ever rises: setting it back must not revive
+		// revoked tokens.
+		revoke := u.PasswordHash != before.PasswordHash || u.Role != before.Role || u.TokenGeneration != before.TokenGeneration
+		u.TokenGeneration, u.Updated = before.TokenGeneration, d.now().UTC()
+		if revoke {
+			u.TokenGeneration++
+		}
+		if _, err := tx.ExecContext(ctx, d.q(`UPDATE users SET password_hash = ?, role = ?, updated_at = ?, token_generation = ? WHERE username = ?`),
+			u.PasswordHash, string(u.Role), ms(u.Updated), u.TokenGeneration, name); err != nil {
 			return fmt.Errorf("update user: %w", err)
 		}
 		out = u
@@ -96,8 +112,9 @@ func (d *DB) UpdateUser(ctx context.Context, name string, fn func(*ottr.User) er
 	return out, err
 }
 
-// DeleteUser removes a user; ENOTFOUND if absent.
+// DeleteUser removes a user, named in any case; ENOTFOUND if absent.
 func (d *DB) DeleteUser(ctx context.Context, name string) error {
+	name = ottr.NormalizeUsername(name)
 	res, err := d.db.ExecContext(ctx, d.q(`DELETE FROM users WHERE username = ?`), name)
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)

@@ -37,6 +37,7 @@ type app struct {
 	logLevel   string
 	quiet      bool
 	server     string
+	insecure   bool
 	flags      *pflag.FlagSet
 
 	// client is the API client when commands go to a server; local is set
@@ -83,6 +84,7 @@ database in --data-dir.`,
 	pf.StringVar(&a.logLevel, "log-level", "", "debug, info, warn or error (config log.level)")
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "no progress output on stderr")
 	pf.StringVar(&a.server, "server", "", "Ottr server URL: asset, rotate, rotations and user commands go through its API (env OTTR_SERVER; default: the server of 'ottr login')")
+	pf.BoolVar(&a.insecure, "insecure", false, "allow sending the password or token over plain http:// to a host other than this machine (certificate checks are not affected)")
 	a.flags = pf
 	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("table", "json"))
 	_ = root.RegisterFlagCompletionFunc("log-level", fixedCompletion("debug", "info", "warn", "error"))

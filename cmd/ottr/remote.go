@@ -28,6 +28,10 @@ type session struct {
 	Username string    `json:"username"`
 	Token    string    `json:"token"`
 	Expires  time.Time `json:"expires,omitzero"`
+	// Insecure records that the login was over plain HTTP to another
+	// machine with --insecure: later commands may send the token there
+	// too without the flag.
+	Insecure bool `json:"insecure,omitempty"`
 }
 
 // sessionPath is $XDG_CONFIG_HOME/ottr/session.json (else
@@ -136,6 +140,9 @@ func (a *app) remote() (*api.Client, error) {
 	if token == "" {
 		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "not logged in to %s: run ottr login --server %s (or set OTTR_TOKEN)", base, base)
 	}
+	if err := checkPlainHTTP(base, "token", a.insecure || (s != nil && s.Server == base && s.Insecure)); err != nil {
+		return nil, err
+	}
 	if !strings.HasPrefix(token, "Bearer ") {
 		token = "Bearer " + token
 	}
@@ -177,7 +184,11 @@ unless a command names a database (--data-dir, --database, --config).
 The password is read from the terminal without echo, or from the first line
 of stdin (--password-stdin, or when stdin is not a terminal). Tokens last as
 long as the server allows (30 minutes by default); log in again when one
-expires.`,
+expires.
+
+Over plain http:// the password and the token cross the network
+unencrypted, so a server other than this machine (localhost, 127.0.0.0/8,
+::1) needs --insecure; the session remembers it for that server.`,
 		Example: `  ottr login --server https://ottr.example.com --username alice
   printf '%s\n' "$OTTR_PASSWORD" | ottr login --server https://ottr.example.com --username ci --password-stdin`,
 		Args: cobra.NoArgs,
@@ -191,6 +202,9 @@ expires.`,
 			}
 			base, err := serverURL(server)
 			if err != nil {
+				return err
+			}
+			if err := checkPlainHTTP(base, "password", a.insecure); err != nil {
 				return err
 			}
 			in := bufio.NewReader(a.stdin)
@@ -210,7 +224,8 @@ expires.`,
 			if err := c.Login(cmd.Context(), username, pw); err != nil {
 				return err
 			}
-			s := &session{Server: base, Username: username, Token: c.Token, Expires: tokenExpiry(c.Token)}
+			s := &session{Server: base, Username: username, Token: c.Token, Expires: tokenExpiry(c.Token),
+				Insecure: checkPlainHTTP(base, "token", false) != nil}
 			p, err := a.saveSession(s)
 			if err != nil {
 				return err

@@ -132,11 +132,12 @@ which is how the first ADMIN is made.`,
 			if err != nil {
 				return err
 			}
-			if err := db.DeleteUser(cmd.Context(), args[0]); err != nil {
+			name := ottr.NormalizeUsername(args[0])
+			if err := db.DeleteUser(cmd.Context(), name); err != nil {
 				return err
 			}
-			a.audit(cmd.Context(), db, "user.delete", "user/"+args[0], nil, nil)
-			a.progress("user %s deleted", args[0])
+			a.audit(cmd.Context(), db, "user.delete", "user/"+name, nil, nil)
+			a.progress("user %s deleted", name)
 			return nil
 		},
 	}
