@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -156,13 +159,21 @@ func (r credResolver) Credential(ctx context.Context, ref string) (ottr.Credenti
 		name := strings.TrimPrefix(ref, "env:")
 		v := r.a.getenv(name)
 		if v == "" {
-			return nil, ottr.Errorf(ottr.EINVALID, "credential %s: environment variable %s is not set", ref, name)
+			// Rotation errors reach every role: say what is wrong and
+			// where to look, not which variables the server has.
+			r.a.logger().WarnContext(ctx, "credential variable not set", "ref", ref)
+			return nil, ottr.Errorf(ottr.EINVALID, "credential env:…: the configured environment variable is not set (the server log names it)")
 		}
 		b = []byte(v)
 	case strings.HasPrefix(ref, "file:"):
 		var err error
 		if b, err = os.ReadFile(strings.TrimPrefix(ref, "file:")); err != nil {
-			return nil, ottr.Errorf(ottr.EINVALID, "credential %s: %v", ref, err)
+			r.a.logger().WarnContext(ctx, "credential file unreadable", "ref", ref, "err", err)
+			why := "cannot be read"
+			if errors.Is(err, fs.ErrNotExist) {
+				why = "does not exist"
+			}
+			return nil, ottr.Errorf(ottr.EINVALID, "credential file:…: the configured file %s (the server log names it)", why)
 		}
 	default:
 		if err := ottr.CheckCredentialName(ref); err != nil {
@@ -182,10 +193,21 @@ func (r credResolver) Credential(ctx context.Context, ref string) (ottr.Credenti
 	}
 	c, err := ottr.ParseCredential(b)
 	if err != nil {
+		if strings.HasPrefix(ref, "env:") || strings.HasPrefix(ref, "file:") {
+			ref = ref[:strings.IndexByte(ref, ':')+1] + "…"
+		}
 		return nil, ottr.Errorf(ottr.EINVALID, "credential %s: %s", ref, ottr.ErrorMessage(err))
 	}
 	// A rotation that resolves a credential masks its values in every log
 	// line and error it stores, whatever the driver prints.
 	ottr.MaskCredential(ctx, c)
 	return c, nil
+}
+
+// logger is the app's logger, or one that discards before config is read.
+func (a *app) logger() *slog.Logger {
+	if a.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.log
 }

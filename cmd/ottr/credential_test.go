@@ -80,6 +80,20 @@ func TestCredentialCommands(t *testing.T) {
 			t.Errorf("%s resolved", ref)
 		}
 	}
+	// Rotation errors reach every role: a configuration-only reference's
+	// error says what is wrong but names no server file or variable.
+	secretFile := filepath.Join(t.TempDir(), "secret-dir-name", "panos.cred")
+	for _, ref := range []string{"env:OTTR_HIDDEN_VARIABLE", "file:" + secretFile, "file:" + filepath.Dir(file)} {
+		_, err := a.credentials().Credential(ctx, ref)
+		if err == nil {
+			t.Fatalf("%s resolved", ref)
+		}
+		for _, leak := range []string{"OTTR_HIDDEN_VARIABLE", "secret-dir-name", filepath.Dir(file)} {
+			if strings.Contains(err.Error(), leak) {
+				t.Errorf("%s: error %q reveals %q", ref, err, leak)
+			}
+		}
+	}
 
 	c.ok("credential", "delete", "panos")
 	if _, stderr, err := c.run("", "credential", "delete", "panos"); err == nil || !strings.Contains(stderr, "not found") {

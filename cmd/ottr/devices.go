@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ottr-dev/ottr"
 	bigipdriver "github.com/ottr-dev/ottr/driver/bigip"
@@ -204,6 +205,19 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 			dc.Credential = as.HostPlatform // Ottr kept one secret per platform: <prefix>/otter/<platform>
 		}
 	}
+	if err := inventoryCredential(as); err != nil {
+		return nil, err
+	}
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Every handshake consults the device's trust record before a
+	// credential is sent: certificate_validation "False" pins on first use.
+	trust := func(tofu bool) ottr.TrustCheck {
+		return ottr.CheckTrust(ctx, db, as.SystemName, tofu, time.Now)
+	}
+	tofu := !bool(as.CertificateValidation)
 	var cred ottr.Credential
 	if dc.Credential != "" {
 		if cred, err = a.credentials().Credential(ctx, dc.Credential); err != nil {
@@ -233,9 +247,10 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		}
 		// The asset's certificate_validation "False" is the opt-out: trust a
 		// host key seen for the first time.
-		if !bool(as.CertificateValidation) {
+		if tofu {
 			lc.TrustOnFirstUse = true
 		}
+		lc.Trust = trust(lc.TrustOnFirstUse)
 		return linuxdriver.New(lc)
 	case "panos":
 		pc := valueOr(dc.PANOS)
@@ -243,7 +258,7 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		if pc.Address == "" {
 			pc.Address = dc.address(as)
 		}
-		pc.RootCAs = a.caRoots(as.CertificateAuthority)
+		pc.RootCAs, pc.Trust = a.caRoots(as.CertificateAuthority), trust(tofu)
 		return panosdriver.New(pc)
 	case "bigip":
 		bc := valueOr(dc.BIGIP)
@@ -251,7 +266,7 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		if bc.Serve == "" {
 			bc.Serve = dc.address(as)
 		}
-		bc.RootCAs = a.caRoots(as.CertificateAuthority)
+		bc.RootCAs, bc.Trust = a.caRoots(as.CertificateAuthority), trust(tofu)
 		return bigipdriver.New(bc)
 	case "lighthouse":
 		lc := valueOr(dc.Lighthouse)
@@ -259,7 +274,7 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		if lc.Address == "" {
 			lc.Address = dc.address(as)
 		}
-		lc.RootCAs = a.caRoots(as.CertificateAuthority)
+		lc.RootCAs, lc.Trust = a.caRoots(as.CertificateAuthority), trust(tofu)
 		return lighthousedriver.New(lc)
 	case "ssm":
 		sc := valueOr(dc.SSM)
@@ -274,11 +289,24 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 		if jc.Serve == "" {
 			jc.Serve = dc.address(as)
 		}
+		jc.Trust = trust(tofu || jc.TrustOnFirstUse)
 		return junosdriver.New(jc)
 	case "":
 		return nil, ottr.Errorf(ottr.EINVALID, "devices: no driver set for platform %s", as.HostPlatform)
 	}
 	return nil, fmt.Errorf("driver %q is not built in", dc.Driver)
+}
+
+// inventoryCredential refuses an asset whose own credential field (set
+// through the inventory, where a PRIVILEGED user or an import may have put
+// it) is a reference to a server file or variable: those belong to the
+// configuration only.
+func inventoryCredential(as *ottr.Asset) error {
+	if strings.HasPrefix(as.Credential, "env:") || strings.HasPrefix(as.Credential, "file:") {
+		return ottr.Invalid("asset "+as.SystemName+" names a configuration-only credential reference",
+			ottr.Problem{Field: "credential", Message: "an asset may name a stored credential set only; env: and file: references belong in devices settings"})
+	}
+	return nil
 }
 
 // caRoots are the roots a device's management certificate is checked
