@@ -71,6 +71,15 @@ func Invalid(msg string, problems ...Problem) *Error {
 	return &Error{Code: EINVALID, Message: msg, Problems: problems}
 }
 
+// Forbidden returns an EFORBIDDEN *Error naming the fields the caller may
+// not change; its message is msg followed by the first problem.
+func Forbidden(msg string, problems ...Problem) *Error {
+	if len(problems) > 0 {
+		msg += ": " + problems[0].String()
+	}
+	return &Error{Code: EFORBIDDEN, Message: msg, Problems: problems}
+}
+
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
 // for other non-nil errors and "" for nil.
 func ErrorCode(err error) string {

@@ -170,10 +170,16 @@ func (s *Server) assetRoutes(api huma.API) {
 			if err := ottr.ValidateAsset(a, s.Routes); err != nil {
 				return nil, s.problem(ctx, err)
 			}
+			if err := guardNew(me, a); err != nil {
+				return nil, s.problem(ctx, err)
+			}
 			if err := s.Assets.CreateAsset(ctx, a); err != nil {
 				return nil, s.problem(ctx, err)
 			}
 			s.audit(ctx, me.Username, "asset.create", "asset/"+a.SystemName, nil, a)
+			if err := s.afterAdd(ctx, me, a); err != nil {
+				return nil, s.problem(ctx, err)
+			}
 			return &AssetOutput{Body: a}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "delete-asset", Method: http.MethodDelete, Path: "/api/v1/assets/delete/{system_name}",

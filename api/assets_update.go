@@ -59,7 +59,10 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 				if present["dns_zone"] {
 					x.DNSZone = a.DNSZone
 				}
-				return ottr.ValidateAsset(x, s.Routes)
+				if err := ottr.ValidateAsset(x, s.Routes); err != nil {
+					return err
+				}
+				return s.guardUpdate(me, before, x)
 			})
 			if ottr.ErrorCode(err) == ottr.ENOTFOUND {
 				err = ottr.Errorf(ottr.ENOTFOUND, "asset %q does not exist; add it with POST /api/v1/assets", a.SystemName)
@@ -68,6 +71,9 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 				return nil, s.problem(ctx, err)
 			}
 			s.audit(ctx, me.Username, "asset.update", "asset/"+stored.SystemName, before, stored)
+			if err := s.afterMove(ctx, me, before, stored); err != nil {
+				return nil, s.problem(ctx, err)
+			}
 			return &AssetOutput{Body: stored}, nil
 		})
 
@@ -97,6 +103,14 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 						return nil, s.problem(ctx, err)
 					}
 					s.audit(ctx, me.Username, "asset.certificate_validation."+verb, "asset/"+in.SystemName, nil, map[string]bool{"certificate_validation": set})
+					// Turning validation off says the device now presents a
+					// certificate nobody can verify: an ADMIN vouches for its
+					// next contact, which pins afresh.
+					if !set && s.Trust != nil {
+						if err := s.Trust.DeleteTrust(ctx, in.SystemName); err != nil {
+							return nil, s.problem(ctx, err)
+						}
+					}
 					sn := in.SystemName
 					if set {
 						return &MessageOutput{Body: map[string]string{"Certificate Validation Enabled": "Certificate validation enabled on " + sn +

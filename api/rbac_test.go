@@ -98,9 +98,13 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 			t.Fatal(err)
 		}
 		fx.rots[who] = r.ID
+		// A key presented and refused, for the ADMIN to accept.
+		if err := db.PutTrust(ctx, &ottr.DeviceTrust{SystemName: name, Fingerprint: "tls SHA256:old", Pending: "tls SHA256:new", Updated: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	fx.srv = httptest.NewServer((&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, DNS: dns,
-		Rotations: &queue{live: map[string]*ottr.Rotation{}}, RotationStore: db, CAs: []string{"lets_encrypt"}, Version: "test"}).Handler())
+		Rotations: &queue{live: map[string]*ottr.Rotation{}}, RotationStore: db, Trust: db, CAs: []string{"lets_encrypt"}, Version: "test"}).Handler())
 	t.Cleanup(fx.srv.Close)
 	return fx
 }
@@ -133,6 +137,8 @@ func TestRBACMatrix(t *testing.T) {
 		{"PATCH", "/admin/v1/management/certificate-validation/set/{who}.example.com", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/api/v1/management/certificate-validation/unset/{who}.example.com", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/api/v1/management/certificate-validation/set/{who}.example.com", "", ottr.RoleAdmin, 200},
+		{"GET", "/admin/v1/management/trust/{who}.example.com", "", ottr.RoleAdmin, 200},
+		{"PATCH", "/admin/v1/management/trust/accept/{who}.example.com", "", ottr.RoleAdmin, 200},
 		{"POST", "/api/v1/assets", `{"system_name":"new-{who}.example.com","common_name":"new-{who}.example.com","certificate_authority":"lets_encrypt","host_platform":"panos","os_version":"9.1.0","device_model":"PA-XXXX"}`, ottr.RolePrivileged, 201},
 		{"PUT", "/api/v1/assets", `{"system_name":"{who}.example.com","common_name":"{who}.example.com","certificate_authority":"lets_encrypt","host_platform":"panos","os_version":"9.1.0","device_model":"PA-YYYY"}`, ottr.RolePrivileged, 200},
 		{"POST", "/api/v1/certificate/rotate/{who}.example.com", "", ottr.RolePrivileged, 202},

@@ -36,6 +36,12 @@ type Server struct {
 	Rotations Enqueuer
 	// RotationStore lists and shows rotations.
 	RotationStore ottr.RotationStore
+	// Trust keeps what Ottr trusts of each device; nil turns off holds for
+	// approval and the trust routes.
+	Trust ottr.TrustStore
+	// UsesCredential reports whether a device is sent a stored credential
+	// (its platform or asset settings name one); nil: every device is.
+	UsesCredential func(*ottr.Asset) bool
 	// Audit records every change made through the API; nil records none.
 	Audit ottr.AuditLog
 	// CAs names the configured certificate authorities.

@@ -297,6 +297,29 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 	return nil, fmt.Errorf("driver %q is not built in", dc.Driver)
 }
 
+// usesCredential reports whether a rotation of as logs in with a stored
+// credential: its device settings name one, or its route's recipe picks a
+// driver that uses the platform's set. In doubt (no readable config) it
+// says yes, so the API asks for ADMIN.
+func (a *app) usesCredential(as *ottr.Asset) bool {
+	if as.Credential != "" {
+		return true
+	}
+	c, err := a.config()
+	if err != nil {
+		return true
+	}
+	if dc, err := c.Devices.device(as); err == nil && dc.Driver != "" {
+		return dc.Credential != ""
+	}
+	rt, err := a.routeTable()
+	if err != nil || rt == nil {
+		return err != nil
+	}
+	route, err := rt.LookupAsset(as)
+	return err != nil || recipeDriver(route.Recipe) != ""
+}
+
 // inventoryCredential refuses an asset whose own credential field (set
 // through the inventory, where a PRIVILEGED user or an import may have put
 // it) is a reference to a server file or variable: those belong to the
