@@ -173,6 +173,9 @@ func (d *Driver) once(ctx context.Context, method, path string, body any, out an
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if refused := devicetls.Refused(err); refused != nil {
+			return refused
+		}
 		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %s %s: %v", d.c.Address, method, path, unwrapURL(err))
 	}
 	defer resp.Body.Close()
@@ -339,6 +342,9 @@ func (d *Driver) downloadOnce(ctx context.Context, path string) ([]byte, int, er
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, 0, ctx.Err()
+		}
+		if refused := devicetls.Refused(err); refused != nil {
+			return nil, 0, refused
 		}
 		return nil, 0, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %v", d.c.Address, unwrapURL(err))
 	}

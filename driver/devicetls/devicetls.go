@@ -47,3 +47,14 @@ func Verify(chain []*x509.Certificate, roots *x509.CertPool, name string) error 
 	_, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, DNSName: name, Intermediates: inter})
 	return err
 }
+
+// Refused returns the device trust check's refusal carried by a transport
+// error (a permanent EFORBIDDEN saying what to accept), or nil when err is
+// any other failure. Drivers report it as it is instead of as an outage.
+func Refused(err error) error {
+	var oe *ottr.Error
+	if errors.As(err, &oe) && oe.Code == ottr.EFORBIDDEN {
+		return oe
+	}
+	return nil
+}

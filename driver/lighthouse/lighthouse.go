@@ -136,6 +136,9 @@ func (d *Driver) do(ctx context.Context, method, target string, in, out any) ([]
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if refused := devicetls.Refused(err); refused != nil {
+			return nil, refused
+		}
 		var ue *url.Error
 		if ok := asURLError(err, &ue); ok {
 			err = ue.Err

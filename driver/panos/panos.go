@@ -203,6 +203,9 @@ func (d *Driver) post(ctx context.Context, params url.Values, file []byte) (*res
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
+		if refused := devicetls.Refused(err); refused != nil {
+			return nil, nil, refused
+		}
 		return nil, nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: %s: %v", d.c.Address, params.Get("type"), scrub(err))
 	}
 	defer resp.Body.Close()
