@@ -162,3 +162,18 @@ func (c *Client) Rotation(ctx context.Context, id string) (*ottr.Rotation, error
 	_, err := c.do(ctx, http.MethodGet, "/api/v1/rotations/"+url.PathEscape(id), nil, &out)
 	return &out, err
 }
+
+// Trust returns what the server trusts of a device (ADMIN).
+func (c *Client) Trust(ctx context.Context, systemName string) (*ottr.DeviceTrust, error) {
+	var out ottr.DeviceTrust
+	_, err := c.do(ctx, http.MethodGet, "/admin/v1/management/trust/"+url.PathEscape(systemName), nil, &out)
+	return &out, err
+}
+
+// AcceptTrust pins the key a device last presented and lifts a hold for
+// approval (ADMIN).
+func (c *Client) AcceptTrust(ctx context.Context, systemName string) (*ottr.DeviceTrust, error) {
+	var out ottr.DeviceTrust
+	_, err := c.do(ctx, http.MethodPatch, "/admin/v1/management/trust/accept/"+url.PathEscape(systemName), nil, &out)
+	return &out, err
+}

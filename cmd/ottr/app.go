@@ -96,7 +96,7 @@ database in --data-dir.`,
 		return nil
 	}
 	root.AddCommand(a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.credentialCmd(), a.userCmd(),
-		a.rotateCmd(), a.rotationsCmd(), a.serveCmd(), a.demoCmd(), a.loginCmd(), a.logoutCmd(), a.platformsCmd())
+		a.rotateCmd(), a.rotationsCmd(), a.serveCmd(), a.demoCmd(), a.loginCmd(), a.logoutCmd(), a.platformsCmd(), a.trustCmd())
 	return root
 }
 
