@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -55,7 +56,7 @@ type Server struct {
 }
 
 // invalidIs400 makes huma's request validation answer 400 like every
-// other invalid input, instead of 422.
+// other invalid input, instead of 422, and bounds every error body.
 var invalidIs400 sync.Once
 
 // Handler returns the API's HTTP handler.
@@ -74,7 +75,7 @@ func (s *Server) Handler() http.Handler {
 					break
 				}
 			}
-			return base(status, msg, errs...)
+			return base(status, short(msg), boundDetails(errs)...)
 		}
 	})
 	mux := http.NewServeMux()
@@ -89,6 +90,8 @@ func (s *Server) Handler() http.Handler {
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 	}
 	api := humago.New(mux, cfg)
+	// Before the operations: huma binds middlewares when one is registered.
+	api.UseMiddleware(bodyLimits(api))
 	s.routes(api)
 	describeErrors(api.OpenAPI())
 	m := newMetrics(s.Version, s.Collectors...)
@@ -146,6 +149,46 @@ func short(s string) string {
 		return s
 	}
 	return s[:300] + "…"
+}
+
+// maxProblems is how many problems one answer lists: enough to fix a
+// request, too few for a body to make the answer grow with its size.
+const maxProblems = 5
+
+// boundDetails keeps the first maxProblems details, says how many more
+// there were, cuts each text short and drops echoed values but short
+// scalars, so no answer repeats a request body.
+func boundDetails(errs []error) []error {
+	out := make([]error, 0, min(len(errs), maxProblems+1))
+	for i, e := range errs {
+		if i == maxProblems {
+			out = append(out, &huma.ErrorDetail{Message: fmt.Sprintf("and %d more problem(s)", len(errs)-maxProblems)})
+			break
+		}
+		d := &huma.ErrorDetail{}
+		if ed, ok := e.(huma.ErrorDetailer); ok && ed.ErrorDetail() != nil {
+			*d = *ed.ErrorDetail()
+		} else if e != nil {
+			d.Message = e.Error()
+		}
+		d.Message, d.Location, d.Value = short(d.Message), short(d.Location), shortValue(d.Value)
+		out = append(out, d)
+	}
+	return out
+}
+
+// shortValue keeps an echoed value only when it is a short scalar.
+func shortValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		if len(v) > 64 {
+			return v[:64] + "…"
+		}
+		return v
+	case bool, float64, float32, int, int64, uint64, json.Number:
+		return v
+	}
+	return nil
 }
 
 // status maps an error to its HTTP status: the one place that does.
