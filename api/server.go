@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -51,8 +52,18 @@ type Server struct {
 	// (rotation outcomes, certificate expiry).
 	Collectors []prometheus.Collector
 
-	limitsOnce         sync.Once
-	userFails, ipFails *failures
+	// PasswordHashes bounds the password hashes (logins, password
+	// changes) computed at once. Each holds argonMemory (64 MiB) while it
+	// runs and keeps argonThreads cores busy, so memory sets the bound:
+	// 0 means 2, 128 MiB. Raise it only with the memory to match.
+	PasswordHashes int
+	// PasswordQueueTimeout is how long a login waits for a hash before it
+	// is answered 503 with Retry-After; 0 means 2 s.
+	PasswordQueueTimeout time.Duration
+
+	loginOnce sync.Once
+	limits    *loginLimits
+	hashSlots chan struct{}
 }
 
 // invalidIs400 makes huma's request validation answer 400 like every
@@ -104,7 +115,7 @@ func (s *Server) Handler() http.Handler {
 
 // describeErrors makes the published bodies and error statuses the ones
 // served: never 422 (invalid input is 400), 413 wherever a body is read,
-// 429 for the throttled login.
+// 429 and 503 for the throttled and bounded login.
 func describeErrors(doc *huma.OpenAPI) {
 	for path, item := range doc.Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
@@ -133,8 +144,9 @@ func describeErrors(doc *huma.OpenAPI) {
 			if op.RequestBody != nil {
 				like(http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body over %d bytes", maxBody))
 			}
-			if path == "/user/v1/authenticate" && op == item.Post {
+			if path == "/user/v1/authenticate" {
 				like(http.StatusTooManyRequests, "Too many failed logins for this user or address; see Retry-After")
+				like(http.StatusServiceUnavailable, "Too many passwords being checked at once; see Retry-After")
 			}
 		}
 	}
