@@ -146,7 +146,10 @@ func checkBody(b []byte, fields map[string]*huma.Schema) *huma.ErrorDetail {
 type bodyScan struct {
 	b      []byte
 	fields map[string]*huma.Schema
-	keys   [][]byte // scratch for duplicate checks, reused per object
+	// keys[d] holds the keys of the object open at depth d, for the
+	// duplicate check: one object per depth is open at a time, so the
+	// slices are reused from one object to the next.
+	keys [][]string
 }
 
 // value scans the value starting at i (no leading space) and returns the
@@ -177,7 +180,10 @@ func (s *bodyScan) objectEnd(i, depth int) (int, *huma.ErrorDetail) {
 		return 0, deepProblem(i)
 	}
 	var seen map[string]bool // past a few keys, a set beats a scan
-	keys := s.keys[:0]
+	for len(s.keys) <= depth {
+		s.keys = append(s.keys, nil)
+	}
+	keys := s.keys[depth][:0]
 	i = s.skip(i + 1)
 	n := 0
 	for s.b[i] != '}' {
@@ -203,12 +209,12 @@ func (s *bodyScan) objectEnd(i, depth int) (int, *huma.ErrorDetail) {
 			dup = seen[key]
 			seen[key] = true
 		} else {
-			dup = slices.ContainsFunc(keys, func(k []byte) bool { return string(k) == key })
-			keys = append(keys, []byte(key))
+			dup = slices.Contains(keys, key)
+			keys = append(keys, key)
 			if len(keys) > 16 {
 				seen = make(map[string]bool, 32)
 				for _, k := range keys {
-					seen[string(k)] = true
+					seen[k] = true
 				}
 			}
 		}
@@ -219,6 +225,9 @@ func (s *bodyScan) objectEnd(i, depth int) (int, *huma.ErrorDetail) {
 		if p := wrongShape(key, schema, s.b[i]); p != nil {
 			return 0, p
 		}
+		if p := tooLong(key, schema, s.b, i); p != nil {
+			return 0, p
+		}
 		var p *huma.ErrorDetail
 		if i, p = s.value(i, depth); p != nil {
 			return 0, p
@@ -227,7 +236,7 @@ func (s *bodyScan) objectEnd(i, depth int) (int, *huma.ErrorDetail) {
 			i = s.skip(i + 1)
 		}
 	}
-	s.keys = keys[:0]
+	s.keys[depth] = keys[:0]
 	return i + 1, nil
 }
 
@@ -324,6 +333,27 @@ func wrongShape(key string, schema *huma.Schema, first byte) *huma.ErrorDetail {
 		return nil
 	}
 	return &huma.ErrorDetail{Location: "body." + key, Message: fmt.Sprintf("must be a %s, not an %s", schema.Type, got)}
+}
+
+// tooLong reports a string at i far over its field's maxLength: so far
+// (12 bytes a character, the longest escape) that no decoding can bring
+// it within, and cheap to tell before decoders spend passes over it.
+func tooLong(key string, schema *huma.Schema, b []byte, i int) *huma.ErrorDetail {
+	if schema == nil || schema.MaxLength == nil || b[i] != '"' {
+		return nil
+	}
+	limit := *schema.MaxLength
+	end := i + 1
+	for end < len(b) && b[end] != '"' {
+		if b[end] == '\\' {
+			end++
+		}
+		end++
+		if end-i > 12*limit+2 {
+			return &huma.ErrorDetail{Location: "body." + key, Message: fmt.Sprintf("longer than %d characters", limit)}
+		}
+	}
+	return nil
 }
 
 // unknownField names the first unknown key and the fields there are.
