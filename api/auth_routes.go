@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/ottr-dev/ottr"
@@ -55,14 +54,15 @@ func (s *Server) routes(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "authenticate", Method: http.MethodPost, Path: "/user/v1/authenticate",
 		Summary: "Log in: returns a bearer token (Ottr)", Tags: []string{"users"},
-		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized},
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusServiceUnavailable},
 	}, s.authenticate)
 	huma.Register(api, huma.Operation{
 		OperationID: "change-password", Method: http.MethodPut, Path: "/user/v1/authenticate",
 		Summary: "Change one's password (Ottr)", Tags: []string{"users"}, DefaultStatus: http.StatusNoContent,
-		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized},
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusServiceUnavailable},
 	}, s.changePassword)
 	s.userRoutes(api)
+	s.unlockRoutes(api)
 	s.assetRoutes(api)
 	s.assetUpdateRoutes(api)
 	s.rotateRoutes(api)
@@ -70,51 +70,6 @@ func (s *Server) routes(api huma.API) {
 	s.auditRoutes(api)
 	s.infoRoutes(api)
 	s.trustRoutes(api)
-}
-
-// Failed logins allowed per user name and per client address in a
-// window, before further attempts get 429.
-const (
-	loginFailuresPerUser = 10
-	loginFailuresPerIP   = 50
-	loginWindow          = 15 * time.Minute
-)
-
-// login checks a user name and password. Both kinds of failure give the
-// same error, after the same work. Repeated failures are throttled per
-// user name and per client address.
-func (s *Server) login(ctx context.Context, username, password string) (*ottr.User, error) {
-	s.limitsOnce.Do(func() {
-		s.userFails = newFailures(loginFailuresPerUser, loginWindow)
-		s.ipFails = newFailures(loginFailuresPerIP, loginWindow)
-	})
-	now, ip := time.Now(), clientIP(ctx)
-	if b, wait := s.userFails.blocked(username, now); b {
-		return nil, tooMany(wait)
-	}
-	if b, wait := s.ipFails.blocked(ip, now); b {
-		return nil, tooMany(wait)
-	}
-	u, err := s.loginCheck(ctx, username, password)
-	if ottr.ErrorCode(err) == ottr.EUNAUTHORIZED {
-		s.userFails.add(username, now)
-		s.ipFails.add(ip, now)
-	}
-	return u, err
-}
-
-func (s *Server) loginCheck(ctx context.Context, username, password string) (*ottr.User, error) {
-	u, err := s.Users.GetUser(ctx, username)
-	hash := ""
-	if err == nil {
-		hash = u.PasswordHash
-	} else if ottr.ErrorCode(err) != ottr.ENOTFOUND {
-		return nil, err
-	}
-	if !VerifyPassword(hash, password) {
-		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "wrong user name or password")
-	}
-	return u, nil
 }
 
 // loginProblem passes throttling errors through as they are.
@@ -148,9 +103,9 @@ func (s *Server) changePassword(ctx context.Context, in *ChangePasswordInput) (*
 	if err := CheckPassword("updated_password", in.Body.UpdatedPassword); err != nil {
 		return nil, s.problem(ctx, err)
 	}
-	hash, err := HashPassword(in.Body.UpdatedPassword)
+	hash, err := s.hashPassword(ctx, in.Body.UpdatedPassword)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.loginProblem(ctx, err)
 	}
 	if _, err := s.Users.UpdateUser(ctx, u.Username, func(x *ottr.User) error { x.PasswordHash = hash; return nil }); err != nil {
 		return nil, s.problem(ctx, err)

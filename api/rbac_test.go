@@ -132,6 +132,7 @@ func TestRBACMatrix(t *testing.T) {
 		{"GET", "/admin/v1/users", "", ottr.RoleAdmin, 200},
 		{"POST", "/admin/v1/users", `{"username":"new-{who}","password":"Passw0rd!","role":"DEVELOPER"}`, ottr.RoleAdmin, 201},
 		{"DELETE", "/admin/v1/users/victim-{who}", "", ottr.RoleAdmin, 204},
+		{"POST", "/admin/v1/users/victim-{who}/unlock", "", ottr.RoleAdmin, 204},
 		{"GET", "/admin/v1/events", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/admin/v1/management/certificate-validation/unset/{who}.example.com", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/admin/v1/management/certificate-validation/set/{who}.example.com", "", ottr.RoleAdmin, 200},

@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -56,12 +58,22 @@ type Server struct {
 	// (rotation outcomes, certificate expiry).
 	Collectors []prometheus.Collector
 
-	limitsOnce         sync.Once
-	userFails, ipFails *failures
+	// PasswordHashes bounds the password hashes (logins, password
+	// changes) computed at once. Each holds argonMemory (64 MiB) while it
+	// runs and keeps argonThreads cores busy, so memory sets the bound:
+	// 0 means 2, 128 MiB. Raise it only with the memory to match.
+	PasswordHashes int
+	// PasswordQueueTimeout is how long a login waits for a hash before it
+	// is answered 503 with Retry-After; 0 means 2 s.
+	PasswordQueueTimeout time.Duration
+
+	loginOnce sync.Once
+	limits    *loginLimits
+	hashSlots chan struct{}
 }
 
 // invalidIs400 makes huma's request validation answer 400 like every
-// other invalid input, instead of 422.
+// other invalid input, instead of 422, and bounds every error body.
 var invalidIs400 sync.Once
 
 // Handler returns the API's HTTP handler.
@@ -80,7 +92,7 @@ func (s *Server) Handler() http.Handler {
 					break
 				}
 			}
-			return base(status, msg, errs...)
+			return base(status, short(msg), boundDetails(errs)...)
 		}
 	})
 	mux := http.NewServeMux()
@@ -95,6 +107,8 @@ func (s *Server) Handler() http.Handler {
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 	}
 	api := humago.New(mux, cfg)
+	// Before the operations: huma binds middlewares when one is registered.
+	api.UseMiddleware(bodyLimits(api))
 	s.routes(api)
 	describeErrors(api.OpenAPI())
 	m := newMetrics(s.Version, s.Collectors...)
@@ -107,7 +121,7 @@ func (s *Server) Handler() http.Handler {
 
 // describeErrors makes the published bodies and error statuses the ones
 // served: never 422 (invalid input is 400), 413 wherever a body is read,
-// 429 for the throttled login.
+// 429 and 503 for the throttled and bounded login.
 func describeErrors(doc *huma.OpenAPI) {
 	for path, item := range doc.Paths {
 		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
@@ -136,8 +150,9 @@ func describeErrors(doc *huma.OpenAPI) {
 			if op.RequestBody != nil {
 				like(http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body over %d bytes", maxBody))
 			}
-			if path == "/user/v1/authenticate" && op == item.Post {
+			if path == "/user/v1/authenticate" {
 				like(http.StatusTooManyRequests, "Too many failed logins for this user or address; see Retry-After")
+				like(http.StatusServiceUnavailable, "Too many passwords being checked at once; see Retry-After")
 			}
 		}
 	}
@@ -152,6 +167,46 @@ func short(s string) string {
 		return s
 	}
 	return s[:300] + "…"
+}
+
+// maxProblems is how many problems one answer lists: enough to fix a
+// request, too few for a body to make the answer grow with its size.
+const maxProblems = 5
+
+// boundDetails keeps the first maxProblems details, says how many more
+// there were, cuts each text short and drops echoed values but short
+// scalars, so no answer repeats a request body.
+func boundDetails(errs []error) []error {
+	out := make([]error, 0, min(len(errs), maxProblems+1))
+	for i, e := range errs {
+		if i == maxProblems {
+			out = append(out, &huma.ErrorDetail{Message: fmt.Sprintf("and %d more problem(s)", len(errs)-maxProblems)})
+			break
+		}
+		d := &huma.ErrorDetail{}
+		if ed, ok := e.(huma.ErrorDetailer); ok && ed.ErrorDetail() != nil {
+			*d = *ed.ErrorDetail()
+		} else if e != nil {
+			d.Message = e.Error()
+		}
+		d.Message, d.Location, d.Value = short(d.Message), short(d.Location), shortValue(d.Value)
+		out = append(out, d)
+	}
+	return out
+}
+
+// shortValue keeps an echoed value only when it is a short scalar.
+func shortValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		if len(v) > 64 {
+			return v[:64] + "…"
+		}
+		return v
+	case bool, float64, float32, int, int64, uint64, json.Number:
+		return v
+	}
+	return nil
 }
 
 // status maps an error to its HTTP status: the one place that does.
