@@ -98,9 +98,9 @@ func (s *Server) userRoutes(api huma.API) {
 			if len(probs) > 0 {
 				return nil, s.problem(ctx, ottr.Invalid("invalid user", probs...))
 			}
-			hash, err := HashPassword(in.Body.Password)
+			hash, err := s.hashPassword(ctx, in.Body.Password)
 			if err != nil {
-				return nil, s.problem(ctx, err)
+				return nil, s.loginProblem(ctx, err)
 			}
 			u := &ottr.User{Username: in.Body.Username, Role: role, PasswordHash: hash}
 			if err := s.Users.CreateUser(ctx, u); err != nil {
