@@ -167,7 +167,7 @@ func (s *Server) assetRoutes(api huma.API) {
 			a.Origin = ottr.OriginAPI
 			a.CertificateExpiration = nil
 			a.CertificateValidation = true
-			if err := ottr.ValidateAsset(a, s.Routes); err != nil {
+			if err := s.Limits.Validate(a, s.Routes); err != nil {
 				return nil, s.problem(ctx, err)
 			}
 			if err := s.Assets.CreateAsset(ctx, a); err != nil {

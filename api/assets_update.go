@@ -59,7 +59,7 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 				if present["dns_zone"] {
 					x.DNSZone = a.DNSZone
 				}
-				return ottr.ValidateAsset(x, s.Routes)
+				return s.Limits.Validate(x, s.Routes)
 			})
 			if ottr.ErrorCode(err) == ottr.ENOTFOUND {
 				err = ottr.Errorf(ottr.ENOTFOUND, "asset %q does not exist; add it with POST /api/v1/assets", a.SystemName)
