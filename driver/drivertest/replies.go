@@ -16,8 +16,9 @@ type Replies struct {
 	Status  int // HTTP status of every answer; 0 means 200
 	Answers [][]byte
 
-	mu sync.Mutex
-	n  int
+	mu    sync.Mutex
+	n     int
+	hosts []string
 }
 
 // SplitReplies makes Replies from fuzz input: answers are separated by a
@@ -33,6 +34,14 @@ func (r *Replies) Calls() int {
 	return r.n
 }
 
+// Hosts are the hosts (host:port) the requests went to, in order: a
+// driver must not be led by an answer to send its session elsewhere.
+func (r *Replies) Hosts() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.hosts...)
+}
+
 // RoundTrip answers req with the next answer.
 func (r *Replies) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body != nil {
@@ -42,6 +51,7 @@ func (r *Replies) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.mu.Lock()
 	i := min(r.n, len(r.Answers)-1)
 	r.n++
+	r.hosts = append(r.hosts, req.URL.Host)
 	r.mu.Unlock()
 	var body []byte
 	if i >= 0 {
