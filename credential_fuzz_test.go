@@ -34,23 +34,33 @@ func checkUserError(t *testing.T, err error, input ...[]byte) {
 // read them, for checking that no error repeats one. Values short enough
 // to occur by chance in a message, or inside a key, are left out.
 func credentialValues(b []byte) []string {
-	var vals []string
+	var vals, keys []string
 	var m map[string]any
 	if json.Unmarshal(b, &m) == nil {
-		for _, v := range m {
+		for k, v := range m {
+			keys = append(keys, k)
 			if s, ok := v.(string); ok {
 				vals = append(vals, s)
 			}
 		}
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if _, v, ok := strings.Cut(line, "="); ok {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			keys = append(keys, strings.ToLower(k))
 			vals = append(vals, strings.Trim(strings.TrimSpace(v), `"'`))
 		}
 	}
+	inKey := func(v string) bool {
+		for _, k := range keys {
+			if strings.Contains(k, v) {
+				return true
+			}
+		}
+		return false
+	}
 	var out []string
 	for _, v := range vals {
-		if len(v) >= 8 && !strings.Contains(credentialMessages, v) {
+		if len(v) >= 8 && !strings.Contains(credentialMessages, v) && !inKey(v) {
 			out = append(out, v)
 		}
 	}
