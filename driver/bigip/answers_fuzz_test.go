@@ -38,10 +38,13 @@ func FuzzDeviceAnswers(f *testing.F) {
 			t.Fatal(err)
 		}
 		d.client = &http.Client{Transport: drivertest.SplitReplies(data, status)}
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
 		check := func(what string, err error) {
 			t.Helper()
+			if ctx.Err() != nil {
+				t.Fatalf("%s: waited for the deadline on in-memory answers", what)
+			}
 			if err == nil {
 				return
 			}
