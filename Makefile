@@ -2,7 +2,7 @@ GO ?= go
 # Packages whose code runs goroutines or shares state across them.
 RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/... ./api/... ./metrics/... ./sim/...
 
-.PHONY: test vet lint staticcheck vulncheck bench bench-postgres bench-issue bench-fleet bench-search build fuzz
+.PHONY: test vet lint staticcheck vulncheck bench bench-postgres bench-issue bench-fleet bench-search build fuzz fuzz-ci
 
 ## test: vet, format check, the whole suite, and the race detector on the concurrent packages
 test: vet
@@ -44,10 +44,14 @@ bench-search:
 bench-fleet:
 	cd bench && OTTR_BENCH_DEVICES=$${OTTR_BENCH_DEVICES:-10000} $(GO) test -run '^$$' -bench RotateFleet -benchtime 1x -timeout 60m
 
-## fuzz: run each fuzzer for a while
+## fuzz: run every fuzz target (found by .ci/fuzz) for FUZZTIME each (default 60s)
+FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseRouteTable -fuzztime 60s .
-	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./inventory
+	GO=$(GO) FUZZTIME=$(FUZZTIME) .ci/fuzz
+
+## fuzz-ci: every fuzz target for 30s each, as CI runs them
+fuzz-ci:
+	GO=$(GO) FUZZTIME=30s .ci/fuzz
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ottr ./cmd/ottr

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Credential is a named set of values a driver logs in with: username,
@@ -83,7 +84,7 @@ func ParseCredential(b []byte) (Credential, error) {
 		for k, v := range m {
 			s, ok := v.(string)
 			if !ok {
-				probs = append(probs, Problem{Field: k, Message: fmt.Sprintf("must be a string, not %T", v)})
+				probs = append(probs, Problem{Field: k, Message: "must be a string, not " + jsonKindOf(v)})
 				continue
 			}
 			c[k] = Secret(s)
@@ -107,6 +108,11 @@ func ParseCredential(b []byte) (Credential, error) {
 			if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
 				v = v[1 : len(v)-1]
 			}
+			if !utf8.ValidString(v) {
+				// Sealed at rest as JSON, it would come back changed.
+				probs = append(probs, Problem{Field: k, Message: "value is not UTF-8 text"})
+				continue
+			}
 			c[k] = Secret(v)
 		}
 		if err := sc.Err(); err != nil {
@@ -126,4 +132,22 @@ func ParseCredential(b []byte) (Credential, error) {
 		return nil, Errorf(EINVALID, "credential: no values")
 	}
 	return c, nil
+}
+
+// jsonKindOf names a decoded JSON value's kind as a user wrote it, never
+// as Go holds it, and without the value (it may be a secret).
+func jsonKindOf(v any) string {
+	switch v.(type) {
+	case float64:
+		return "a number"
+	case bool:
+		return "true or false"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	case nil:
+		return "null"
+	}
+	return "a string"
 }

@@ -19,8 +19,31 @@ import (
 // in certificate_authorities, host_platform is a platform key (PENDING ones
 // included), and every name lies within hosted_zones when that map is
 // present. An OS version or device model without a route is accepted; the
-// router reports such assets as unrouted.
+// router reports such assets as unrouted. It applies the default
+// AssetLimits; AssetLimits.Validate applies configured ones.
 func ValidateAsset(a *Asset, t *RouteTable) error {
+	return AssetLimits{}.Validate(a, t)
+}
+
+// DefaultMaxSANs is the most subject_alternative_name entries an asset may
+// carry unless configured otherwise: CAs cap names per certificate (Let's
+// Encrypt at 100), and each name is a DNS challenge per rotation.
+const DefaultMaxSANs = 100
+
+// AssetLimits bounds what one asset may carry. A zero field means its
+// default.
+type AssetLimits struct {
+	// MaxSANs is the most subject_alternative_name entries (DefaultMaxSANs
+	// when 0).
+	MaxSANs int
+}
+
+// Validate is ValidateAsset with these limits.
+func (l AssetLimits) Validate(a *Asset, t *RouteTable) error {
+	maxSANs := l.MaxSANs
+	if maxSANs <= 0 {
+		maxSANs = DefaultMaxSANs
+	}
 	var probs []Problem
 	bad := func(field, format string, args ...any) {
 		probs = append(probs, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
@@ -49,8 +72,13 @@ func ValidateAsset(a *Asset, t *RouteTable) error {
 	}
 	checkName("system_name", a.SystemName, false)
 	checkName("common_name", a.CommonName, true)
-	for i, san := range a.SubjectAlternativeName {
-		checkName(fmt.Sprintf("subject_alternative_name[%d]", i), san, true)
+	if n := len(a.SubjectAlternativeName); n > maxSANs {
+		// One problem, not one per name: the list is refused whole.
+		bad("subject_alternative_name", "has %d names; the limit is %d", n, maxSANs)
+	} else {
+		for i, san := range a.SubjectAlternativeName {
+			checkName(fmt.Sprintf("subject_alternative_name[%d]", i), san, true)
+		}
 	}
 	if a.DNSZone != "" {
 		if err := CheckFQDN(a.DNSZone, false); err != nil {

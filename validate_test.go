@@ -1,6 +1,7 @@
 package ottr_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -124,5 +125,54 @@ func TestValidateAssetWithoutTable(t *testing.T) {
 	a.SystemName, a.CertificateAuthority, a.HostPlatform = "host.sample.org", "any_ca", "anything"
 	if err := ottr.ValidateAsset(a, nil); err != nil {
 		t.Errorf("without a route table only syntax is checked; got %v", err)
+	}
+}
+
+// TestValidateAssetSANLimit: more names than the limit is one problem on
+// subject_alternative_name giving the limit, not one problem per name.
+func TestValidateAssetSANLimit(t *testing.T) {
+	sans := func(n int) []string {
+		l := make([]string, n)
+		for i := range l {
+			l[i] = fmt.Sprintf("n%d.example.com", i)
+		}
+		return l
+	}
+	tests := []struct {
+		name  string
+		lim   ottr.AssetLimits
+		n     int
+		limit string // "" when valid
+	}{
+		{"default at the limit", ottr.AssetLimits{}, ottr.DefaultMaxSANs, ""},
+		{"default over", ottr.AssetLimits{}, ottr.DefaultMaxSANs + 1, "100"},
+		{"default far over", ottr.AssetLimits{}, 10000, "100"},
+		{"configured at the limit", ottr.AssetLimits{MaxSANs: 5}, 5, ""},
+		{"configured over", ottr.AssetLimits{MaxSANs: 5}, 6, "5"},
+		{"configured above the default", ottr.AssetLimits{MaxSANs: 200}, 150, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := validAsset()
+			a.SubjectAlternativeName = sans(tc.n)
+			err := tc.lim.Validate(a, nil)
+			if tc.limit == "" {
+				if err != nil {
+					t.Fatalf("%.300v", err)
+				}
+				return
+			}
+			probs := ottr.ErrorProblems(err)
+			if ottr.ErrorCode(err) != ottr.EINVALID || len(probs) != 1 || probs[0].Field != "subject_alternative_name" ||
+				!strings.Contains(probs[0].Message, tc.limit) {
+				t.Errorf("%.300v; want one problem on subject_alternative_name giving the limit %s", err, tc.limit)
+			}
+		})
+	}
+	// ValidateAsset applies the default limit.
+	a := validAsset()
+	a.SubjectAlternativeName = sans(ottr.DefaultMaxSANs + 1)
+	if ottr.ErrorCode(ottr.ValidateAsset(a, nil)) != ottr.EINVALID {
+		t.Error("ValidateAsset accepted more names than DefaultMaxSANs")
 	}
 }

@@ -167,7 +167,7 @@ func (s *Server) assetRoutes(api huma.API) {
 			a.Origin = ottr.OriginAPI
 			a.CertificateExpiration = nil
 			a.CertificateValidation = true
-			if err := ottr.ValidateAsset(a, s.Routes); err != nil {
+			if err := s.Limits.Validate(a, s.Routes); err != nil {
 				return nil, s.problem(ctx, err)
 			}
 			if err := guardNew(me, a); err != nil {
@@ -245,7 +245,11 @@ func (in *SearchInput) filter() (ottr.AssetFilter, error) {
 			f.DaysUntilExpiration = &d
 		}
 	}
-	if in.Labels != "" {
+	if n := strings.Count(in.Labels, ",") + 1; in.Labels != "" && n > ottr.MaxSearchLabels {
+		// Counted before splitting: a huge list is one problem, not one
+		// per pair.
+		probs = append(probs, ottr.Problem{Field: "labels", Message: fmt.Sprintf("has %d key=value pairs; the limit is %d", n, ottr.MaxSearchLabels)})
+	} else if in.Labels != "" {
 		f.Labels = map[string]string{}
 		for _, kv := range strings.Split(in.Labels, ",") {
 			k, v, ok := strings.Cut(kv, "=")
@@ -254,6 +258,13 @@ func (in *SearchInput) filter() (ottr.AssetFilter, error) {
 				continue
 			}
 			f.Labels[k] = v
+		}
+	}
+	if err := f.Check(); err != nil {
+		for _, p := range ottr.ErrorProblems(err) {
+			if p.Field != "labels" || !slices.ContainsFunc(probs, func(q ottr.Problem) bool { return q.Field == "labels" }) {
+				probs = append(probs, p)
+			}
 		}
 	}
 	if len(probs) > 0 {

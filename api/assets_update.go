@@ -59,7 +59,7 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 				if present["dns_zone"] {
 					x.DNSZone = a.DNSZone
 				}
-				if err := ottr.ValidateAsset(x, s.Routes); err != nil {
+				if err := s.Limits.Validate(x, s.Routes); err != nil {
 					return err
 				}
 				return s.guardUpdate(me, before, x)

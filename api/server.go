@@ -32,6 +32,8 @@ type Server struct {
 	// Routes checks new assets' platform, version and CA as Ottr's API
 	// did; nil skips that check.
 	Routes *ottr.RouteTable
+	// Limits bounds what one asset may carry (zero: the defaults).
+	Limits ottr.AssetLimits
 	// DNS checks DNS-01 delegation before a rotation is queued; nil skips.
 	DNS ottr.ChallengeDNS
 	// Rotations queues rotations; nil answers 503 to rotate requests.

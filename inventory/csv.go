@@ -1,7 +1,9 @@
 package inventory
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -37,6 +39,24 @@ func checkHeader(h []string) error {
 		return fmt.Errorf("csv header: the system_name column is required")
 	}
 	return nil
+}
+
+// csvQuoteError describes a quote the CSV reader could not close: the rest
+// of the file cannot be split into records, so it is one EINVALID error
+// naming where the quoted field starts and where reading stopped.
+func csvQuoteError(err error) error {
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		return ottr.Errorf(ottr.EINVALID, "csv: %v", err)
+	}
+	what := "a quote in an unquoted field (quote the whole field and double the quote)"
+	if pe.Err == csv.ErrQuote {
+		what = "a quoted field is not closed, or text follows its closing quote"
+	}
+	if pe.StartLine != pe.Line {
+		return ottr.Errorf(ottr.EINVALID, "csv line %d: %s (the field starts on line %d)", pe.Line, what, pe.StartLine)
+	}
+	return ottr.Errorf(ottr.EINVALID, "csv line %d, column %d: %s", pe.Line, pe.Column, what)
 }
 
 func csvAsset(header, fields []string) (*ottr.Asset, error) {

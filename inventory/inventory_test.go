@@ -218,6 +218,33 @@ func TestFatalErrors(t *testing.T) {
 	}
 }
 
+// TestCSVQuoteErrors: a quote the CSV reader cannot close ends the read
+// with an EINVALID error naming the line, never a panic.
+func TestCSVQuoteErrors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		good     int
+		line     string
+	}{
+		{"unterminated at end", "system_name,host_platform\na.example.com,f5\n\"b.example.com,f5\n", 1, "line 3"},
+		{"unterminated only field", "system_name\n\"00000000", 0, "line 2"},
+		{"bare quote", "system_name,host_platform\na.exa\"mple.com,f5\n", 0, "line 2"},
+		{"text after closing quote", "system_name,host_platform\n\"a.example.com\"x,f5\n", 0, "line 2"},
+		{"unterminated header", "\"system_name\n", 0, "line 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, recs, err := readAll(t, strings.NewReader(tc.in), FormatCSV)
+			if len(assetsOf(t, recs)) != tc.good {
+				t.Errorf("%d records before the error, want %d", len(recs), tc.good)
+			}
+			if ottr.ErrorCode(err) != ottr.EINVALID || !strings.Contains(err.Error(), tc.line) {
+				t.Errorf("error %v (code %q), want EINVALID naming %s", err, ottr.ErrorCode(err), tc.line)
+			}
+		})
+	}
+}
+
 // TestStreams reads a large scan through a pipe: records arrive while the
 // producer is still writing, so the input is never held whole.
 func TestStreams(t *testing.T) {

@@ -76,7 +76,7 @@ func NewReader(r io.Reader, format string) (*Reader, error) {
 			return rd, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("csv header: %w", err)
+			return nil, fmt.Errorf("csv header: %w", csvQuoteError(err))
 		}
 		if err := checkHeader(h); err != nil {
 			return nil, err
@@ -242,15 +242,17 @@ func (r *Reader) next() (Record, error) {
 		if err == io.EOF {
 			return Record{}, io.EOF
 		}
-		line, _ := r.csv.FieldPos(0)
-		pos := fmt.Sprintf("line %d", line)
 		if err != nil {
+			// FieldPos is only defined after a successful Read, so the
+			// line comes from the error itself.
 			var pe *csv.ParseError
 			if errors.As(err, &pe) && pe.Err != csv.ErrQuote && pe.Err != csv.ErrBareQuote {
 				return Record{Pos: fmt.Sprintf("line %d", pe.Line), Err: pe.Err}, nil
 			}
-			return Record{}, fmt.Errorf("csv: %w", err)
+			return Record{}, csvQuoteError(err)
 		}
+		line, _ := r.csv.FieldPos(0)
+		pos := fmt.Sprintf("line %d", line)
 		if len(fields) != len(r.header) {
 			return Record{Pos: pos, Err: fmt.Errorf("%d fields, header has %d", len(fields), len(r.header))}, nil
 		}

@@ -219,6 +219,11 @@ func decodeCursor(c string) (string, error) {
 
 // FindAssets returns one page of matching assets ordered by system_name.
 func (d *DB) FindAssets(ctx context.Context, f ottr.AssetFilter) ([]*ottr.Asset, string, error) {
+	// Each label is a subquery: past the bound SQLite refuses the query
+	// and PostgreSQL spends minutes planning it.
+	if err := f.Check(); err != nil {
+		return nil, "", err
+	}
 	var where []string
 	var args []any
 	eq := func(col, v string) {

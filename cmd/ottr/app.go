@@ -179,6 +179,16 @@ func (a *app) store(ctx context.Context) (*store.DB, error) {
 	return db, nil
 }
 
+// validateAsset checks an asset against the route table and the
+// configured limits.
+func (a *app) validateAsset(as *ottr.Asset, rt *ottr.RouteTable) error {
+	c, err := a.config()
+	if err != nil {
+		return err
+	}
+	return c.assetLimits().Validate(as, rt)
+}
+
 // routeTable loads the route table named by the configuration; nil when
 // none is configured.
 func (a *app) routeTable() (*ottr.RouteTable, error) {

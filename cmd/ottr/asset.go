@@ -183,7 +183,7 @@ func (a *app) assetAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := ottr.ValidateAsset(as, rt); err != nil {
+			if err := a.validateAsset(as, rt); err != nil {
 				return err
 			}
 			if rt == nil {
@@ -381,7 +381,7 @@ func (a *app) assetUpdateCmd() *cobra.Command {
 			if a.client != nil {
 				return nil // the server validates
 			}
-			return ottr.ValidateAsset(as, rt)
+			return a.validateAsset(as, rt)
 		})
 		if err != nil {
 			return err

@@ -71,13 +71,18 @@ func (a *app) importAssets(ctx context.Context, path, format string, skipInvalid
 	if rt == nil {
 		a.progress("warning: no route table given (--routes); platform, CA and hosted zones are not checked")
 	}
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	lim := cfg.assetLimits()
 	// Pass 1: decode and validate everything, write nothing.
 	prog := a.newProgress("validated")
 	seen := map[string]string{}
 	var valid, invalid int
 	resolved, err := eachRecord(path, format, func(rec inventory.Record) error {
 		prog.tick(valid + invalid + 1)
-		if err := checkRecord(rec, rt, seen); err != nil {
+		if err := checkRecord(rec, rt, lim, seen); err != nil {
 			invalid++
 			if invalid <= maxReported {
 				fmt.Fprintf(a.stderr, "%s: %s\n", rec.Pos, oneLine(err))
@@ -126,7 +131,7 @@ func (a *app) importAssets(ctx context.Context, path, format string, skipInvalid
 			if err != nil {
 				return nil, err
 			}
-			if checkRecord(rec, rt, seen) == nil {
+			if checkRecord(rec, rt, lim, seen) == nil {
 				return rec.Asset, nil
 			}
 		}
@@ -153,7 +158,7 @@ func (a *app) importAssets(ctx context.Context, path, format string, skipInvalid
 
 // checkRecord validates one record: decoding errors, asset validation, and
 // a system_name repeated within the file.
-func checkRecord(rec inventory.Record, rt *ottr.RouteTable, seen map[string]string) error {
+func checkRecord(rec inventory.Record, rt *ottr.RouteTable, lim ottr.AssetLimits, seen map[string]string) error {
 	if rec.Err != nil {
 		return rec.Err
 	}
@@ -167,7 +172,7 @@ func checkRecord(rec inventory.Record, rt *ottr.RouteTable, seen map[string]stri
 	if len(as.SubjectAlternativeName) == 0 && as.CommonName != "" {
 		as.SubjectAlternativeName = []string{as.CommonName}
 	}
-	if err := ottr.ValidateAsset(as, rt); err != nil {
+	if err := lim.Validate(as, rt); err != nil {
 		return err
 	}
 	if first, dup := seen[as.SystemName]; dup {

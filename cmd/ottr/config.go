@@ -30,7 +30,15 @@ type Config struct {
 	Workers                WorkersConfig       `yaml:"workers"`
 	Devices                DevicesConfig       `yaml:"devices"`
 	Notify                 notify.Config       `yaml:"notify"`
+	Limits                 LimitsConfig        `yaml:"limits"`
 	Log                    LogConfig           `yaml:"log"`
+}
+
+// LimitsConfig bounds what the inventory may hold.
+type LimitsConfig struct {
+	// MaxSANs is the most subject_alternative_name entries one asset may
+	// have (default ottr.DefaultMaxSANs).
+	MaxSANs int `yaml:"max_sans"`
 }
 
 // CAConfig configures one ACME CA by name.
@@ -118,7 +126,8 @@ func defaultConfig() Config {
 			TTL: Duration(time.Second), NegativeTTL: Duration(time.Second),
 			PropagationTimeout: Duration(2 * time.Minute),
 		},
-		Log: LogConfig{Level: "info", Format: "text"},
+		Limits: LimitsConfig{MaxSANs: ottr.DefaultMaxSANs},
+		Log:    LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -238,6 +247,9 @@ func (c *Config) validate() error {
 	if c.Workers.Concurrency < 1 {
 		bad("workers.concurrency", "%d must be at least 1", c.Workers.Concurrency)
 	}
+	if c.Limits.MaxSANs < 1 {
+		bad("limits.max_sans", "%d must be at least 1", c.Limits.MaxSANs)
+	}
 	if d := c.Database.Reveal(); d != "" && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
 		bad("database", "want a postgres:// DSN or empty for SQLite in data_dir")
 	}
@@ -265,6 +277,11 @@ func (c *Config) validate() error {
 		return ottr.Invalid("configuration is invalid", probs...)
 	}
 	return nil
+}
+
+// assetLimits are the bounds every asset is validated against.
+func (c *Config) assetLimits() ottr.AssetLimits {
+	return ottr.AssetLimits{MaxSANs: c.Limits.MaxSANs}
 }
 
 // policy builds the renewal policy from the router and CA settings.

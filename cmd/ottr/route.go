@@ -160,7 +160,7 @@ func (a *app) routeExplainCmd() *cobra.Command {
 			}
 			e.Due = a.cfg.policy().Due(as, recipe, timeNow())
 			// The table may have changed since the asset was stored.
-			if err := ottr.ValidateAsset(as.Clone(), rt); err != nil {
+			if err := a.validateAsset(as.Clone(), rt); err != nil {
 				e.Problems = ottr.ErrorProblems(err)
 			}
 			if a.json() {

@@ -73,7 +73,7 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 	if err != nil {
 		return nil, err
 	}
-	s := &api.Server{CAs: sortedKeys(c.CertificateAuthorities), Ready: func(ctx context.Context) error { _, err := db.ListSecrets(ctx, "-"); return err }, Users: db, Assets: db, Tokens: tokens, Routes: rt, DNS: dns, Rotations: eng, RotationStore: db, Audit: db, Trust: db, UsesCredential: a.usesCredential, Logger: a.log, Version: version,
+	s := &api.Server{CAs: sortedKeys(c.CertificateAuthorities), Ready: func(ctx context.Context) error { _, err := db.ListSecrets(ctx, "-"); return err }, Users: db, Assets: db, Tokens: tokens, Routes: rt, Limits: c.assetLimits(), DNS: dns, Rotations: eng, RotationStore: db, Audit: db, Trust: db, UsesCredential: a.usesCredential, Logger: a.log, Version: version,
 		Collectors: []prometheus.Collector{a.rotations(), &metrics.Expiry{Assets: db}}}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
