@@ -4,9 +4,9 @@ RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/
 
 .PHONY: test vet lint staticcheck vulncheck bench bench-postgres bench-issue bench-fleet bench-search build fuzz fuzz-ci
 
-## test: vet, format check, the whole suite, and the race detector on the concurrent packages
+## test: vet, format check, the whole suite (then every skipped test with its reason), and the race detector on the concurrent packages
 test: vet
-	$(GO) test -count=1 ./...
+	@log=$$(mktemp); $(GO) test -count=1 -json ./... > $$log; rc=$$?; .ci/testsummary $$log; rm -f $$log; exit $$rc
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
 ## vet: go vet and gofmt
