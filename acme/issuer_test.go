@@ -22,6 +22,7 @@ import (
 	ottrdns "github.com/ottr-dev/ottr/dns"
 	"github.com/ottr-dev/ottr/internal/acmetest"
 	"github.com/ottr-dev/ottr/internal/dnstest"
+	"github.com/ottr-dev/ottr/internal/storetest"
 	"github.com/ottr-dev/ottr/store"
 )
 
@@ -355,14 +356,4 @@ func TestIssueFailures(t *testing.T) {
 	})
 }
 
-func emptyStore(t *testing.T) *store.DB {
-	db, err := store.Open(t.Context(), store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
+func emptyStore(t *testing.T) *store.DB { return storetest.Open(t) }

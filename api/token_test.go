@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -13,22 +12,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/api"
+	"github.com/ottr-dev/ottr/internal/storetest"
 	"github.com/ottr-dev/ottr/store"
 )
 
-func openStore(t *testing.T) *store.DB {
-	t.Helper()
-	s, _ := ottr.NewSealer(bytes.Repeat([]byte{4}, 32))
-	db, err := store.Open(t.Context(), store.Config{DataDir: t.TempDir(), Sealer: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
+func openStore(t *testing.T) *store.DB { return storetest.Open(t) }
 
 func TestTokens(t *testing.T) {
 	db := openStore(t)

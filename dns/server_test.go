@@ -10,24 +10,13 @@ import (
 	"github.com/miekg/dns"
 	"github.com/ottr-dev/ottr"
 	ottrdns "github.com/ottr-dev/ottr/dns"
+	"github.com/ottr-dev/ottr/internal/storetest"
 	"github.com/ottr-dev/ottr/store"
 )
 
 const zone = "acme.example.test"
 
-func openStore(t *testing.T) *store.DB {
-	t.Helper()
-	s, _ := ottr.NewSealer(bytes.Repeat([]byte{1}, 32))
-	db, err := store.Open(t.Context(), store.Config{DataDir: t.TempDir(), Sealer: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
+func openStore(t *testing.T) *store.DB { return storetest.Open(t) }
 
 func startServer(t *testing.T, db ottr.TXTStore) *ottrdns.Server {
 	t.Helper()

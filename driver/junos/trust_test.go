@@ -9,7 +9,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/junos"
-	"github.com/ottr-dev/ottr/internal/trusttest"
+	"github.com/ottr-dev/ottr/internal/storetest"
 )
 
 // TestImpostorGetsNoPassword: a host key missing from known_hosts is
@@ -18,7 +18,7 @@ import (
 // another key is refused before the password is sent, and known_hosts is
 // not silently extended.
 func TestImpostorGetsNoPassword(t *testing.T) {
-	db := trusttest.Store(t)
+	db := storetest.Open(t)
 	a := srxAsset()
 	a.CertificateValidation = false
 	kh := filepath.Join(t.TempDir(), "known_hosts") // empty: every key is unknown to it

@@ -7,7 +7,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/panos"
-	"github.com/ottr-dev/ottr/internal/trusttest"
+	"github.com/ottr-dev/ottr/internal/storetest"
 )
 
 // TestImpostorGetsNoCredential: with certificate_validation "False" the
@@ -15,7 +15,7 @@ import (
 // answers at its address later with another key is refused during the
 // handshake — before the login is sent — until an ADMIN accepts the key.
 func TestImpostorGetsNoCredential(t *testing.T) {
-	db := trusttest.Store(t)
+	db := storetest.Open(t)
 	a := fwAsset()
 	open := func(addr string) *panos.Driver {
 		d, err := panos.New(panos.Config{Address: addr, Asset: a, CommitPoll: 5 * time.Millisecond,
