@@ -54,6 +54,41 @@ type LastRotation struct {
 	Status     string `json:"status"`
 	Error      string `json:"error,omitempty"`
 	RotationID string `json:"rotation_id,omitempty"`
+	// Failures counts the rotations that failed in a row, this one
+	// included; 0 after a success.
+	Failures int `json:"failures,omitempty"`
+	// RetryAfter is when the router may start the next rotation after a
+	// failure (FailureBackoff); nil when nothing holds it back. A manual
+	// rotation or a change to the asset does not wait.
+	RetryAfter *Time `json:"retry_after,omitempty"`
+}
+
+// ResetBackoff lets the router rotate a again at its next pass: a change
+// to the asset may be what its failures needed. The failure count stays,
+// so a streak that goes on is not announced again.
+func (a *Asset) ResetBackoff() {
+	if a.LastRotation != nil {
+		a.LastRotation.RetryAfter = nil
+	}
+}
+
+// MaxFailureBackoff caps how long the router waits after failures.
+const MaxFailureBackoff = 24 * time.Hour
+
+// FailureBackoff is how long the router waits before rotating an asset
+// again after failures in a row: base (its interval) doubled for each
+// failure after the first, at most MaxFailureBackoff. It keeps a device
+// that keeps failing from being retried, re-ordered and re-alerted on
+// every pass.
+func FailureBackoff(base time.Duration, failures int) time.Duration {
+	if base <= 0 {
+		base = time.Hour
+	}
+	d := base
+	for i := 1; i < failures && d < MaxFailureBackoff; i++ {
+		d *= 2
+	}
+	return min(d, MaxFailureBackoff)
 }
 
 // Host is where the device is reached: its ip_address, else its
@@ -112,6 +147,10 @@ func (a *Asset) Clone() *Asset {
 	}
 	if a.LastRotation != nil {
 		l := *a.LastRotation
+		if l.RetryAfter != nil {
+			t := *l.RetryAfter
+			l.RetryAfter = &t
+		}
 		c.LastRotation = &l
 	}
 	return &c
@@ -245,7 +284,8 @@ type AssetScan struct {
 	ExpiringBefore time.Time
 	// Brief fills only the fields routing and due selection need:
 	// SystemName, CertificateAuthority, CertificateExpiration,
-	// CertificateNotBefore, HostPlatform, OSVersion, DeviceModel.
+	// CertificateNotBefore, HostPlatform, OSVersion, DeviceModel, and
+	// LastRotation only with its RetryAfter (nil when none).
 	Brief bool
 }
 

@@ -84,6 +84,12 @@ type Rotation struct {
 	Chain string `json:"chain,omitempty"`
 	// Log is filled by GetRotation, not by listings.
 	Log []LogLine `json:"log,omitempty"`
+	// Failures counts, on a failed rotation, the asset's failures in a row
+	// with this one, and Recovered, on a successful one, the failures in a
+	// row it ended: set for the Notifier (one message when a streak starts
+	// and one when it ends), not stored.
+	Failures  int `json:"-"`
+	Recovered int `json:"-"`
 }
 
 // LogLine is one entry of a rotation's log: what a step did. Messages never

@@ -46,6 +46,7 @@ func (s *Server) assetUpdateRoutes(api huma.API) {
 				x.IPAddress, x.HostPlatform, x.CommonName = a.IPAddress, a.HostPlatform, a.CommonName
 				x.OSVersion, x.DataCenter, x.DeviceModel = a.OSVersion, a.DataCenter, a.DeviceModel
 				x.SubjectAlternativeName, x.Origin = a.SubjectAlternativeName, ottr.OriginAPI
+				x.ResetBackoff()
 				// Fields Ottr did not have change only when sent.
 				if present["labels"] {
 					x.Labels = a.Labels

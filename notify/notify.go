@@ -1,7 +1,9 @@
 // Package notify tells people about rotations: Slack (incoming webhook or
 // a bot token with chat.postMessage, with the fields Ottr's handler sent),
 // a generic JSON webhook signed with HMAC-SHA256, and e-mail over SMTP.
-// Failures are always sent; successes only when OnSuccess is set.
+// A failure is sent when it starts a streak of failures (later retries
+// that fail again stay quiet), a success when it ends one, and every
+// success when OnSuccess is set.
 package notify
 
 import (
@@ -56,6 +58,9 @@ func (m Message) Failed() bool { return m.Rotation.State != ottr.StateSucceeded 
 func (m Message) Title() string {
 	if m.Failed() {
 		return fmt.Sprintf("Certificate rotation of %s failed at %s", m.Asset.SystemName, m.Rotation.Step)
+	}
+	if n := m.Rotation.Recovered; n > 0 {
+		return fmt.Sprintf("Certificate of %s rotated (serial %s) after %d failed %s", m.Asset.SystemName, m.Rotation.NewSerial, n, plural(n, "rotation"))
 	}
 	return fmt.Sprintf("Certificate of %s rotated (serial %s)", m.Asset.SystemName, m.Rotation.NewSerial)
 }
@@ -124,7 +129,12 @@ func New(c Config) (*Notifier, error) {
 // Notify sends to every channel; a channel's failure does not stop the
 // others, and all failures are returned together.
 func (n *Notifier) Notify(ctx context.Context, r *ottr.Rotation, a *ottr.Asset) error {
-	if r.State == ottr.StateSucceeded && !n.c.OnSuccess {
+	// One message when a streak of failures starts and one when it ends:
+	// a device that keeps failing is not re-announced on every retry.
+	if r.State == ottr.StateSucceeded && !n.c.OnSuccess && r.Recovered == 0 {
+		return nil
+	}
+	if r.State != ottr.StateSucceeded && r.Failures > 1 {
 		return nil
 	}
 	if a == nil {
@@ -142,4 +152,11 @@ func (n *Notifier) Notify(ctx context.Context, r *ottr.Rotation, a *ottr.Asset) 
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

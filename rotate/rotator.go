@@ -44,8 +44,12 @@ type Rotator struct {
 	KeyType string
 	// StepTimeout bounds each step; default 5m.
 	StepTimeout time.Duration
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// RetryBase is the first wait after a failure before the router may
+	// rotate the asset again (ottr.FailureBackoff doubles it per failure
+	// in a row, up to a day); default one hour, the router's interval.
+	RetryBase time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
 
 	// previous keeps each running rotation's previous chain for restore
 	// and ARI "replaces"; it is memory only: after a crash the rotation
@@ -458,12 +462,16 @@ func (x *run) restore(ctx context.Context) {
 func (x *run) record(ctx context.Context, chain []*x509.Certificate) error {
 	leaf := chain[0]
 	now := x.r.now().UTC()
+	recovered := 0
 	_, err := x.r.Assets.UpdateAsset(ctx, x.asset.SystemName, func(a *ottr.Asset) error {
 		a.CertificateExpiration = ottr.NewTime(leaf.NotAfter)
 		a.CertificateNotBefore = ottr.NewTime(leaf.NotBefore)
 		a.CertificateSerial = fmt.Sprintf("%x", leaf.SerialNumber)
 		a.CertificateIssuer = leaf.Issuer.String()
 		a.CertificateValidation = true
+		if l := a.LastRotation; l != nil && l.Status == string(ottr.StateFailed) {
+			recovered = max(l.Failures, 1)
+		}
 		a.LastRotation = &ottr.LastRotation{Time: *ottr.NewTime(now), Status: string(ottr.StateSucceeded), RotationID: x.rot.ID}
 		return nil
 	})
@@ -479,6 +487,7 @@ func (x *run) record(ctx context.Context, chain []*x509.Certificate) error {
 	x.logf("info", "recorded: expires %s", leaf.NotAfter.UTC().Format(time.RFC3339))
 	x.r.logger().Info("certificate rotated", "asset", x.asset.SystemName, "rotation_id", x.rot.ID,
 		"serial", fmt.Sprintf("%x", leaf.SerialNumber), "not_after", leaf.NotAfter)
+	x.rot.Recovered = recovered
 	x.r.notify(ctx, x.rot, x.asset)
 	return nil
 }
@@ -502,7 +511,16 @@ func (r *Rotator) Fail(ctx context.Context, id string, cause error) error {
 	r.previous.Delete(id)
 	_ = r.Rotations.AppendRotationLog(ctx, id, ottr.LogLine{Time: now, Step: rot.Step, Level: "error", Message: "rotation failed: " + msg})
 	a, err := r.Assets.UpdateAsset(ctx, rot.SystemName, func(a *ottr.Asset) error {
-		a.LastRotation = &ottr.LastRotation{Time: *ottr.NewTime(now), Status: string(ottr.StateFailed), Error: msg, RotationID: id}
+		// A streak goes on through the router's retries; a rotation
+		// someone asked for starts a new one.
+		failures := 1
+		if l := a.LastRotation; l != nil && l.Status == string(ottr.StateFailed) && rot.Trigger == ottr.TriggerRouter {
+			failures = l.Failures + 1
+		}
+		retry := ottr.NewTime(now.Add(ottr.FailureBackoff(r.RetryBase, failures)))
+		a.LastRotation = &ottr.LastRotation{Time: *ottr.NewTime(now), Status: string(ottr.StateFailed), Error: msg, RotationID: id,
+			Failures: failures, RetryAfter: retry}
+		rot.Failures = failures
 		return nil
 	})
 	if err != nil {

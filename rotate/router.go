@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/ottr-dev/ottr"
@@ -35,8 +37,11 @@ type Candidate struct {
 type PassStats struct {
 	// Examined counts the assets the store returned: those without an
 	// expiry or expiring within the policy's longest lead time.
-	Examined int           `json:"examined"`
-	Due      int           `json:"due"`
+	Examined int `json:"examined"`
+	Due      int `json:"due"`
+	// Held counts due assets left for a later pass: their last rotation
+	// failed and its backoff has not run out (LastRotation.RetryAfter).
+	Held     int           `json:"held"`
 	Routed   int           `json:"routed"`
 	Unrouted int           `json:"unrouted"`
 	Duration time.Duration `json:"duration_ns"`
@@ -69,6 +74,7 @@ func (r *Router) Pass(ctx context.Context, fn func(Candidate) error) (PassStats,
 	// Most fleets share a few platform/version/model/CA combinations, so
 	// each is looked up once per pass.
 	cache := map[routeKey]routeResult{}
+	unrouted, unroutedWhy := map[string]int{}, map[string]string{}
 	scan := ottr.AssetScan{ExpiringBefore: at.Add(r.Policy.MaxLead()), Brief: true}
 	err := r.Assets.ScanAssets(ctx, scan, func(a *ottr.Asset) error {
 		st.Examined++
@@ -87,20 +93,32 @@ func (r *Router) Pass(ctx context.Context, fn func(Candidate) error) (PassStats,
 			return nil
 		}
 		st.Due++
+		if l := a.LastRotation; l != nil && l.RetryAfter != nil && at.Before(l.RetryAfter.Time) {
+			st.Held++
+			return nil
+		}
 		c := Candidate{Asset: a, Decision: d, Route: res.route, NoRoute: res.noRoute}
 		if c.Route != nil {
 			st.Routed++
 		} else {
 			st.Unrouted++
-			log.Warn("due asset has no route", "asset", a.SystemName, "route_key", c.NoRoute.Key, "err", c.NoRoute.Reason)
+			unrouted[c.NoRoute.Key]++
+			if _, ok := unroutedWhy[c.NoRoute.Key]; !ok {
+				unroutedWhy[c.NoRoute.Key] = c.NoRoute.Reason
+			}
 		}
 		return fn(c)
 	})
 	st.Duration = time.Since(start)
+	// One line per missing route, not one per asset: a fleet of a
+	// thousand devices on an unrouted version says so once.
+	for _, k := range slices.Sorted(maps.Keys(unrouted)) {
+		log.Warn("due assets have no route", "route_key", k, "assets", unrouted[k], "err", unroutedWhy[k])
+	}
 	if err != nil {
 		return st, fmt.Errorf("router pass: %w", err)
 	}
-	log.Info("router pass done", "examined", st.Examined, "due", st.Due, "routed", st.Routed, "unrouted", st.Unrouted, "duration", st.Duration)
+	log.Info("router pass done", "examined", st.Examined, "due", st.Due, "held", st.Held, "routed", st.Routed, "unrouted", st.Unrouted, "duration", st.Duration)
 	return st, nil
 }
 

@@ -16,13 +16,14 @@ import (
 const assetCols = `system_name, common_name, sans, certificate_authority, certificate_expiration, certificate_validation,
 	host_platform, os_version, device_model, ip_address, data_center, origin, port, credential, dns_zone,
 	last_rotation_time, last_rotation_status, last_rotation_error, last_rotation_id,
+	last_rotation_failures, last_rotation_retry_after,
 	certificate_serial, certificate_issuer, certificate_not_before, has_labels`
 
 // briefCols are what routing and due selection read (ottr.AssetScan.Brief).
 // They are exactly the columns of the assets_router index, so a brief scan
 // never reads the table.
 const briefCols = `system_name, certificate_authority, certificate_expiration, certificate_not_before,
-	host_platform, os_version, device_model`
+	host_platform, os_version, device_model, last_rotation_retry_after`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -30,13 +31,14 @@ type rowScanner interface{ Scan(...any) error }
 // loaded separately.
 func scanAsset(r rowScanner, a *ottr.Asset) (hasLabels bool, err error) {
 	var sans string
-	var exp, lrt, nb sql.NullInt64
+	var exp, lrt, nb, lrRetry sql.NullInt64
 	var valid bool
 	var lrStatus, lrErr, lrID string
+	var lrFailures int
 	*a = ottr.Asset{}
 	err = r.Scan(&a.SystemName, &a.CommonName, &sans, &a.CertificateAuthority, &exp, &valid,
 		&a.HostPlatform, &a.OSVersion, &a.DeviceModel, &a.IPAddress, &a.DataCenter, &a.Origin, &a.Port, &a.Credential, &a.DNSZone,
-		&lrt, &lrStatus, &lrErr, &lrID, &a.CertificateSerial, &a.CertificateIssuer, &nb, &hasLabels)
+		&lrt, &lrStatus, &lrErr, &lrID, &lrFailures, &lrRetry, &a.CertificateSerial, &a.CertificateIssuer, &nb, &hasLabels)
 	if err != nil {
 		return false, err
 	}
@@ -46,7 +48,8 @@ func scanAsset(r rowScanner, a *ottr.Asset) (hasLabels bool, err error) {
 	a.CertificateValidation = ottr.BoolString(valid)
 	a.CertificateExpiration, a.CertificateNotBefore = toTime(exp), toTime(nb)
 	if lrt.Valid {
-		a.LastRotation = &ottr.LastRotation{Time: ottr.Time{Time: fromMS(lrt.Int64)}, Status: lrStatus, Error: lrErr, RotationID: lrID}
+		a.LastRotation = &ottr.LastRotation{Time: ottr.Time{Time: fromMS(lrt.Int64)}, Status: lrStatus, Error: lrErr, RotationID: lrID,
+			Failures: lrFailures, RetryAfter: toTime(lrRetry)}
 	}
 	return hasLabels, nil
 }
@@ -57,19 +60,20 @@ func assetArgs(a *ottr.Asset) []any {
 		sans = []string{}
 	}
 	b, _ := json.Marshal(sans)
-	var lrt sql.NullInt64
+	var lrt, lrRetry sql.NullInt64
 	var lrStatus, lrErr, lrID string
+	var lrFailures int
 	if l := a.LastRotation; l != nil {
 		lrt = sql.NullInt64{Int64: l.Time.UnixMilli(), Valid: true}
-		lrStatus, lrErr, lrID = l.Status, l.Error, l.RotationID
+		lrStatus, lrErr, lrID, lrFailures, lrRetry = l.Status, l.Error, l.RotationID, l.Failures, nullMS(l.RetryAfter)
 	}
 	return []any{a.SystemName, a.CommonName, string(b), a.CertificateAuthority, nullMS(a.CertificateExpiration), bool(a.CertificateValidation),
 		a.HostPlatform, a.OSVersion, a.DeviceModel, a.IPAddress, a.DataCenter, a.Origin, a.Port, a.Credential, a.DNSZone,
-		lrt, lrStatus, lrErr, lrID, a.CertificateSerial, a.CertificateIssuer, nullMS(a.CertificateNotBefore), len(a.Labels) > 0}
+		lrt, lrStatus, lrErr, lrID, lrFailures, lrRetry, a.CertificateSerial, a.CertificateIssuer, nullMS(a.CertificateNotBefore), len(a.Labels) > 0}
 }
 
 const insertAssetSQL = `INSERT INTO assets (` + assetCols + `, created_at, updated_at)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func (d *DB) insertAsset(ctx context.Context, tx *sql.Tx, a *ottr.Asset) error {
 	return d.insertAssetWith(ctx, tx, nil, a)
@@ -319,8 +323,9 @@ func (d *DB) ScanAssets(ctx context.Context, s ottr.AssetScan, fn func(*ottr.Ass
 	}
 	defer rows.Close()
 	var a ottr.Asset
-	var exp, nb sql.NullInt64
-	var expT, nbT ottr.Time
+	var exp, nb, retry sql.NullInt64
+	var expT, nbT, retryT ottr.Time
+	var lr ottr.LastRotation
 	for rows.Next() {
 		if !s.Brief {
 			has, err := scanAsset(rows, &a)
@@ -336,7 +341,7 @@ func (d *DB) ScanAssets(ctx context.Context, s ottr.AssetScan, fn func(*ottr.Ass
 			}
 		} else {
 			if err := rows.Scan(&a.SystemName, &a.CertificateAuthority, &exp, &nb,
-				&a.HostPlatform, &a.OSVersion, &a.DeviceModel); err != nil {
+				&a.HostPlatform, &a.OSVersion, &a.DeviceModel, &retry); err != nil {
 				return fmt.Errorf("scan assets: %w", err)
 			}
 			// Reused times: no allocation per row on the router's path.
@@ -348,6 +353,14 @@ func (d *DB) ScanAssets(ctx context.Context, s ottr.AssetScan, fn func(*ottr.Ass
 			if nb.Valid {
 				nbT.Time = time.UnixMilli(nb.Int64).UTC()
 				a.CertificateNotBefore = &nbT
+			}
+			// Only the failure backoff of the last rotation: whether the
+			// router must wait.
+			a.LastRotation = nil
+			if retry.Valid {
+				retryT.Time = time.UnixMilli(retry.Int64).UTC()
+				lr.RetryAfter = &retryT
+				a.LastRotation = &lr
 			}
 		}
 		if err := fn(&a); err != nil {

@@ -86,7 +86,8 @@ func fullAsset(name string) *ottr.Asset {
 		CertificateValidation: false, HostPlatform: "panos", OSVersion: "9.1.0", DeviceModel: "PA-XXXX",
 		IPAddress: "10.0.0.1", DataCenter: "DC1", Origin: "API", Labels: map[string]string{"team": "netops", "env": "prod"},
 		Port: 8443, Credential: "panos-admin", DNSZone: "acme.example.net",
-		LastRotation:      &ottr.LastRotation{Time: *ottr.NewTime(testNow), Status: "failed", Error: "device unreachable", RotationID: "r1"},
+		LastRotation: &ottr.LastRotation{Time: *ottr.NewTime(testNow), Status: "failed", Error: "device unreachable", RotationID: "r1",
+			Failures: 3, RetryAfter: ottr.NewTime(testNow.Add(4 * time.Hour))},
 		CertificateSerial: "0a1b", CertificateIssuer: "CN=R3,O=Let's Encrypt", CertificateNotBefore: ottr.NewTime(testNow.Add(-50 * 24 * time.Hour)),
 	}
 }

@@ -378,6 +378,7 @@ func (a *app) assetUpdateCmd() *cobra.Command {
 			if err := flags.apply(as); err != nil {
 				return err
 			}
+			as.ResetBackoff()
 			if a.client != nil {
 				return nil // the server validates
 			}

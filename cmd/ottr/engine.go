@@ -67,6 +67,7 @@ func (a *app) rotator(ctx context.Context) (*rotate.Rotator, error) {
 			return dc.address(as)
 		},
 		Roots:       func(ca string) *x509.CertPool { return roots[ca] },
+		RetryBase:   time.Duration(c.Router.Interval),
 		Notifier:    ottr.Notifiers{a.notifier, a.rotations()},
 		StepTimeout: time.Duration(c.Workers.StepTimeout),
 		Logger:      a.log,

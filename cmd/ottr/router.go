@@ -115,7 +115,7 @@ errors, not for unrouted assets.`,
 			if err != nil {
 				return err
 			}
-			a.progress("router pass: %d examined, %d due, %d routed, %d unrouted in %s", st.Examined, st.Due, st.Routed, st.Unrouted, st.Duration.Round(time.Millisecond))
+			a.progress("router pass: %d examined, %d due, %d held after failures, %d routed, %d unrouted in %s", st.Examined, st.Due, st.Held, st.Routed, st.Unrouted, st.Duration.Round(time.Millisecond))
 			if dryRun {
 				a.progress("dry run: no rotations queued")
 			} else {

@@ -125,6 +125,6 @@ func (a *app) routerPass(ctx context.Context, eng rotationEngine) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info("router pass", "examined", st.Examined, "due", st.Due, "unrouted", st.Unrouted, "queued", queued, "joined", joined, "took", st.Duration.Round(time.Millisecond))
+	a.log.Info("router pass", "examined", st.Examined, "due", st.Due, "held", st.Held, "unrouted", st.Unrouted, "queued", queued, "joined", joined, "took", st.Duration.Round(time.Millisecond))
 	return nil
 }
