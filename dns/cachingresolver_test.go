@@ -1,0 +1,188 @@
+package dns_test
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/ottr-dev/ottr"
+	ottrdns "github.com/ottr-dev/ottr/dns"
+	"github.com/ottr-dev/ottr/internal/bindtest"
+)
+
+// recorder is a DNS proxy in front of a resolver that records every
+// question it passes on, so a test sees exactly what Ottr asked.
+type recorder struct {
+	addr     string
+	upstream string
+
+	mu        sync.Mutex
+	questions []dns.Question
+}
+
+func startRecorder(t *testing.T, upstream string) *recorder {
+	t.Helper()
+	r := &recorder{upstream: upstream}
+	pc, ln, err := ottrdns.ListenPair("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = pc.LocalAddr().String()
+	udp := &dns.Server{PacketConn: pc, Handler: r}
+	tcp := &dns.Server{Listener: ln, Handler: r}
+	go udp.ActivateAndServe()
+	go tcp.ActivateAndServe()
+	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
+	return r
+}
+
+// ServeDNS records the question and relays the upstream's answer.
+func (r *recorder) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	r.mu.Lock()
+	r.questions = append(r.questions, req.Question...)
+	r.mu.Unlock()
+	network := "udp"
+	if _, ok := w.LocalAddr().(*net.TCPAddr); ok {
+		network = "tcp"
+	}
+	c := &dns.Client{Net: network, Timeout: 5 * time.Second}
+	in, _, err := c.Exchange(req, r.upstream)
+	if err != nil {
+		m := new(dns.Msg)
+		m.SetRcode(req, dns.RcodeServerFailure)
+		w.WriteMsg(m)
+		return
+	}
+	w.WriteMsg(in)
+}
+
+// asked returns the questions seen so far as "TYPE name".
+func (r *recorder) asked() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, len(r.questions))
+	for i, q := range r.questions {
+		out[i] = dns.TypeToString[q.Qtype] + " " + ottrdns.Canonical(q.Name)
+	}
+	return out
+}
+
+// cachingResolver starts BIND as the recursive resolver a company and its
+// internal CA share: authoritative for the production zone example.com
+// (holding the _acme-challenge CNAMEs), forwarding the delegate zone to
+// Ottr's DNS server at delegateAddr, and caching negative answers.
+func cachingResolver(t *testing.T, delegateAddr string, cnames ...string) *bindtest.Server {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(delegateAddr)
+	var records strings.Builder
+	for i := 0; i+1 < len(cnames); i += 2 {
+		fmt.Fprintf(&records, "%s. IN CNAME %s.\n", cnames[i], cnames[i+1])
+	}
+	return bindtest.Start(t, bindtest.Options{
+		Recursion: true,
+		Cache:     true,
+		Records:   map[string]string{"example.com": records.String()},
+		ExtraConfig: fmt.Sprintf("zone %q { type forward; forward only; forwarders { %s port %s; }; };\n",
+			zone, host, port),
+	}, "example.com")
+}
+
+// caTXT looks up the TXT at name through resolver as a CA's validation
+// does: recursively, following a CNAME the resolver leaves unresolved.
+func caTXT(t *testing.T, resolver, name string) []string {
+	t.Helper()
+	for range 8 {
+		m := new(dns.Msg)
+		m.SetQuestion(dns.Fqdn(name), dns.TypeTXT)
+		c := &dns.Client{Net: "tcp", Timeout: 5 * time.Second}
+		in, _, err := c.Exchange(m, resolver)
+		if err != nil {
+			t.Fatalf("CA's TXT lookup of %s: %v", name, err)
+		}
+		var vals []string
+		next := ""
+		for _, rr := range in.Answer {
+			switch v := rr.(type) {
+			case *dns.TXT:
+				vals = append(vals, strings.Join(v.Txt, ""))
+			case *dns.CNAME:
+				next = ottrdns.Canonical(v.Target)
+			}
+		}
+		if len(vals) > 0 || next == "" {
+			return vals
+		}
+		name = next
+	}
+	t.Fatalf("CA's TXT lookup of %s: CNAME chain too long", name)
+	return nil
+}
+
+// A recursive resolver that the CA shares caches a negative answer for the
+// challenge TXT if anyone asks for it before it is written, and the CA's
+// validation then fails (seen with BIND 9.18 in front of the delegate
+// zone). Ottr must follow the CNAME chain with CNAME queries only and
+// check propagation on the delegate zone's own servers, so the resolver
+// is never asked for a TXT record and the CA finds the value.
+func TestCachingResolverNeverAskedForTXT(t *testing.T) {
+	db := openStore(t)
+	srv := startServer(t, db)
+	_, srvPort, _ := net.SplitHostPort(srv.Addr())
+	for _, tc := range []struct {
+		name string
+		host string
+		// nameservers is dns.nameservers; empty: the zone's NS records.
+		nameservers []string
+	}{
+		{"configured nameservers", "fw01", []string{srv.Addr()}},
+		{"nameservers from NS records", "fw02", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host := tc.host
+			owner := "_acme-challenge." + host + ".example.com"
+			alias := "_acme-challenge." + host + ".alias.example.com"
+			target := "_acme-challenge." + host + "." + zone
+			bind := cachingResolver(t, srv.Addr(), owner, alias, alias, target)
+			rec := startRecorder(t, bind.Addr)
+			ch := &ottrdns.Challenges{
+				Zones:              map[string]ottr.DNSZone{zone: &ottrdns.StoreZone{Store: db}},
+				Resolvers:          []string{rec.addr},
+				Nameservers:        tc.nameservers,
+				NameserverPort:     srvPort,
+				PropagationTimeout: 5 * time.Second,
+			}
+			ctx := t.Context()
+			d, err := ch.Delegate(ctx, host+".example.com")
+			if err != nil {
+				t.Fatalf("Delegate: %v\nnamed:\n%s", err, bind.Log())
+			}
+			if want := []string{owner, alias, target}; !slices.Equal(d.Chain, want) {
+				t.Fatalf("chain = %v, want %v", d.Chain, want)
+			}
+			if err := ch.AddTXT(ctx, d, "token-"+host); err != nil {
+				t.Fatal(err)
+			}
+			if err := ch.WaitTXT(ctx, d, []string{"token-" + host}); err != nil {
+				t.Fatalf("WaitTXT: %v", err)
+			}
+			asked := rec.asked()
+			if got := caTXT(t, bind.Addr, owner); !slices.Equal(got, []string{"token-" + host}) {
+				t.Errorf("the CA's resolver answers TXT %v at %s, want the token (Ottr asked it: %v)", got, owner, asked)
+			}
+			for _, q := range asked {
+				typ, name, _ := strings.Cut(q, " ")
+				switch {
+				case strings.HasPrefix(name, "_acme-challenge.") && typ != "CNAME":
+					t.Errorf("Ottr asked the resolver %s; only CNAME queries may follow the chain", q)
+				case !slices.Contains([]string{"CNAME", "NS", "SOA", "A", "AAAA"}, typ):
+					t.Errorf("Ottr asked the resolver %s", q)
+				}
+			}
+		})
+	}
+}
