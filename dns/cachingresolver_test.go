@@ -186,3 +186,66 @@ func TestCachingResolverNeverAskedForTXT(t *testing.T) {
 		})
 	}
 }
+
+// A recursive resolver listed in dns.nameservers (or named by a lame NS
+// record) is not an authoritative server: asking it for the TXT would be
+// asking the shared resolver after all. WaitTXT refuses it at once, naming
+// the setting, without sending it a TXT query.
+func TestWaitTXTRefusesResolverAsNameserver(t *testing.T) {
+	db := openStore(t)
+	srv := startServer(t, db)
+	owner := "_acme-challenge.fw03.example.com"
+	target := "_acme-challenge.fw03." + zone
+	bind := cachingResolver(t, srv.Addr(), owner, target)
+	rec := startRecorder(t, bind.Addr)
+	_, bindPort, _ := net.SplitHostPort(bind.Addr)
+	for _, tc := range []struct {
+		name        string
+		nameservers []string
+		port        string
+		field       string
+	}{
+		{"resolver in dns.nameservers", []string{rec.addr}, "", "dns.nameservers"},
+		{"lame NS record", nil, bindPort, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ch := &ottrdns.Challenges{
+				Zones:              map[string]ottr.DNSZone{zone: &ottrdns.StoreZone{Store: db}},
+				Resolvers:          []string{rec.addr},
+				Nameservers:        tc.nameservers,
+				NameserverPort:     tc.port,
+				PropagationTimeout: 10 * time.Second,
+			}
+			ctx := t.Context()
+			d, err := ch.Delegate(ctx, "fw03.example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ch.AddTXT(ctx, d, "token-fw03"); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			err = ch.WaitTXT(ctx, d, []string{"token-fw03"})
+			if el := time.Since(start); el > 5*time.Second {
+				t.Errorf("WaitTXT took %v to give up on a server that is not authoritative", el)
+			}
+			if ottr.ErrorCode(err) != ottr.EINVALID || !strings.Contains(err.Error(), "not authoritative for "+zone) {
+				t.Fatalf("WaitTXT = %v, want EINVALID: not authoritative for %s", err, zone)
+			}
+			if tc.field != "" {
+				probs := ottr.ErrorProblems(err)
+				if len(probs) != 1 || probs[0].Field != tc.field {
+					t.Errorf("problems = %+v, want one on %s", probs, tc.field)
+				}
+			}
+			for _, q := range rec.asked() {
+				if strings.HasPrefix(q, "TXT ") {
+					t.Errorf("Ottr asked the resolver %s", q)
+				}
+			}
+		})
+	}
+	if got := caTXT(t, bind.Addr, owner); !slices.Equal(got, []string{"token-fw03"}) {
+		t.Errorf("the CA's resolver answers TXT %v at %s, want the token", got, owner)
+	}
+}
