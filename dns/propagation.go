@@ -102,23 +102,17 @@ func (c *Challenges) checkAuthoritative(ctx context.Context, server, zone string
 	if err != nil || in.Rcode == dns.RcodeServerFailure {
 		return false, nil
 	}
-	soa := false
-	for _, rr := range in.Answer {
-		if _, ok := rr.(*dns.SOA); ok && Canonical(rr.Header().Name) == zone {
-			soa = true
-		}
-	}
-	if in.Rcode == dns.RcodeSuccess && in.Authoritative && soa {
+	// The AA flag is what tells a zone's own server from a resolver; the
+	// answer need not hold the SOA, since a delegate "zone" kept as a
+	// plain subdomain of its provider's zone has none of its own.
+	if in.Authoritative && (in.Rcode == dns.RcodeSuccess || in.Rcode == dns.RcodeNameError) {
 		return true, nil
 	}
 	why := "is not authoritative for " + zone
-	switch {
-	case in.Rcode != dns.RcodeSuccess:
+	if in.Rcode != dns.RcodeSuccess && in.Rcode != dns.RcodeNameError {
 		why += fmt.Sprintf(" (it answered the zone's SOA query with %s)", dns.RcodeToString[in.Rcode])
-	case !in.Authoritative:
+	} else {
 		why += " (its answer to the zone's SOA query lacks the authoritative-answer flag)"
-	default:
-		why += " (its answer to the zone's SOA query holds no SOA)"
 	}
 	if slices.Contains(c.Nameservers, server) {
 		return false, ottr.Invalid("", ottr.Problem{Field: "dns.nameservers",
