@@ -5,7 +5,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,64 +12,8 @@ import (
 	"github.com/ottr-dev/ottr"
 	ottrdns "github.com/ottr-dev/ottr/dns"
 	"github.com/ottr-dev/ottr/internal/bindtest"
+	"github.com/ottr-dev/ottr/internal/dnstest"
 )
-
-// recorder is a DNS proxy in front of a resolver that records every
-// question it passes on, so a test sees exactly what Ottr asked.
-type recorder struct {
-	addr     string
-	upstream string
-
-	mu        sync.Mutex
-	questions []dns.Question
-}
-
-func startRecorder(t *testing.T, upstream string) *recorder {
-	t.Helper()
-	r := &recorder{upstream: upstream}
-	pc, ln, err := ottrdns.ListenPair("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.addr = pc.LocalAddr().String()
-	udp := &dns.Server{PacketConn: pc, Handler: r}
-	tcp := &dns.Server{Listener: ln, Handler: r}
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	t.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
-	return r
-}
-
-// ServeDNS records the question and relays the upstream's answer.
-func (r *recorder) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	r.mu.Lock()
-	r.questions = append(r.questions, req.Question...)
-	r.mu.Unlock()
-	network := "udp"
-	if _, ok := w.LocalAddr().(*net.TCPAddr); ok {
-		network = "tcp"
-	}
-	c := &dns.Client{Net: network, Timeout: 5 * time.Second}
-	in, _, err := c.Exchange(req, r.upstream)
-	if err != nil {
-		m := new(dns.Msg)
-		m.SetRcode(req, dns.RcodeServerFailure)
-		w.WriteMsg(m)
-		return
-	}
-	w.WriteMsg(in)
-}
-
-// asked returns the questions seen so far as "TYPE name".
-func (r *recorder) asked() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]string, len(r.questions))
-	for i, q := range r.questions {
-		out[i] = dns.TypeToString[q.Qtype] + " " + ottrdns.Canonical(q.Name)
-	}
-	return out
-}
 
 // cachingResolver starts BIND as the recursive resolver a company and its
 // internal CA share: authoritative for the production zone example.com
@@ -148,10 +91,10 @@ func TestCachingResolverNeverAskedForTXT(t *testing.T) {
 			alias := "_acme-challenge." + host + ".alias.example.com"
 			target := "_acme-challenge." + host + "." + zone
 			bind := cachingResolver(t, srv.Addr(), owner, alias, alias, target)
-			rec := startRecorder(t, bind.Addr)
+			rec := dnstest.StartRecorder(t, bind.Addr)
 			ch := &ottrdns.Challenges{
 				Zones:              map[string]ottr.DNSZone{zone: &ottrdns.StoreZone{Store: db}},
-				Resolvers:          []string{rec.addr},
+				Resolvers:          []string{rec.Addr},
 				Nameservers:        tc.nameservers,
 				NameserverPort:     srvPort,
 				PropagationTimeout: 5 * time.Second,
@@ -170,7 +113,7 @@ func TestCachingResolverNeverAskedForTXT(t *testing.T) {
 			if err := ch.WaitTXT(ctx, d, []string{"token-" + host}); err != nil {
 				t.Fatalf("WaitTXT: %v", err)
 			}
-			asked := rec.asked()
+			asked := rec.Questions()
 			if got := caTXT(t, bind.Addr, owner); !slices.Equal(got, []string{"token-" + host}) {
 				t.Errorf("the CA's resolver answers TXT %v at %s, want the token (Ottr asked it: %v)", got, owner, asked)
 			}
@@ -197,7 +140,7 @@ func TestWaitTXTRefusesResolverAsNameserver(t *testing.T) {
 	owner := "_acme-challenge.fw03.example.com"
 	target := "_acme-challenge.fw03." + zone
 	bind := cachingResolver(t, srv.Addr(), owner, target)
-	rec := startRecorder(t, bind.Addr)
+	rec := dnstest.StartRecorder(t, bind.Addr)
 	_, bindPort, _ := net.SplitHostPort(bind.Addr)
 	for _, tc := range []struct {
 		name        string
@@ -205,13 +148,13 @@ func TestWaitTXTRefusesResolverAsNameserver(t *testing.T) {
 		port        string
 		field       string
 	}{
-		{"resolver in dns.nameservers", []string{rec.addr}, "", "dns.nameservers"},
+		{"resolver in dns.nameservers", []string{rec.Addr}, "", "dns.nameservers"},
 		{"lame NS record", nil, bindPort, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ch := &ottrdns.Challenges{
 				Zones:              map[string]ottr.DNSZone{zone: &ottrdns.StoreZone{Store: db}},
-				Resolvers:          []string{rec.addr},
+				Resolvers:          []string{rec.Addr},
 				Nameservers:        tc.nameservers,
 				NameserverPort:     tc.port,
 				PropagationTimeout: 10 * time.Second,
@@ -238,7 +181,7 @@ func TestWaitTXTRefusesResolverAsNameserver(t *testing.T) {
 					t.Errorf("problems = %+v, want one on %s", probs, tc.field)
 				}
 			}
-			for _, q := range rec.asked() {
+			for _, q := range rec.Questions() {
 				if strings.HasPrefix(q, "TXT ") {
 					t.Errorf("Ottr asked the resolver %s", q)
 				}
