@@ -25,7 +25,7 @@ type Challenges struct {
 	Resolvers []string
 	// Nameservers (host:port) are the delegate zones' authoritative
 	// servers, asked directly whether a TXT value is visible; one that does
-	// not answer a zone's SOA authoritatively is refused. Default: the
+	// not answer a zone's SOA query with the AA flag is refused. Default: the
 	// zone's NS records, resolved through Resolvers.
 	Nameservers []string
 	// NameserverPort is the port of nameservers found through NS records;

@@ -16,9 +16,10 @@
 // The recursive resolvers are asked CNAME queries only along the chain (and
 // the delegate zone's NS and their addresses), never the challenge TXT: a
 // resolver the CA shares caches the NXDOMAIN of a TXT lookup made before the
-// value exists, for as long as it likes, and the CA's validation then fails.
-// For the same reason a server used to check propagation must answer the
-// zone's SOA authoritatively before it is asked for any TXT.
+// value exists, for as long as its own policy says (whatever the zone's SOA
+// minimum), and the CA's validation then fails. For the same reason a
+// server used to check propagation must answer the zone's SOA query with the
+// authoritative-answer (AA) flag before it is asked for any TXT.
 //
 // Server is a small authoritative DNS server for delegate zones. It
 // answers TXT queries from an ottr.TXTStore, so several replicas sharing

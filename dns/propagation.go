@@ -17,7 +17,7 @@ import (
 // short, growing interval instead of sleeping a fixed time, so a local
 // zone is seen as soon as it is written.
 //
-// Each server must first answer the zone's SOA authoritatively (AA set):
+// Each server must first answer the zone's SOA query with the AA flag:
 // a recursive resolver listed in dns.nameservers, or named by a lame NS
 // record, is refused with EINVALID before it is asked for any TXT. The
 // resolvers are never asked for the TXT either: a resolver the CA shares
