@@ -20,10 +20,13 @@ type Challenges struct {
 	// of its records.
 	Zones map[string]ottr.DNSZone
 	// Resolvers are recursive resolvers (host:port) used to follow CNAME
-	// chains and find a zone's nameservers. Default: /etc/resolv.conf.
+	// chains and find a zone's nameservers; they are never asked for a
+	// TXT record (see the package doc). Default: /etc/resolv.conf.
 	Resolvers []string
-	// Nameservers (host:port) are asked directly whether a TXT value is
-	// visible. Default: the zone's NS records, resolved through Resolvers.
+	// Nameservers (host:port) are the delegate zones' authoritative
+	// servers, asked directly whether a TXT value is visible; one that does
+	// not answer a zone's SOA query with the AA flag is refused. Default: the
+	// zone's NS records, resolved through Resolvers.
 	Nameservers []string
 	// NameserverPort is the port of nameservers found through NS records;
 	// default 53.

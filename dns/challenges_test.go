@@ -192,3 +192,28 @@ func TestWaitTXTFindsNameserversThroughNS(t *testing.T) {
 		t.Errorf("zone without reachable NS: %v", err)
 	}
 }
+
+// A delegate "zone" kept as a plain subdomain of a zone its server holds
+// has no SOA of its own; its server still answers with the AA flag and is
+// accepted for propagation checks.
+func TestWaitTXTAcceptsSubdomainOfServedZone(t *testing.T) {
+	db := openStore(t)
+	parent := &ottrdns.Server{Zones: []string{"example.test"}, Store: db}
+	if err := parent.Listen(t.Context(), "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(parent.Close)
+	ch := &ottrdns.Challenges{
+		Zones:              map[string]ottr.DNSZone{zone: &ottrdns.StoreZone{Store: db}},
+		Resolvers:          []string{"127.0.0.1:1"},
+		Nameservers:        []string{parent.Addr()},
+		PropagationTimeout: 2 * time.Second,
+	}
+	d := ottr.Delegation{Name: "fw04.example.com", Target: "_acme-challenge.fw04." + zone, Zone: zone}
+	if err := ch.AddTXT(t.Context(), d, "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.WaitTXT(t.Context(), d, []string{"v"}); err != nil {
+		t.Fatalf("WaitTXT on a subdomain's server: %v", err)
+	}
+}

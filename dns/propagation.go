@@ -16,6 +16,12 @@ import (
 // recursion, until each answers all values at d.Target. It polls with a
 // short, growing interval instead of sleeping a fixed time, so a local
 // zone is seen as soon as it is written.
+//
+// Each server must first answer the zone's SOA query with the AA flag:
+// a recursive resolver listed in dns.nameservers, or named by a lame NS
+// record, is refused with EINVALID before it is asked for any TXT. The
+// resolvers are never asked for the TXT either: a resolver the CA shares
+// caches the NXDOMAIN of an early lookup, and the CA's validation fails.
 func (c *Challenges) WaitTXT(ctx context.Context, d ottr.Delegation, values []string) error {
 	timeout := c.PropagationTimeout
 	if timeout <= 0 {
@@ -29,10 +35,22 @@ func (c *Challenges) WaitTXT(ctx context.Context, d ottr.Delegation, values []st
 	}
 	pending := slices.Clone(servers)
 	have := map[string][]string{}
+	verified := map[string]bool{}
 	wait := 10 * time.Millisecond
 	for {
 		var still []string
 		for _, srv := range pending {
+			if !verified[srv] {
+				ok, err := c.checkAuthoritative(ctx, srv, d.Zone)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					still = append(still, srv)
+					continue
+				}
+				verified[srv] = true
+			}
 			got, err := c.txt(ctx, srv, d.Target)
 			have[srv] = got
 			if err != nil || !containsAll(got, values) {
@@ -68,6 +86,39 @@ func countIn(have, want []string) int {
 		}
 	}
 	return n
+}
+
+// checkAuthoritative asks server for zone's SOA without recursion. It
+// returns true when the server answers it authoritatively, false when it
+// did not answer usefully this time (unreachable, SERVFAIL: ask again),
+// and an EINVALID error when it answered as something other than an
+// authoritative server of zone, which polling cannot cure.
+func (c *Challenges) checkAuthoritative(ctx context.Context, server, zone string) (bool, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(zone), dns.TypeSOA)
+	m.RecursionDesired = false
+	m.SetEdns0(1232, false)
+	in, err := c.exchange(ctx, m, server)
+	if err != nil || in.Rcode == dns.RcodeServerFailure {
+		return false, nil
+	}
+	// The AA flag is what tells a zone's own server from a resolver; the
+	// answer need not hold the SOA, since a delegate "zone" kept as a
+	// plain subdomain of its provider's zone has none of its own.
+	if in.Authoritative && (in.Rcode == dns.RcodeSuccess || in.Rcode == dns.RcodeNameError) {
+		return true, nil
+	}
+	why := "is not authoritative for " + zone
+	if in.Rcode != dns.RcodeSuccess && in.Rcode != dns.RcodeNameError {
+		why += fmt.Sprintf(" (it answered the zone's SOA query with %s)", dns.RcodeToString[in.Rcode])
+	} else {
+		why += " (its answer to the zone's SOA query lacks the authoritative-answer flag)"
+	}
+	if slices.Contains(c.Nameservers, server) {
+		return false, ottr.Invalid("", ottr.Problem{Field: "dns.nameservers",
+			Message: fmt.Sprintf("%s %s; list the zone's authoritative servers, not a recursive resolver", server, why)})
+	}
+	return false, ottr.Errorf(ottr.EINVALID, "%s, found through the NS records of %s, %s: fix the delegation, or set dns.nameservers to the zone's authoritative servers", server, zone, why)
 }
 
 // txt asks server for the TXT values at name, without recursion.

@@ -41,6 +41,16 @@ type Options struct {
 	Recursion bool
 	// ExtraConfig is appended to named.conf (e.g. forward zones).
 	ExtraConfig string
+	// Cache makes named cache answers for their TTL, as a production
+	// resolver does, and hold every negative answer (NXDOMAIN, NODATA) for
+	// at least 90 s, BIND's upper bound for min-ncache-ttl: a lookup made
+	// too early then spoils every later one within a test. Default off:
+	// nothing is cached, so every query sees the current records.
+	Cache bool
+	// Records holds extra zone-file lines per zone (relative owners, e.g.
+	// "_acme-challenge.fw01 IN CNAME _acme-challenge.fw01.acme.test."),
+	// for zones that stand in for production zones holding CNAMEs.
+	Records map[string]string
 }
 
 type syncBuffer struct {
@@ -108,6 +118,10 @@ func Launch(dir string, o Options, zones ...string) (*Server, error) {
 	if o.Recursion {
 		recursion = "yes"
 	}
+	cache := "max-cache-ttl 0;\n\tmax-ncache-ttl 0;"
+	if o.Cache {
+		cache = "min-ncache-ttl 90;"
+	}
 	var conf strings.Builder
 	fmt.Fprintf(&conf, `options {
 	directory "%s";
@@ -117,20 +131,20 @@ func Launch(dir string, o Options, zones ...string) (*Server, error) {
 	recursion %s;
 	allow-recursion { 127.0.0.1; };
 	dnssec-validation no;
-	max-cache-ttl 0;
-	max-ncache-ttl 0;
+	%s
 	notify no;
 };
 key "%s" { algorithm %s; secret "%s"; };
 controls { };
-`, dir, dir, port, recursion, s.KeyName, s.KeyAlg, s.Secret)
+`, dir, dir, port, recursion, cache, s.KeyName, s.KeyAlg, s.Secret)
 	for _, z := range zones {
 		file := filepath.Join(dir, z+".zone")
 		zf := fmt.Sprintf(`$TTL 1
 @ IN SOA ns.%s. hostmaster.%s. 1 3600 600 86400 1
 @ IN NS ns.%s.
 ns IN A 127.0.0.1
-`, z, z, z)
+%s
+`, z, z, z, o.Records[z])
 		if err := os.WriteFile(file, []byte(zf), 0o644); err != nil {
 			return nil, err
 		}

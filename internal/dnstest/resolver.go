@@ -1,5 +1,6 @@
 // Package dnstest starts the simulated recursive resolver (sim/resolver)
-// for tests.
+// for tests, and a Recorder that relays to any resolver and records what
+// it was asked.
 package dnstest
 
 import (
