@@ -76,3 +76,18 @@ type netErr struct{ err error }
 
 func (e *netErr) Error() string { return "vault: " + e.err.Error() }
 func (e *netErr) Unwrap() error { return e.err }
+
+// Preflight's reachability check keeps the dial error as the cause.
+func TestUnreachableDeviceKeepsTheDialError(t *testing.T) {
+	f := newFixture(t)
+	a := f.device(t, "web6")
+	f.mu.Lock()
+	f.devices[a.SystemName].Close()
+	delete(f.devices, a.SystemName)
+	f.mu.Unlock()
+	r := f.queue(t, a)
+	err := f.rot.Run(t.Context(), r.ID)
+	if ottr.ErrorCode(err) != ottr.EUNAVAILABLE || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("Run: %v (%s), want %s caused by ECONNREFUSED", err, ottr.ErrorCode(err), ottr.EUNAVAILABLE)
+	}
+}

@@ -270,7 +270,7 @@ func (x *run) preflight(ctx context.Context) error {
 		if addr := x.r.Address(x.asset); addr != "" {
 			conn, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", addr)
 			if err != nil {
-				return ottr.Errorf(ottr.EUNAVAILABLE, "device %s unreachable at %s: %v", x.asset.SystemName, addr, err)
+				return ottr.Errorf(ottr.EUNAVAILABLE, "device %s unreachable at %s: %w", x.asset.SystemName, addr, err)
 			}
 			conn.Close()
 			x.logf("info", "device reachable at %s", addr)

@@ -53,7 +53,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 			return err
 		}
 		if csr, err = ottr.ParseCSR([]byte(out)); err != nil {
-			return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: the request printed no certificate request: %v", d.c.Address, err)
+			return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: the request printed no certificate request: %w", d.c.Address, err)
 		}
 		return nil
 	})
