@@ -209,7 +209,7 @@ func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: committed, but on J-Web (%s) %v", d.c.Address, d.c.Serve, err)
+		return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: committed, but on J-Web (%s) %w", d.c.Address, d.c.Serve, err)
 	}
 	ottr.Logf(ctx, "J-Web serves serial %x", leaf.SerialNumber)
 	return nil
