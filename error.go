@@ -72,7 +72,7 @@ func (e *Error) Error() string {
 		sep = "; "
 	}
 	if e.Err != nil {
-		c := e.Err.Error()
+		c := strings.TrimSpace(e.Err.Error())
 		// Errorf with %w has put the cause's text in the message already.
 		if !strings.Contains(e.Message, c) {
 			if b.Len() > 0 {
