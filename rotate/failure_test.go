@@ -2,10 +2,12 @@ package rotate_test
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ottr-dev/ottr"
 )
@@ -90,4 +92,32 @@ func TestUnreachableDeviceKeepsTheDialError(t *testing.T) {
 	if ottr.ErrorCode(err) != ottr.EUNAVAILABLE || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("Run: %v (%s), want %s caused by ECONNREFUSED", err, ottr.ErrorCode(err), ottr.EUNAVAILABLE)
 	}
+}
+
+// A step that runs out of time says so, and keeps what the driver was
+// doing when it did.
+func TestStepTimeoutKeepsTheDriverError(t *testing.T) {
+	f := newFixture(t)
+	a := f.device(t, "web1")
+	f.rot.StepTimeout = 500 * time.Millisecond
+	f.wrap = func(d ottr.Driver) ottr.Driver { return &hangingKeygen{Driver: d} }
+	r := f.queue(t, a)
+	err := f.rot.Run(t.Context(), r.ID)
+	if ottr.ErrorCode(err) != ottr.EUNAVAILABLE || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run: %v (%s), want %s caused by the deadline", err, ottr.ErrorCode(err), ottr.EUNAVAILABLE)
+	}
+	got, _ := f.get(t, r.ID)
+	for _, want := range []string{"step csr timed out after 500ms", "POST /keygen: context deadline exceeded"} {
+		if !strings.Contains(got.Error, want) {
+			t.Errorf("rotation error %q lacks %q", got.Error, want)
+		}
+	}
+}
+
+// hangingKeygen is a device whose key generation never answers.
+type hangingKeygen struct{ ottr.Driver }
+
+func (h *hangingKeygen) CSR(ctx context.Context, _ ottr.CSRRequest) (*x509.CertificateRequest, error) {
+	<-ctx.Done()
+	return nil, ottr.Errorf(ottr.EUNAVAILABLE, "POST /keygen: %w", ctx.Err())
 }

@@ -258,7 +258,8 @@ func (x *run) timed(ctx context.Context, fn func(context.Context) error) error {
 	start := time.Now()
 	err := fn(ctx)
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-		err = ottr.Errorf(ottr.EUNAVAILABLE, "step %s timed out after %s", x.step, to)
+		// Keep what the driver was doing when the time ran out.
+		err = ottr.Wrap(ottr.EUNAVAILABLE, err, "step %s timed out after %s", x.step, to)
 	}
 	x.logf("info", "step %s took %s", x.step, time.Since(start).Round(time.Millisecond))
 	return err
