@@ -42,24 +42,71 @@ type Error struct {
 	// RetryAfter, when set on a transient error, is how long the other
 	// side asked us to wait before trying again (HTTP Retry-After).
 	RetryAfter time.Duration
+	// Err is the cause, reached by errors.Is and errors.As. Its text is
+	// part of Error() but not of Message: a cause (a dial error, a
+	// driver's reply) is for operators, not necessarily for API users.
+	Err error
 }
 
+// Error returns the message, every problem it does not already state and
+// the cause, on one line: "bigip driver for lb1: profiles: is required;
+// serve: is required". One line because the text is wrapped by other
+// layers and stored as a rotation's error; callers that want a problem per
+// line use Problems.
 func (e *Error) Error() string {
-	if len(e.Problems) == 0 {
-		return e.Message
-	}
 	var b strings.Builder
 	b.WriteString(e.Message)
+	sep := ": "
 	for _, p := range e.Problems {
-		b.WriteString("\n  ")
-		b.WriteString(p.String())
+		s := p.String()
+		if strings.Contains(e.Message, s) {
+			// Invalid and Forbidden put a problem in the message; the
+			// rest continue its list.
+			sep = "; "
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(sep)
+		}
+		b.WriteString(s)
+		sep = "; "
+	}
+	if e.Err != nil {
+		c := strings.TrimSpace(e.Err.Error())
+		// Errorf with %w has put the cause's text in the message already.
+		if !strings.Contains(e.Message, c) {
+			if b.Len() > 0 {
+				b.WriteString(": ")
+			}
+			b.WriteString(c)
+		}
 	}
 	return b.String()
 }
 
-// Errorf returns an *Error with the given code and formatted message.
+// Unwrap returns the cause, or nil.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and formatted message. A %w
+// verb wraps its operand as the cause, as fmt.Errorf does; the cause's text
+// is then part of Message.
 func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	w := fmt.Errorf(format, args...)
+	e := &Error{Code: code, Message: w.Error()}
+	switch u := w.(type) {
+	case interface{ Unwrap() error }:
+		e.Err = u.Unwrap()
+	case interface{ Unwrap() []error }:
+		e.Err = w // several %w: w unwraps to each, and its text is Message
+	}
+	return e
+}
+
+// Wrap returns an *Error with the given code and formatted message whose
+// cause is err. Unlike Errorf with %w, the cause's text stays out of
+// Message (what API users see) and appears only in Error().
+func Wrap(code string, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
 }
 
 // Invalid returns an EINVALID *Error listing problems. With one problem its

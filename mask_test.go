@@ -75,13 +75,18 @@ func TestMaskError(t *testing.T) {
 		Problems: []ottr.Problem{{Field: "credential", Message: "s3cret-token expired"}}})
 	got := m.MaskError(err)
 	if ottr.ErrorCode(got) != ottr.EUNAUTHORIZED || ottr.ErrorMessage(got) != "login as [REDACTED] refused" ||
-		got.Error() != "install on the device: login as [REDACTED] refused\n  credential: [REDACTED] expired" ||
+		got.Error() != "install on the device: login as [REDACTED] refused: credential: [REDACTED] expired" ||
 		ottr.ErrorProblems(got)[0].Message != "[REDACTED] expired" {
 		t.Errorf("MaskError = %q (%s, %q, %v)", got, ottr.ErrorCode(got), ottr.ErrorMessage(got), ottr.ErrorProblems(got))
 	}
 	internal := m.MaskError(errors.New("dial s3cret-token: refused"))
 	if ottr.ErrorCode(internal) != ottr.EINTERNAL || internal.Error() != "dial [REDACTED]: refused" {
 		t.Errorf("internal error = %q", internal)
+	}
+	// A secret only in the cause is masked too; the code stays.
+	caused := m.MaskError(ottr.Wrap(ottr.EUNAVAILABLE, errors.New("dial user:s3cret-token@lb1: refused"), "lb1 unreachable"))
+	if ottr.ErrorCode(caused) != ottr.EUNAVAILABLE || caused.Error() != "lb1 unreachable: dial user:[REDACTED]@lb1: refused" {
+		t.Errorf("cause with a secret = %q (%s)", caused, ottr.ErrorCode(caused))
 	}
 	plain := fmt.Errorf("step: %w", context.DeadlineExceeded)
 	if got := m.MaskError(plain); got != plain || !errors.Is(got, context.DeadlineExceeded) {

@@ -122,5 +122,6 @@ func classify(caName string, err error, retryAfter time.Duration) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		msg = "CA did not answer in time: " + msg
 	}
-	return &ottr.Error{Code: code, Message: fmt.Sprintf("CA %s: %s", caName, msg), RetryAfter: retryAfter}
+	// err stays the cause: errors.As finds the CA's problem document.
+	return &ottr.Error{Code: code, Message: fmt.Sprintf("CA %s: %s", caName, msg), RetryAfter: retryAfter, Err: err}
 }

@@ -219,7 +219,7 @@ func (c *caState) pickChain(offered []acme.Certificate) ([]*x509.Certificate, er
 	for _, o := range offered {
 		chain, err := ottr.ParseChain(o.ChainPEM)
 		if err != nil {
-			return nil, ottr.Errorf(ottr.EUNAVAILABLE, "CA %s: chain at %s: %v", c.name, o.URL, err)
+			return nil, ottr.Errorf(ottr.EUNAVAILABLE, "CA %s: chain at %s: %w", c.name, o.URL, err)
 		}
 		parsed = append(parsed, chain)
 	}

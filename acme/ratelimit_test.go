@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	acmez "github.com/mholt/acmez/v3/acme"
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/acme"
 	"github.com/ottr-dev/ottr/internal/acmetest"
@@ -57,6 +59,13 @@ func TestRateLimitIsTransientWithRetryAfter(t *testing.T) {
 	_, err := e.issuer(map[string]acme.CA{"limited": ca}).Issue(t.Context(), ottr.IssueRequest{CA: "limited", CSR: csr})
 	if ottr.ErrorCode(err) != ottr.EUNAVAILABLE || ottr.IsPermanent(err) {
 		t.Fatalf("err = %v, want transient EUNAVAILABLE", err)
+	}
+	// The CA's problem document stays reachable behind the ottr.Error.
+	if p := (acmez.Problem{}); !errors.As(err, &p) || p.Type != acmez.ProblemTypeRateLimited {
+		t.Errorf("errors.As(%q, acme.Problem) = %v, want the CA's rateLimited problem", err, p.Type)
+	}
+	if n := strings.Count(err.Error(), "too many new orders"); n != 1 {
+		t.Errorf("the CA's detail is in %q %d times, want once", err, n)
 	}
 	if got := ottr.ErrorRetryAfter(err); got != 120*time.Second {
 		t.Errorf("RetryAfter = %v, want 2m0s", got)

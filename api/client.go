@@ -71,12 +71,12 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (http
 	}
 	resp, err := c.http().Do(req)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s %s: %v", method, c.BaseURL, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s %s: %w", method, c.BaseURL, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s %s: %v", method, path, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode >= 400 {
 		var p struct {

@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"errors"
+	"net"
 	"net/url"
+	"syscall"
 	"testing"
 
 	"github.com/ottr-dev/ottr"
@@ -86,5 +89,21 @@ func TestClient(t *testing.T) {
 	}
 	if _, err := (&api.Client{BaseURL: "http://127.0.0.1:1"}).Rotation(ctx, "x"); ottr.ErrorCode(err) != ottr.EUNAVAILABLE {
 		t.Errorf("server down: %v", err)
+	}
+}
+
+// A server that refuses the connection is EUNAVAILABLE, and the socket
+// error stays reachable for callers that tell the causes apart.
+func TestClientUnreachableKeepsTheCause(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	c := &api.Client{BaseURL: "http://" + addr}
+	err = c.Login(t.Context(), "admin", "Passw0rd!")
+	if ottr.ErrorCode(err) != ottr.EUNAVAILABLE || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("Login: %v (%s), want %s caused by ECONNREFUSED", err, ottr.ErrorCode(err), ottr.EUNAVAILABLE)
 	}
 }

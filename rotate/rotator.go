@@ -151,10 +151,10 @@ func (r *Rotator) Run(ctx context.Context, id string) error {
 		return nil
 	}
 	if err != nil {
-		msg := ottr.ErrorMessage(err)
-		if ottr.ErrorCode(err) == ottr.EINTERNAL {
-			msg = err.Error()
-		}
+		// The whole chain and every problem: the head of an
+		// ottr.Invalid alone ("bigip driver for lb1") does not say
+		// what to fix.
+		msg := err.Error()
 		x.logf("error", "%s", msg)
 		_ = x.save(ctx, func(r *ottr.Rotation) { r.Error = msg })
 		return err
@@ -262,7 +262,8 @@ func (x *run) timed(ctx context.Context, fn func(context.Context) error) error {
 	start := time.Now()
 	err := fn(ctx)
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-		err = ottr.Errorf(ottr.EUNAVAILABLE, "step %s timed out after %s", x.step, to)
+		// Keep what the driver was doing when the time ran out.
+		err = ottr.Wrap(ottr.EUNAVAILABLE, err, "step %s timed out after %s", x.step, to)
 	}
 	x.logf("info", "step %s took %s", x.step, time.Since(start).Round(time.Millisecond))
 	return err
@@ -274,7 +275,7 @@ func (x *run) preflight(ctx context.Context) error {
 		if addr := x.r.Address(x.asset); addr != "" {
 			conn, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", addr)
 			if err != nil {
-				return ottr.Errorf(ottr.EUNAVAILABLE, "device %s unreachable at %s: %v", x.asset.SystemName, addr, err)
+				return ottr.Errorf(ottr.EUNAVAILABLE, "device %s unreachable at %s: %w", x.asset.SystemName, addr, err)
 			}
 			conn.Close()
 			x.logf("info", "device reachable at %s", addr)
@@ -448,7 +449,7 @@ func (x *run) restore(ctx context.Context) {
 	}
 	err := x.timed(context.WithoutCancel(ctx), func(ctx context.Context) error { return rs.Restore(ctx, v.([]*x509.Certificate)) })
 	if err != nil {
-		x.logf("error", "restoring the previous certificate failed: %s", ottr.ErrorMessage(err))
+		x.logf("error", "restoring the previous certificate failed: %v", err)
 		return
 	}
 	// The device no longer holds the new key, so a retry must start over
@@ -497,10 +498,7 @@ func (x *run) record(ctx context.Context, chain []*x509.Certificate) error {
 // told.
 func (r *Rotator) Fail(ctx context.Context, id string, cause error) error {
 	now := r.now().UTC()
-	msg := ottr.ErrorMessage(cause)
-	if ottr.ErrorCode(cause) == ottr.EINTERNAL {
-		msg = cause.Error()
-	}
+	msg := cause.Error() // masked by Run; whole chain, every problem
 	rot, err := r.Rotations.UpdateRotation(ctx, id, func(x *ottr.Rotation) error {
 		x.State, x.FinishedAt, x.Error = ottr.StateFailed, &now, msg
 		return nil

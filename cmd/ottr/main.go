@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/ottr-dev/ottr"
@@ -86,7 +87,13 @@ func printError(w io.Writer, err error) {
 	}
 	var oe *ottr.Error
 	if errors.As(err, &oe) {
-		fmt.Fprintf(w, "ottr: %s\n", oe.Message)
+		msg := oe.Message
+		// A cause is for whoever runs the command: show it unless the
+		// message already does (Errorf with %w).
+		if oe.Err != nil && !strings.Contains(msg, oe.Err.Error()) {
+			msg += ": " + oe.Err.Error()
+		}
+		fmt.Fprintf(w, "ottr: %s\n", msg)
 		for _, p := range oe.Problems {
 			if p.String() != oe.Message {
 				fmt.Fprintf(w, "  %s\n", p)

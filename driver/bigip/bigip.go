@@ -176,12 +176,12 @@ func (d *Driver) once(ctx context.Context, method, path string, body any, out an
 		if refused := devicetls.Refused(err); refused != nil {
 			return refused
 		}
-		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %s %s: %v", d.c.Address, method, path, unwrapURL(err))
+		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %s %s: %w", d.c.Address, method, path, unwrapURL(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: reading the answer: %v", d.c.Address, err)
+		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: reading the answer: %w", d.c.Address, err)
 	}
 	var e apiError
 	_ = json.Unmarshal(raw, &e)
@@ -307,7 +307,7 @@ func (d *Driver) fetchCSR(ctx context.Context, name string) (*x509.CertificateRe
 	}
 	csr, err := ottr.ParseCSR(raw)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: request %s: %v", d.c.Address, name, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: request %s: %w", d.c.Address, name, err)
 	}
 	return csr, nil
 }
@@ -346,7 +346,7 @@ func (d *Driver) downloadOnce(ctx context.Context, path string) ([]byte, int, er
 		if refused := devicetls.Refused(err); refused != nil {
 			return nil, 0, refused
 		}
-		return nil, 0, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %v", d.c.Address, unwrapURL(err))
+		return nil, 0, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: %w", d.c.Address, unwrapURL(err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -117,7 +117,7 @@ func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: saved, but on virtual server %s %v", d.c.Address, d.c.Serve, err)
+		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: saved, but on virtual server %s %w", d.c.Address, d.c.Serve, err)
 	}
 	ottr.Logf(ctx, "virtual server %s serves serial %x", d.c.Serve, leaf.SerialNumber)
 	return nil

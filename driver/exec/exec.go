@@ -286,7 +286,7 @@ func (d *Driver) run(ctx context.Context, name string, argv []string, extra map[
 		return nil, &ottr.Error{Code: code(ee.ExitCode()), Message: se.Error()}
 	}
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EINVALID, "%s script %s: %v", name, argv[0], err)
+		return nil, ottr.Errorf(ottr.EINVALID, "%s script %s: %w", name, argv[0], err)
 	}
 	return stdout.Bytes(), nil
 }
@@ -330,7 +330,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	}
 	csr, err := x509.ParseCertificateRequest(blk.Bytes)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EINVALID, "csr script: %v", err)
+		return nil, ottr.Errorf(ottr.EINVALID, "csr script: %w", err)
 	}
 	ottr.Logf(ctx, "device made a %s key and a CSR for %s", keyType, strings.Join(ottr.CSRNames(csr), ", "))
 	return csr, nil
@@ -390,7 +390,7 @@ func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
 			return nil, ottr.Errorf(ottr.EUNAVAILABLE, "current script printed no certificate")
 		}
 		if err != nil {
-			return nil, ottr.Errorf(ottr.EINVALID, "current script: %v", err)
+			return nil, ottr.Errorf(ottr.EINVALID, "current script: %w", err)
 		}
 		return chain, nil
 	}
@@ -448,7 +448,7 @@ func Served(ctx context.Context, addr, serverName string) ([]*x509.Certificate, 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "TLS handshake with %s: %v", addr, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "TLS handshake with %s: %w", addr, err)
 	}
 	defer conn.Close()
 	return conn.(*tls.Conn).ConnectionState().PeerCertificates, nil

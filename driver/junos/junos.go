@@ -161,7 +161,7 @@ func (d *Driver) open(ctx context.Context) (*session, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "netconf %s: %v", d.c.Address, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "netconf %s: %w", d.c.Address, err)
 	}
 	ss, err := cl.NewSession()
 	if err != nil {
@@ -220,7 +220,7 @@ type reply struct {
 func (s *session) call(what, body string) (*reply, error) {
 	s.n++
 	if err := netconf.Write(s.ch, []byte(fmt.Sprintf(`<rpc message-id="%d">%s</rpc>`, s.n, body))); err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "netconf %s: %s: %v", s.d.c.Address, what, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "netconf %s: %s: %w", s.d.c.Address, what, err)
 	}
 	type result struct {
 		b   []byte
@@ -236,7 +236,7 @@ func (s *session) call(what, body string) (*reply, error) {
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "netconf %s: %s: no answer in %s", s.d.c.Address, what, s.d.c.Timeout)
 	}
 	if res.err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "netconf %s: %s: %v", s.d.c.Address, what, res.err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "netconf %s: %s: %w", s.d.c.Address, what, res.err)
 	}
 	var r reply
 	if err := xml.Unmarshal(res.b, &r); err != nil {

@@ -53,7 +53,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 			return err
 		}
 		if csr, err = ottr.ParseCSR([]byte(out)); err != nil {
-			return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: the request printed no certificate request: %v", d.c.Address, err)
+			return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: the request printed no certificate request: %w", d.c.Address, err)
 		}
 		return nil
 	})
@@ -209,7 +209,7 @@ func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: committed, but on J-Web (%s) %v", d.c.Address, d.c.Serve, err)
+		return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: committed, but on J-Web (%s) %w", d.c.Address, d.c.Serve, err)
 	}
 	ottr.Logf(ctx, "J-Web serves serial %x", leaf.SerialNumber)
 	return nil

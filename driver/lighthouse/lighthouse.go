@@ -143,12 +143,12 @@ func (d *Driver) do(ctx context.Context, method, target string, in, out any) ([]
 		if ok := asURLError(err, &ue); ok {
 			err = ue.Err
 		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: %s %s: %v", d.c.Address, method, strings.TrimPrefix(target, d.base), err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: %s %s: %w", d.c.Address, method, strings.TrimPrefix(target, d.base), err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: reading the answer: %v", d.c.Address, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: reading the answer: %w", d.c.Address, err)
 	}
 	if resp.StatusCode >= 300 {
 		var e apiErrors
@@ -266,7 +266,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	}
 	csr, err := ottr.ParseCSR(raw)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: request: %v", d.c.Address, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: request: %w", d.c.Address, err)
 	}
 	if csr.Subject.CommonName != req.CommonName {
 		return nil, ottr.Errorf(ottr.EINVALID, "Lighthouse %s made a request for %q, not %s", d.c.Address, csr.Subject.CommonName, req.CommonName)
@@ -331,7 +331,7 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		return ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: the certificate was accepted, but %v", d.c.Address, err)
+		return ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: the certificate was accepted, but %w", d.c.Address, err)
 	}
 	ottr.Logf(ctx, "the Lighthouse serves serial %x", chain[0].SerialNumber)
 	return nil

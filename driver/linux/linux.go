@@ -188,7 +188,7 @@ func (d *Driver) run(ctx context.Context, what, script string, in []byte) ([]byt
 	s, err := cl.NewSession()
 	if err != nil {
 		d.Close()
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "ssh session: %v", err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "ssh session: %w", err)
 	}
 	defer s.Close()
 	var stdout, stderr bytes.Buffer
@@ -229,7 +229,7 @@ func (d *Driver) run(ctx context.Context, what, script string, in []byte) ([]byt
 	}
 	if err != nil {
 		d.Close()
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s on %s: %v", what, d.c.Address, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s on %s: %w", what, d.c.Address, err)
 	}
 	return stdout.Bytes(), nil
 }
@@ -247,7 +247,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	}
 	csr, err := ottr.ParseCSR(out)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request (%v)", d.c.Address, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request (%w)", d.c.Address, err)
 	}
 	return csr, nil
 }

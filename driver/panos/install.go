@@ -149,7 +149,7 @@ func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		return ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: committed, but on the management interface %v", d.c.Address, err)
+		return ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: committed, but on the management interface %w", d.c.Address, err)
 	}
 	ottr.Logf(ctx, "the management interface serves serial %x", leaf.SerialNumber)
 	return nil

@@ -206,12 +206,12 @@ func (d *Driver) post(ctx context.Context, params url.Values, file []byte) (*res
 		if refused := devicetls.Refused(err); refused != nil {
 			return nil, nil, refused
 		}
-		return nil, nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: %s: %v", d.c.Address, params.Get("type"), scrub(err))
+		return nil, nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: %s: %w", d.c.Address, params.Get("type"), scrub(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return nil, nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: reading the answer: %v", d.c.Address, err)
+		return nil, nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: reading the answer: %w", d.c.Address, err)
 	}
 	if params.Get("type") == "export" && bytes.HasPrefix(bytes.TrimSpace(raw), []byte("-----BEGIN")) {
 		return &response{Status: "success"}, raw, nil
@@ -237,13 +237,14 @@ func (d *Driver) post(ctx context.Context, params url.Values, file []byte) (*res
 	return &r, raw, nil
 }
 
-// scrub keeps the API key out of error text (it may sit in a URL).
-func scrub(err error) string {
+// scrub keeps the API key out of error text and out of the chain the
+// caller can reach (it may sit in the *url.Error's URL).
+func scrub(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Err.Error()
+		return ue.Err
 	}
-	return err.Error()
+	return err
 }
 
 // login gets an API key, once per driver.
@@ -324,7 +325,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	}
 	csr, err := ottr.ParseCSR(raw)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: export of %s: %v", d.c.Address, name, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: export of %s: %w", d.c.Address, name, err)
 	}
 	if missing := req.MissingNames(csr); len(missing) > 0 {
 		_, _ = d.call(ctx, url.Values{"type": {"config"}, "action": {"delete"}, "xpath": {certEntry(name)}})

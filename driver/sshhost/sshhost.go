@@ -76,7 +76,7 @@ func Dial(ctx context.Context, address string, cfg *ssh.ClientConfig) (*ssh.Clie
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "ssh %s: %v", address, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "ssh %s: %w", address, err)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
@@ -104,9 +104,9 @@ func Dial(ctx context.Context, address string, cfg *ssh.ClientConfig) (*ssh.Clie
 			return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "ssh %s as %s: authentication refused", address, cfg.User)
 		}
 		if strings.Contains(msg, "host key") || strings.Contains(msg, "known_hosts") || strings.Contains(msg, "is not in") {
-			return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "ssh %s: %v", address, err)
+			return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "ssh %s: %w", address, err)
 		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "ssh %s: %v", address, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "ssh %s: %w", address, err)
 	}
 	conn.SetDeadline(time.Time{})
 	return ssh.NewClient(sc, chans, reqs), nil

@@ -129,7 +129,7 @@ func New(c Config) (*Driver, error) {
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(context.Background(), opts...)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EINVALID, "ssm: AWS configuration: %v", err)
+		return nil, ottr.Errorf(ottr.EINVALID, "ssm: AWS configuration: %w", err)
 	}
 	d.client = awsssm.NewFromConfig(cfg, func(o *awsssm.Options) {
 		if c.Endpoint != "" {
@@ -160,7 +160,7 @@ func classify(what string, err error) error {
 		}
 		return ottr.Errorf(code, "SSM %s: %s (%s)", what, msg, ae.ErrorCode())
 	}
-	return ottr.Errorf(ottr.EUNAVAILABLE, "SSM %s: %v", what, err)
+	return ottr.Errorf(ottr.EUNAVAILABLE, "SSM %s: %w", what, err)
 }
 
 // instance finds the one instance tagged Name, and checks its agent is
@@ -265,7 +265,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	}
 	csr, err := ottr.ParseCSR(out)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request (%v)", d.c.Name, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request (%w)", d.c.Name, err)
 	}
 	return csr, nil
 }
