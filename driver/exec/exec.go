@@ -79,6 +79,29 @@ var (
 
 // New checks c and returns a driver.
 func New(c Config) (*Driver, error) {
+	probs := c.Check()
+	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
+	if len(c.Current) == 0 && c.Address == "" {
+		bad("address", "needed to read the served certificate when there is no current script")
+	}
+	if c.Asset == nil {
+		bad("asset", "missing")
+	}
+	if len(probs) > 0 {
+		return nil, ottr.Invalid("exec driver is misconfigured", probs...)
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 2 * time.Minute
+	}
+	mask := ottr.NewMasker()
+	mask.AddCredential(c.Credential)
+	return &Driver{c: c, mask: mask}, nil
+}
+
+// Check reports the problems of the settings alone (no asset or
+// credential needed), so a configuration can be checked when it is loaded;
+// New checks them again with the rest.
+func (c Config) Check() []ottr.Problem {
 	var probs []ottr.Problem
 	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
 	if len(c.CSR) == 0 {
@@ -86,9 +109,6 @@ func New(c Config) (*Driver, error) {
 	}
 	if len(c.Install) == 0 {
 		bad("install", "the install script is required (argv list)")
-	}
-	if len(c.Current) == 0 && c.Address == "" {
-		bad("address", "needed to read the served certificate when there is no current script")
 	}
 	if c.Address != "" {
 		if _, _, err := net.SplitHostPort(c.Address); err != nil {
@@ -103,19 +123,7 @@ func New(c Config) (*Driver, error) {
 			bad(s.f, fmt.Sprintf("%q is not a program: give argv as a list, not a shell command line", s.argv[0]))
 		}
 	}
-	probs = append(probs, checkEnv(c)...)
-	if c.Asset == nil {
-		bad("asset", "missing")
-	}
-	if len(probs) > 0 {
-		return nil, ottr.Invalid("exec driver is misconfigured", probs...)
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = 2 * time.Minute
-	}
-	mask := ottr.NewMasker()
-	mask.AddCredential(c.Credential)
-	return &Driver{c: c, mask: mask}, nil
+	return append(probs, checkEnv(c)...)
 }
 
 func fileExists(p, dir string) bool {

@@ -85,18 +85,15 @@ var (
 
 // New checks c and returns a driver; it does not connect yet.
 func New(c Config) (*Driver, error) {
-	var probs []ottr.Problem
-	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
 	if c.Asset == nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "linux driver: no asset")
 	}
+	probs := c.Check()
+	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
 	if c.Address == "" {
 		c.Address = net.JoinHostPort(c.Asset.Host(), "22")
 	}
-	host, _, err := net.SplitHostPort(c.Address)
-	if err != nil {
-		bad("address", fmt.Sprintf("%q is not host:port", c.Address))
-	}
+	host, _, err := net.SplitHostPort(c.Address) // a bad address is one of Check's problems
 	if c.User == "" {
 		c.User = c.Credential.Get("username").Reveal()
 	}
@@ -123,13 +120,9 @@ func New(c Config) (*Driver, error) {
 	if len(d.auth) == 0 {
 		bad("credential", "needs password or private_key")
 	}
-	if c.KnownHosts == "" {
-		bad("known_hosts", "is required: host keys are always checked (trust_on_first_use records new ones)")
-	}
 	cn := c.Asset.CommonName
-	d.files = hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, CertMode: c.CertMode, Owner: c.Owner, Group: c.Group,
-		Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook}
-	probs = append(probs, d.files.Check(cn)...)
+	d.files = c.files()
+	_ = d.files.Check(cn) // fills in the defaults; its problems are Check's
 	c.CertPath, c.KeyPath, c.CertMode = d.files.CertPath, d.files.KeyPath, d.files.CertMode
 	if c.Serve == "" {
 		c.Serve = net.JoinHostPort(host, "443")
@@ -146,6 +139,38 @@ func New(c Config) (*Driver, error) {
 	d.c = c
 	d.hk = d.hostKeyCallback()
 	return d, nil
+}
+
+// Check reports the problems of the settings alone (no asset or
+// credential needed), so a configuration can be checked when it is loaded;
+// New checks them again with the rest.
+func (c Config) Check() []ottr.Problem {
+	var probs []ottr.Problem
+	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
+	if c.Address != "" {
+		if _, _, err := net.SplitHostPort(c.Address); err != nil {
+			bad("address", fmt.Sprintf("%q is not host:port", c.Address))
+		}
+	}
+	if c.KnownHosts == "" {
+		bad("known_hosts", "is required: host keys are always checked (trust_on_first_use records new ones)")
+	}
+	f := c.files()
+	return append(probs, f.Check(commonName(c.Asset))...)
+}
+
+func (c Config) files() hostscript.Files {
+	return hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, CertMode: c.CertMode, Owner: c.Owner, Group: c.Group,
+		Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook}
+}
+
+// commonName is the asset's, or a stand-in when settings are checked
+// without one (the default file paths only need to be well formed).
+func commonName(a *ottr.Asset) string {
+	if a == nil {
+		return "example.com"
+	}
+	return a.CommonName
 }
 
 func (d *Driver) hostKeyCallback() ssh.HostKeyCallback {

@@ -91,15 +91,10 @@ func New(c Config) (*Driver, error) {
 	if c.PostHook == "" {
 		c.PostHook = "/opt/otter/hooks/post"
 	}
-	d := &Driver{files: hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, CertMode: c.CertMode, Owner: c.Owner,
-		Group: c.Group, Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook}}
-	probs := d.files.Check(c.Asset.CommonName)
+	probs := c.Check()
+	d := &Driver{files: c.files()}
+	_ = d.files.Check(c.Asset.CommonName) // fills in the defaults; its problems are Check's
 	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
-	if c.Endpoint != "" {
-		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad("endpoint", fmt.Sprintf("%q is not an http(s) URL", c.Endpoint))
-		}
-	}
 	akid, secret := c.Credential.Get("access_key_id"), c.Credential.Get("secret_access_key")
 	if akid.IsZero() != secret.IsZero() {
 		bad("credential", "access_key_id and secret_access_key go together")
@@ -299,4 +294,27 @@ func (d *Driver) Restore(ctx context.Context, _ []*x509.Certificate) error {
 // Current returns the chain the host serves.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
 	return execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
+}
+
+// Check reports the problems of the settings alone (no asset or
+// credential needed), so a configuration can be checked when it is loaded;
+// New checks them again with the rest.
+func (c Config) Check() []ottr.Problem {
+	cn := "example.com" // a stand-in when checked without an asset: default paths need only be well formed
+	if c.Asset != nil {
+		cn = c.Asset.CommonName
+	}
+	f := c.files()
+	probs := f.Check(cn)
+	if c.Endpoint != "" {
+		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			probs = append(probs, ottr.Problem{Field: "endpoint", Message: fmt.Sprintf("%q is not an http(s) URL", c.Endpoint)})
+		}
+	}
+	return probs
+}
+
+func (c Config) files() hostscript.Files {
+	return hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, CertMode: c.CertMode, Owner: c.Owner,
+		Group: c.Group, Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook}
 }
