@@ -1,6 +1,8 @@
 package main
 
 import (
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"slices"
@@ -129,5 +131,32 @@ func TestDeviceSettingsShapes(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"devices.platforms.f5.bigip is deprecated: write devices.platforms.f5.settings"}, c.Devices.Deprecated()); diff != "" {
 		t.Errorf("deprecations (-want +got):\n%s", diff)
+	}
+}
+
+// TestDriversImportNoOtherDriver: a driver package uses shared helpers
+// only, never another driver, so adding or changing one touches no other.
+func TestDriversImportNoOtherDriver(t *testing.T) {
+	for _, name := range driverNames() {
+		files, err := filepath.Glob(filepath.Join("..", "..", "driver", name, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("driver %s: no files (%v)", name, err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			parsed, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range parsed.Imports {
+				path := strings.Trim(imp.Path.Value, `"`)
+				other, ok := strings.CutPrefix(path, "github.com/ottr-dev/ottr/driver/")
+				if ok && lookupPlatform(other) != nil {
+					t.Errorf("%s imports the %s driver", f, other)
+				}
+			}
+		}
 	}
 }

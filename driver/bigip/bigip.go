@@ -19,7 +19,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/devicetls"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // Config is how to reach one BIG-IP and what to bind.
@@ -408,5 +408,5 @@ func (d *Driver) profile(ctx context.Context, p string) (binding, error) {
 // Current returns the chain the virtual server presents (read, not
 // trusted: verification is the rotation's verify step).
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
+	return served.Chain(ctx, d.c.Serve, d.c.ServerName)
 }

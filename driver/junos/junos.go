@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 	"github.com/ottr-dev/ottr/driver/sshhost"
 	"github.com/ottr-dev/ottr/internal/netconf"
 	"golang.org/x/crypto/ssh"
@@ -336,5 +336,5 @@ var (
 
 // Current returns the chain J-Web presents.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return execdriver.Served(ctx, d.c.Serve, d.c.Asset.CommonName)
+	return served.Chain(ctx, d.c.Serve, d.c.Asset.CommonName)
 }

@@ -19,7 +19,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/devicetls"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // Config is how to reach one Lighthouse.
@@ -337,7 +337,7 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 		return err
 	}
 	ottr.Logf(ctx, "sent the certificate; the web server restarts")
-	if err := execdriver.AwaitServed(ctx, d.Current, chain[0], 3*time.Minute, 100*time.Millisecond); err != nil {
+	if err := served.Await(ctx, d.Current, chain[0], 3*time.Minute, 100*time.Millisecond); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
@@ -349,5 +349,5 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 
 // Current returns the chain the web interface presents.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return execdriver.Served(ctx, d.c.Address, d.c.Asset.SystemName)
+	return served.Chain(ctx, d.c.Address, d.c.Asset.SystemName)
 }

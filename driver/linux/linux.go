@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
 	"github.com/ottr-dev/ottr/driver/hostscript"
+	"github.com/ottr-dev/ottr/driver/served"
 	"github.com/ottr-dev/ottr/driver/sshhost"
 	"golang.org/x/crypto/ssh"
 )
@@ -299,7 +299,7 @@ func (d *Driver) awaitServed(ctx context.Context, leaf *x509.Certificate) error 
 	wait := 20 * time.Millisecond
 	streak := 0
 	for {
-		cur, err := execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
+		cur, err := served.Chain(ctx, d.c.Serve, d.c.ServerName)
 		if err == nil && len(cur) > 0 && cur[0].Equal(leaf) {
 			// Old workers may still accept for a moment after a reload:
 			// wait until several handshakes in a row see the new one.
@@ -332,5 +332,5 @@ func (d *Driver) Restore(ctx context.Context, _ []*x509.Certificate) error {
 
 // Current returns the chain the host serves on Serve.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
+	return served.Chain(ctx, d.c.Serve, d.c.ServerName)
 }

@@ -21,7 +21,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/devicetls"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // Config is how to reach one firewall and what to bind.
@@ -376,5 +376,5 @@ func (d *Driver) bound(ctx context.Context) (string, error) {
 // Current returns the chain the management interface presents. It reads,
 // it does not trust: verification is the rotation's verify step.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return execdriver.Served(ctx, d.c.Address, d.c.Asset.SystemName)
+	return served.Chain(ctx, d.c.Address, d.c.Asset.SystemName)
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 	"github.com/ottr-dev/ottr"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
 	"github.com/ottr-dev/ottr/driver/hostscript"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // Config is how to find one instance through Systems Manager and where
@@ -276,7 +276,7 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	if _, err := d.run(ctx, "install", d.files.Install(write, fmt.Sprintf("%x", chain[0].SerialNumber))); err != nil {
 		return err
 	}
-	if err := execdriver.AwaitServed(ctx, d.Current, chain[0], 30*time.Second, 100*time.Millisecond); err != nil {
+	if err := served.Await(ctx, d.Current, chain[0], 30*time.Second, 100*time.Millisecond); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
@@ -293,7 +293,7 @@ func (d *Driver) Restore(ctx context.Context, _ []*x509.Certificate) error {
 
 // Current returns the chain the host serves.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
+	return served.Chain(ctx, d.c.Serve, d.c.ServerName)
 }
 
 // Check reports the problems of the settings alone (no asset or
