@@ -160,3 +160,36 @@ func TestDriversImportNoOtherDriver(t *testing.T) {
 		}
 	}
 }
+
+// TestEachDriverChecksItsSettingsAtLoad: every registered driver's own
+// checks run when the file is read, each problem under its key path.
+func TestEachDriverChecksItsSettingsAtLoad(t *testing.T) {
+	cases := []struct{ driver, settings, want string }{
+		{"exec", `{csr: [/bin/csr], install: [/bin/install], pass_env: [OTTR_MASTER_KEY]}`, "pass_env"},
+		{"linux", `{known_hosts: /k, cert_mode: rw}`, "cert_mode"},
+		{"panos", `{profile: "a'b"}`, "profile"},
+		{"bigip", `{profiles: [clientssl]}`, "profiles[0]"},
+		{"lighthouse", `{api_version: "4"}`, "api_version"},
+		{"junos", `{address: nohost, known_hosts: /k}`, "address"},
+		{"ssm", `{endpoint: "ftp://x"}`, "endpoint"},
+	}
+	for _, name := range driverNames() {
+		if !slices.ContainsFunc(cases, func(c struct{ driver, settings, want string }) bool { return c.driver == name }) {
+			t.Errorf("driver %s has no case here", name)
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.driver, func(t *testing.T) {
+			cfg := writeConfig(t, "devices:\n  platforms:\n    p:\n      driver: "+tc.driver+"\n      settings: "+tc.settings+"\n")
+			_, err := loadConfig(cfg, func(string) string { return "" })
+			var got []string
+			for _, p := range ottr.ErrorProblems(err) {
+				got = append(got, p.Field)
+			}
+			want := []string{"devices.platforms.p.settings." + tc.want}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("problem fields (-want +got):\n%s\nerror: %v", diff, err)
+			}
+		})
+	}
+}
