@@ -74,21 +74,22 @@ func (d *DeviceConfig) UnmarshalYAML(n *yaml.Node) error {
 		d.settingsKey = "settings"
 		if driver == "" {
 			bad("driver", "is required with settings: they are checked against it")
-			return nil
 		}
 	}
 	for _, key := range sortedKeys(raw.Rest) {
 		switch {
 		case lookupPlatform(key) == nil:
 			bad(key, "is not a device setting (want driver, credential, address, port or settings)")
-		case node != nil || (raw.Driver != "" && key != raw.Driver):
-			bad(key, "is ignored beside the settings of the %s driver: remove it", driver)
+		case raw.Driver != "" && key != raw.Driver:
+			bad(key, "holds settings of the %s driver but this entry uses %s: remove it", key, raw.Driver)
+		case node != nil:
+			bad(key, "is a second set of driver settings beside %s: keep one", d.settingsKey)
 		default:
 			v := raw.Rest[key]
 			node, driver, d.settingsKey = &v, key, key
 		}
 	}
-	if node == nil {
+	if node == nil || driver == "" {
 		return nil
 	}
 	p := lookupPlatform(driver)

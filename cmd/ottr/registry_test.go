@@ -74,6 +74,11 @@ func TestDeviceSettingsCheckedAtLoad(t *testing.T) {
       settings: {install: [/bin/true]}
     box2:
       settings: {profile: x}
+      exce: {}
+    box3:
+      driver: exec
+      exec: {csr: [/bin/csr], install: [/bin/install], address: "h:1"}
+      linux: {known_hosts: /k}
 `)
 	_, err := loadConfig(cfg, func(string) string { return "" })
 	var got []string
@@ -84,6 +89,8 @@ func TestDeviceSettingsCheckedAtLoad(t *testing.T) {
 	want := []string{
 		"devices.assets.box1.settings.csr",
 		"devices.assets.box2.driver",
+		"devices.assets.box2.exce",
+		"devices.assets.box3.linux",
 		"devices.platforms.fw.panos.profil",
 		"devices.platforms.host.settings.cert_path",
 		"devices.platforms.host.settings.timeout",
