@@ -96,7 +96,7 @@ database in --data-dir.`,
 		return nil
 	}
 	root.AddCommand(a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.credentialCmd(), a.userCmd(),
-		a.rotateCmd(), a.rotationsCmd(), a.serveCmd(), a.demoCmd(), a.loginCmd(), a.logoutCmd(), a.platformsCmd(), a.trustCmd())
+		a.rotateCmd(), a.rotationsCmd(), a.serveCmd(), a.demoCmd(), a.loginCmd(), a.logoutCmd(), a.platformsCmd(), a.trustCmd(), a.configCmd())
 	return root
 }
 
@@ -137,6 +137,9 @@ func (a *app) config() (*Config, error) {
 	}
 	a.cfg = &c
 	a.log = newLogger(a.stderr, c.Log)
+	for _, d := range c.Devices.Deprecated() {
+		a.log.Warn("deprecated config key", "note", d)
+	}
 	return a.cfg, nil
 }
 

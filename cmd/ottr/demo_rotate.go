@@ -110,7 +110,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 		if err := os.WriteFile(filepath.Join(dev.Dir, "served.pem"), append(keyPEM, testpki.EncodeChain(chain)...), 0o600); err != nil {
 			return 0, err
 		}
-		c.Devices.Assets[name] = DeviceConfig{Address: dev.Addr, Exec: &execdriver.Config{
+		c.Devices.Assets[name] = DeviceConfig{Address: dev.Addr, Settings: execdriver.Config{
 			CSR:      []string{filepath.Join(scripts, "csr.sh")},
 			Install:  []string{filepath.Join(scripts, "install.sh")},
 			Rollback: []string{filepath.Join(scripts, "rollback.sh")},
@@ -143,7 +143,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 		return 0, err
 	}
 	c.Devices.Assets[fw] = DeviceConfig{Driver: "panos", Credential: "demo-panos", Address: pan.Addr,
-		PANOS: &panosdriver.Config{CommitPoll: 20 * time.Millisecond}}
+		Settings: panosdriver.Config{CommitPoll: 20 * time.Millisecond}}
 	res.CNAME("_acme-challenge."+fw, "_acme-challenge.fw01."+demoZone)
 	// The example inventory's fw01 (panos 9.1.0, Ottr's otter-panos-9x
 	// recipe) is this firewall. Its certificate comes from a CA this
@@ -172,7 +172,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 		return 0, err
 	}
 	c.Devices.Assets[lb] = DeviceConfig{Driver: "bigip", Credential: "demo-bigip", Address: f5.VirtualAddr,
-		BIGIP: &bigipdriver.Config{Address: f5.Addr, Profiles: []string{"/Common/clientssl-lb02"}}}
+		Settings: bigipdriver.Config{Address: f5.Addr, Profiles: []string{"/Common/clientssl-lb02"}}}
 	res.CNAME("_acme-challenge."+lb, "_acme-challenge.lb02."+demoZone)
 	if _, err := db.UpdateAsset(ctx, lb, func(as *ottr.Asset) error {
 		as.SubjectAlternativeName, as.CertificateValidation = []string{lb}, false
@@ -197,7 +197,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 		return 0, err
 	}
 	c.Devices.Assets[lhName] = DeviceConfig{Driver: "lighthouse", Credential: "demo-lighthouse", Address: lh.Addr,
-		Lighthouse: &lighthousedriver.Config{KeyOffDevice: true}}
+		Settings: lighthousedriver.Config{KeyOffDevice: true}}
 	res.CNAME("_acme-challenge."+lhName, "_acme-challenge.console01."+demoZone)
 	if _, err := db.UpdateAsset(ctx, lhName, func(as *ottr.Asset) error {
 		as.SubjectAlternativeName, as.CertificateValidation = []string{lhName}, false
@@ -228,7 +228,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 		return 0, err
 	}
 	c.Devices.Assets[srx] = DeviceConfig{Driver: "junos", Credential: "demo-junos", Address: jun.WebAddr,
-		Junos: &junosdriver.Config{Address: jun.Addr, KnownHosts: knownHosts}}
+		Settings: junosdriver.Config{Address: jun.Addr, KnownHosts: knownHosts}}
 	res.CNAME("_acme-challenge."+srx, "_acme-challenge.srx1."+demoZone)
 	if err := db.CreateAsset(ctx, &ottr.Asset{SystemName: srx, CommonName: srx, SubjectAlternativeName: []string{srx},
 		CertificateAuthority: "lets_encrypt", HostPlatform: "junos", OSVersion: "18.2", DeviceModel: "SRX5600", Origin: ottr.OriginCLI,
@@ -267,7 +267,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 			return 0, err
 		}
 		c.Devices.Assets[ec2] = DeviceConfig{Driver: "ssm", Credential: "demo-aws", Address: inst.Addr,
-			SSM: &ssmdriver.Config{Endpoint: aws.URL, CertPath: certPath, KeyPath: keyPath, Poll: 50 * time.Millisecond}}
+			Settings: ssmdriver.Config{Endpoint: aws.URL, CertPath: certPath, KeyPath: keyPath, Poll: 50 * time.Millisecond}}
 		res.CNAME("_acme-challenge."+ec2, "_acme-challenge.web01."+demoZone)
 		if _, err := db.UpdateAsset(ctx, ec2, func(as *ottr.Asset) error {
 			as.SubjectAlternativeName = []string{ec2}
@@ -294,7 +294,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 				return 0, err
 			}
 			c.Devices.Assets[name] = DeviceConfig{Driver: "linux", Credential: "demo-ssh", Address: h.HTTPSAddr,
-				Linux: &linuxdriver.Config{Address: h.SSHAddr, KnownHosts: h.KnownHosts, CertPath: h.CertPath,
+				Settings: linuxdriver.Config{Address: h.SSHAddr, KnownHosts: h.KnownHosts, CertPath: h.CertPath,
 					KeyPath: h.KeyPath, Reload: h.ReloadCommand(), Serve: h.HTTPSAddr}}
 			res.CNAME("_acme-challenge."+name, "_acme-challenge.web."+demoZone)
 			if err := db.CreateAsset(ctx, &ottr.Asset{SystemName: name, CommonName: name, SubjectAlternativeName: []string{name},

@@ -5,19 +5,14 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ottr-dev/ottr"
-	bigipdriver "github.com/ottr-dev/ottr/driver/bigip"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
-	junosdriver "github.com/ottr-dev/ottr/driver/junos"
-	lighthousedriver "github.com/ottr-dev/ottr/driver/lighthouse"
-	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
-	panosdriver "github.com/ottr-dev/ottr/driver/panos"
-	ssmdriver "github.com/ottr-dev/ottr/driver/ssm"
+	"go.yaml.in/yaml/v3"
 )
 
 // DevicesConfig says how to reach and drive devices: per platform (the
@@ -29,7 +24,8 @@ type DevicesConfig struct {
 
 // DeviceConfig is one platform's or asset's device settings.
 type DeviceConfig struct {
-	// Driver is the driver that talks to the device: exec or linux.
+	// Driver is the driver that talks to the device (ottr platforms lists
+	// them).
 	Driver string `yaml:"driver"`
 	// Credential names the credential set to log in with: a stored set,
 	// env:NAME or file:PATH. An asset's own credential field wins.
@@ -39,44 +35,117 @@ type DeviceConfig struct {
 	// ip_address (or system_name) and Port.
 	Address string `yaml:"address"`
 	Port    int    `yaml:"port"`
-	// Exec configures the exec driver.
-	Exec *execdriver.Config `yaml:"exec"`
-	// Linux configures the SSH driver for Linux hosts.
-	Linux *linuxdriver.Config `yaml:"linux"`
-	// PANOS configures the PAN-OS XML API driver.
-	PANOS *panosdriver.Config `yaml:"panos"`
-	// BIGIP configures the F5 BIG-IP iControl REST driver.
-	BIGIP *bigipdriver.Config `yaml:"bigip"`
-	// Lighthouse configures the Opengear Lighthouse REST driver.
-	Lighthouse *lighthousedriver.Config `yaml:"lighthouse"`
-	// SSM configures the AWS Systems Manager driver for Linux instances.
-	SSM *ssmdriver.Config `yaml:"ssm"`
-	// Junos configures the Juniper NETCONF driver.
-	Junos *junosdriver.Config `yaml:"junos"`
+	// Settings are the driver's own settings (key settings:): the Config
+	// of its package, decoded and checked by its registry entry when the
+	// file is read. An asset's settings replace its platform's.
+	Settings any `yaml:"-"`
+
+	// settingsKey is where Settings came from, "settings" or a deprecated
+	// per-driver block ("bigip"), and settingsFor the driver they were
+	// read for; probs are the problems met reading the entry, relative to
+	// it.
+	settingsKey, settingsFor string
+	probs                    []ottr.Problem
 }
 
-// driverNames lists the drivers this build has: the one explicit registry.
-var driverNames = []string{"exec", "linux", "panos", "bigip", "lighthouse", "ssm", "junos"}
-
-// recipeDrivers maps the recipes of Ottr's route.json (its task
-// definitions, otter-<platform>-<version>-<ca>) to drivers, so an Ottr
-// route table works without devices settings.
-var recipeDrivers = map[string]string{"otter-panos-": "panos", "otter-f5-": "bigip", "otter-lighthouse-": "lighthouse", "otter-linux-aws-ssm-": "ssm", "otter-junos-": "junos"}
-
-// recipeDriver is the driver a route's recipe names, or "".
-func recipeDriver(recipe string) string {
-	for p, d := range recipeDrivers {
-		if strings.HasPrefix(recipe, p) {
-			return d
+// UnmarshalYAML reads an entry and its driver's settings, from settings:
+// or from today's per-driver block (exec:, bigip:, …, deprecated). Problems
+// are kept for validate, so every one is reported with its key path.
+func (d *DeviceConfig) UnmarshalYAML(n *yaml.Node) error {
+	var raw struct {
+		Driver     string               `yaml:"driver"`
+		Credential string               `yaml:"credential"`
+		Address    string               `yaml:"address"`
+		Port       int                  `yaml:"port"`
+		Settings   yaml.Node            `yaml:"settings"` // a *yaml.Node field stays empty in yaml.v3
+		Rest       map[string]yaml.Node `yaml:",inline"`
+	}
+	if err := n.Decode(&raw); err != nil {
+		return err
+	}
+	*d = DeviceConfig{Driver: raw.Driver, Credential: raw.Credential, Address: raw.Address, Port: raw.Port}
+	bad := func(field, format string, args ...any) {
+		d.probs = append(d.probs, ottr.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	var node *yaml.Node
+	driver := raw.Driver
+	if raw.Settings.Kind != 0 {
+		node = &raw.Settings
+		d.settingsKey = "settings"
+		if driver == "" {
+			bad("driver", "is required with settings: they are checked against it")
 		}
 	}
-	return ""
+	for _, key := range sortedKeys(raw.Rest) {
+		switch {
+		case lookupPlatform(key) == nil:
+			bad(key, "is not a device setting (want driver, credential, address, port or settings)")
+		case raw.Driver != "" && key != raw.Driver:
+			bad(key, "holds settings of the %s driver but this entry uses %s: remove it", key, raw.Driver)
+		case node != nil:
+			bad(key, "is a second set of driver settings beside %s: keep one", d.settingsKey)
+		default:
+			v := raw.Rest[key]
+			node, driver, d.settingsKey = &v, key, key
+		}
+	}
+	if node == nil || driver == "" {
+		return nil
+	}
+	p := lookupPlatform(driver)
+	if p == nil {
+		return nil // validate reports the unknown driver
+	}
+	var probs []ottr.Problem
+	d.Settings, probs = p.decode(node)
+	d.settingsFor = driver
+	for _, pr := range probs {
+		bad(joinField(d.settingsKey, pr.Field), "%s", pr.Message)
+	}
+	return nil
+}
+
+// settingsDriver is the driver Settings were read for; Driver when they
+// were set in code.
+func (c DeviceConfig) settingsDriver() string {
+	if c.settingsFor != "" {
+		return c.settingsFor
+	}
+	return c.Driver
+}
+
+func joinField(prefix, field string) string {
+	if field == "" {
+		return prefix
+	}
+	return prefix + "." + field
+}
+
+// Deprecated lists, once each, the deprecated per-driver blocks the file
+// used and the key that replaces them.
+func (d *DevicesConfig) Deprecated() []string {
+	var out []string
+	for _, part := range []struct {
+		path string
+		m    map[string]DeviceConfig
+	}{{"devices.assets.", d.Assets}, {"devices.platforms.", d.Platforms}} {
+		for _, n := range sortedKeys(part.m) {
+			if k := part.m[n].settingsKey; k != "" && k != "settings" {
+				out = append(out, fmt.Sprintf("%s%s.%s is deprecated: write %s%s.settings", part.path, n, k, part.path, n))
+			}
+		}
+	}
+	return out
 }
 
 func (d *DevicesConfig) validate(bad func(field, format string, args ...any)) {
+	names := driverNames()
 	check := func(field string, c DeviceConfig) {
-		if c.Driver != "" && !contains(driverNames, c.Driver) {
-			bad(field+".driver", "%q is not one of %s", c.Driver, strings.Join(driverNames, ", "))
+		for _, p := range c.probs {
+			bad(joinField(field, p.Field), "%s", p.Message)
+		}
+		if c.Driver != "" && !slices.Contains(names, c.Driver) {
+			bad(field+".driver", "%q is not one of %s", c.Driver, strings.Join(names, ", "))
 		}
 		if c.Address != "" {
 			if _, _, err := net.SplitHostPort(c.Address); err != nil {
@@ -86,6 +155,18 @@ func (d *DevicesConfig) validate(bad func(field, format string, args ...any)) {
 		if c.Port < 0 || c.Port > 65535 {
 			bad(field+".port", "%d is not a port", c.Port)
 		}
+		if c.Settings == nil {
+			return
+		}
+		if p := lookupPlatform(c.settingsDriver()); p != nil {
+			key := c.settingsKey
+			if key == "" {
+				key = "settings"
+			}
+			for _, pr := range p.check(c.Settings) {
+				bad(joinField(field+"."+key, pr.Field), "%s", pr.Message)
+			}
+		}
 	}
 	for _, n := range sortedKeys(d.Platforms) {
 		check("devices.platforms."+n, d.Platforms[n])
@@ -93,15 +174,6 @@ func (d *DevicesConfig) validate(bad func(field, format string, args ...any)) {
 	for _, n := range sortedKeys(d.Assets) {
 		check("devices.assets."+n, d.Assets[n])
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -133,26 +205,8 @@ func (d *DevicesConfig) device(a *ottr.Asset) (DeviceConfig, error) {
 	if o.Port != 0 {
 		c.Port = o.Port
 	}
-	if o.Exec != nil {
-		c.Exec = o.Exec
-	}
-	if o.Linux != nil {
-		c.Linux = o.Linux
-	}
-	if o.PANOS != nil {
-		c.PANOS = o.PANOS
-	}
-	if o.BIGIP != nil {
-		c.BIGIP = o.BIGIP
-	}
-	if o.Lighthouse != nil {
-		c.Lighthouse = o.Lighthouse
-	}
-	if o.SSM != nil {
-		c.SSM = o.SSM
-	}
-	if o.Junos != nil {
-		c.Junos = o.Junos
+	if o.Settings != nil {
+		c.Settings, c.settingsKey, c.settingsFor = o.Settings, o.settingsKey, o.settingsFor
 	}
 	if a.Credential != "" {
 		c.Credential = a.Credential
@@ -228,73 +282,21 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 			return nil, err
 		}
 	}
-	switch dc.Driver {
-	case "exec":
-		if dc.Exec == nil {
-			return nil, ottr.Errorf(ottr.EINVALID, "devices: platform %s uses the exec driver but has no exec settings", as.HostPlatform)
-		}
-		ec := *dc.Exec
-		ec.Asset, ec.Credential = as, cred
-		if ec.Address == "" {
-			ec.Address = dc.address(as)
-		}
-		return execdriver.New(ec)
-	case "linux":
-		lc := valueOr(dc.Linux)
-		lc.Asset, lc.Credential = as, cred
-		if lc.Serve == "" {
-			lc.Serve = dc.address(as)
-		}
-		// The asset's certificate_validation "False" is the opt-out: trust a
-		// host key seen for the first time.
-		if tofu {
-			lc.TrustOnFirstUse = true
-		}
-		lc.Trust = trust(lc.TrustOnFirstUse)
-		return linuxdriver.New(lc)
-	case "panos":
-		pc := valueOr(dc.PANOS)
-		pc.Asset, pc.Credential = as, cred
-		if pc.Address == "" {
-			pc.Address = dc.address(as)
-		}
-		pc.RootCAs, pc.Trust = a.caRoots(as.CertificateAuthority), trust(tofu)
-		return panosdriver.New(pc)
-	case "bigip":
-		bc := valueOr(dc.BIGIP)
-		bc.Asset, bc.Credential = as, cred
-		if bc.Serve == "" {
-			bc.Serve = dc.address(as)
-		}
-		bc.RootCAs, bc.Trust = a.caRoots(as.CertificateAuthority), trust(tofu)
-		return bigipdriver.New(bc)
-	case "lighthouse":
-		lc := valueOr(dc.Lighthouse)
-		lc.Asset, lc.Credential = as, cred
-		if lc.Address == "" {
-			lc.Address = dc.address(as)
-		}
-		lc.RootCAs, lc.Trust = a.caRoots(as.CertificateAuthority), trust(tofu)
-		return lighthousedriver.New(lc)
-	case "ssm":
-		sc := valueOr(dc.SSM)
-		sc.Asset, sc.Credential = as, cred
-		if sc.Serve == "" {
-			sc.Serve = dc.address(as)
-		}
-		return ssmdriver.New(sc)
-	case "junos":
-		jc := valueOr(dc.Junos)
-		jc.Asset, jc.Credential = as, cred
-		if jc.Serve == "" {
-			jc.Serve = dc.address(as)
-		}
-		jc.Trust = trust(tofu || jc.TrustOnFirstUse)
-		return junosdriver.New(jc)
-	case "":
+	if dc.Driver == "" {
 		return nil, ottr.Errorf(ottr.EINVALID, "devices: no driver set for platform %s", as.HostPlatform)
 	}
-	return nil, fmt.Errorf("driver %q is not built in", dc.Driver)
+	p := lookupPlatform(dc.Driver)
+	if p == nil {
+		return nil, fmt.Errorf("driver %q is not built in", dc.Driver)
+	}
+	// Settings of another driver (the asset chose a different driver than
+	// its platform's) are none for this one.
+	settings := dc.Settings
+	if dc.settingsDriver() != dc.Driver {
+		settings = nil
+	}
+	return p.open(driverOpen{asset: as, device: dc, settings: settings, cred: cred, tofu: tofu, trust: trust,
+		roots: func() *x509.CertPool { return a.caRoots(as.CertificateAuthority) }})
 }
 
 // usesCredential reports whether a rotation of as logs in with a stored
@@ -346,13 +348,4 @@ func (a *app) caRoots(name string) *x509.CertPool {
 		}
 	}
 	return pool
-}
-
-// valueOr is *p, or the zero value when p is nil (no settings given).
-func valueOr[T any](p *T) T {
-	var v T
-	if p != nil {
-		v = *p
-	}
-	return v
 }

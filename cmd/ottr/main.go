@@ -65,7 +65,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return 0
-	case errors.As(err, &u):
+	case errors.As(err, &u), errors.As(err, new(invalidConfig)):
 		return exitUsage
 	}
 	switch ottr.ErrorCode(err) {

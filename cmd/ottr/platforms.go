@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -20,36 +18,6 @@ type driverInfo struct {
 	Binds    string   `json:"binds"`
 }
 
-// drivers is the one list of built-in drivers and their capabilities.
-var drivers = []driverInfo{
-	{Driver: "exec", Protocol: "your scripts (argv, environment, exit codes)", OnBoxKey: true, SANs: "as the script makes them", Rollback: true,
-		Binds: "whatever the install script does"},
-	{Driver: "linux", Protocol: "SSH (openssl on the host)", OnBoxKey: true, SANs: "all", Rollback: true,
-		Binds: "key and chain files, then a reload command (nginx, haproxy, apache…)"},
-	{Driver: "panos", Protocol: "PAN-OS XML API", OnBoxKey: true, SANs: "all", Rollback: true,
-		Binds: "SSL/TLS service profile → management interface (and GlobalProtect using the profile)"},
-	{Driver: "bigip", Protocol: "F5 iControl REST", OnBoxKey: true, SANs: "all", Rollback: true,
-		Binds: "client-ssl profiles' certKeyChain"},
-	{Driver: "lighthouse", Protocol: "Opengear Lighthouse REST", OnBoxKey: true,
-		SANs: "common name only on the device; all with key_off_device (key made in Ottr)", Rollback: false,
-		Binds: "the web UI and REST API certificate (one slot)"},
-	{Driver: "junos", Protocol: "NETCONF over SSH", OnBoxKey: true, SANs: "one on the device (one domain-name per request); all with key_off_device (key made in Ottr)", Rollback: true,
-		Binds: "system services web-management https pki-local-certificate (J-Web)"},
-	{Driver: "ssm", Protocol: "AWS Systems Manager Run Command (openssl on the instance)", OnBoxKey: true, SANs: "all", Rollback: true,
-		Binds: "key and chain files, Ottr's pre/post hooks, then a reload command"},
-}
-
-func init() {
-	for i := range drivers {
-		for prefix, d := range recipeDrivers {
-			if d == drivers[i].Driver {
-				drivers[i].Recipes = append(drivers[i].Recipes, prefix+"*")
-			}
-		}
-		sort.Strings(drivers[i].Recipes)
-	}
-}
-
 func (a *app) platformsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "platforms",
@@ -59,6 +27,10 @@ route.json (its task definition, e.g. otter-panos-9x-lets-encrypt) selects
 the driver when the config has no devices settings for the platform.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			drivers := make([]driverInfo, len(registry))
+			for i, p := range registry {
+				drivers[i] = p.info
+			}
 			if a.json() {
 				return writeJSON(a.stdout, drivers)
 			}
@@ -75,14 +47,4 @@ the driver when the config has no devices settings for the platform.`,
 			return tw.Flush()
 		},
 	}
-}
-
-// checkDrivers keeps the capability list and the registry in step.
-func checkDrivers() error {
-	for _, n := range driverNames {
-		if !slices.ContainsFunc(drivers, func(d driverInfo) bool { return d.Driver == n }) {
-			return fmt.Errorf("driver %s has no capabilities entry", n)
-		}
-	}
-	return nil
 }

@@ -19,7 +19,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/devicetls"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // Config is how to reach one BIG-IP and what to bind.
@@ -76,26 +76,13 @@ func New(c Config) (*Driver, error) {
 	if c.Asset == nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "bigip driver: no asset")
 	}
-	var probs []ottr.Problem
+	probs := c.Check()
 	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
 	if c.Address == "" {
 		c.Address = net.JoinHostPort(c.Asset.Host(), "443")
 	}
-	if _, _, err := net.SplitHostPort(c.Address); err != nil {
-		bad("address", fmt.Sprintf("%q is not host:port", c.Address))
-	}
-	if len(c.Profiles) == 0 {
-		bad("profiles", "name at least one client-ssl profile, e.g. /Common/clientssl-www")
-	}
-	for i, p := range c.Profiles {
-		if !strings.HasPrefix(p, "/") || strings.Count(p, "/") != 2 {
-			bad(fmt.Sprintf("profiles[%d]", i), fmt.Sprintf("%q: want a full path /Partition/name", p))
-		}
-	}
 	if c.Serve == "" {
 		bad("serve", "give the host:port of a virtual server using the profile, to check what it serves")
-	} else if _, _, err := net.SplitHostPort(c.Serve); err != nil {
-		bad("serve", fmt.Sprintf("%q is not host:port", c.Serve))
 	}
 	if c.Credential.Get("username").IsZero() || c.Credential.Get("password").IsZero() {
 		bad("credential", "needs username and password")
@@ -112,6 +99,34 @@ func New(c Config) (*Driver, error) {
 	tc := devicetls.Config(c.RootCAs, c.Asset.SystemName, bool(c.Asset.CertificateValidation), c.Trust)
 	return &Driver{c: c, base: "https://" + c.Address,
 		client: &http.Client{Timeout: c.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc}}}, nil
+}
+
+// Check reports the problems of the settings alone (no asset or
+// credential needed), so a configuration can be checked when it is loaded;
+// New checks them again with the rest. Serve may be left to the
+// caller to fill in (from the device address), so only its form is checked.
+func (c Config) Check() []ottr.Problem {
+	var probs []ottr.Problem
+	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
+	if c.Address != "" {
+		if _, _, err := net.SplitHostPort(c.Address); err != nil {
+			bad("address", fmt.Sprintf("%q is not host:port", c.Address))
+		}
+	}
+	if len(c.Profiles) == 0 {
+		bad("profiles", "name at least one client-ssl profile, e.g. /Common/clientssl-www")
+	}
+	for i, p := range c.Profiles {
+		if !strings.HasPrefix(p, "/") || strings.Count(p, "/") != 2 {
+			bad(fmt.Sprintf("profiles[%d]", i), fmt.Sprintf("%q: want a full path /Partition/name", p))
+		}
+	}
+	if c.Serve != "" {
+		if _, _, err := net.SplitHostPort(c.Serve); err != nil {
+			bad("serve", fmt.Sprintf("%q is not host:port", c.Serve))
+		}
+	}
+	return probs
 }
 
 // apiError is iControl REST's error body.
@@ -393,5 +408,5 @@ func (d *Driver) profile(ctx context.Context, p string) (binding, error) {
 // Current returns the chain the virtual server presents (read, not
 // trusted: verification is the rotation's verify step).
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
+	return served.Chain(ctx, d.c.Serve, d.c.ServerName)
 }

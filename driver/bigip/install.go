@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // Install uploads and installs the certificate under the name of the key
@@ -113,7 +113,7 @@ func (d *Driver) bind(ctx context.Context, b binding) error {
 }
 
 func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
-	if err := execdriver.AwaitServed(ctx, d.Current, leaf, time.Minute, 200*time.Millisecond); err != nil {
+	if err := served.Await(ctx, d.Current, leaf, time.Minute, 200*time.Millisecond); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // Config is one platform's scripts (per platform or per asset in the
@@ -79,6 +79,29 @@ var (
 
 // New checks c and returns a driver.
 func New(c Config) (*Driver, error) {
+	probs := c.Check()
+	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
+	if len(c.Current) == 0 && c.Address == "" {
+		bad("address", "needed to read the served certificate when there is no current script")
+	}
+	if c.Asset == nil {
+		bad("asset", "missing")
+	}
+	if len(probs) > 0 {
+		return nil, ottr.Invalid("exec driver is misconfigured", probs...)
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 2 * time.Minute
+	}
+	mask := ottr.NewMasker()
+	mask.AddCredential(c.Credential)
+	return &Driver{c: c, mask: mask}, nil
+}
+
+// Check reports the problems of the settings alone (no asset or
+// credential needed), so a configuration can be checked when it is loaded;
+// New checks them again with the rest.
+func (c Config) Check() []ottr.Problem {
 	var probs []ottr.Problem
 	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
 	if len(c.CSR) == 0 {
@@ -86,9 +109,6 @@ func New(c Config) (*Driver, error) {
 	}
 	if len(c.Install) == 0 {
 		bad("install", "the install script is required (argv list)")
-	}
-	if len(c.Current) == 0 && c.Address == "" {
-		bad("address", "needed to read the served certificate when there is no current script")
 	}
 	if c.Address != "" {
 		if _, _, err := net.SplitHostPort(c.Address); err != nil {
@@ -103,19 +123,7 @@ func New(c Config) (*Driver, error) {
 			bad(s.f, fmt.Sprintf("%q is not a program: give argv as a list, not a shell command line", s.argv[0]))
 		}
 	}
-	probs = append(probs, checkEnv(c)...)
-	if c.Asset == nil {
-		bad("asset", "missing")
-	}
-	if len(probs) > 0 {
-		return nil, ottr.Invalid("exec driver is misconfigured", probs...)
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = 2 * time.Minute
-	}
-	mask := ottr.NewMasker()
-	mask.AddCredential(c.Credential)
-	return &Driver{c: c, mask: mask}, nil
+	return append(probs, checkEnv(c)...)
 }
 
 func fileExists(p, dir string) bool {
@@ -404,52 +412,8 @@ func (d *Driver) serverName() string {
 	return d.c.Asset.CommonName
 }
 
-// ErrNotServed is AwaitServed's answer when the time ran out.
-var ErrNotServed = errors.New("the new certificate is not served")
-
-// AwaitServed polls current every `every` until it presents leaf. It
-// returns ctx's error when ctx ends, and ErrNotServed, with what was seen
-// last, when timeout passes first: a device's web server restarts after a
-// change, so the first handshakes may still see the old certificate.
-func AwaitServed(ctx context.Context, current func(context.Context) ([]*x509.Certificate, error), leaf *x509.Certificate, timeout, every time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		cur, err := current(ctx)
-		if err == nil && len(cur) > 0 && cur[0].Equal(leaf) {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if time.Now().After(deadline) {
-			seen := "nothing"
-			if len(cur) > 0 {
-				seen = fmt.Sprintf("serial %x", cur[0].SerialNumber)
-			} else if err != nil {
-				seen = ottr.ErrorMessage(err)
-			}
-			return fmt.Errorf("%w after %s (seen: %s)", ErrNotServed, timeout, seen)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(every):
-		}
-	}
-}
-
-// Served returns the chain a TLS server at addr presents for serverName.
-// It does not verify the chain: the rotation's verify step does that.
+// Served returns the chain a TLS server at addr presents for serverName,
+// unverified: served.Chain, kept for this package's callers.
 func Served(ctx context.Context, addr, serverName string) ([]*x509.Certificate, error) {
-	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second},
-		Config: &tls.Config{ServerName: serverName, InsecureSkipVerify: true}} //nolint:gosec // verification happens in the verify step, against the CA's roots
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "TLS handshake with %s: %w", addr, err)
-	}
-	defer conn.Close()
-	return conn.(*tls.Conn).ConnectionState().PeerCertificates, nil
+	return served.Chain(ctx, addr, serverName)
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 	"github.com/ottr-dev/ottr/driver/sshhost"
 	"github.com/ottr-dev/ottr/internal/netconf"
 	"golang.org/x/crypto/ssh"
@@ -80,22 +80,17 @@ func New(c Config) (*Driver, error) {
 	if c.Asset == nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "junos driver: no asset")
 	}
-	var probs []ottr.Problem
+	probs := c.Check()
 	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
 	host := c.Asset.Host()
 	if c.Address == "" {
 		c.Address = net.JoinHostPort(host, "830")
 	}
-	if h, _, err := net.SplitHostPort(c.Address); err != nil {
-		bad("address", fmt.Sprintf("%q is not host:port", c.Address))
-	} else {
+	if h, _, err := net.SplitHostPort(c.Address); err == nil { // else one of Check's problems
 		host = h
 	}
 	if c.Serve == "" {
 		c.Serve = net.JoinHostPort(host, "443")
-	}
-	if c.KnownHosts == "" {
-		bad("known_hosts", "is required: host keys are always checked (trust_on_first_use records new ones)")
 	}
 	d := &Driver{user: c.Credential.Get("username").Reveal()}
 	if d.user == "" {
@@ -133,6 +128,25 @@ func New(c Config) (*Driver, error) {
 	}
 	d.c = c
 	return d, nil
+}
+
+// Check reports the problems of the settings alone (no asset or
+// credential needed), so a configuration can be checked when it is loaded;
+// New checks them again with the rest.
+func (c Config) Check() []ottr.Problem {
+	var probs []ottr.Problem
+	for _, a := range []struct{ field, addr string }{{"address", c.Address}, {"serve", c.Serve}} {
+		if a.addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			probs = append(probs, ottr.Problem{Field: a.field, Message: fmt.Sprintf("%q is not host:port", a.addr)})
+		}
+	}
+	if c.KnownHosts == "" {
+		probs = append(probs, ottr.Problem{Field: "known_hosts", Message: "is required: host keys are always checked (trust_on_first_use records new ones)"})
+	}
+	return probs
 }
 
 // session is one NETCONF session.
@@ -322,5 +336,5 @@ var (
 
 // Current returns the chain J-Web presents.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return execdriver.Served(ctx, d.c.Serve, d.c.Asset.CommonName)
+	return served.Chain(ctx, d.c.Serve, d.c.Asset.CommonName)
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // CSR has the device make a key pair and a request. Junos puts one
@@ -205,7 +205,7 @@ func (d *Driver) load(ctx context.Context, s *session, chain []*x509.Certificate
 }
 
 func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
-	if err := execdriver.AwaitServed(ctx, d.Current, leaf, 2*time.Minute, 200*time.Millisecond); err != nil {
+	if err := served.Await(ctx, d.Current, leaf, 2*time.Minute, 200*time.Millisecond); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/devicetls"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // Config is how to reach one Lighthouse.
@@ -74,18 +74,12 @@ func New(c Config) (*Driver, error) {
 	if c.Asset == nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "lighthouse driver: no asset")
 	}
-	var probs []ottr.Problem
+	probs := c.Check()
 	if c.Address == "" {
 		c.Address = net.JoinHostPort(c.Asset.Host(), "443")
 	}
-	if _, _, err := net.SplitHostPort(c.Address); err != nil {
-		probs = append(probs, ottr.Problem{Field: "address", Message: fmt.Sprintf("%q is not host:port", c.Address)})
-	}
 	if c.APIVersion == "" {
 		c.APIVersion = "v3.7"
-	}
-	if !apiVersion.MatchString(c.APIVersion) {
-		probs = append(probs, ottr.Problem{Field: "api_version", Message: fmt.Sprintf("%q: want v3.N", c.APIVersion)})
 	}
 	if c.Credential.Get("username").IsZero() || c.Credential.Get("password").IsZero() {
 		probs = append(probs, ottr.Problem{Field: "credential", Message: "needs username and password"})
@@ -99,6 +93,22 @@ func New(c Config) (*Driver, error) {
 	tc := devicetls.Config(c.RootCAs, c.Asset.SystemName, bool(c.Asset.CertificateValidation), c.Trust)
 	return &Driver{c: c, base: "https://" + c.Address + "/api/" + c.APIVersion,
 		client: &http.Client{Timeout: c.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}}, nil
+}
+
+// Check reports the problems of the settings alone (no asset or
+// credential needed), so a configuration can be checked when it is loaded;
+// New checks them again with the rest.
+func (c Config) Check() []ottr.Problem {
+	var probs []ottr.Problem
+	if c.Address != "" {
+		if _, _, err := net.SplitHostPort(c.Address); err != nil {
+			probs = append(probs, ottr.Problem{Field: "address", Message: fmt.Sprintf("%q is not host:port", c.Address)})
+		}
+	}
+	if c.APIVersion != "" && !apiVersion.MatchString(c.APIVersion) {
+		probs = append(probs, ottr.Problem{Field: "api_version", Message: fmt.Sprintf("%q: want v3.N", c.APIVersion)})
+	}
+	return probs
 }
 
 // apiErrors is Lighthouse's error envelope.
@@ -327,7 +337,7 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 		return err
 	}
 	ottr.Logf(ctx, "sent the certificate; the web server restarts")
-	if err := execdriver.AwaitServed(ctx, d.Current, chain[0], 3*time.Minute, 100*time.Millisecond); err != nil {
+	if err := served.Await(ctx, d.Current, chain[0], 3*time.Minute, 100*time.Millisecond); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
@@ -339,5 +349,5 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 
 // Current returns the chain the web interface presents.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return execdriver.Served(ctx, d.c.Address, d.c.Asset.SystemName)
+	return served.Chain(ctx, d.c.Address, d.c.Asset.SystemName)
 }

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
 	"github.com/ottr-dev/ottr/driver/hostscript"
+	"github.com/ottr-dev/ottr/driver/served"
 	"github.com/ottr-dev/ottr/driver/sshhost"
 	"golang.org/x/crypto/ssh"
 )
@@ -85,18 +85,15 @@ var (
 
 // New checks c and returns a driver; it does not connect yet.
 func New(c Config) (*Driver, error) {
-	var probs []ottr.Problem
-	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
 	if c.Asset == nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "linux driver: no asset")
 	}
+	probs := c.Check()
+	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
 	if c.Address == "" {
 		c.Address = net.JoinHostPort(c.Asset.Host(), "22")
 	}
-	host, _, err := net.SplitHostPort(c.Address)
-	if err != nil {
-		bad("address", fmt.Sprintf("%q is not host:port", c.Address))
-	}
+	host, _, err := net.SplitHostPort(c.Address) // a bad address is one of Check's problems
 	if c.User == "" {
 		c.User = c.Credential.Get("username").Reveal()
 	}
@@ -123,13 +120,9 @@ func New(c Config) (*Driver, error) {
 	if len(d.auth) == 0 {
 		bad("credential", "needs password or private_key")
 	}
-	if c.KnownHosts == "" {
-		bad("known_hosts", "is required: host keys are always checked (trust_on_first_use records new ones)")
-	}
 	cn := c.Asset.CommonName
-	d.files = hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, CertMode: c.CertMode, Owner: c.Owner, Group: c.Group,
-		Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook}
-	probs = append(probs, d.files.Check(cn)...)
+	d.files = c.files()
+	_ = d.files.Check(cn) // fills in the defaults; its problems are Check's
 	c.CertPath, c.KeyPath, c.CertMode = d.files.CertPath, d.files.KeyPath, d.files.CertMode
 	if c.Serve == "" {
 		c.Serve = net.JoinHostPort(host, "443")
@@ -146,6 +139,38 @@ func New(c Config) (*Driver, error) {
 	d.c = c
 	d.hk = d.hostKeyCallback()
 	return d, nil
+}
+
+// Check reports the problems of the settings alone (no asset or
+// credential needed), so a configuration can be checked when it is loaded;
+// New checks them again with the rest.
+func (c Config) Check() []ottr.Problem {
+	var probs []ottr.Problem
+	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
+	if c.Address != "" {
+		if _, _, err := net.SplitHostPort(c.Address); err != nil {
+			bad("address", fmt.Sprintf("%q is not host:port", c.Address))
+		}
+	}
+	if c.KnownHosts == "" {
+		bad("known_hosts", "is required: host keys are always checked (trust_on_first_use records new ones)")
+	}
+	f := c.files()
+	return append(probs, f.Check(commonName(c.Asset))...)
+}
+
+func (c Config) files() hostscript.Files {
+	return hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, CertMode: c.CertMode, Owner: c.Owner, Group: c.Group,
+		Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook}
+}
+
+// commonName is the asset's, or a stand-in when settings are checked
+// without one (the default file paths only need to be well formed).
+func commonName(a *ottr.Asset) string {
+	if a == nil {
+		return "example.com"
+	}
+	return a.CommonName
 }
 
 func (d *Driver) hostKeyCallback() ssh.HostKeyCallback {
@@ -274,7 +299,7 @@ func (d *Driver) awaitServed(ctx context.Context, leaf *x509.Certificate) error 
 	wait := 20 * time.Millisecond
 	streak := 0
 	for {
-		cur, err := execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
+		cur, err := served.Chain(ctx, d.c.Serve, d.c.ServerName)
 		if err == nil && len(cur) > 0 && cur[0].Equal(leaf) {
 			// Old workers may still accept for a moment after a reload:
 			// wait until several handshakes in a row see the new one.
@@ -307,5 +332,5 @@ func (d *Driver) Restore(ctx context.Context, _ []*x509.Certificate) error {
 
 // Current returns the chain the host serves on Serve.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
+	return served.Chain(ctx, d.c.Serve, d.c.ServerName)
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/ottr-dev/ottr/acme"
 	ottrdns "github.com/ottr-dev/ottr/dns"
 	"github.com/ottr-dev/ottr/driver/drivertest"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
 	"github.com/ottr-dev/ottr/driver/linux"
+	"github.com/ottr-dev/ottr/driver/served"
 	"github.com/ottr-dev/ottr/internal/acmetest"
 	"github.com/ottr-dev/ottr/internal/dnstest"
 	"github.com/ottr-dev/ottr/internal/testpki"
@@ -134,11 +134,11 @@ func TestNginxServesPebbleCertificate(t *testing.T) {
 	if os.Getenv("DEBUG_LOG") != "" {
 		t.Log(strings.Join(log, "\n"))
 	}
-	served, err := execdriver.Served(ctx, h.HTTPSAddr, a.CommonName)
-	if err != nil || !served[0].Equal(chain[0]) {
-		t.Fatalf("nginx serves %v (%v), want the Pebble certificate %x", served[0].SerialNumber, err, chain[0].SerialNumber)
+	now, err := served.Chain(ctx, h.HTTPSAddr, a.CommonName)
+	if err != nil || !now[0].Equal(chain[0]) {
+		t.Fatalf("nginx serves %v (%v), want the Pebble certificate %x", now[0].SerialNumber, err, chain[0].SerialNumber)
 	}
-	if served[0].Equal(before[0]) {
+	if now[0].Equal(before[0]) {
 		t.Fatal("nginx still serves the old certificate")
 	}
 	// The key never left the host: only the host has it, 0600.
@@ -155,7 +155,7 @@ func TestNginxServesPebbleCertificate(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		cur, _ := execdriver.Served(ctx, h.HTTPSAddr, a.CommonName)
+		cur, _ := served.Chain(ctx, h.HTTPSAddr, a.CommonName)
 		if len(cur) > 0 && cur[0].Equal(before[0]) {
 			break
 		}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // Install imports the chain onto the key the firewall made for it, points
@@ -145,7 +145,7 @@ func (d *Driver) commit(ctx context.Context) error {
 // waitServes waits until the management interface presents leaf: its
 // web server restarts after a commit.
 func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
-	if err := execdriver.AwaitServed(ctx, d.Current, leaf, 2*time.Minute, d.c.CommitPoll); err != nil {
+	if err := served.Await(ctx, d.Current, leaf, 2*time.Minute, d.c.CommitPoll); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}

@@ -21,7 +21,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/devicetls"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // Config is how to reach one firewall and what to bind.
@@ -82,18 +82,12 @@ func New(c Config) (*Driver, error) {
 	if c.Asset == nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "panos driver: no asset")
 	}
-	var probs []ottr.Problem
+	probs := c.Check()
 	if c.Address == "" {
 		c.Address = net.JoinHostPort(c.Asset.Host(), "443")
 	}
-	if _, _, err := net.SplitHostPort(c.Address); err != nil {
-		probs = append(probs, ottr.Problem{Field: "address", Message: fmt.Sprintf("%q is not host:port", c.Address)})
-	}
 	if c.Profile == "" {
 		c.Profile = "ottr"
-	}
-	if strings.ContainsAny(c.Profile, "'\"<>&") || len(c.Profile) > 31 {
-		probs = append(probs, ottr.Problem{Field: "profile", Message: fmt.Sprintf("%q: at most 31 characters, no quotes or markup", c.Profile)})
 	}
 	if c.Credential.Get("api_key").IsZero() && (c.Credential.Get("username").IsZero() || c.Credential.Get("password").IsZero()) {
 		probs = append(probs, ottr.Problem{Field: "credential", Message: "needs username and password, or api_key"})
@@ -113,6 +107,22 @@ func New(c Config) (*Driver, error) {
 	tc := devicetls.Config(c.RootCAs, c.Asset.SystemName, bool(c.Asset.CertificateValidation), c.Trust)
 	return &Driver{c: c, api: "https://" + c.Address + "/api/",
 		client: &http.Client{Timeout: c.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}}, nil
+}
+
+// Check reports the problems of the settings alone (no asset or
+// credential needed), so a configuration can be checked when it is loaded;
+// New checks them again with the rest.
+func (c Config) Check() []ottr.Problem {
+	var probs []ottr.Problem
+	if c.Address != "" {
+		if _, _, err := net.SplitHostPort(c.Address); err != nil {
+			probs = append(probs, ottr.Problem{Field: "address", Message: fmt.Sprintf("%q is not host:port", c.Address)})
+		}
+	}
+	if strings.ContainsAny(c.Profile, "'\"<>&") || len(c.Profile) > 31 {
+		probs = append(probs, ottr.Problem{Field: "profile", Message: fmt.Sprintf("%q: at most 31 characters, no quotes or markup", c.Profile)})
+	}
+	return probs
 }
 
 // message is PAN-OS's text node, either <line>s or plain text.
@@ -367,5 +377,5 @@ func (d *Driver) bound(ctx context.Context) (string, error) {
 // Current returns the chain the management interface presents. It reads,
 // it does not trust: verification is the rotation's verify step.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return execdriver.Served(ctx, d.c.Address, d.c.Asset.SystemName)
+	return served.Chain(ctx, d.c.Address, d.c.Asset.SystemName)
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
 	"github.com/ottr-dev/ottr"
-	execdriver "github.com/ottr-dev/ottr/driver/exec"
 	"github.com/ottr-dev/ottr/driver/hostscript"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // Config is how to find one instance through Systems Manager and where
@@ -91,15 +91,10 @@ func New(c Config) (*Driver, error) {
 	if c.PostHook == "" {
 		c.PostHook = "/opt/otter/hooks/post"
 	}
-	d := &Driver{files: hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, CertMode: c.CertMode, Owner: c.Owner,
-		Group: c.Group, Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook}}
-	probs := d.files.Check(c.Asset.CommonName)
+	probs := c.Check()
+	d := &Driver{files: c.files()}
+	_ = d.files.Check(c.Asset.CommonName) // fills in the defaults; its problems are Check's
 	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
-	if c.Endpoint != "" {
-		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad("endpoint", fmt.Sprintf("%q is not an http(s) URL", c.Endpoint))
-		}
-	}
 	akid, secret := c.Credential.Get("access_key_id"), c.Credential.Get("secret_access_key")
 	if akid.IsZero() != secret.IsZero() {
 		bad("credential", "access_key_id and secret_access_key go together")
@@ -281,7 +276,7 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	if _, err := d.run(ctx, "install", d.files.Install(write, fmt.Sprintf("%x", chain[0].SerialNumber))); err != nil {
 		return err
 	}
-	if err := execdriver.AwaitServed(ctx, d.Current, chain[0], 30*time.Second, 100*time.Millisecond); err != nil {
+	if err := served.Await(ctx, d.Current, chain[0], 30*time.Second, 100*time.Millisecond); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
@@ -298,5 +293,28 @@ func (d *Driver) Restore(ctx context.Context, _ []*x509.Certificate) error {
 
 // Current returns the chain the host serves.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return execdriver.Served(ctx, d.c.Serve, d.c.ServerName)
+	return served.Chain(ctx, d.c.Serve, d.c.ServerName)
+}
+
+// Check reports the problems of the settings alone (no asset or
+// credential needed), so a configuration can be checked when it is loaded;
+// New checks them again with the rest.
+func (c Config) Check() []ottr.Problem {
+	cn := "example.com" // a stand-in when checked without an asset: default paths need only be well formed
+	if c.Asset != nil {
+		cn = c.Asset.CommonName
+	}
+	f := c.files()
+	probs := f.Check(cn)
+	if c.Endpoint != "" {
+		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			probs = append(probs, ottr.Problem{Field: "endpoint", Message: fmt.Sprintf("%q is not an http(s) URL", c.Endpoint)})
+		}
+	}
+	return probs
+}
+
+func (c Config) files() hostscript.Files {
+	return hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, CertMode: c.CertMode, Owner: c.Owner,
+		Group: c.Group, Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook}
 }
