@@ -21,6 +21,9 @@ func TestConfigCheck(t *testing.T) {
 	if exitCode(err) != exitUsage {
 		t.Errorf("exit status %d, want %d (err %v)", exitCode(err), exitUsage, err)
 	}
+	if strings.Contains(out, "config OK") {
+		t.Errorf("a config with problems reported OK:\n%s", out)
+	}
 	for _, want := range []string{"devices.platforms.lb.settings.profilez: ", "devices.platforms.lb.settings.profiles: ", "devices.platforms.odd.driver: "} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)

@@ -93,7 +93,7 @@ func New(c Config) (*Driver, error) {
 	if c.Address == "" {
 		c.Address = net.JoinHostPort(c.Asset.Host(), "22")
 	}
-	host, _, err := net.SplitHostPort(c.Address) // a bad address is one of Check's problems
+	host, _, _ := net.SplitHostPort(c.Address) // a bad address is one of Check's problems
 	if c.User == "" {
 		c.User = c.Credential.Get("username").Reveal()
 	}
@@ -106,6 +106,7 @@ func New(c Config) (*Driver, error) {
 	}
 	if pk := c.Credential.Get("private_key"); !pk.IsZero() {
 		var signer ssh.Signer
+		var err error
 		if pp := c.Credential.Get("passphrase"); !pp.IsZero() {
 			signer, err = ssh.ParsePrivateKeyWithPassphrase([]byte(pk.Reveal()), []byte(pp.Reveal()))
 		} else {
