@@ -82,6 +82,10 @@ type Rotation struct {
 	// order twice.
 	CSR   string `json:"csr,omitempty"`
 	Chain string `json:"chain,omitempty"`
+	// PreviousChain (PEM, public) is what the device served before, read
+	// once: what a failed verification restores and what ARI's replaces
+	// names, whichever process or replica runs the next attempt.
+	PreviousChain string `json:"previous_chain,omitempty"`
 	// Log is filled by GetRotation, not by listings.
 	Log []LogLine `json:"log,omitempty"`
 	// Failures counts, on a failed rotation, the asset's failures in a row

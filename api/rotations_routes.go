@@ -59,7 +59,7 @@ func (s *Server) rotationRoutes(api huma.API) {
 				return nil, s.problem(ctx, err)
 			}
 			for _, r := range rs {
-				r.CSR, r.Chain = "", ""
+				r.CSR, r.Chain, r.PreviousChain = "", "", ""
 			}
 			out := &RotationsOutput{Body: rs}
 			if out.Body == nil {

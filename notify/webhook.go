@@ -56,7 +56,7 @@ func newWebhook(c WebhookConfig, hc *http.Client) (func(context.Context, Message
 			event = "rotation.failed"
 		}
 		rot := *m.Rotation
-		rot.CSR, rot.Chain = "", "" // keep the payload small; the link has them
+		rot.CSR, rot.Chain, rot.PreviousChain = "", "", "" // keep the payload small; the link has them
 		body, err := json.Marshal(WebhookPayload{Event: event, Title: m.Title(), Link: m.Link, Rotation: &rot, Asset: m.Asset})
 		if err != nil {
 			return err

@@ -50,11 +50,6 @@ type Rotator struct {
 	RetryBase time.Duration
 	Now       func() time.Time
 	Logger    *slog.Logger
-
-	// previous keeps each running rotation's previous chain for restore
-	// and ARI "replaces"; it is memory only: after a crash the rotation
-	// reads the device again.
-	previous sync.Map
 }
 
 func (r *Rotator) now() time.Time {
@@ -313,11 +308,13 @@ func (x *run) rememberCurrent(ctx context.Context) error {
 		x.logf("info", "no current certificate read from the device (%v)", err)
 		return nil
 	}
-	_ = x.save(ctx, func(r *ottr.Rotation) {
+	if err := x.save(ctx, func(r *ottr.Rotation) {
 		r.OldSerial = fmt.Sprintf("%x", cur[0].SerialNumber)
 		r.OldExpiration = ottr.NewTime(cur[0].NotAfter)
-	})
-	x.r.previous.Store(x.rot.ID, cur)
+		r.PreviousChain = string(ottr.EncodeChain(cur))
+	}); err != nil {
+		return err
+	}
 	x.logf("info", "device serves serial %x until %s", cur[0].SerialNumber, cur[0].NotAfter.UTC().Format(time.RFC3339))
 	return nil
 }
@@ -349,8 +346,8 @@ func (x *run) makeCSR(ctx context.Context) (*x509.CertificateRequest, error) {
 // a crash after this point never orders again.
 func (x *run) order(ctx context.Context, csr *x509.CertificateRequest) ([]*x509.Certificate, error) {
 	var replaces *x509.Certificate
-	if v, ok := x.r.previous.Load(x.rot.ID); ok {
-		replaces = v.([]*x509.Certificate)[0]
+	if prev := x.previousChain(); len(prev) > 0 {
+		replaces = prev[0]
 	}
 	chain, err := x.r.Issuer.Issue(ctx, ottr.IssueRequest{CA: x.asset.CertificateAuthority, CSR: csr, Names: x.asset.Names(), Replaces: replaces})
 	if err != nil {
@@ -438,16 +435,29 @@ func Verify(served, issued []*x509.Certificate, roots *x509.CertPool, orgs []str
 	return errs
 }
 
+// previousChain is what the device served before this rotation, as the
+// rotation row keeps it; nil when it was not read.
+func (x *run) previousChain() []*x509.Certificate {
+	if x.rot.PreviousChain == "" {
+		return nil
+	}
+	chain, err := ottr.ParseChain([]byte(x.rot.PreviousChain))
+	if err != nil {
+		return nil
+	}
+	return chain
+}
+
 // restore puts the previous certificate back after a failed verification,
 // where the driver can.
 func (x *run) restore(ctx context.Context) {
 	rs, ok := x.drv.(ottr.Restorer)
-	v, have := x.r.previous.Load(x.rot.ID)
-	if !ok || !have {
+	prev := x.previousChain()
+	if !ok || len(prev) == 0 {
 		x.logf("warn", "previous certificate not restored (driver cannot, or it is not known)")
 		return
 	}
-	err := x.timed(context.WithoutCancel(ctx), func(ctx context.Context) error { return rs.Restore(ctx, v.([]*x509.Certificate)) })
+	err := x.timed(context.WithoutCancel(ctx), func(ctx context.Context) error { return rs.Restore(ctx, prev) })
 	if err != nil {
 		x.logf("error", "restoring the previous certificate failed: %v", err)
 		return
@@ -484,7 +494,6 @@ func (x *run) record(ctx context.Context, chain []*x509.Certificate) error {
 	}); err != nil {
 		return err
 	}
-	x.r.previous.Delete(x.rot.ID)
 	x.logf("info", "recorded: expires %s", leaf.NotAfter.UTC().Format(time.RFC3339))
 	x.r.logger().Info("certificate rotated", "asset", x.asset.SystemName, "rotation_id", x.rot.ID,
 		"serial", fmt.Sprintf("%x", leaf.SerialNumber), "not_after", leaf.NotAfter)
@@ -506,7 +515,6 @@ func (r *Rotator) Fail(ctx context.Context, id string, cause error) error {
 	if err != nil {
 		return err
 	}
-	r.previous.Delete(id)
 	_ = r.Rotations.AppendRotationLog(ctx, id, ottr.LogLine{Time: now, Step: rot.Step, Level: "error", Message: "rotation failed: " + msg})
 	a, err := r.Assets.UpdateAsset(ctx, rot.SystemName, func(a *ottr.Asset) error {
 		// A streak goes on through the router's retries; a rotation

@@ -40,7 +40,7 @@ func (a *app) rotationsListCmd() *cobra.Command {
 			}
 			if a.json() {
 				for _, r := range rs {
-					r.CSR, r.Chain = "", ""
+					r.CSR, r.Chain, r.PreviousChain = "", "", ""
 				}
 				if rs == nil {
 					rs = []*ottr.Rotation{}
