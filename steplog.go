@@ -8,6 +8,15 @@ import (
 
 // Restorer is implemented by drivers that can put the previous certificate
 // back when the new one fails verification.
+//
+// Restore gets the chain the device served before the rotation, as the
+// rotation row keeps it: it may run in another process or replica than the
+// attempt that installed, after a crash, with a freshly opened driver. It
+// must make previous the served certificate again, paired with the key the
+// device still holds for it (the driver keeps, never deletes, the previous
+// key until the rotation is recorded), commit where the device needs it,
+// be idempotent, and honour ctx. After it returns nil the device serves
+// previous; after an error the rotation fails with both errors recorded.
 type Restorer interface {
 	Restore(ctx context.Context, previous []*x509.Certificate) error
 }
