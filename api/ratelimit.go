@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/ottr-dev/ottr"
 )
 
 // Login limits. Failed logins count per user and client address — the
@@ -212,8 +213,9 @@ func trim[V any](m map[string]V, stale func(V) bool) {
 	}
 }
 
-// userKey is the name limits count under: user names do not differ by case.
-func userKey(user string) string { return strings.ToLower(user) }
+// userKey is the name limits count under: the user the store would find
+// (ottr.NormalizeUsername), so neither case nor padding makes another one.
+func userKey(user string) string { return ottr.NormalizeUsername(user) }
 
 // addrKey is the address limits count under: an IPv6 client holds a whole
 // /64, so its /64 is one address.

@@ -36,6 +36,10 @@ func TestLoginLimitKeys(t *testing.T) {
 	if _, ok := allowed(l, "ALICE", "192.0.2.1", t0); ok {
 		t.Error("ALICE is not held up with alice")
 	}
+	// Nor do the blanks the store trims: " alice\t" logs in as alice.
+	if _, ok := allowed(l, " alice\t", "192.0.2.1", t0); ok {
+		t.Error("a padded alice is not held up with alice")
+	}
 	for _, c := range []struct{ user, addr string }{{"alice", "192.0.2.2"}, {"bob", "192.0.2.1"}} {
 		if _, ok := allowed(l, c.user, c.addr, t0); !ok {
 			t.Errorf("%s from %s is held up by alice's failures from 192.0.2.1", c.user, c.addr)
