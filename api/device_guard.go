@@ -69,8 +69,10 @@ func guardNew(me *ottr.User, a *ottr.Asset) error {
 // guardUpdate decides whether me may change before into after: moving a
 // device that is (or would be) sent a credential needs ADMIN.
 func (s *Server) guardUpdate(me *ottr.User, before, after *ottr.Asset) error {
-	if err := checkCredentialRef(after.Credential); err != nil && after.Credential != before.Credential {
-		return err
+	if after.Credential != before.Credential {
+		if err := checkCredentialRef(after.Credential); err != nil {
+			return err
+		}
 	}
 	changed := steeringFields(before, after)
 	if len(changed) == 0 || me.Role.Includes(ottr.RoleAdmin) {

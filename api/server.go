@@ -61,7 +61,7 @@ type Server struct {
 	Collectors []prometheus.Collector
 
 	// PasswordHashes bounds the password hashes (logins, password
-	// changes) computed at once. Each holds argonMemory (64 MiB) while it
+	// changes, new users) computed at once. Each holds argonMemory (64 MiB) while it
 	// runs and keeps argonThreads cores busy, so memory sets the bound:
 	// 0 means 2, 128 MiB. Raise it only with the memory to match.
 	PasswordHashes int
