@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"strconv"
+
+	"github.com/miekg/dns"
 )
 
 // ListenPair listens on addr over UDP and TCP on the same port, as DNS
@@ -29,4 +31,17 @@ func ListenPair(addr string) (net.PacketConn, net.Listener, error) {
 		}
 	}
 	return nil, nil, errors.New("no port free for both UDP and TCP")
+}
+
+// ServePair serves a UDP and a TCP server (on a pair from ListenPair) in
+// the background and returns once both accept queries; their Shutdown
+// stops them.
+func ServePair(udp, tcp *dns.Server) {
+	started := make(chan struct{}, 2)
+	udp.NotifyStartedFunc = func() { started <- struct{}{} }
+	tcp.NotifyStartedFunc = func() { started <- struct{}{} }
+	go func() { _ = udp.ActivateAndServe() }()
+	go func() { _ = tcp.ActivateAndServe() }()
+	<-started
+	<-started
 }

@@ -69,13 +69,7 @@ func (s *Server) Listen(ctx context.Context, addr string) error {
 	udp, tcp := s.udp, s.tcp
 	s.mu.Unlock()
 
-	started := make(chan struct{}, 2)
-	udp.NotifyStartedFunc = func() { started <- struct{}{} }
-	tcp.NotifyStartedFunc = func() { started <- struct{}{} }
-	go func() { _ = udp.ActivateAndServe() }()
-	go func() { _ = tcp.ActivateAndServe() }()
-	<-started
-	<-started
+	ServePair(udp, tcp)
 	go func() {
 		<-ctx.Done()
 		s.Close()

@@ -32,13 +32,7 @@ func StartRecorder(tb testing.TB, upstream string) *Recorder {
 	r.Addr = pc.LocalAddr().String()
 	udp := &dns.Server{PacketConn: pc, Handler: r}
 	tcp := &dns.Server{Listener: ln, Handler: r}
-	started := make(chan struct{}, 2)
-	udp.NotifyStartedFunc = func() { started <- struct{}{} }
-	tcp.NotifyStartedFunc = func() { started <- struct{}{} }
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	<-started
-	<-started
+	ottrdns.ServePair(udp, tcp)
 	tb.Cleanup(func() { udp.Shutdown(); tcp.Shutdown() })
 	return r
 }

@@ -45,13 +45,7 @@ func Start() (*Resolver, error) {
 	r.Addr = pc.LocalAddr().String()
 	udp := &dns.Server{PacketConn: pc, Handler: r}
 	tcp := &dns.Server{Listener: ln, Handler: r}
-	started := make(chan struct{}, 2)
-	udp.NotifyStartedFunc = func() { started <- struct{}{} }
-	tcp.NotifyStartedFunc = func() { started <- struct{}{} }
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	<-started
-	<-started
+	ottrdns.ServePair(udp, tcp)
 	r.stop = func() { udp.Shutdown(); tcp.Shutdown() }
 	return r, nil
 }
