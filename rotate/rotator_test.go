@@ -15,6 +15,7 @@ import (
 	"github.com/ottr-dev/ottr/acme"
 	ottrdns "github.com/ottr-dev/ottr/dns"
 	"github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 	"github.com/ottr-dev/ottr/internal/acmetest"
 	"github.com/ottr-dev/ottr/internal/dnstest"
 	"github.com/ottr-dev/ottr/rotate"
@@ -217,12 +218,12 @@ func TestRotateEndToEnd(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", w, log)
 		}
 	}
-	served, err := exec.Served(t.Context(), f.addr(a.SystemName), a.CommonName)
-	if err != nil || served[0].SerialNumber.Text(16) != got.NewSerial {
-		t.Fatalf("device serves %v, %v", served, err)
+	chain, err := served.Chain(t.Context(), f.addr(a.SystemName), a.CommonName)
+	if err != nil || chain[0].SerialNumber.Text(16) != got.NewSerial {
+		t.Fatalf("device serves %v, %v", chain, err)
 	}
 	as, _ := f.db.GetAsset(t.Context(), a.SystemName)
-	if as.CertificateExpiration == nil || !as.CertificateExpiration.Equal(served[0].NotAfter.Truncate(time.Second)) ||
+	if as.CertificateExpiration == nil || !as.CertificateExpiration.Equal(chain[0].NotAfter.Truncate(time.Second)) ||
 		as.CertificateSerial != got.NewSerial || !bool(as.CertificateValidation) || as.LastRotation.Status != "succeeded" ||
 		!strings.Contains(as.CertificateIssuer, "Pebble") {
 		t.Errorf("asset = %+v (last %+v)", as, as.LastRotation)
@@ -327,9 +328,9 @@ func TestRotateFailures(t *testing.T) {
 		if got.Chain != "" || got.CSR != "" {
 			t.Error("the withdrawn chain is kept: a retry would install a certificate whose key the device no longer has")
 		}
-		served, _ := exec.Served(ctx, f.addr(a.SystemName), a.CommonName)
-		if served[0].SerialNumber.Text(16) != good.NewSerial {
-			t.Errorf("after rollback the device serves %x, want the previous %s", served[0].SerialNumber, good.NewSerial)
+		chain, _ := served.Chain(ctx, f.addr(a.SystemName), a.CommonName)
+		if chain[0].SerialNumber.Text(16) != good.NewSerial {
+			t.Errorf("after rollback the device serves %x, want the previous %s", chain[0].SerialNumber, good.NewSerial)
 		}
 	})
 

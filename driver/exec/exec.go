@@ -402,7 +402,7 @@ func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
 		}
 		return chain, nil
 	}
-	return Served(ctx, d.c.Address, d.serverName())
+	return served.Chain(ctx, d.c.Address, d.serverName())
 }
 
 func (d *Driver) serverName() string {
@@ -410,10 +410,4 @@ func (d *Driver) serverName() string {
 		return d.c.ServerName
 	}
 	return d.c.Asset.CommonName
-}
-
-// Served returns the chain a TLS server at addr presents for serverName,
-// unverified: served.Chain, kept for this package's callers.
-func Served(ctx context.Context, addr, serverName string) ([]*x509.Certificate, error) {
-	return served.Chain(ctx, addr, serverName)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/drivertest"
 	"github.com/ottr-dev/ottr/driver/exec"
+	"github.com/ottr-dev/ottr/driver/served"
 	"github.com/ottr-dev/ottr/internal/testpki"
 	"github.com/ottr-dev/ottr/sim/tlsdir"
 )
@@ -102,9 +103,9 @@ func TestCurrentScriptAndRollback(t *testing.T) {
 	if err := d.Restore(ctx, first.chain); err != nil {
 		t.Fatal(err)
 	}
-	served, err := exec.Served(ctx, dev.Addr, "dev1.example.com")
-	if err != nil || served[0].SerialNumber.String() != first.serial {
-		t.Fatalf("after rollback the device serves %v, %v", served, err)
+	chain, err := served.Chain(ctx, dev.Addr, "dev1.example.com")
+	if err != nil || chain[0].SerialNumber.String() != first.serial {
+		t.Fatalf("after rollback the device serves %v, %v", chain, err)
 	}
 }
 
