@@ -112,7 +112,7 @@ func (l AssetLimits) Validate(a *Asset, t *RouteTable) error {
 	} {
 		if len(v) > 255 {
 			bad(field, "is %d characters long; the limit is 255", len(v))
-		} else if strings.ContainsFunc(v, isControl) {
+		} else if HasControl(v) {
 			bad(field, "%q contains control characters", v)
 		}
 	}
@@ -121,7 +121,7 @@ func (l AssetLimits) Validate(a *Asset, t *RouteTable) error {
 		if !labelKey.MatchString(k) {
 			bad("labels", "key %q must be 1-63 characters of letters, digits, '.', '_', '-', '/', starting with a letter or digit", k)
 		}
-		if len(v) > 255 || strings.ContainsFunc(v, isControl) {
+		if len(v) > 255 || HasControl(v) {
 			bad("labels."+k, "value %q must be at most 255 printable characters", v)
 		}
 	}
@@ -143,6 +143,10 @@ func quoteShort(v string) string {
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// HasControl reports whether s holds a C0 control character (NUL,
+// newline, …) or DEL: never part of a name, a path or a label.
+func HasControl(s string) bool { return strings.ContainsFunc(s, isControl) }
 
 // NormalName is a DNS name as Ottr stores it: trimmed, lower case, without
 // the root's trailing dot.

@@ -63,7 +63,7 @@ func (f *Files) Check(commonName string) []ottr.Problem {
 	}{{"cert_path", f.CertPath, false}, {"key_path", f.KeyPath, false}, {"pre_hook", f.PreHook, true}, {"post_hook", f.PostHook, true}} {
 		switch {
 		case p.optional && p.path == "":
-		case hasControl(p.path):
+		case ottr.HasControl(p.path):
 			bad(p.field, "%q contains a control character", p.path)
 		case !path.IsAbs(p.path):
 			bad(p.field, "%q is not an absolute path", p.path)
@@ -73,24 +73,18 @@ func (f *Files) Check(commonName string) []ottr.Problem {
 	}
 	for _, v := range []struct{ field, value string }{{"owner", f.Owner}, {"group", f.Group}} {
 		switch {
-		case hasControl(v.value):
+		case ottr.HasControl(v.value):
 			bad(v.field, "%q contains a control character", v.value)
 		case strings.Contains(v.value, ":"):
 			bad(v.field, "%q contains ':'", v.value)
 		}
 	}
 	for _, a := range f.Reload {
-		if hasControl(a) {
+		if ottr.HasControl(a) {
 			bad("reload", "%q contains a control character", a)
 		}
 	}
 	return probs
-}
-
-// hasControl reports whether s holds a NUL, newline or other control
-// character.
-func hasControl(s string) bool {
-	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
 // Quote makes s one word for a POSIX shell.
