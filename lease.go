@@ -1,0 +1,54 @@
+package ottr
+
+import (
+	"context"
+	"time"
+)
+
+// Lease is a live rotation handed to a worker: the rotation and the epoch
+// its job must carry. A job whose epoch is no longer the rotation's was
+// superseded (its worker died and another took over) and does nothing.
+type Lease struct {
+	RotationID string
+	SystemName string
+	Epoch      int64
+}
+
+// RotationLeaser lets the workers of several processes share rotations
+// safely. A worker holds a rotation while it runs it and renews the hold
+// well before it runs out; a worker that dies (kill -9, a lost host) stops
+// renewing, and any other process takes the rotation over once the hold
+// has run out — long before the job queue would rescue the dead worker's
+// job. The epoch makes the takeover exclusive: it changes on every
+// takeover, and only a worker with the current epoch may hold the rotation.
+type RotationLeaser interface {
+	// ClaimRotation makes owner the holder of live rotation id until
+	// until, if epoch is its current epoch and no other owner holds it
+	// unexpired at now. It returns the current epoch either way; claimed
+	// is false when the epoch differs (the job is superseded) or another
+	// owner holds it.
+	ClaimRotation(ctx context.Context, id, owner string, epoch int64, now, until time.Time) (claimed bool, current int64, err error)
+	// RenewRotationLease extends owner's hold to until; false when owner no
+	// longer holds it (taken over, released or finished).
+	RenewRotationLease(ctx context.Context, id, owner string, epoch int64, until time.Time) (bool, error)
+	// ReleaseRotation ends owner's hold, leaving the epoch: the job that
+	// holds it goes on (a retry after a backoff, or nothing if finished).
+	ReleaseRotation(ctx context.Context, id, owner string, epoch int64) error
+	// HandOverRotation ends owner's hold and moves the rotation to a new
+	// epoch, for a new job to continue it at once (a graceful shutdown).
+	// ok is false when owner did not hold it.
+	HandOverRotation(ctx context.Context, id, owner string, epoch int64) (l Lease, ok bool, err error)
+	// ReapRotationLeases takes over up to limit live rotations whose holder
+	// stopped renewing before now: each moves to a new epoch with no
+	// holder and is returned, so the caller queues a job for it. Two
+	// callers racing never get the same rotation.
+	ReapRotationLeases(ctx context.Context, now time.Time, limit int) ([]Lease, error)
+}
+
+// RotationBatcher creates many rotations in one round trip.
+type RotationBatcher interface {
+	// CreateRotations stores each rotation as CreateRotation does. For an
+	// asset that already has a live rotation, that one is returned in its
+	// place with joined[i] true; nothing fails for it.
+	CreateRotations(ctx context.Context, rs []*Rotation) (joined []bool, err error)
+}

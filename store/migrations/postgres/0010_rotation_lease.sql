@@ -1,0 +1,7 @@
+-- Rotations are held by the worker running them, which renews the hold;
+-- another process takes over a rotation whose holder stopped renewing
+-- (killed, host lost) by moving it to a new epoch and queueing a job.
+ALTER TABLE rotations ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE rotations ADD COLUMN lease_until BIGINT;
+ALTER TABLE rotations ADD COLUMN lease_epoch BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX rotations_lease ON rotations(lease_until) WHERE lease_owner <> '';
