@@ -94,6 +94,9 @@ type Rotation struct {
 	// and one when it ends), not stored.
 	Failures  int `json:"-"`
 	Recovered int `json:"-"`
+	// LeaseEpoch is the rotation's current epoch (RotationLeaser): the
+	// one its job must carry. Read-only: lease operations change it.
+	LeaseEpoch int64 `json:"-"`
 }
 
 // LogLine is one entry of a rotation's log: what a step did. Messages never

@@ -151,7 +151,13 @@ func (r *Rotator) Run(ctx context.Context, id string) error {
 		// what to fix.
 		msg := err.Error()
 		x.logf("error", "%s", msg)
-		_ = x.save(ctx, func(r *ottr.Rotation) { r.Error = msg })
+		_ = x.save(ctx, func(r *ottr.Rotation) {
+			// An attempt that lost its rotation (finished or taken
+			// over meanwhile) must not write over it.
+			if r.State.Live() {
+				r.Error = msg
+			}
+		})
 		return err
 	}
 	return nil

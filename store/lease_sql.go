@@ -182,7 +182,7 @@ func (d *DB) createRotationBatch(ctx context.Context, rs []*ottr.Rotation, joine
 		if len(names) == 0 {
 			return nil
 		}
-		rows, err = tx.QueryContext(ctx, d.q(`SELECT `+rotationCols+` FROM rotations
+		rows, err = tx.QueryContext(ctx, d.q(`SELECT `+rotationSelect+` FROM rotations
 			WHERE state IN ('queued', 'running') AND system_name IN (?`+strings.Repeat(",?", len(names)-1)+`)`), names...)
 		if err != nil {
 			return fmt.Errorf("find live rotations: %w", err)

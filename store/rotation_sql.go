@@ -13,12 +13,16 @@ import (
 const rotationCols = `id, system_name, state, step, attempts, trigger_by, requested_by, recipe, error,
 	created_at, started_at, finished_at, updated_at, old_serial, new_serial, old_expiration, new_expiration, csr, chain, previous_chain`
 
+// rotationSelect adds what rotations are read with but never written
+// with: the lease epoch belongs to the lease operations (lease_sql.go).
+const rotationSelect = rotationCols + `, lease_epoch`
+
 func scanRotation(r rowScanner) (*ottr.Rotation, error) {
 	var x ottr.Rotation
 	var created, updated int64
 	var started, finished, oldExp, newExp sql.NullInt64
 	err := r.Scan(&x.ID, &x.SystemName, &x.State, &x.Step, &x.Attempts, &x.Trigger, &x.RequestedBy, &x.Recipe, &x.Error,
-		&created, &started, &finished, &updated, &x.OldSerial, &x.NewSerial, &oldExp, &newExp, &x.CSR, &x.Chain, &x.PreviousChain)
+		&created, &started, &finished, &updated, &x.OldSerial, &x.NewSerial, &oldExp, &newExp, &x.CSR, &x.Chain, &x.PreviousChain, &x.LeaseEpoch)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +60,7 @@ func (d *DB) CreateRotation(ctx context.Context, r *ottr.Rotation) error {
 	}
 	_, err := d.db.ExecContext(ctx, d.q(`INSERT INTO rotations (`+rotationCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), rotationArgs(r)...)
 	if isUnique(err) && r.State.Live() {
-		live, lerr := scanRotation(d.db.QueryRowContext(ctx, d.q(`SELECT `+rotationCols+` FROM rotations
+		live, lerr := scanRotation(d.db.QueryRowContext(ctx, d.q(`SELECT `+rotationSelect+` FROM rotations
 			WHERE system_name = ? AND state IN ('queued', 'running')`), r.SystemName))
 		if lerr != nil {
 			return fmt.Errorf("find live rotation of %s: %w", r.SystemName, lerr)
@@ -75,7 +79,7 @@ func (d *DB) CreateRotation(ctx context.Context, r *ottr.Rotation) error {
 
 // GetRotation returns a rotation with its log.
 func (d *DB) GetRotation(ctx context.Context, id string) (*ottr.Rotation, error) {
-	x, err := scanRotation(d.db.QueryRowContext(ctx, d.q(`SELECT `+rotationCols+` FROM rotations WHERE id = ?`), id))
+	x, err := scanRotation(d.db.QueryRowContext(ctx, d.q(`SELECT `+rotationSelect+` FROM rotations WHERE id = ?`), id))
 	if err == sql.ErrNoRows {
 		return nil, ottr.Errorf(ottr.ENOTFOUND, "rotation %q not found", id)
 	}
@@ -103,7 +107,7 @@ func (d *DB) GetRotation(ctx context.Context, id string) (*ottr.Rotation, error)
 func (d *DB) UpdateRotation(ctx context.Context, id string, fn func(*ottr.Rotation) error) (*ottr.Rotation, error) {
 	var out *ottr.Rotation
 	err := d.tx(ctx, func(tx *sql.Tx) error {
-		x, err := scanRotation(tx.QueryRowContext(ctx, d.q(`SELECT `+rotationCols+` FROM rotations WHERE id = ?`+d.forUpdate()), id))
+		x, err := scanRotation(tx.QueryRowContext(ctx, d.q(`SELECT `+rotationSelect+` FROM rotations WHERE id = ?`+d.forUpdate()), id))
 		if err == sql.ErrNoRows {
 			return ottr.Errorf(ottr.ENOTFOUND, "rotation %q not found", id)
 		}
@@ -190,7 +194,7 @@ func (d *DB) FindRotations(ctx context.Context, f ottr.RotationFilter) ([]*ottr.
 		where = append(where, "(created_at < ? OR (created_at = ? AND id < ?))")
 		args = append(args, createdMS, createdMS, id)
 	}
-	query, limit := pageQuery(`SELECT `+rotationCols+` FROM rotations`, where, "created_at DESC, id DESC", f.Limit)
+	query, limit := pageQuery(`SELECT `+rotationSelect+` FROM rotations`, where, "created_at DESC, id DESC", f.Limit)
 	rows, err := d.db.QueryContext(ctx, d.q(query), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("find rotations: %w", err)

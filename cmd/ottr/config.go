@@ -107,6 +107,10 @@ type WorkersConfig struct {
 	Backoff     Duration `yaml:"backoff"`      // first retry delay, doubled per attempt
 	MaxBackoff  Duration `yaml:"max_backoff"`  // cap on the retry delay
 	StepTimeout Duration `yaml:"step_timeout"` // bound on each pipeline step
+	// Lease is how long a worker holds a running rotation between
+	// renewals; another replica takes over a rotation whose worker died
+	// once it runs out.
+	Lease Duration `yaml:"lease"`
 }
 
 // LogConfig chooses the log level and format.
@@ -121,7 +125,7 @@ func defaultConfig() Config {
 		DataDir: defaultDataDir(),
 		Router:  RouterConfig{Interval: Duration(time.Hour), Jitter: 0.1},
 		Workers: WorkersConfig{Concurrency: 50, MaxAttempts: 5, Backoff: Duration(30 * time.Second),
-			MaxBackoff: Duration(30 * time.Minute), StepTimeout: Duration(5 * time.Minute)},
+			MaxBackoff: Duration(30 * time.Minute), StepTimeout: Duration(5 * time.Minute), Lease: Duration(30 * time.Second)},
 		DNS: DNSConfig{
 			TTL: Duration(time.Second), NegativeTTL: Duration(time.Second),
 			PropagationTimeout: Duration(2 * time.Minute),
@@ -246,6 +250,9 @@ func (c *Config) validate() error {
 	}
 	if c.Workers.Concurrency < 1 {
 		bad("workers.concurrency", "%d must be at least 1", c.Workers.Concurrency)
+	}
+	if c.Workers.Lease < Duration(3*time.Second) || c.Workers.Lease > Duration(10*time.Minute) {
+		bad("workers.lease", "%s is outside 3s to 10m", c.Workers.Lease)
 	}
 	if c.Limits.MaxSANs < 1 {
 		bad("limits.max_sans", "%d must be at least 1", c.Limits.MaxSANs)

@@ -308,7 +308,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 	}
 
 	a.pollInterval = 50 * time.Millisecond
-	eng, err := a.engine(ctx)
+	eng, err := a.engine(ctx, false)
 	if err != nil {
 		return 0, err
 	}

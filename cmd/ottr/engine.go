@@ -21,6 +21,7 @@ type rotationEngine interface {
 	Stop(ctx context.Context) error
 	Recover(ctx context.Context) error
 	Enqueue(ctx context.Context, r *ottr.Rotation) (bool, error)
+	RouterPass(ctx context.Context) (rotate.PassResult, error)
 }
 
 // rotator builds the rotation pipeline from the configuration.
@@ -74,10 +75,11 @@ func (a *app) rotator(ctx context.Context) (*rotate.Rotator, error) {
 	}, nil
 }
 
-// engine builds the durable job engine on the configured database: River's
+// engine builds the durable job engine on the configured database (with
+// the periodic router when withRouter, as ottr serve runs it): River's
 // SQLite driver on data_dir/jobs.db (its own file and one connection, as
 // River's SQLite driver wants), or River's PostgreSQL driver on the DSN.
-func (a *app) engine(ctx context.Context) (rotationEngine, error) {
+func (a *app) engine(ctx context.Context, withRouter bool) (rotationEngine, error) {
 	c, err := a.config()
 	if err != nil {
 		return nil, err
@@ -89,7 +91,11 @@ func (a *app) engine(ctx context.Context) (rotationEngine, error) {
 	ec := rotate.EngineConfig{
 		Concurrency: c.Workers.Concurrency, MaxAttempts: c.Workers.MaxAttempts,
 		BaseBackoff: time.Duration(c.Workers.Backoff), MaxBackoff: time.Duration(c.Workers.MaxBackoff),
-		PollInterval: a.pollInterval, Logger: a.log,
+		PollInterval: a.pollInterval, Logger: a.log, Lease: time.Duration(c.Workers.Lease),
+		RouterInterval: time.Duration(c.Router.Interval),
+	}
+	if withRouter {
+		ec.Router = a.router
 	}
 	if dsn := c.Database.Reveal(); dsn != "" {
 		pool, err := pgxpool.New(ctx, dsn)
@@ -115,4 +121,21 @@ func (a *app) engine(ctx context.Context) (rotationEngine, error) {
 		return nil, err
 	}
 	return e, e.Migrate(ctx)
+}
+
+// router builds the router of a pass with the route table as it is now.
+func (a *app) router(ctx context.Context) (*rotate.Router, error) {
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	rt, err := a.routeTable()
+	if err != nil {
+		return nil, err
+	}
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &rotate.Router{Assets: db, Routes: rt, Policy: c.policy(), Logger: a.log}, nil
 }

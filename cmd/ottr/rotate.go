@@ -55,7 +55,7 @@ follows its log.`,
 				}
 				defer srv.Close()
 			}
-			eng, err := a.engine(ctx)
+			eng, err := a.engine(ctx, false)
 			if err != nil {
 				return err
 			}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/ottr-dev/ottr"
-	"github.com/ottr-dev/ottr/rotate"
 	"github.com/spf13/cobra"
 )
 
@@ -18,9 +16,14 @@ func (a *app) serveCmd() *cobra.Command {
 		Long: `Run until interrupted: the built-in DNS server (when dns.listen is set),
 the rotation workers (workers.concurrency at once, durable jobs in the
 database) and the router, which every router.interval queues a rotation for
-each due asset that has a route. On SIGINT/SIGTERM it stops taking jobs and
-gives running rotations 30 seconds to finish; the rest resume on the next
-start or on another replica.`,
+each due asset that has a route.
+
+Several replicas may share one PostgreSQL database: they elect a leader
+that queues the router passes (one per interval for the whole cluster),
+share the rotation jobs, and continue the rotations of a replica that died
+once its lease (workers.lease) runs out. On SIGINT/SIGTERM a replica stops
+taking jobs and gives running rotations 30 seconds to finish; the rest are
+handed over at once to the other replicas (or to this one's next start).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -44,7 +47,7 @@ start or on another replica.`,
 				}
 				defer srv.Close()
 			}
-			eng, err := a.engine(ctx)
+			eng, err := a.engine(ctx, true)
 			if err != nil {
 				return err
 			}
@@ -65,20 +68,13 @@ start or on another replica.`,
 				}
 				a.log.Info("stopped")
 			}()
-			interval := time.Duration(c.Router.Interval)
-			for {
-				if err := a.routerPass(ctx, eng); err != nil {
-					a.log.Error("router pass", "err", err)
-				}
-				if once {
-					return nil
-				}
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-time.After(interval):
-				}
+			if once {
+				_, err := eng.RouterPass(ctx)
+				return err
 			}
+			<-ctx.Done()
+			a.log.Info("stopping: running rotations get 30s to finish, the rest are handed over")
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "API address host:port (config listen; empty string turns the API off)")
@@ -88,43 +84,4 @@ start or on another replica.`,
 	cmd.Flags().BoolVar(&once, "once", false, "run one router pass, then stop")
 	_ = cmd.Flags().MarkHidden("once")
 	return cmd
-}
-
-// routerPass queues a rotation for every due, routed asset.
-func (a *app) routerPass(ctx context.Context, eng rotationEngine) error {
-	c, err := a.config()
-	if err != nil {
-		return err
-	}
-	rt, err := a.routeTable()
-	if err != nil {
-		return err
-	}
-	db, err := a.store(ctx)
-	if err != nil {
-		return err
-	}
-	r := &rotate.Router{Assets: db, Routes: rt, Policy: c.policy(), Logger: a.log}
-	queued, joined := 0, 0
-	st, err := r.Pass(ctx, func(cand rotate.Candidate) error {
-		if cand.Route == nil {
-			return nil
-		}
-		rot := &ottr.Rotation{SystemName: cand.Asset.SystemName, Trigger: ottr.TriggerRouter, Recipe: cand.Route.Recipe}
-		j, err := eng.Enqueue(ctx, rot)
-		if err != nil {
-			return err
-		}
-		if j {
-			joined++
-		} else {
-			queued++
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	a.log.Info("router pass", "examined", st.Examined, "due", st.Due, "held", st.Held, "unrouted", st.Unrouted, "queued", queued, "joined", joined, "took", st.Duration.Round(time.Millisecond))
-	return nil
 }

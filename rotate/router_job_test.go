@@ -1,0 +1,146 @@
+package rotate_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/internal/storetest"
+	"github.com/ottr-dev/ottr/rotate"
+	"github.com/ottr-dev/ottr/store"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+)
+
+// A pass queues every due, routed asset in batches; a second pass joins
+// the live rotations instead of doubling them.
+func TestRouterPassQueuesInBatches(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := t.Context()
+	const n = 2345 // three batches
+	var as []*ottr.Asset
+	for i := range n {
+		as = append(as, &ottr.Asset{SystemName: fmt.Sprintf("fw%04d.example.com", i), CommonName: fmt.Sprintf("fw%04d.example.com", i),
+			CertificateAuthority: "lets_encrypt", HostPlatform: "panos", OSVersion: "9.1.0", DeviceModel: "PA-XXXX"})
+	}
+	// Two unrouted ones are left alone.
+	as = append(as, &ottr.Asset{SystemName: "odd.example.com", CommonName: "odd.example.com", CertificateAuthority: "lets_encrypt", HostPlatform: "PENDING"})
+	i := 0
+	next := func() (*ottr.Asset, error) {
+		if i == len(as) {
+			return nil, io.EOF
+		}
+		i++
+		return as[i-1], nil
+	}
+	if _, err := db.ImportAssets(ctx, next, store.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "jobs.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs.SetMaxOpenConns(1)
+	t.Cleanup(func() { jobs.Close() })
+	rot := &rotate.Rotator{Assets: db, Rotations: db}
+	rt := routes(t)
+	e, err := rotate.NewEngine(riversqlite.New(jobs), rot, rotate.EngineConfig{
+		Router: func(context.Context) (*rotate.Router, error) { return &rotate.Router{Assets: db, Routes: rt}, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.RouterPass(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Due != n+1 || res.Routed != n || res.Unrouted != 1 || res.Queued != n || res.Joined != 0 {
+		t.Fatalf("first pass: %+v", res)
+	}
+	t.Logf("queued %d rotations in %s", res.Queued, res.Enqueue.Round(time.Millisecond))
+	queued, _, err := db.FindRotations(ctx, ottr.RotationFilter{State: ottr.StateQueued, Limit: 5000})
+	if err != nil || len(queued) != n {
+		t.Fatalf("%d queued rotations, %v", len(queued), err)
+	}
+	var jobsN int
+	if err := jobs.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'ottr_rotation' AND state = 'available'`).Scan(&jobsN); err != nil || jobsN != n {
+		t.Fatalf("%d rotation jobs, %v", jobsN, err)
+	}
+	res, err = e.RouterPass(ctx)
+	if err != nil || res.Queued != 0 || res.Joined != n {
+		t.Fatalf("second pass: %+v %v", res, err)
+	}
+	if err := jobs.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'ottr_rotation'`).Scan(&jobsN); err != nil || jobsN != n {
+		t.Fatalf("%d rotation jobs after the second pass, %v", jobsN, err)
+	}
+}
+
+// Three replicas on one PostgreSQL database route the fleet once per
+// interval between them, not once each.
+func TestRouterRunsOncePerIntervalAcrossReplicas(t *testing.T) {
+	dsn := postgresSchema(t)
+	db, err := store.Open(t.Context(), store.Config{DSN: dsn, Sealer: testSealer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	const interval = 2 * time.Second
+	start := time.Now()
+	var passes atomic.Int32
+	rot := &rotate.Rotator{Assets: db, Rotations: db}
+	var engines []*rotate.Engine[pgx.Tx]
+	for i := range 3 {
+		pool, err := pgxpool.New(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		e, err := rotate.NewEngine(riverpgxv5.New(pool), rot, rotate.EngineConfig{
+			PollInterval: 50 * time.Millisecond, RouterInterval: interval, Owner: fmt.Sprintf("replica%d", i),
+			Router: func(context.Context) (*rotate.Router, error) {
+				passes.Add(1)
+				t.Logf("pass on replica%d at %s", i, time.Since(start).Round(time.Millisecond))
+				return &rotate.Router{Assets: db}, nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if err := e.Migrate(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		engines = append(engines, e)
+	}
+	for _, e := range engines {
+		if err := e.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Stop(context.Background()) })
+	}
+	time.Sleep(4*interval + interval/2)
+	elapsed := time.Since(start)
+	got := int(passes.Load())
+	// One pass at the leader's start, then one per interval: 4 or 5 in
+	// 4.5 intervals; every replica running its own would make 12 or more.
+	max := int(elapsed/interval) + 1
+	if got < 2 || got > max {
+		t.Fatalf("%d router passes in %s with a %s interval across 3 replicas (want 2..%d)", got, elapsed.Round(time.Millisecond), interval, max)
+	}
+	t.Logf("%d passes in %s", got, elapsed.Round(time.Millisecond))
+}
