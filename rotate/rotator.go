@@ -186,6 +186,9 @@ func (x *run) pipeline(ctx context.Context) error {
 	_ = x.rememberCurrent(rctx)
 	cancel()
 
+	if x.rot.Chain == "" && x.rot.CSR == "" {
+		x.adoptUnused(ctx)
+	}
 	var chain []*x509.Certificate
 	if x.rot.Chain != "" {
 		// Resumed after the certificate was issued: install that one.
@@ -301,6 +304,62 @@ func (x *run) preflight(ctx context.Context) error {
 		return ottr.Invalid("DNS-01 delegation is missing", probs...)
 	}
 	return nil
+}
+
+// adoptUnused takes over the certificate the asset's last, failed rotation
+// had issued but never got into service (the install failed and nothing was
+// restored, so the device still holds its key): the new rotation installs
+// it instead of ordering again. A CA allows few duplicate certificates (Let's
+// Encrypt: 5 a week), and an asset whose install keeps failing would use
+// them up in a day of retries. The certificate is taken only while it
+// names exactly the asset's names and has more than half its lifetime
+// left; if the device no longer holds its key, verify fails, the previous
+// certificate is restored and the next attempt starts over.
+func (x *run) adoptUnused(ctx context.Context) {
+	l := x.asset.LastRotation
+	if l == nil || l.Status != string(ottr.StateFailed) || l.RotationID == "" || l.RotationID == x.rot.ID {
+		return
+	}
+	prev, err := x.r.Rotations.GetRotation(ctx, l.RotationID)
+	if err != nil || prev.Chain == "" {
+		return
+	}
+	chain, err := ottr.ParseChain([]byte(prev.Chain))
+	if err != nil || len(chain) == 0 {
+		return
+	}
+	leaf, now := chain[0], x.r.now()
+	if now.After(leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore)/2)) || !sameNames(leaf, x.asset.Names()) {
+		return
+	}
+	if err := x.save(ctx, func(r *ottr.Rotation) {
+		r.CSR, r.Chain = prev.CSR, prev.Chain
+		r.NewSerial, r.NewExpiration = prev.NewSerial, prev.NewExpiration
+	}); err != nil {
+		return
+	}
+	x.logf("info", "installing serial %x, issued by rotation %s whose install failed, instead of ordering again", leaf.SerialNumber, prev.ID)
+}
+
+// sameNames reports whether leaf names exactly names (in any order).
+func sameNames(leaf *x509.Certificate, names []string) bool {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[strings.ToLower(n)] = true
+	}
+	got := map[string]bool{}
+	for _, n := range leaf.DNSNames {
+		got[strings.ToLower(n)] = true
+	}
+	if len(got) != len(want) {
+		return false
+	}
+	for n := range want {
+		if !got[n] {
+			return false
+		}
+	}
+	return true
 }
 
 // rememberCurrent records what the device serves before the rotation, for
