@@ -142,27 +142,3 @@ const (
 	Queued Outcome = "queued" // a new rotation was created
 	Joined Outcome = "joined" // the asset already had a live rotation
 )
-
-// Enqueue records a queued rotation for a routed candidate, or joins the
-// asset's live rotation. It returns the rotation.
-func Enqueue(ctx context.Context, rs ottr.RotationStore, c Candidate, trigger, by string) (*ottr.Rotation, Outcome, error) {
-	if c.Route == nil {
-		return nil, "", ottr.Errorf(ottr.EINVALID, "asset %q has no route: %s", c.Asset.SystemName, c.NoRoute.Reason)
-	}
-	rot := &ottr.Rotation{
-		SystemName: c.Asset.SystemName, State: ottr.StateQueued, Trigger: trigger,
-		RequestedBy: by, Recipe: c.Route.Recipe,
-	}
-	if e := c.Asset.CertificateExpiration; e != nil {
-		old := *e // the candidate's asset is reused after the callback
-		rot.OldExpiration = &old
-	}
-	err := rs.CreateRotation(ctx, rot)
-	switch {
-	case err == nil:
-		return rot, Queued, nil
-	case ottr.ErrorCode(err) == ottr.ECONFLICT && rot.ID != "":
-		return rot, Joined, nil
-	}
-	return nil, "", fmt.Errorf("enqueue rotation of %s: %w", c.Asset.SystemName, err)
-}
