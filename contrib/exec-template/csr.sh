@@ -25,8 +25,15 @@ esac
 sans=${OTTR_SANS:-$OTTR_COMMON_NAME}
 san_ext=$(printf '%s' "$sans" | sed 's/^/DNS:/; s/,/,DNS:/g')
 
-# The key stays on the device, next to the certificate it will serve.
-openssl req -new "$@" -nodes -keyout "$DEVICE_DIR/key.pending.pem" \
+# The key stays on the device, next to the certificate it will serve;
+# made in a temp file and renamed, so a failed run leaves no half key.
+tmp="$DEVICE_DIR/key.pending.pem.ottr-new-$$"
+trap 'rm -f "$tmp"' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+openssl req -new "$@" -nodes -keyout "$tmp" \
   -subj "/CN=$OTTR_COMMON_NAME" -addext "subjectAltName=$san_ext" \
   -out "$OTTR_CSR_FILE" 2>/dev/null
+mv "$tmp" "$DEVICE_DIR/key.pending.pem"
 echo "made a ${OTTR_KEY_TYPE:-p256} key and a CSR for $sans" >&2

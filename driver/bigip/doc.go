@@ -12,14 +12,24 @@
 //     shell needed, unlike Ottr's util/bash);
 //  4. the leaf and the intermediates are uploaded (Content-Range) and
 //     installed as <name>.crt and <name>-chain.crt, matching <name>.key;
+//     the uploaded files are removed from the REST download area;
 //  5. each configured client-ssl profile's certKeyChain is pointed at
 //     them — the device checks that the key and the certificate match;
-//  6. the configuration is saved (sys config save);
+//  6. the configuration is saved (sys config save). If a profile refuses
+//     or the save fails, the profiles already changed are pointed back
+//     and the objects just installed deleted, so the running
+//     configuration stays the saved one, serving what it served; the key
+//     stays for the retry;
 //  7. the driver waits for the virtual server (serve) to present the new
 //     certificate;
 //  8. ottr- objects from earlier rotations are deleted, except the ones
-//     just replaced (Restore binds them again); objects anyone else made
-//     are never touched.
+//     just replaced (Restore binds them again; only the install that
+//     replaced them prunes); objects anyone else made are never touched.
+//
+// Restore binds the objects holding the previous certificate again and
+// saves, pointing the profiles back on failure; it finds them on the
+// device, so a driver opened in another process restores too, and it may
+// be repeated.
 //
 // Errors are iControl REST's JSON ({"code","message"}, F5's numbered
 // messages kept); 401 is permanent, a 503 "Configuration Utility

@@ -1,6 +1,7 @@
 package bigip
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"net/http"
@@ -25,33 +26,91 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	if err != nil {
 		return err
 	}
-	prev, err := d.profile(ctx, d.c.Profiles[0])
+	want := binding{Cert: "/Common/" + name + ".crt", Key: "/Common/" + name + ".key", Chain: "none"}
+	if len(chain) > 1 {
+		want.Chain = "/Common/" + name + "-chain.crt"
+	}
+	prev, err := d.installAndSwitch(ctx, name, chain, want)
 	if err != nil {
 		return err
 	}
-	want := binding{Cert: "/Common/" + name + ".crt", Key: "/Common/" + name + ".key", Chain: "none"}
-	if err := d.put(ctx, name+".crt", ottr.EncodeChain(chain[:1])); err != nil {
-		return err
-	}
-	if len(chain) > 1 {
-		want.Chain = "/Common/" + name + "-chain.crt"
-		if err := d.put(ctx, name+"-chain.crt", ottr.EncodeChain(chain[1:])); err != nil {
-			return err
-		}
-	}
-	ottr.Logf(ctx, "installed %s with its chain", want.Cert)
-	if err := d.bind(ctx, want); err != nil {
-		return err
-	}
-	if err := d.do(ctx, http.MethodPost, "/mgmt/tm/sys/config", map[string]string{"command": "save"}, nil); err != nil {
-		return err
-	}
-	ottr.Logf(ctx, "configuration saved")
 	if err := d.waitServes(ctx, chain[0]); err != nil {
 		return err
 	}
-	d.prune(ctx, want, prev)
+	if prev != want {
+		// Only the install that replaced prev prunes, keeping it for
+		// Restore: a repeated install (prev already want) cannot tell which
+		// certificate the rotation replaced.
+		d.prune(ctx, want, prev)
+	}
 	return nil
+}
+
+// installAndSwitch installs the certificate objects for want and switches
+// the profiles to them. If that fails, the objects are deleted again:
+// unbound, they would linger unsaved in the running configuration. The
+// key stays, so a retry installs them again.
+func (d *Driver) installAndSwitch(ctx context.Context, name string, chain []*x509.Certificate, want binding) (prev binding, err error) {
+	defer func() {
+		if err == nil {
+			return
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.c.RequestTimeout)
+		defer cancel()
+		for _, o := range []string{want.Cert, want.Chain} {
+			if o != "none" {
+				_ = d.do(rctx, http.MethodDelete, "/mgmt/tm/sys/file/ssl-cert/"+urlName(o), nil, nil)
+			}
+		}
+	}()
+	if err := d.put(ctx, name+".crt", ottr.EncodeChain(chain[:1])); err != nil {
+		return binding{}, err
+	}
+	if len(chain) > 1 {
+		if err := d.put(ctx, name+"-chain.crt", ottr.EncodeChain(chain[1:])); err != nil {
+			return binding{}, err
+		}
+	}
+	ottr.Logf(ctx, "installed %s with its chain", want.Cert)
+	return d.switchTo(ctx, want)
+}
+
+// switchTo points every profile at b and saves the configuration, and
+// returns the first profile's binding before. If a profile refuses or the
+// save fails, the profiles already changed are pointed back at what they
+// had (each binding is a pair the device checked), so the running
+// configuration stays as the saved one and serves what it served.
+func (d *Driver) switchTo(ctx context.Context, b binding) (binding, error) {
+	before := make([]binding, len(d.c.Profiles))
+	for i, p := range d.c.Profiles {
+		var err error
+		if before[i], err = d.profile(ctx, p); err != nil {
+			return binding{}, err
+		}
+	}
+	var err error
+	changed := 0
+	for _, p := range d.c.Profiles {
+		if err = d.bindProfile(ctx, p, b); err != nil {
+			break
+		}
+		changed++
+	}
+	if err == nil {
+		if err = d.do(ctx, http.MethodPost, "/mgmt/tm/sys/config", map[string]string{"command": "save"}, nil); err == nil {
+			ottr.Logf(ctx, "configuration saved")
+			return before[0], nil
+		}
+	}
+	// The device may have gone quiet: put back with a context of its own.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.c.RequestTimeout)
+	defer cancel()
+	for i, p := range d.c.Profiles[:changed] {
+		if rerr := d.bindProfile(rctx, p, before[i]); rerr != nil {
+			ottr.Logf(ctx, "warn: could not point client-ssl profile %s back at %s: %s", p, before[i].Cert, ottr.ErrorMessage(rerr))
+		}
+	}
+	return binding{}, err
 }
 
 // keyFor finds the key the device made for leaf: the ottr- key whose CSR
@@ -87,11 +146,16 @@ func (d *Driver) keyFor(ctx context.Context, leaf *x509.Certificate) (string, er
 	return "", ottr.Errorf(ottr.EINVALID, "BIG-IP %s: no key on the device matches this certificate; only a certificate for a request the device made can be installed", d.c.Address)
 }
 
-// put uploads a file and installs it as a certificate object.
+// put uploads a file and installs it as a certificate object. The upload
+// is removed from the device's download area afterwards, also when the
+// install fails.
 func (d *Driver) put(ctx context.Context, name string, pemData []byte) error {
 	var up struct {
 		LocalFilePath string `json:"localFilePath"`
 	}
+	defer func() {
+		_ = d.do(context.WithoutCancel(ctx), http.MethodPost, "/mgmt/tm/util/unix-rm", map[string]string{"command": "run", "utilCmdArgs": "/var/config/rest/downloads/" + name}, nil)
+	}()
 	if err := d.do(ctx, http.MethodPost, "/mgmt/shared/file-transfer/uploads/"+name, upload(pemData), &up); err != nil {
 		return err
 	}
@@ -101,14 +165,12 @@ func (d *Driver) put(ctx context.Context, name string, pemData []byte) error {
 	return d.do(ctx, http.MethodPost, "/mgmt/tm/sys/crypto/cert", map[string]string{"command": "install", "name": name, "from-local-file": up.LocalFilePath}, nil)
 }
 
-func (d *Driver) bind(ctx context.Context, b binding) error {
-	for _, p := range d.c.Profiles {
-		if err := d.do(ctx, http.MethodPatch, "/mgmt/tm/ltm/profile/client-ssl/"+urlName(p), map[string]any{
-			"certKeyChain": []map[string]string{{"name": "default", "cert": b.Cert, "key": b.Key, "chain": b.Chain}}}, nil); err != nil {
-			return err
-		}
-		ottr.Logf(ctx, "client-ssl profile %s now uses %s", p, b.Cert)
+func (d *Driver) bindProfile(ctx context.Context, p string, b binding) error {
+	if err := d.do(ctx, http.MethodPatch, "/mgmt/tm/ltm/profile/client-ssl/"+urlName(p), map[string]any{
+		"certKeyChain": []map[string]string{{"name": "default", "cert": b.Cert, "key": b.Key, "chain": cmp.Or(b.Chain, "none")}}}, nil); err != nil {
+		return err
 	}
+	ottr.Logf(ctx, "client-ssl profile %s now uses %s", p, b.Cert)
 	return nil
 }
 
@@ -152,7 +214,10 @@ func (d *Driver) prune(ctx context.Context, keep, prev binding) {
 }
 
 // Restore binds the certificate object holding previous (with the key of
-// the same name and its chain) again and saves.
+// the same name and its chain) again and saves; a failure points the
+// profiles back at what they had. It finds the objects on the device, so
+// a driver opened in another process restores as well, and it may be
+// repeated. Install keeps the objects it replaced, so they are there.
 func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) error {
 	if len(previous) == 0 {
 		return ottr.Errorf(ottr.EINVALID, "no previous certificate to restore")
@@ -172,10 +237,7 @@ func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) erro
 				b.Chain = o.FullPath
 			}
 		}
-		if err := d.bind(ctx, b); err != nil {
-			return err
-		}
-		if err := d.do(ctx, http.MethodPost, "/mgmt/tm/sys/config", map[string]string{"command": "save"}, nil); err != nil {
+		if _, err := d.switchTo(ctx, b); err != nil {
 			return err
 		}
 		return d.waitServes(ctx, previous[0])

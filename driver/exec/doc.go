@@ -21,15 +21,22 @@
 //
 // The CSR script makes a fresh key on the device and writes the CSR (PEM)
 // to $OTTR_CSR_FILE or stdout. The install script installs the chain,
-// makes it the served certificate and commits; it must be idempotent. The
-// current script prints the served chain (PEM) on stdout; without one the
-// driver reads it from a TLS handshake with the configured address.
+// makes it the served certificate and commits; it must be idempotent and
+// find the key made by an earlier run (a retry, possibly in another
+// process), and whatever fails it must leave the device serving a key with
+// its own certificate and no temp files. The rollback script (Restore)
+// makes the previous chain the served certificate again from what the
+// device keeps, in any process, repeatably; without one the driver cannot
+// restore. The current script prints the served chain (PEM) on stdout;
+// without one the driver reads it from a TLS handshake with the
+// configured address. contrib/exec-template does all of this.
 //
 // Exit status 0 is success. 64 (usage), 65 (data) and 78 (configuration)
 // fail the rotation at once, 77 (permission) is a credential problem; any
 // other status is retried with backoff. Standard error goes into the
 // rotation log and the last lines of output are in the error, both with
 // the credential's values (all but the username; also base64-, URL- and
-// JSON-encoded, and a key line by line) replaced by [REDACTED]. Each run is bounded by the timeout and killed with its whole
-// process group.
+// JSON-encoded, and a key line by line) replaced by [REDACTED]. Each run is bounded by the timeout; then, or when
+// the rotation is cancelled, its whole process group gets TERM (for the
+// scripts' exit traps) and, a second later, KILL.
 package exec

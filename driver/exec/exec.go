@@ -266,14 +266,18 @@ func (d *Driver) run(ctx context.Context, name string, argv []string, extra map[
 	cmd.Dir = d.c.Dir
 	cmd.Env = d.env(extra)
 	// The script and everything it starts die together on timeout or
-	// cancellation.
+	// cancellation: TERM first, so a script's exit trap can put the device
+	// back and remove its temp files, then KILL for what is left.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
+	if ctx.Err() != nil && cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 	out := d.mask.Mask(stderr.String())
 	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 		if line != "" {
@@ -349,10 +353,13 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	return d.withChain(ctx, "install", d.c.Install, chain)
 }
 
-// Restore runs the rollback script with the previous chain.
+// Restore runs the rollback script with the previous chain (as the
+// rotation row keeps it, so a driver opened in another process restores
+// as well). Without a rollback script the previous certificate cannot be
+// put back, which is an error.
 func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) error {
 	if len(d.c.Rollback) == 0 {
-		return ottr.Errorf(ottr.EINVALID, "no rollback script configured")
+		return ottr.Errorf(ottr.EINVALID, "no rollback script configured: the previous certificate cannot be put back")
 	}
 	return d.withChain(ctx, "rollback", d.c.Rollback, previous)
 }

@@ -4,7 +4,8 @@
 // openssl on the host makes the key (mode 0600, it never leaves the host)
 // and the CSR; the chain is checked against that key and moved into place
 // with temp file + rename, the previous pair kept for Restore; hooks and a
-// reload command run around it.
+// reload command run around it. Whatever fails, key and chain in place are
+// a pair, on disk and in service, and no temp file is left (Install).
 //
 // Every value put into a script is quoted as one shell word (Quote): a
 // path, owner or name is only ever a name, whatever it contains. Reload
@@ -15,6 +16,9 @@
 package hostscript
 
 import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"path"
 	"strconv"
@@ -100,7 +104,9 @@ func QuoteAll(argv []string) string {
 }
 
 // CSR is the script that makes a fresh key next to the key path (as
-// <key>.pending) and prints a CSR for req on stdout.
+// <key>.pending, written to a temp file and renamed, so an interrupted run
+// leaves no half-written key) and prints a CSR for req on stdout. The key
+// and chain in place are not touched.
 func (f *Files) CSR(req ottr.CSRRequest) (string, error) {
 	var newkey string
 	switch req.KeyType {
@@ -118,71 +124,183 @@ func (f *Files) CSR(req ottr.CSRRequest) (string, error) {
 		names = []string{req.CommonName}
 	}
 	san := "subjectAltName=DNS:" + strings.Join(names, ",DNS:")
-	pending := f.KeyPath + ".pending"
 	return fmt.Sprintf(`set -e
 umask 077
+pending=%s
+tmp="$pending.ottr-new-$$"
+trap 'rm -f "$tmp"' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 mkdir -p %s
-openssl req -new %s -nodes -keyout %s -subj %s -addext %s 2>/dev/null
-printf 'made a new key in %%s\n' %s >&2`,
-		Quote(path.Dir(f.KeyPath)), newkey, Quote(pending), Quote("/CN="+req.CommonName), Quote(san), Quote(pending)), nil
+csr=$(openssl req -new %s -nodes -keyout "$tmp" -subj %s -addext %s 2>/dev/null)
+mv -f "$tmp" "$pending"
+printf '%%s\n' "$csr"
+printf 'made a new key in %%s\n' "$pending" >&2`,
+		Quote(f.KeyPath+".pending"), Quote(path.Dir(f.KeyPath)), newkey, Quote("/CN="+req.CommonName), Quote(san)), nil
 }
 
-// Install is the script that takes the chain (written to "$tmp" by
-// writeChain, a shell fragment), checks it matches the pending key (or the
-// installed one, when it is already in place), keeps the previous pair,
-// moves key and chain into place, sets modes and owner, and runs the hooks
-// and the reload.
-func (f *Files) Install(writeChain string, leafSerial string) string {
-	key, crt := Quote(f.KeyPath), Quote(f.CertPath)
-	var b strings.Builder
-	fmt.Fprintf(&b, `set -e
-umask 077
-tmp=%s.ottr-$$
-%s
-want=$(openssl x509 -in "$tmp" -noout -pubkey)
-if [ -f %s.pending ] && [ "$(openssl pkey -in %s.pending -pubout)" = "$want" ]; then
-  [ -f %s ] && cp -p %s %s.prev
-  [ -f %s ] && cp -p %s %s.prev
-  mv %s.pending %s
-elif [ -f %s ] && [ "$(openssl pkey -in %s -pubout)" = "$want" ]; then
-  : # already installed: nothing to swap
-else
-  rm -f "$tmp"; echo "no key on the host matches the certificate" >&2; exit 65
-fi
-`, crt, writeChain, key, key, crt, crt, crt, key, key, key, key, key, key, key)
-	if f.PreHook != "" {
-		fmt.Fprintf(&b, "if [ -x %s ]; then %s >&2; fi\n", Quote(f.PreHook), Quote(f.PreHook))
+// prelude starts the Install and Restore scripts: the paths, the temp
+// files, the reload, and the exit trap that removes every temp file and,
+// when the run fails after it began to replace the pair in place, puts the
+// pair that was there back and reloads, so the host never keeps a key
+// beside a certificate for another key, on disk or in service.
+func (f *Files) prelude() string {
+	reload := ":"
+	if len(f.Reload) > 0 {
+		reload = QuoteAll(f.Reload) + " >&2"
 	}
-	fmt.Fprintf(&b, "chmod %s \"$tmp\"\nchmod 600 %s\n", Quote(f.CertMode), key)
+	return fmt.Sprintf(`set -e
+umask 077
+key=%s
+crt=%s
+given="$crt.ottr-given-$$"
+knew="$key.ottr-new-$$"
+cnew="$crt.ottr-new-$$"
+kold="$key.ottr-old-$$"
+cold="$crt.ottr-old-$$"
+kprev="$key.ottr-prev-$$"
+cprev="$crt.ottr-prev-$$"
+switched=
+reload() { %s; }
+pubkey() { openssl pkey -in "$1" -pubout 2>/dev/null; }
+certkey() { openssl x509 -in "$1" -noout -pubkey 2>/dev/null; }
+fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 2>/dev/null; }
+# pair: the key file $1 holds the key of the certificate in file $2.
+pair() { [ -f "$1" ] && [ -f "$2" ] && k=$(pubkey "$1") && [ -n "$k" ] && [ "$k" = "$(certkey "$2")" ]; }
+finish() {
+  rc=$?
+  set +e
+  if [ "$rc" -ne 0 ] && [ -n "$switched" ]; then
+    if [ -f "$kold" ]; then mv -f "$kold" "$key"; else rm -f "$key"; fi
+    if [ -f "$cold" ]; then mv -f "$cold" "$crt"; else rm -f "$crt"; fi
+    if pair "$key" "$crt" || { [ ! -f "$key" ] && [ ! -f "$crt" ]; }; then
+      echo "put back the key and certificate that were in place" >&2
+    else
+      echo "could not put back the key and certificate that were in place: check $key and $crt" >&2
+    fi
+    reload
+  fi
+  rm -f "$given" "$knew" "$cnew" "$kold" "$cold" "$kprev" "$cprev"
+  exit "$rc"
+}
+trap finish EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+`, Quote(f.KeyPath), Quote(f.CertPath), reload)
+}
+
+// place is the script's part that makes the key in file "$srckey" and the
+// chain in file "$srccrt" the pair in place: both are copied to temp
+// files beside the targets and given their modes and owner, the pre hook
+// runs (a failure there changes nothing), the pair in place is copied
+// aside, both temp files are renamed over the targets back to back, the
+// service reloads and the post hook runs. A failure from the renames on
+// puts the pair that was in place back (the exit trap).
+func (f *Files) place(b *strings.Builder) {
+	if f.PreHook != "" {
+		fmt.Fprintf(b, "if [ -x %s ]; then %s >&2; fi\n", Quote(f.PreHook), Quote(f.PreHook))
+	}
+	b.WriteString(`cp "$srckey" "$knew"
+cp "$srccrt" "$cnew"
+chmod 600 "$knew"
+`)
+	fmt.Fprintf(b, "chmod %s \"$cnew\"\n", Quote(f.CertMode))
 	if f.Owner != "" || f.Group != "" {
 		own := Quote(f.Owner + ":" + f.Group)
 		if f.Group == "" {
 			own = Quote(f.Owner)
 		}
-		fmt.Fprintf(&b, "chown %s \"$tmp\" %s\n", own, key)
+		fmt.Fprintf(b, "chown %s \"$knew\" \"$cnew\"\n", own)
 	}
-	fmt.Fprintf(&b, "mv \"$tmp\" %s\n", crt)
-	if len(f.Reload) > 0 {
-		fmt.Fprintf(&b, "%s >&2\n", QuoteAll(f.Reload))
-	}
+	b.WriteString(`if [ -f "$key" ]; then cp -p "$key" "$kold"; fi
+if [ -f "$crt" ]; then cp -p "$crt" "$cold"; fi
+switched=1
+mv -f "$knew" "$key"
+mv -f "$cnew" "$crt"
+reload
+`)
 	if f.PostHook != "" {
-		fmt.Fprintf(&b, "if [ -x %s ]; then %s >&2; fi\n", Quote(f.PostHook), Quote(f.PostHook))
+		fmt.Fprintf(b, "if [ -x %s ]; then %s >&2; fi\n", Quote(f.PostHook), Quote(f.PostHook))
 	}
-	fmt.Fprintf(&b, "printf 'installed %%s in %%s\\n' %s %s >&2\n", Quote(leafSerial), crt)
+	b.WriteString("switched=\n")
+}
+
+// receive is the scripts' part that writes the chain printed by the shell
+// command printChain (exactly ottr.EncodeChain(chain)) to "$given" and
+// checks it arrived whole: a chain cut short could still hold a whole leaf
+// and pass a look at it, and then break the service's next reload.
+func receive(printChain string, chain []*x509.Certificate) string {
+	sum := sha256.Sum256(ottr.EncodeChain(chain))
+	return fmt.Sprintf(`%s > "$given"
+sum=$(sha256sum < "$given") && [ "${sum%%%% *}" = %s ] || {
+  echo "the chain arrived incomplete or altered" >&2
+  exit 1
+}
+`, printChain, hex.EncodeToString(sum[:]))
+}
+
+// Install is the script that takes the chain (printed by the shell
+// command printChain), finds the key it is for — the one in place (a
+// repeated install) or <key>.pending (made by CSR, in this run or an
+// earlier one) — keeps the pair in place as <key>.prev and <cert>.prev
+// for Restore when the key changes, and places the new pair (see place).
+// Every failure leaves the pair that was in place, on disk and in
+// service, and no temp file; <key>.pending stays until an install of its
+// certificate succeeds, so a retry finds it.
+func (f *Files) Install(printChain string, chain []*x509.Certificate) string {
+	var b strings.Builder
+	b.WriteString(f.prelude())
+	b.WriteString(receive(printChain, chain))
+	b.WriteString(`want=$(certkey "$given")
+have=$(pubkey "$key") || :
+srccrt="$given"
+if [ -n "$have" ] && [ "$have" = "$want" ]; then
+  srckey="$key"
+elif [ -f "$key.pending" ] && [ "$(pubkey "$key.pending")" = "$want" ]; then
+  srckey="$key.pending"
+else
+  echo "no key on the host matches the certificate" >&2
+  exit 65
+fi
+if [ "$srckey" != "$key" ] && [ -n "$have" ] && [ "$have" = "$(certkey "$crt")" ]; then
+  # A new key: keep the pair in place for Restore (renamed into place, so
+  # a kept pair is never half written).
+  cp -p "$key" "$kprev"
+  cp -p "$crt" "$cprev"
+  mv -f "$kprev" "$key.prev"
+  mv -f "$cprev" "$crt.prev"
+fi
+`)
+	f.place(&b)
+	fmt.Fprintf(&b, `if [ "$srckey" != "$key" ]; then rm -f "$key.pending" || :; fi
+printf 'installed %%s in %%s\n' %s "$crt" >&2
+`, Quote(fmt.Sprintf("%x", chain[0].SerialNumber)))
 	return b.String()
 }
 
-// Restore is the script that puts the previous key and chain back and
-// reloads.
-func (f *Files) Restore() string {
-	key, crt := Quote(f.KeyPath), Quote(f.CertPath)
-	script := fmt.Sprintf(`set -e
-[ -f %s.prev ] && [ -f %s.prev ] || { echo "no previous certificate kept" >&2; exit 65; }
-mv %s.prev %s
-mv %s.prev %s
-`, key, crt, key, key, crt, crt)
-	if len(f.Reload) > 0 {
-		script += QuoteAll(f.Reload) + " >&2\n"
-	}
-	return script + "echo 'restored the previous certificate' >&2\n"
+// Restore is the script that makes the chain printed by printChain (the
+// previous one) the certificate in place and in service again: already in
+// place (a repeated restore) it only reloads; else it places the pair
+// kept as <key>.prev and <cert>.prev, if that holds the same leaf with its
+// key. It exits 65 when the host no longer keeps that pair. A failure
+// leaves the pair that was in place, on disk and in service.
+func (f *Files) Restore(printChain string, previous []*x509.Certificate) string {
+	var b strings.Builder
+	b.WriteString(f.prelude())
+	b.WriteString(receive(printChain, previous))
+	b.WriteString(`want=$(fingerprint "$given")
+if [ "$(fingerprint "$crt")" = "$want" ] && pair "$key" "$crt"; then
+  srckey="$key" srccrt="$crt"
+elif [ "$(fingerprint "$crt.prev")" = "$want" ] && pair "$key.prev" "$crt.prev"; then
+  srckey="$key.prev" srccrt="$crt.prev"
+else
+  echo "the host does not keep the previous certificate with its key (looked for $crt.prev and $key.prev)" >&2
+  exit 65
+fi
+`)
+	f.place(&b)
+	b.WriteString("echo 'restored the previous certificate' >&2\n")
+	return b.String()
 }

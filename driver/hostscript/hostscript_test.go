@@ -95,7 +95,7 @@ func TestScriptsQuoteEveryValue(t *testing.T) {
 	}
 	ca := testpki.NewCA("test")
 	chain := ca.Sign(csr, time.Hour)
-	sh(t, dir, f.Install(`cat > "$tmp"`, "01"), ottr.EncodeChain(chain))
+	sh(t, dir, f.Install("cat", chain), ottr.EncodeChain(chain))
 
 	rel := func(p string) string { r, _ := filepath.Rel(dir, p); return r }
 	want := []string{rel(f.CertPath), rel(f.KeyPath), "hook " + evil, "hook-ran", "reloaded " + evil}
@@ -114,8 +114,9 @@ func TestScriptsQuoteEveryValue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh(t, dir, f.Install(`cat > "$tmp"`, "02"), ottr.EncodeChain(ca.Sign(csr2, time.Hour)))
-	sh(t, dir, f.Restore(), nil)
+	chain2 := ca.Sign(csr2, time.Hour)
+	sh(t, dir, f.Install("cat", chain2), ottr.EncodeChain(chain2))
+	sh(t, dir, f.Restore("cat", chain), ottr.EncodeChain(chain))
 	if got, _ := os.ReadFile(f.CertPath); !bytes.Equal(got, ottr.EncodeChain(chain)) {
 		t.Error("Restore did not put the first chain back")
 	}

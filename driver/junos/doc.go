@@ -21,7 +21,16 @@
 //     the device's messages);
 //  4. the driver waits until J-Web presents the new certificate, then
 //     clears key pairs and certificates it made earlier (ottr-…) except the
-//     one replaced, which Restore binds again.
+//     one replaced, which Restore binds again (only the install that
+//     replaced it clears).
+//
+// A local certificate is loaded onto its own key pair, so J-Web always
+// serves a pair. A failed commit changes nothing (the candidate's changes
+// go with the lock); a retry goes on from what is loaded. Files are
+// deleted after use, and each session first deletes ottr-… files an
+// interrupted run left in /var/tmp (a key made off the device among them).
+// Restore finds the previous certificate on the device by serial, so a
+// driver opened in another process restores too, and it may be repeated.
 //
 // The SSH host key is checked against known_hosts as for the linux driver;
 // the asset's certificate_validation "False" allows trust on first use.

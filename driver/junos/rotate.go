@@ -43,6 +43,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	id := newID()
 	var csr *x509.CertificateRequest
 	err := d.with(ctx, func(s *session) error {
+		s.cleanTmp(ctx)
 		out, err := s.command(fmt.Sprintf("request security pki generate-key-pair certificate-id %s size %s type %s", id, size, typ))
 		if err != nil {
 			return err
@@ -116,6 +117,7 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	}
 	var id, previous string
 	err := d.with(ctx, func(s *session) error {
+		s.cleanTmp(ctx)
 		ids, err := s.loaded()
 		if err != nil {
 			return err
@@ -147,8 +149,35 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	if err := d.waitServes(ctx, chain[0]); err != nil {
 		return err
 	}
-	d.prune(ctx, id, previous)
+	if previous != id {
+		// Only the install that replaced previous prunes, keeping it for
+		// Restore: a repeated install (previous already id) cannot tell
+		// which certificate the rotation replaced.
+		d.prune(ctx, id, previous)
+	}
 	return nil
+}
+
+// cleanTmp deletes the files an interrupted run of this driver left in
+// /var/tmp — a certificate, its chain, a key made off the device: a run
+// whose session dropped could not delete them. Failures are logged.
+func (s *session) cleanTmp(ctx context.Context) {
+	out, err := s.command("file list /var/tmp/")
+	if err != nil {
+		ottr.Logf(ctx, "warn: listing /var/tmp: %s", ottr.ErrorMessage(err))
+		return
+	}
+	for _, line := range strings.Split(out, "\n") {
+		name := strings.TrimSpace(line)
+		if !strings.HasPrefix(name, prefix) || !quoteSafe.MatchString(name) {
+			continue
+		}
+		if _, err := s.command("file delete /var/tmp/" + name); err != nil {
+			ottr.Logf(ctx, "warn: deleting /var/tmp/%s: %s", name, ottr.ErrorMessage(err))
+			continue
+		}
+		ottr.Logf(ctx, "deleted /var/tmp/%s, left by an interrupted run", name)
+	}
 }
 
 // load puts the files on the device and loads them: the intermediates
@@ -248,7 +277,10 @@ func (d *Driver) prune(ctx context.Context, keep, previous string) {
 }
 
 // Restore points J-Web back at the certificate holding previous and
-// commits.
+// commits (a failed commit changes nothing: the candidate's changes go
+// with the lock). It finds the certificate on the device by its serial,
+// so a driver opened in another process restores as well, and it may be
+// repeated. Install keeps the certificate it replaced, so it is there.
 func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) error {
 	if len(previous) == 0 {
 		return ottr.Errorf(ottr.EINVALID, "no previous certificate to restore")
@@ -274,7 +306,11 @@ func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) erro
 // offDeviceCSR makes the key and a CSR with every name here
 // (key_off_device), after checking the device answers.
 func (d *Driver) offDeviceCSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
-	if err := d.with(ctx, func(s *session) error { _, err := s.command("show security pki local-certificate detail"); return err }); err != nil {
+	if err := d.with(ctx, func(s *session) error {
+		s.cleanTmp(ctx)
+		_, err := s.command("show security pki local-certificate detail")
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	key, csr, err := ottr.MakeCSR(req)

@@ -21,8 +21,18 @@
 // connection. A rotation resumed in another process after the key was lost
 // fails and the next one starts afresh.
 //
-// There is one certificate slot and the old key is replaced with it, so
-// there is no rollback (the driver does not implement Restore).
+// A failure before the Lighthouse accepts a certificate changes nothing it
+// serves, and the key it made waits for its certificate, so a retry in any
+// process installs it (a key made off the device lives only in the
+// process that made it; see above). The device checks a certificate
+// matches its key before replacing the pair, so it always serves a pair.
+//
+// Restore is not possible, so the driver does not implement
+// ottr.Restorer: there is one certificate slot, installing replaces the
+// key along with the certificate, and the API never returns a key, so the
+// previous pair cannot be put back. A failed verification leaves the new
+// certificate served and the rotation failed, saying the previous one was
+// not restored.
 //
 // Errors are Lighthouse's envelope ({"error":[{"text",…}]}): 401 is
 // permanent, 400 (the device refused the request) is permanent, 500 "Push

@@ -4,13 +4,22 @@
 //
 //   - openssl on the host makes a fresh key (mode 0600, never leaves the
 //     host) and the CSR;
-//   - the chain is uploaded, checked against the key, and moved into place
-//     with temp file + rename, with the previous key and chain kept for
-//     Restore; owner, group and mode are set;
+//   - the chain is uploaded, checked to have arrived whole and to match the
+//     key, and key and chain are moved into place together (temp files
+//     renamed back to back), with the previous pair kept for Restore
+//     (<key>.prev, <cert>.prev); owner, group and mode are set;
 //   - optional pre and post hooks (Ottr's /opt/otter/hooks/{pre,post}) and a
 //     reload command (["systemctl","reload","nginx"], ["nginx","-s","reload"],
 //     ["systemctl","reload","haproxy"], ["apachectl","graceful"]) run;
 //   - the driver waits until the service presents the new certificate.
+//
+// Every failure leaves the pair that was in place, on disk and in service,
+// and no temp file: the pre hook runs before anything changes, and a
+// failure after the renames (the reload, the post hook) puts the previous
+// pair back and reloads. The new key stays pending until its certificate
+// is installed, so a retry in any process installs it. Restore (any
+// process) makes the kept previous pair the one in place again; it is
+// idempotent. See hostscript.Files and docs/linux-driver.md.
 //
 // Host keys are always checked against known_hosts; trust_on_first_use
 // records the key of a host seen for the first time (the counterpart of an

@@ -229,7 +229,9 @@ func (d *Driver) run(ctx context.Context, what, script string, in []byte) ([]byt
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		s.Signal(ssh.SIGKILL)
+		// TERM, not KILL: the scripts' exit traps put the pair in place
+		// back and remove their temp files.
+		s.Signal(ssh.SIGTERM)
 		s.Close()
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s on %s timed out after %s", what, d.c.Address, d.c.Timeout)
@@ -278,16 +280,17 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	return csr, nil
 }
 
-// Install uploads the chain, checks it matches the pending key, moves key
-// and chain into place (temp file + rename, keeping the previous pair for
-// Restore), sets owner and mode, runs the hooks and reloads.
+// Install uploads the chain, checks it arrived whole and matches the new
+// key (or the key in place, when an earlier attempt placed it), keeps the
+// pair in place for Restore, and replaces key and chain (temp files
+// renamed back to back), sets owner and mode, runs the hooks and reloads.
+// A failure at any point leaves the pair that was in place, on disk and in
+// service, and no temp file (see hostscript.Files.Install).
 func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	if len(chain) == 0 {
 		return ottr.Errorf(ottr.EINVALID, "install: empty chain")
 	}
-	pemChain := ottr.EncodeChain(chain)
-	script := d.files.Install(`cat > "$tmp"`, fmt.Sprintf("%x", chain[0].SerialNumber))
-	if _, err := d.run(ctx, "install", script, pemChain); err != nil {
+	if _, err := d.run(ctx, "install", d.files.Install("cat", chain), ottr.EncodeChain(chain)); err != nil {
 		return err
 	}
 	return d.awaitServed(ctx, chain[0])
@@ -324,11 +327,19 @@ func (d *Driver) awaitServed(ctx context.Context, leaf *x509.Certificate) error 
 	}
 }
 
-// Restore puts the previous key and chain back and reloads.
-func (d *Driver) Restore(ctx context.Context, _ []*x509.Certificate) error {
-	script := d.files.Restore()
-	_, err := d.run(ctx, "restore", script, nil)
-	return err
+// Restore makes previous the served certificate again with the key kept
+// for it on the host (<key>.prev, kept by Install; a repeated Restore finds
+// it in place and only reloads), then waits until the service presents
+// it. It needs nothing from the driver that installed: a driver opened in
+// another process restores as well.
+func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) error {
+	if len(previous) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "restore: no previous certificate")
+	}
+	if _, err := d.run(ctx, "restore", d.files.Restore("cat", previous), ottr.EncodeChain(previous)); err != nil {
+		return err
+	}
+	return d.awaitServed(ctx, previous[0])
 }
 
 // Current returns the chain the host serves on Serve.

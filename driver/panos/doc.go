@@ -15,13 +15,22 @@
 //     new certificate and the management interface to the profile;
 //     GlobalProtect portals and gateways that use the profile follow it;
 //  6. commit (this administrator's changes when logged in by name) and
-//     poll "show jobs" until FIN; FAIL returns the job's detail lines, and
-//     the candidate profile is pointed back so no later commit pushes the
-//     half-done change;
+//     poll "show jobs" until FIN; FAIL returns the job's detail lines. If
+//     binding or the commit fails, the candidate's profile and management
+//     interface binding are put back as they were (unset, on a firewall
+//     still on its factory certificate), so no later commit pushes the
+//     half-done change and the firewall keeps serving what it served;
 //  7. wait for the management interface to present the new certificate;
 //  8. delete certificates this driver made earlier (named ottr-…), except
-//     the one just replaced, which Restore needs; certificates made by
-//     anyone else are never touched.
+//     the one just replaced, which Restore needs (only the install that
+//     replaced it prunes); certificates made by anyone else are never
+//     touched.
+//
+// A certificate entry holds its key, so what the firewall serves is always
+// a pair. Restore binds the entry holding the previous certificate again
+// and commits, with the same putting back on failure; it finds the entry
+// on the firewall, so a driver opened in another process restores too, and
+// it may be repeated.
 //
 // Errors come from the response body (status="error" arrives with HTTP
 // 200): a refused login or key is permanent, anything else transient, and

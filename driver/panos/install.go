@@ -52,24 +52,82 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 		return err
 	}
 	ottr.Logf(ctx, "imported the chain into %s", target)
-	if err := d.bind(ctx, target); err != nil {
-		return err
-	}
-	if err := d.commit(ctx); err != nil {
-		if previous != "" && previous != target {
-			// Leave the candidate as the running configuration is, so
-			// another administrator's commit does not push this change.
-			if rerr := d.setProfile(ctx, previous); rerr != nil {
-				ottr.Logf(ctx, "warn: could not point the candidate profile back at %s: %s", previous, ottr.ErrorMessage(rerr))
-			}
-		}
+	if err := d.switchTo(ctx, target); err != nil {
 		return err
 	}
 	if err := d.waitServes(ctx, chain[0]); err != nil {
 		return err
 	}
-	d.prune(ctx, target, previous)
+	if previous != target {
+		// Only the install that replaced previous prunes, keeping it for
+		// Restore: a repeated install (previous already target) cannot
+		// tell which certificate the rotation replaced.
+		d.prune(ctx, target, previous)
+	}
 	return nil
+}
+
+// switchTo binds cert (profile, management interface) and commits. If
+// binding or the commit fails, the candidate configuration's profile and
+// management binding are put back as they were, so no later commit — by
+// Ottr or another administrator — pushes the half-done change, and the
+// running configuration keeps serving what it served.
+func (d *Driver) switchTo(ctx context.Context, cert string) error {
+	prevCert, err := d.bound(ctx)
+	if err != nil {
+		return err
+	}
+	prevMgmt, err := d.mgmtProfile(ctx)
+	if err != nil {
+		return err
+	}
+	err = d.bind(ctx, cert)
+	if err == nil {
+		err = d.commit(ctx)
+	}
+	if err == nil {
+		return nil
+	}
+	// The device may be unreachable now: put back with a context of its
+	// own, and say so if that fails too.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.c.RequestTimeout)
+	defer cancel()
+	if rerr := d.unbind(rctx, prevCert, prevMgmt); rerr != nil {
+		ottr.Logf(ctx, "warn: could not put the candidate configuration back (profile %s -> %q, management -> %q): %s", d.c.Profile, prevCert, prevMgmt, ottr.ErrorMessage(rerr))
+	} else {
+		ottr.Logf(ctx, "put the candidate configuration back: profile %s names %q again", d.c.Profile, prevCert)
+	}
+	return err
+}
+
+// mgmtProfile is the profile the candidate configuration gives the
+// management interface ("" if none).
+func (d *Driver) mgmtProfile(ctx context.Context) (string, error) {
+	r, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"get"}, "xpath": {systemPath + "/ssl-tls-service-profile"}})
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(r.Result.Profile), nil
+}
+
+// unbind puts back the profile's certificate and the management
+// interface's profile as they were before bind.
+func (d *Driver) unbind(ctx context.Context, cert, mgmt string) error {
+	if cert != "" {
+		if err := d.setProfile(ctx, cert); err != nil {
+			return err
+		}
+	}
+	if d.c.SkipManagement {
+		return nil
+	}
+	if mgmt == "" {
+		_, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"delete"}, "xpath": {systemPath + "/ssl-tls-service-profile"}})
+		return err
+	}
+	_, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"set"}, "xpath": {systemPath},
+		"element": {"<ssl-tls-service-profile>" + x(mgmt) + "</ssl-tls-service-profile>"}})
+	return err
 }
 
 func (d *Driver) postFile(ctx context.Context, name string, file []byte) (*response, []byte, error) {
@@ -183,8 +241,12 @@ func (d *Driver) prune(ctx context.Context, keep, previous string) {
 	}
 }
 
-// Restore points the profile back at the certificate previous was
-// imported into and commits.
+// Restore points the profile (and the management interface) back at the
+// certificate entry holding previous and commits; a failure puts the
+// candidate configuration back as it was. It finds the entry on the
+// firewall, so a driver opened in another process restores as well, and
+// a repeated Restore commits nothing new. Install keeps the entry it
+// replaced, so it is there.
 func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) error {
 	if len(previous) == 0 {
 		return ottr.Errorf(ottr.EINVALID, "no previous certificate to restore")
@@ -194,17 +256,14 @@ func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) erro
 		return err
 	}
 	for _, e := range entries {
-		if e.PublicKey != "" && sameCert(e.PublicKey, previous[0]) {
-			if err := d.bind(ctx, e.Name); err != nil {
-				return err
-			}
-			if err := d.commit(ctx); err != nil {
+		if e.PublicKey != "" && e.PrivateKey != "" && sameCert(e.PublicKey, previous[0]) {
+			if err := d.switchTo(ctx, e.Name); err != nil {
 				return err
 			}
 			return d.waitServes(ctx, previous[0])
 		}
 	}
-	return ottr.Errorf(ottr.ENOTFOUND, "PAN-OS %s: the previous certificate (serial %x) is no longer on the firewall", d.c.Address, previous[0].SerialNumber)
+	return ottr.Errorf(ottr.ENOTFOUND, "PAN-OS %s: the previous certificate (serial %x) is no longer on the firewall with its key", d.c.Address, previous[0].SerialNumber)
 }
 
 func pemKeyMatches(pemText string, pub any) bool {

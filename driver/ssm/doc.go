@@ -11,7 +11,10 @@
 //     and the CSR; the chain (public) travels in the command, is checked
 //     against the key and moved into place with temp file + rename, the
 //     previous pair kept for Restore; Ottr's /opt/otter/hooks/pre and post
-//     run when present, then the reload command;
+//     run when present, then the reload command. Every failure leaves the
+//     pair that was in place, on disk and in service, and no temp file;
+//     Restore, from any process, places the kept previous pair again (see
+//     hostscript.Files);
 //  3. GetCommandInvocation is polled until the command ends; its exit
 //     status, and the end of its stderr, decide the outcome.
 //

@@ -272,8 +272,7 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	if len(chain) == 0 {
 		return ottr.Errorf(ottr.EINVALID, "install: empty chain")
 	}
-	write := "printf '%s' " + hostscript.Quote(string(ottr.EncodeChain(chain))) + ` > "$tmp"`
-	if _, err := d.run(ctx, "install", d.files.Install(write, fmt.Sprintf("%x", chain[0].SerialNumber))); err != nil {
+	if _, err := d.run(ctx, "install", d.files.Install(printChain(chain), chain)); err != nil {
 		return err
 	}
 	if err := served.Await(ctx, d.Current, chain[0], 30*time.Second, 100*time.Millisecond); err != nil {
@@ -285,10 +284,30 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	return nil
 }
 
-// Restore puts the previous key and chain back and reloads.
-func (d *Driver) Restore(ctx context.Context, _ []*x509.Certificate) error {
-	_, err := d.run(ctx, "restore", d.files.Restore())
-	return err
+// Restore makes previous the served certificate again with the key kept
+// for it on the instance (see hostscript.Files.Restore) and waits until it
+// is served. It needs nothing from the driver that installed: a driver
+// opened in another process restores as well.
+func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) error {
+	if len(previous) == 0 {
+		return ottr.Errorf(ottr.EINVALID, "restore: no previous certificate")
+	}
+	if _, err := d.run(ctx, "restore", d.files.Restore(printChain(previous), previous)); err != nil {
+		return err
+	}
+	if err := served.Await(ctx, d.Current, previous[0], 30*time.Second, 100*time.Millisecond); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return ottr.Errorf(ottr.EUNAVAILABLE, "restore: %s: %w", d.c.Serve, err)
+	}
+	return nil
+}
+
+// printChain is the shell command that prints chain: it travels in the
+// command, which holds only public data.
+func printChain(chain []*x509.Certificate) string {
+	return "printf '%s' " + hostscript.Quote(string(ottr.EncodeChain(chain)))
 }
 
 // Current returns the chain the host serves.

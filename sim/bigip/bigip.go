@@ -14,8 +14,9 @@
 // certificate and chain, so a rotation is checked by a real handshake.
 //
 // Faults: refused credentials, tokens that expire, 503 "Configuration
-// Utility restarting..." answers, an error for one path, a connection
-// dropped during an upload, and CSRs that lose their alternative names.
+// Utility restarting..." answers, an error for one path (and method), a
+// connection dropped during an upload, and CSRs that lose their
+// alternative names.
 package bigip
 
 import (
@@ -47,8 +48,8 @@ type Faults struct {
 	// Restarting answers every call with 503 and F5's HTML page.
 	Restarting bool
 	// ErrorPath answers requests whose path starts with it with a 400
-	// carrying Message.
-	ErrorPath, Message string
+	// carrying Message; ErrorMethod, if set, only those of that method.
+	ErrorPath, ErrorMethod, Message string
 	// DropUpload closes the connection during a file upload.
 	DropUpload bool
 	// DropSANs makes CSRs keep only the common name.
@@ -148,6 +149,43 @@ func (d *Device) State() ([]string, Profile, bool) {
 	sort.Strings(names)
 	p := *d.profiles["/Common/"+d.ProfileName]
 	return names, p, fmt.Sprint(d.snapshot()) == fmt.Sprint(d.saved)
+}
+
+// AddProfile adds a client-ssl profile /Common/<name> bound as the
+// virtual server's profile is, and saves the configuration.
+func (d *Device) AddProfile(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := *d.profiles["/Common/"+d.ProfileName]
+	d.profiles["/Common/"+name] = &p
+	d.saved = d.snapshot()
+}
+
+// Profile returns the binding of client-ssl profile /Common/<name>.
+func (d *Device) Profile(name string) Profile {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p := d.profiles["/Common/"+name]; p != nil {
+		return *p
+	}
+	return Profile{}
+}
+
+// Uploads lists the files in the REST download and bulk areas, as
+// /var/config/rest/... paths.
+func (d *Device) Uploads() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for n := range d.uploads {
+		if strings.HasPrefix(n, "bulk/") {
+			out = append(out, "/var/config/rest/"+n)
+		} else {
+			out = append(out, "/var/config/rest/downloads/"+n)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Preload installs a key and chain as name.key/name.crt (+ name-chain.crt)
@@ -263,7 +301,7 @@ func (d *Device) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if d.faults.ErrorPath != "" && strings.HasPrefix(r.URL.Path, d.faults.ErrorPath) {
+	if d.faults.ErrorPath != "" && strings.HasPrefix(r.URL.Path, d.faults.ErrorPath) && (d.faults.ErrorMethod == "" || d.faults.ErrorMethod == r.Method) {
 		tmError(w, 400, d.faults.Message)
 		return
 	}

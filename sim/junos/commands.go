@@ -138,6 +138,13 @@ func (d *Device) command(cmd string) string {
 		}
 		sort.Strings(lines)
 		return output(strings.Join(lines, "\n"))
+	case fileList.MatchString(cmd):
+		var names []string
+		for n := range d.files {
+			names = append(names, strings.TrimPrefix(n, "/var/tmp/"))
+		}
+		sort.Strings(names)
+		return output("/var/tmp/:\n" + strings.Join(names, "\n"))
 	case fileDelete.MatchString(cmd):
 		delete(d.files, fileDelete.FindStringSubmatch(cmd)[1])
 		return output("")

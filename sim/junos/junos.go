@@ -16,8 +16,9 @@
 // loaded. J-Web's HTTPS port presents the committed
 // pki-local-certificate with the CA certificates loaded for its issuers.
 //
-// Faults: refused logins, a failing commit, a slow commit, and a
-// connection dropped while a file is put.
+// Faults: refused logins, a failing commit, a slow commit, a
+// configuration locked by another session, and a connection dropped while
+// a file is put or right after a given command was carried out.
 package junos
 
 import (
@@ -53,6 +54,13 @@ type Faults struct {
 	CommitDelay time.Duration
 	// DropFilePut closes the connection when a file is put.
 	DropFilePut bool
+	// DropAfter closes the connection after carrying out the first
+	// command containing it (e.g. "local-certificate load"), before
+	// answering, as a link lost at that moment.
+	DropAfter string
+	// LockedBy makes the configuration locked by another session (this
+	// user name) for every lock request.
+	LockedBy string
 }
 
 type localCert struct {
@@ -159,6 +167,31 @@ func (d *Device) Committed() ([]string, []string) {
 	return lines, ids
 }
 
+// Candidate returns the candidate configuration's set lines, sorted:
+// equal to Committed's unless changes are pending.
+func (d *Device) Candidate() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var lines []string
+	for l := range d.candidate {
+		lines = append(lines, l)
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// Files lists the files put on the device (all under /var/tmp), sorted.
+func (d *Device) Files() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var names []string
+	for n := range d.files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // Preload loads a key pair and certificate as id and commits it for
 // J-Web, as a device in service has.
 func (d *Device) Preload(id string, key crypto.Signer, chain []*x509.Certificate) {
@@ -169,8 +202,8 @@ func (d *Device) Preload(id string, key crypto.Signer, chain []*x509.Certificate
 		d.cas["corp-ca"] = chain[1:]
 		d.committed["set security pki ca-profile corp-ca ca-identity corp-ca"] = true
 	}
-	line := "set system services web-management https pki-local-certificate " + id
-	d.candidate[line], d.committed[line] = true, true
+	d.committed["set system services web-management https pki-local-certificate "+id] = true
+	d.candidate = clone(d.committed)
 }
 
 func (d *Device) auth(user, pw string) error {
@@ -300,6 +333,17 @@ func (d *Device) netconf(ch ssh.Channel, conn net.Conn) {
 	if _, err := netconf.Read(r); err != nil { // the client's hello
 		return
 	}
+	// A session that ends holding the lock releases it, and its
+	// uncommitted changes go with it (RFC 6241 8.3.5.2).
+	holds := false
+	defer func() {
+		if holds {
+			d.mu.Lock()
+			d.locked = false
+			d.candidate = clone(d.committed)
+			d.mu.Unlock()
+		}
+	}()
 	for {
 		msg, err := netconf.Read(r)
 		if err != nil {
@@ -310,7 +354,14 @@ func (d *Device) netconf(ch ssh.Channel, conn net.Conn) {
 			_ = netconf.Write(ch, []byte(rpcError("", "protocol", "malformed-message", "syntax error")))
 			continue
 		}
-		reply, closeSession, drop := d.handle(strings.TrimSpace(string(req.Body)))
+		body := strings.TrimSpace(string(req.Body))
+		reply, closeSession, drop := d.handle(body)
+		switch {
+		case (strings.HasPrefix(body, "<lock") || strings.HasPrefix(body, "<open-configuration")) && reply == "<ok/>":
+			holds = true
+		case strings.HasPrefix(body, "<unlock") || strings.HasPrefix(body, "<close-configuration"):
+			holds = false
+		}
 		if drop {
 			conn.Close()
 			return
@@ -354,7 +405,12 @@ func (d *Device) handle(body string) (reply string, closeSession, drop bool) {
 		_ = xml.Unmarshal([]byte(body), &c)
 		cmd := strings.Join(strings.Fields(c.Text), " ")
 		d.rpcs = append(d.rpcs, cmd)
-		return d.command(cmd), false, false
+		out := d.command(cmd)
+		if x := d.faults.DropAfter; x != "" && strings.Contains(cmd, x) {
+			d.faults.DropAfter = ""
+			return "", false, true
+		}
+		return out, false, false
 	case "file-put":
 		d.rpcs = append(d.rpcs, name)
 		if d.faults.DropFilePut {
@@ -376,6 +432,9 @@ func (d *Device) handle(body string) (reply string, closeSession, drop bool) {
 		return "<ok/>", false, false
 	case "lock", "open-configuration":
 		d.rpcs = append(d.rpcs, name)
+		if u := d.faults.LockedBy; u != "" {
+			return rpcError("", "protocol", "lock-denied", "configuration database locked by:\n  "+u+" terminal p0 (pid 4242) on since 2024-05-01 10:00:00 UTC\n      exclusive [edit]"), false, false
+		}
 		if d.locked {
 			return rpcError("", "protocol", "lock-denied", "configuration database locked by:\n  another session"), false, false
 		}
@@ -464,4 +523,5 @@ var (
 	clearLocal = regexp.MustCompile(`^clear security pki (local-certificate|key-pair) certificate-id (\S+)$`)
 	showLocal  = regexp.MustCompile(`^show security pki local-certificate(?: certificate-id (\S+))? detail$`)
 	fileDelete = regexp.MustCompile(`^file delete (\S+)$`)
+	fileList   = regexp.MustCompile(`^file list (/var/tmp)/?$`)
 )

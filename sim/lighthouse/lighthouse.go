@@ -9,7 +9,8 @@
 //
 // It serves the API and the web UI on one TLS port with the current
 // certificate, and injects faults: refused credentials, a failing
-// configuration push, and a restart during which handshakes fail.
+// configuration push, a failing request download, and a restart during
+// which handshakes fail.
 package lighthouse
 
 import (
@@ -48,6 +49,9 @@ type Faults struct {
 	// RestartFor is how long the web server is down after a new
 	// certificate (default 50ms).
 	RestartFor time.Duration
+	// FailCSRDownload answers the request's download with 500, after the
+	// key and request were made.
+	FailCSRDownload bool
 }
 
 // Device is a running simulated Lighthouse.
@@ -97,6 +101,14 @@ func (d *Device) Preload(key crypto.Signer, chain []*x509.Certificate) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.key, d.chain = key, chain
+}
+
+// Pending says whether a key made for a request waits for its
+// certificate.
+func (d *Device) Pending() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pending != nil
 }
 
 // Puts counts the configuration changes made.
@@ -172,6 +184,10 @@ func (d *Device) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"https": d.details(r)})
 	case path == "/services/https/csr" && r.Method == http.MethodGet:
+		if d.faults.FailCSRDownload {
+			fail(w, http.StatusInternalServerError, apiErr{Type: 1, Code: 33, Text: "Failed to read the certificate signing request"})
+			return
+		}
 		if d.csr == nil {
 			fail(w, http.StatusNotFound, apiErr{Type: 3, Code: 30, Text: "No certificate signing request is pending"})
 			return

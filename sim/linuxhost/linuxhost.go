@@ -3,6 +3,10 @@
 // own configuration in a directory, nginx serving TLS with a key and chain
 // that the linux driver rotates over SSH. It needs sshd, nginx, ssh-keygen
 // and openssl, and root (sshd's privilege separation).
+//
+// Commands can be made to fail in the host's SSH sessions (Fail), as a
+// full disk or a read-only file system makes mv, cp or cat fail there:
+// sim/faultbin's shims are first on the sessions' PATH.
 package linuxhost
 
 import (
@@ -24,6 +28,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/sim/faultbin"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -38,6 +43,9 @@ type Host struct {
 	ClientKey  []byte // OpenSSH private key (PEM) authorized to log in
 	KnownHosts string // holds sshd's host key
 	User       string
+	// Faults is the directory of failing commands first on the sessions'
+	// PATH (see Fail).
+	Faults string
 
 	procs []*proc
 }
@@ -100,7 +108,10 @@ func Start(dir string, initialKey crypto.Signer, initialChain []*x509.Certificat
 	if err != nil {
 		return nil, err
 	}
-	h := &Host{Dir: dir, User: u.Username}
+	h := &Host{Dir: dir, User: u.Username, Faults: filepath.Join(dir, "faults")}
+	if err := faultbin.Set(h.Faults); err != nil {
+		return nil, err
+	}
 	if h.SSHAddr, err = freePort(); err != nil {
 		return nil, err
 	}
@@ -139,7 +150,8 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
-`, port, hostKey, dir, dir), 0o600); err != nil {
+SetEnv PATH=%s
+`, port, hostKey, dir, dir, faultbin.PATH(h.Faults, "")), 0o600); err != nil {
 		return nil, err
 	}
 	sshd := "/usr/sbin/sshd"
@@ -195,6 +207,10 @@ http {
 	}
 	return h, nil
 }
+
+// Fail makes commands fail in the host's SSH sessions from now on, as
+// faults say; Fail() lets them all run again.
+func (h *Host) Fail(faults ...faultbin.Fault) error { return faultbin.Set(h.Faults, faults...) }
 
 // ReloadCommand is the argv that reloads this host's nginx.
 func (h *Host) ReloadCommand() []string { return []string{"nginx", "-c", h.NginxConf, "-s", "reload"} }

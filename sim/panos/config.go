@@ -168,6 +168,16 @@ func (d *Device) configSet(w http.ResponseWriter, xpath, element string) {
 }
 
 func (d *Device) configDelete(w http.ResponseWriter, xpath string) {
+	if xpath == systemPath+"/ssl-tls-service-profile" {
+		if d.candidate.mgmt == "" {
+			reply(w, "success", "7", "<msg>Object doesn't exist</msg>")
+			return
+		}
+		d.candidate.mgmt = ""
+		d.dirty = true
+		reply(w, "success", "20", "<msg>command succeeded</msg>")
+		return
+	}
 	name, tail, ok := entryName(xpath, certsPath)
 	if !ok || tail != "" {
 		fail(w, "6", "Bad xpath")

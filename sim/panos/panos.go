@@ -14,8 +14,9 @@
 // profile is bound it serves a self-signed factory certificate.
 //
 // Faults can be injected: refused credentials, an error body for one call
-// type, a commit that fails validation, slow commits, a connection dropped
-// during an import, and a generator that drops subject alternative names.
+// type or one configuration xpath, a commit that fails validation, slow
+// commits, a connection dropped during an import, and a generator that
+// drops subject alternative names.
 package panos
 
 import (
@@ -44,6 +45,10 @@ type Faults struct {
 	// ErrorOn answers calls of this type (keygen, op, config, import,
 	// export, commit) with HTTP 200 and status="error" carrying Message.
 	ErrorOn, Message string
+	// RefuseXPath refuses changes (set, edit, delete) on an xpath
+	// containing it with status="error" carrying Message, as when another
+	// administrator holds a lock on that part of the configuration.
+	RefuseXPath string
 	// CommitFail makes the next commits fail validation with this detail.
 	CommitFail string
 	// CommitPolls is how many "show jobs" polls a commit stays ACT.
@@ -187,6 +192,18 @@ func (d *Device) Running() (map[string]*Cert, string) {
 	return out, bound
 }
 
+// Candidate returns what the candidate configuration binds: the
+// certificate the management interface's profile names ("" if none) and
+// that profile ("" if none).
+func (d *Device) Candidate() (cert, mgmt string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p := d.candidate.profiles[d.candidate.mgmt]; p != nil {
+		cert = p.cert
+	}
+	return cert, d.candidate.mgmt
+}
+
 // Preload puts a certificate with its key in both configurations and
 // binds it to the management interface through profile, as a device in
 // service already has.
@@ -271,6 +288,11 @@ func (d *Device) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.faults.ErrorOn == typ {
+		fail(w, "14", d.faults.Message)
+		return
+	}
+	if x := d.faults.RefuseXPath; x != "" && typ == "config" && r.Form.Get("action") != "get" && r.Form.Get("action") != "show" &&
+		strings.Contains(r.Form.Get("xpath"), x) {
 		fail(w, "14", d.faults.Message)
 		return
 	}

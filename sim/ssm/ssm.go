@@ -9,7 +9,12 @@
 // background and moves from Pending to InProgress to Success or Failed
 // with its exit code, stdout and stderr (cut to SSM's 24,000 characters),
 // so openssl really makes the key. Each instance serves TLS on its own
-// port with the key and certificate files the commands install.
+// port with the key and certificate files the commands install, read on
+// every handshake (as a service after its reload).
+//
+// An instance's commands can be made to fail (Instance.Fail), as a full
+// disk or a read-only file system makes mv, cp or chmod fail there:
+// sim/faultbin's shims are first on their PATH.
 package ssm
 
 import (
@@ -30,6 +35,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ottr-dev/ottr/sim/faultbin"
 )
 
 // Instance is one managed instance.
@@ -41,7 +48,12 @@ type Instance struct {
 	// that server.
 	CertPath, KeyPath, Addr string
 	ln                      net.Listener
+	faults                  string
 }
+
+// Fail makes commands fail on the instance from now on, as faults say;
+// Fail() lets them all run again.
+func (in *Instance) Fail(faults ...faultbin.Fault) error { return faultbin.Set(in.faults, faults...) }
 
 type invocation struct {
 	status, stdout, stderr string
@@ -83,6 +95,7 @@ func (s *Service) Close() {
 	defer s.mu.Unlock()
 	for _, in := range s.instances {
 		in.ln.Close()
+		os.RemoveAll(in.faults)
 	}
 }
 
@@ -92,6 +105,11 @@ func (s *Service) AddInstance(name, certPath, keyPath string) (*Instance, error)
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	in := &Instance{ID: "i-0" + hex.EncodeToString(b)[:16], Name: name, Online: true, CertPath: certPath, KeyPath: keyPath}
+	dir, err := os.MkdirTemp("", "ottr-ssm-faults-")
+	if err != nil {
+		return nil, err
+	}
+	in.faults = dir
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 		c, err := tls.LoadX509KeyPair(in.CertPath, in.KeyPath)
 		return &c, err
@@ -279,12 +297,12 @@ func (s *Service) send(body []byte) (any, error) {
 	}
 	script := strings.Join(in.Parameters["commands"], "\n")
 	s.bg.Add(1)
-	go s.run(inv, script, timeout)
+	go s.run(inv, inst, script, timeout)
 	return map[string]any{"Command": map[string]any{"CommandId": id, "DocumentName": in.DocumentName, "InstanceIds": in.InstanceIds,
 		"Status": "Pending", "RequestedDateTime": float64(time.Now().Unix())}}, nil
 }
 
-func (s *Service) run(inv *invocation, script string, timeout time.Duration) {
+func (s *Service) run(inv *invocation, inst *Instance, script string, timeout time.Duration) {
 	defer s.bg.Done()
 	defer close(inv.done)
 	s.mu.Lock()
@@ -295,7 +313,7 @@ func (s *Service) run(inv *invocation, script string, timeout time.Duration) {
 	cmd := exec.CommandContext(ctx, "sh", "-c", script)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(os.Environ(), "AWS_SSM_INSTANCE_ID=simulated")
+	cmd.Env = append(os.Environ(), "AWS_SSM_INSTANCE_ID=simulated", "PATH="+faultbin.PATH(inst.faults, os.Getenv("PATH")))
 	err := cmd.Run()
 	s.mu.Lock()
 	defer s.mu.Unlock()
