@@ -24,12 +24,12 @@ type Lease struct {
 type RotationLeaser interface {
 	// ClaimRotation makes owner the holder of live rotation id until
 	// until, if epoch is its current epoch and no other owner holds it
-	// unexpired at now. It returns the current epoch either way; claimed
-	// is false when the epoch differs (the job is superseded) or another
-	// owner holds it.
-	ClaimRotation(ctx context.Context, id, owner string, epoch int64, now, until time.Time) (claimed bool, current int64, err error)
+	// unexpired at now; the result says why not otherwise.
+	ClaimRotation(ctx context.Context, id, owner string, epoch int64, now, until time.Time) (Claim, error)
 	// RenewRotationLease extends owner's hold to until; false when owner no
-	// longer holds it (taken over, released or finished).
+	// longer holds it (taken over or released). A rotation canceled or
+	// finished meanwhile is still renewed: the attempt stops at its next
+	// step boundary, not in the middle of a step.
 	RenewRotationLease(ctx context.Context, id, owner string, epoch int64, until time.Time) (bool, error)
 	// ReleaseRotation ends owner's hold, leaving the epoch: the job that
 	// holds it goes on (a retry after a backoff, or nothing if finished).
@@ -38,11 +38,26 @@ type RotationLeaser interface {
 	// epoch, for a new job to continue it at once (a graceful shutdown).
 	// ok is false when owner did not hold it.
 	HandOverRotation(ctx context.Context, id, owner string, epoch int64) (l Lease, ok bool, err error)
-	// ReapRotationLeases takes over up to limit live rotations whose holder
-	// stopped renewing before now: each moves to a new epoch with no
-	// holder and is returned, so the caller queues a job for it. Two
-	// callers racing never get the same rotation.
-	ReapRotationLeases(ctx context.Context, now time.Time, limit int) ([]Lease, error)
+	// ReapRotationLeases takes over up to limit live rotations whose
+	// holder's lease ran out before expiredBefore: each moves to a new
+	// epoch with no holder and is returned, so the caller queues a job for
+	// it. Two callers racing never get the same rotation.
+	ReapRotationLeases(ctx context.Context, expiredBefore time.Time, limit int) ([]Lease, error)
+	// UnheldRotations lists up to limit live rotations nobody holds that
+	// have not changed since before: those a crash between recording a
+	// rotation and queueing its job may have left without a job.
+	UnheldRotations(ctx context.Context, before time.Time, limit int) ([]Lease, error)
+}
+
+// Claim is the outcome of ClaimRotation.
+type Claim struct {
+	// Claimed: the caller now holds the rotation.
+	Claimed bool
+	// Epoch is the rotation's current epoch; a job with another one is
+	// superseded.
+	Epoch int64
+	// Live is false when the rotation has finished (or was canceled).
+	Live bool
 }
 
 // RotationBatcher creates many rotations in one round trip.

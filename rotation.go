@@ -86,6 +86,9 @@ type Rotation struct {
 	// once: what a failed verification restores and what ARI's replaces
 	// names, whichever process or replica runs the next attempt.
 	PreviousChain string `json:"previous_chain,omitempty"`
+	// AdoptedFrom names the failed rotation whose issued, never-installed
+	// chain this one installs instead of ordering again.
+	AdoptedFrom string `json:"-"`
 	// Log is filled by GetRotation, not by listings.
 	Log []LogLine `json:"log,omitempty"`
 	// Failures counts, on a failed rotation, the asset's failures in a row

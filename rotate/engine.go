@@ -52,9 +52,9 @@ type EngineConfig struct {
 	// (SQLite has no notifications; PostgreSQL also gets LISTEN/NOTIFY).
 	PollInterval time.Duration
 	// Lease is how long a worker holds a rotation without renewing it
-	// (renewed every third of it); a rotation whose worker died is taken
-	// over by another process within about Lease plus a third. Default
-	// 30s.
+	// (renewed every third of it; the worker stops its attempt if it could
+	// not renew for two thirds); a rotation whose worker died is taken over
+	// by another process within about Lease plus two thirds. Default 20s.
 	Lease time.Duration
 	// Owner names this process in rotation leases; default host-pid-random.
 	Owner string
@@ -110,7 +110,7 @@ func NewEngine[TX any](driver riverdriver.Driver[TX], rot *Rotator, cfg EngineCo
 		cfg.PollInterval = time.Second
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 30 * time.Second
+		cfg.Lease = 20 * time.Second
 	}
 	if cfg.Owner == "" {
 		cfg.Owner = defaultOwner()
@@ -205,7 +205,11 @@ func (e *Engine[TX]) Stop(ctx context.Context) error {
 	defer e.wg.Wait()
 	err := e.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return e.client.StopAndCancel(context.Background())
+		// Bounded too: a driver that ignores its context must not keep
+		// the process from exiting; its rotation's lease then runs out.
+		hard, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return e.client.StopAndCancel(hard)
 	}
 	return err
 }
@@ -289,11 +293,16 @@ func (e *Engine[TX]) EnqueueMany(ctx context.Context, rs []*ottr.Rotation) (join
 }
 
 // reapLoop takes over, every third of the lease, the rotations whose
-// holder stopped renewing, and queues a job for each at its new epoch.
-// Every process runs it: the database gives each rotation to one.
+// holder stopped renewing, and queues a job for each at its new epoch; and
+// every sweepEvery queues the live rotations nobody holds that have not
+// moved for as long (a crash between recording a rotation and queueing its
+// job). Every process runs it: the database gives each rotation to one,
+// and a job already queued is not queued twice.
 func (e *Engine[TX]) reapLoop(ctx context.Context) {
 	t := time.NewTicker(e.cfg.Lease / 3)
 	defer t.Stop()
+	sweep := e.sweepEvery()
+	lastSweep := time.Now()
 	for {
 		select {
 		case <-e.done:
@@ -303,33 +312,66 @@ func (e *Engine[TX]) reapLoop(ctx context.Context) {
 		if _, err := e.Reap(ctx); err != nil {
 			e.cfg.Logger.Warn("taking over rotations of stopped workers", "err", err)
 		}
+		if time.Since(lastSweep) >= sweep {
+			lastSweep = time.Now()
+			if _, err := e.Sweep(ctx); err != nil {
+				e.cfg.Logger.Warn("queueing rotations left without a job", "err", err)
+			}
+		}
 	}
 }
 
+// sweepEvery is how often, and after how long unchanged, unheld live
+// rotations are queued again: long enough that a rotation waiting its turn
+// in a large queue is rarely touched.
+func (e *Engine[TX]) sweepEvery() time.Duration { return min(5*time.Minute, 10*e.cfg.Lease) }
+
 // Reap takes over the rotations whose worker stopped renewing its lease
-// and queues them; it returns how many.
+// and queues them; it returns how many. A lease is taken over a third of
+// the lease after it ran out: the holder's own clock and its unwinding
+// after it stops get that much slack.
 func (e *Engine[TX]) Reap(ctx context.Context) (int, error) {
 	if e.leases == nil {
 		return 0, nil
 	}
 	n := 0
 	for {
-		ls, err := e.leases.ReapRotationLeases(ctx, time.Now(), 500)
+		ls, err := e.leases.ReapRotationLeases(ctx, time.Now().Add(-e.cfg.Lease/3), 500)
 		if err != nil || len(ls) == 0 {
 			return n, err
 		}
-		params := make([]river.InsertManyParams, 0, len(ls))
 		for _, l := range ls {
-			params = append(params, river.InsertManyParams{Args: RotationArgs{RotationID: l.RotationID, SystemName: l.SystemName, Epoch: l.Epoch}})
 			e.cfg.Logger.Info("rotation taken over from a stopped worker", "rotation_id", l.RotationID, "asset", l.SystemName, "epoch", l.Epoch)
 		}
-		// A crash here leaves the rotations unheld at their new epoch
-		// without a job; the next start's Recover queues them.
-		if _, err := e.client.InsertMany(ctx, params); err != nil {
-			return n, fmt.Errorf("queue %d rotations taken over: %w", len(params), err)
+		// Should this fail, or the process die here, the rotations are
+		// unheld without a job: the sweep (or the next start) queues them.
+		if err := e.insertLeases(ctx, ls); err != nil {
+			return n, fmt.Errorf("queue %d rotations taken over: %w", len(ls), err)
 		}
 		n += len(ls)
 	}
+}
+
+// Sweep queues the live rotations nobody holds that have not changed for
+// sweepEvery; a rotation whose job is queued already is not queued twice.
+func (e *Engine[TX]) Sweep(ctx context.Context) (int, error) {
+	if e.leases == nil {
+		return 0, nil
+	}
+	ls, err := e.leases.UnheldRotations(ctx, time.Now().Add(-e.sweepEvery()), 5000)
+	if err != nil || len(ls) == 0 {
+		return 0, err
+	}
+	return len(ls), e.insertLeases(ctx, ls)
+}
+
+func (e *Engine[TX]) insertLeases(ctx context.Context, ls []ottr.Lease) error {
+	params := make([]river.InsertManyParams, 0, len(ls))
+	for _, l := range ls {
+		params = append(params, river.InsertManyParams{Args: RotationArgs{RotationID: l.RotationID, SystemName: l.SystemName, Epoch: l.Epoch}})
+	}
+	_, err := e.client.InsertMany(ctx, params)
+	return err
 }
 
 // backoff is the delay before retry n (1-based): doubling from base with
@@ -354,58 +396,83 @@ func (w *worker[TX]) NextRetry(job *river.Job[RotationArgs]) time.Time {
 	return time.Now().Add(backoff(job.Attempt, w.e.cfg.BaseBackoff, w.e.cfg.MaxBackoff))
 }
 
+// interruptedAllowance is how many attempts cut short by a crash, a lost
+// lease or a shutdown a rotation may have beyond MaxAttempts: those do not
+// count as the job's attempts (each takeover starts a new job), so the
+// rotation row's count bounds a rotation that brings its process down.
+const interruptedAllowance = 5
+
 // Work runs one attempt under the rotation's lease. Permanent errors, and
 // the last attempt's error, fail the rotation for good; a CA's Retry-After
 // longer than the backoff is honoured by snoozing.
 func (w *worker[TX]) Work(ctx context.Context, job *river.Job[RotationArgs]) error {
 	e, id := w.e, job.Args.RotationID
+	// The holder is this job in this process: a rescued copy of the job
+	// fetched by the same process is another holder.
+	owner := fmt.Sprintf("%s/%d", e.cfg.Owner, job.ID)
 	var lost func() bool
 	if e.leases != nil {
 		now := time.Now()
-		ok, cur, err := e.leases.ClaimRotation(ctx, id, e.cfg.Owner, job.Args.Epoch, now, now.Add(e.cfg.Lease))
+		c, err := e.leases.ClaimRotation(ctx, id, owner, job.Args.Epoch, now, now.Add(e.cfg.Lease))
 		if ottr.ErrorCode(err) == ottr.ENOTFOUND {
 			return nil // deleted with its asset
 		}
 		if err != nil {
 			return err
 		}
-		if !ok && cur != job.Args.Epoch {
-			// Superseded: the rotation went on under a newer job.
+		switch {
+		case c.Claimed:
+		case !c.Live, c.Epoch != job.Args.Epoch:
+			// Finished, or superseded: the rotation went on under a
+			// newer job.
 			return nil
-		}
-		if !ok {
+		default:
 			// Another live worker holds it (a duplicate delivery): look
 			// again once its lease could have run out.
 			return river.JobSnooze(e.cfg.Lease)
 		}
 		var stop func()
-		ctx, stop, lost = e.hold(ctx, id, job.Args.Epoch)
+		ctx, stop, lost = e.hold(ctx, id, owner, job.Args.Epoch, now)
 		defer stop()
+		ctx = withEpoch(ctx, job.Args.Epoch)
+	}
+	if rot, err := e.rot.Rotations.GetRotation(ctx, id); err == nil && rot.Attempts >= e.cfg.MaxAttempts+interruptedAllowance {
+		e.release(id, owner, job.Args.Epoch)
+		cause := ottr.Errorf(ottr.EUNAVAILABLE, "gave up after %d attempts, some cut short by a crash, a lost lease or a shutdown (last error: %s)", rot.Attempts, rot.Error)
+		if ferr := e.rot.Fail(context.WithoutCancel(ctx), id, cause); ferr != nil {
+			return ferr
+		}
+		return river.JobCancel(cause)
 	}
 	err := e.rot.Run(ctx, id)
-	if lost != nil && lost() {
+	if (lost != nil && lost()) || errors.Is(err, errSuperseded) {
 		// Another process has taken the rotation over; what this
 		// attempt did is on the row, and the other one continues it.
 		e.cfg.Logger.Warn("rotation lease lost; another worker continues it", "rotation_id", id)
 		return nil
 	}
 	if err == nil {
-		e.release(id, job.Args.Epoch)
+		e.release(id, owner, job.Args.Epoch)
 		return nil
 	}
-	if ctx.Err() != nil {
-		if e.stopping.Load() && errors.Is(ctx.Err(), context.Canceled) {
-			return e.handOver(job.Args)
-		}
-		e.release(id, job.Args.Epoch)
-		return err // timed out: River retries it
+	if e.stopping.Load() && errors.Is(ctx.Err(), context.Canceled) {
+		return e.handOver(job.Args, owner)
 	}
-	e.release(id, job.Args.Epoch)
-	if ottr.IsPermanent(err) || job.Attempt >= job.MaxAttempts {
+	e.release(id, owner, job.Args.Epoch)
+	attempts := job.Attempt
+	if rot, gerr := e.rot.Rotations.GetRotation(context.WithoutCancel(ctx), id); gerr == nil && rot.Attempts >= e.cfg.MaxAttempts+interruptedAllowance {
+		attempts = job.MaxAttempts
+	}
+	// Decided before anything else, a timeout on the last attempt
+	// included: a rotation never stays live without a job.
+	if ottr.IsPermanent(err) || attempts >= job.MaxAttempts {
 		if ferr := e.rot.Fail(context.WithoutCancel(ctx), id, err); ferr != nil {
 			return ferr
 		}
 		return river.JobCancel(err)
+	}
+	if ctx.Err() != nil {
+		return err // timed out: River retries it after its backoff
 	}
 	if ra := ottr.ErrorRetryAfter(err); ra > backoff(job.Attempt, e.cfg.BaseBackoff, e.cfg.MaxBackoff) && ra <= 24*time.Hour {
 		return river.JobSnooze(ra)
@@ -416,53 +483,62 @@ func (w *worker[TX]) Work(ctx context.Context, job *river.Job[RotationArgs]) err
 // errLeaseLost cancels an attempt whose lease another process took over.
 var errLeaseLost = errors.New("rotation lease lost")
 
-// hold renews the lease on rotation id every third of the lease while the
-// attempt runs. If renewing fails until the lease has run out — the
-// database unreachable, or another process took the rotation over — the
-// attempt's context is cancelled, so two workers never drive one device.
-func (e *Engine[TX]) hold(ctx context.Context, id string, epoch int64) (context.Context, func(), func() bool) {
+// hold renews the lease on rotation id, taken at claimed, every third of
+// the lease while the attempt runs. The attempt is cancelled a third of
+// the lease before its last renewal would run out — the database
+// unreachable, or another process took the rotation over — so it has
+// stopped driving the device before anyone else may take it (the reaper
+// waits another third after the lease ends).
+func (e *Engine[TX]) hold(ctx context.Context, id, owner string, epoch int64, claimed time.Time) (context.Context, func(), func() bool) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	var lost atomic.Bool
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
+	giveUp := func() { lost.Store(true); cancel(errLeaseLost) }
 	wg.Go(func() {
-		t := time.NewTicker(e.cfg.Lease / 3)
-		defer t.Stop()
-		held := time.Now()
+		tick := time.NewTicker(e.cfg.Lease / 3)
+		defer tick.Stop()
+		// validUntil counts from when a renewal was sent, not answered:
+		// the database may have applied it at once.
+		validUntil := claimed.Add(e.cfg.Lease)
+		deadline := time.NewTimer(time.Until(validUntil.Add(-e.cfg.Lease / 3)))
+		defer deadline.Stop()
 		for {
 			select {
 			case <-quit:
 				return
-			case <-t.C:
+			case <-deadline.C:
+				e.cfg.Logger.Warn("rotation lease not renewed in time; stopping the attempt", "rotation_id", id)
+				giveUp()
+				return
+			case <-tick.C:
 			}
+			sent := time.Now()
 			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.Lease/3)
-			ok, err := e.leases.RenewRotationLease(rctx, id, e.cfg.Owner, epoch, time.Now().Add(e.cfg.Lease))
+			ok, err := e.leases.RenewRotationLease(rctx, id, owner, epoch, sent.Add(e.cfg.Lease))
 			rcancel()
 			switch {
 			case err == nil && ok:
-				held = time.Now()
-				continue
+				validUntil = sent.Add(e.cfg.Lease)
+				deadline.Reset(time.Until(validUntil.Add(-e.cfg.Lease / 3)))
 			case err == nil:
-				// Taken over, or finished under us (canceled).
-			case time.Since(held) < e.cfg.Lease*2/3:
+				giveUp() // taken over
+				return
+			default:
 				e.cfg.Logger.Warn("renewing rotation lease", "rotation_id", id, "err", err)
-				continue
 			}
-			lost.Store(true)
-			cancel(errLeaseLost)
-			return
 		}
 	})
 	return ctx, func() { close(quit); wg.Wait(); cancel(nil) }, lost.Load
 }
 
-func (e *Engine[TX]) release(id string, epoch int64) {
+func (e *Engine[TX]) release(id, owner string, epoch int64) {
 	if e.leases == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.leases.ReleaseRotation(ctx, id, e.cfg.Owner, epoch); err != nil {
+	if err := e.leases.ReleaseRotation(ctx, id, owner, epoch); err != nil {
 		// The lease runs out by itself; another process then takes over.
 		e.cfg.Logger.Warn("releasing rotation lease", "rotation_id", id, "err", err)
 	}
@@ -470,18 +546,18 @@ func (e *Engine[TX]) release(id string, epoch int64) {
 
 // handOver moves a rotation cut short by Stop to a new epoch and queues it,
 // so another process continues it without waiting for a backoff.
-func (e *Engine[TX]) handOver(args RotationArgs) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+func (e *Engine[TX]) handOver(args RotationArgs, owner string) error {
 	if e.leases == nil {
 		return context.Canceled // River retries it after its backoff
 	}
-	l, ok, err := e.leases.HandOverRotation(ctx, args.RotationID, e.cfg.Owner, args.Epoch)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, ok, err := e.leases.HandOverRotation(ctx, args.RotationID, owner, args.Epoch)
 	if err != nil || !ok {
 		return err // nothing held: the rotation moved on already
 	}
-	if _, err := e.client.Insert(ctx, RotationArgs{RotationID: l.RotationID, SystemName: l.SystemName, Epoch: l.Epoch}, nil); err != nil {
-		// Unheld without a job: the next Recover queues it.
+	if err := e.insertLeases(ctx, []ottr.Lease{l}); err != nil {
+		// Unheld without a job: the sweep or the next start queues it.
 		return err
 	}
 	e.cfg.Logger.Info("rotation handed over at shutdown", "rotation_id", l.RotationID, "asset", l.SystemName)

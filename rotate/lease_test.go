@@ -102,8 +102,8 @@ func TestDeadWorkerRotationTakenOver(t *testing.T) {
 	g := newGate()
 	f.gate(g)
 	now := time.Now()
-	if ok, _, err := f.db.ClaimRotation(t.Context(), r.ID, "dead-process", 0, now, now.Add(3*time.Second)); err != nil || !ok {
-		t.Fatalf("claim: %v %v", ok, err)
+	if c, err := f.db.ClaimRotation(t.Context(), r.ID, "dead-process", 0, now, now.Add(3*time.Second)); err != nil || !c.Claimed {
+		t.Fatalf("claim: %+v %v", c, err)
 	}
 	deadCtx, kill := context.WithCancel(context.Background())
 	var dead sync.WaitGroup
@@ -167,9 +167,10 @@ func TestLostLeaseStopsAttempt(t *testing.T) {
 	}
 	t.Cleanup(func() { e.Stop(context.Background()) })
 	waitEntered(t, g)
-	// Another process takes the rotation over.
-	if _, ok, err := f.db.HandOverRotation(t.Context(), r.ID, "slow-process", 0); err != nil || !ok {
-		t.Fatalf("take over: %v %v", ok, err)
+	// Another process takes the rotation over (its clock an hour ahead,
+	// it finds the lease run out).
+	if ls, err := f.db.ReapRotationLeases(t.Context(), time.Now().Add(time.Hour), 10); err != nil || len(ls) != 1 {
+		t.Fatalf("take over: %+v %v", ls, err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for g.canceled.Load() == 0 && time.Now().Before(deadline) {

@@ -40,6 +40,17 @@ func TestUnusedCertificateIsInstalledNotReordered(t *testing.T) {
 	if f.issuer.n != 1 || second.NewSerial != first.NewSerial {
 		t.Fatalf("second failing rotation ordered again: %d orders, serial %s then %s", f.issuer.n, first.NewSerial, second.NewSerial)
 	}
+	third := failRotation()
+	if f.issuer.n != 1 || third.NewSerial != first.NewSerial {
+		t.Fatalf("third failing rotation ordered again: %d orders", f.issuer.n)
+	}
+	// Three installs of one certificate failed: the device may have lost
+	// its key, so the fourth rotation orders a new one.
+	fourth := failRotation()
+	if f.issuer.n != 2 || fourth.NewSerial == first.NewSerial {
+		t.Fatalf("fourth rotation: %d orders, serial %s (first %s)", f.issuer.n, fourth.NewSerial, first.NewSerial)
+	}
+	first = fourth
 	// The device is fixed: the same certificate goes into service.
 	f.setScript(a.SystemName, "")
 	r := f.queue(t, a)
@@ -48,7 +59,7 @@ func TestUnusedCertificateIsInstalledNotReordered(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, log)
 	}
 	got, log := f.get(t, r.ID)
-	if got.State != ottr.StateSucceeded || got.NewSerial != first.NewSerial || f.issuer.n != 1 {
+	if got.State != ottr.StateSucceeded || got.NewSerial != first.NewSerial || f.issuer.n != 2 {
 		t.Fatalf("after the fix: %s serial %s (issued %s), %d orders\n%s", got.State, got.NewSerial, first.NewSerial, f.issuer.n, log)
 	}
 	if !strings.Contains(log, "instead of ordering again") {

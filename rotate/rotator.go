@@ -76,10 +76,25 @@ type run struct {
 	// (ottr.MaskCredential) in every line and error stored.
 	mask *ottr.Masker
 
+	// epoch, when held, is the lease epoch this attempt runs under: a
+	// save finding the row at another epoch (taken over) is refused.
+	epoch int64
+	held  bool
+
 	mu    sync.Mutex
 	step  ottr.Step
 	lines []ottr.LogLine
 }
+
+type epochKey struct{}
+
+// withEpoch marks ctx as an attempt holding its rotation at lease epoch e.
+func withEpoch(ctx context.Context, e int64) context.Context {
+	return context.WithValue(ctx, epochKey{}, e)
+}
+
+// errSuperseded stops an attempt whose rotation another worker took over.
+var errSuperseded = errors.New("rotation taken over by another worker")
 
 func (x *run) logf(level, format string, args ...any) {
 	x.mu.Lock()
@@ -101,9 +116,17 @@ func (x *run) flush(ctx context.Context) {
 	}
 }
 
-// save applies fn to the stored rotation and keeps the result.
+// save applies fn to the stored rotation and keeps the result. An attempt
+// whose rotation was taken over (another epoch) writes nothing: the row
+// belongs to the new holder.
 func (x *run) save(ctx context.Context, fn func(*ottr.Rotation)) error {
-	rot, err := x.r.Rotations.UpdateRotation(context.WithoutCancel(ctx), x.rot.ID, func(r *ottr.Rotation) error { fn(r); return nil })
+	rot, err := x.r.Rotations.UpdateRotation(context.WithoutCancel(ctx), x.rot.ID, func(r *ottr.Rotation) error {
+		if x.held && r.LeaseEpoch != x.epoch {
+			return errSuperseded
+		}
+		fn(r)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -124,6 +147,7 @@ func (r *Rotator) Run(ctx context.Context, id string) error {
 		return nil // finished already (a duplicate delivery of the job)
 	}
 	x := &run{r: r, rot: rot, mask: ottr.NewMasker()}
+	x.epoch, x.held = ctx.Value(epochKey{}).(int64)
 	ctx = ottr.WithMasker(ctx, x.mask)
 	defer x.flush(ctx)
 	now := r.now().UTC()
@@ -144,6 +168,9 @@ func (r *Rotator) Run(ctx context.Context, id string) error {
 	err = x.mask.MaskError(x.pipeline(ctx))
 	if errors.Is(err, errCanceled) {
 		return nil
+	}
+	if errors.Is(err, errSuperseded) {
+		return err
 	}
 	if err != nil {
 		// The whole chain and every problem: the head of an
@@ -221,7 +248,12 @@ func (x *run) pipeline(ctx context.Context) error {
 		return err
 	}
 	if err := x.timed(ctx, func(ctx context.Context) error { return x.verify(ctx, chain) }); err != nil {
-		x.restore(ctx)
+		// Only a verification that ran to its end says the device is
+		// wrong: an attempt stopped (shutdown, lost lease) leaves the
+		// device to whoever continues the rotation.
+		if ctx.Err() == nil && !errors.Is(err, errSuperseded) {
+			x.restore(ctx)
+		}
 		return err
 	}
 	if err := x.stepTo(ctx, ottr.StepRecord); err != nil {
@@ -229,6 +261,9 @@ func (x *run) pipeline(ctx context.Context) error {
 	}
 	return x.record(ctx, chain)
 }
+
+// errFinished: the rotation ended (canceled) before Fail could record it.
+var errFinished = errors.New("rotation already finished")
 
 // errCanceled stops a rotation whose row was marked canceled.
 var errCanceled = errors.New("rotation canceled")
@@ -254,18 +289,21 @@ func (x *run) stepTo(ctx context.Context, s ottr.Step) error {
 	return nil
 }
 
+// errStepTimeout tells a step's own timeout from the attempt's.
+var errStepTimeout = errors.New("step timeout")
+
 // timed runs a step with the step timeout and the rotation log in ctx.
 func (x *run) timed(ctx context.Context, fn func(context.Context) error) error {
 	to := x.r.StepTimeout
 	if to <= 0 {
 		to = 5 * time.Minute
 	}
-	ctx, cancel := context.WithTimeout(ctx, to)
+	ctx, cancel := context.WithTimeoutCause(ctx, to, errStepTimeout)
 	defer cancel()
 	ctx = ottr.WithStepLog(ctx, func(line string) { x.logf("info", "%s", line) })
 	start := time.Now()
 	err := fn(ctx)
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+	if errors.Is(err, context.DeadlineExceeded) && context.Cause(ctx) == errStepTimeout {
 		// Keep what the driver was doing when the time ran out.
 		err = ottr.Wrap(ottr.EUNAVAILABLE, err, "step %s timed out after %s", x.step, to)
 	}
@@ -321,7 +359,21 @@ func (x *run) adoptUnused(ctx context.Context) {
 		return
 	}
 	prev, err := x.r.Rotations.GetRotation(ctx, l.RotationID)
-	if err != nil || prev.Chain == "" {
+	if err != nil || prev.Chain == "" || prev.SystemName != x.asset.SystemName {
+		return
+	}
+	// Taken over a few times only: if installing it keeps failing, the
+	// device may no longer hold its key (a driver without Restore).
+	tries, from := 1, prev.AdoptedFrom
+	for ; from != "" && tries < maxAdoptions; tries++ {
+		p, err := x.r.Rotations.GetRotation(ctx, from)
+		if err != nil {
+			break
+		}
+		from = p.AdoptedFrom
+	}
+	if tries >= maxAdoptions {
+		x.logf("info", "ordering a new certificate: serial %s failed to install %d times", prev.NewSerial, tries)
 		return
 	}
 	chain, err := ottr.ParseChain([]byte(prev.Chain))
@@ -332,14 +384,31 @@ func (x *run) adoptUnused(ctx context.Context) {
 	if now.After(leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore)/2)) || !sameNames(leaf, x.asset.Names()) {
 		return
 	}
+	// Issued by the CA the asset names now (not one it has left, or a
+	// staging CA), where its roots are known.
+	if x.r.Roots != nil {
+		if roots := x.r.Roots(x.asset.CertificateAuthority); roots != nil {
+			inter := x509.NewCertPool()
+			for _, c := range chain[1:] {
+				inter.AddCert(c)
+			}
+			if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+				return
+			}
+		}
+	}
 	if err := x.save(ctx, func(r *ottr.Rotation) {
-		r.CSR, r.Chain = prev.CSR, prev.Chain
+		r.CSR, r.Chain, r.AdoptedFrom = prev.CSR, prev.Chain, prev.ID
 		r.NewSerial, r.NewExpiration = prev.NewSerial, prev.NewExpiration
 	}); err != nil {
 		return
 	}
 	x.logf("info", "installing serial %x, issued by rotation %s whose install failed, instead of ordering again", leaf.SerialNumber, prev.ID)
 }
+
+// maxAdoptions is how many rotations in a row may try to install one
+// issued certificate.
+const maxAdoptions = 3
 
 // sameNames reports whether leaf names exactly names (in any order).
 func sameNames(leaf *x509.Certificate, names []string) bool {
@@ -522,7 +591,7 @@ func (x *run) restore(ctx context.Context) {
 		x.logf("warn", "previous certificate not restored (driver cannot, or it is not known)")
 		return
 	}
-	err := x.timed(context.WithoutCancel(ctx), func(ctx context.Context) error { return rs.Restore(ctx, prev) })
+	err := x.timed(ctx, func(ctx context.Context) error { return rs.Restore(ctx, prev) })
 	if err != nil {
 		x.logf("error", "restoring the previous certificate failed: %v", err)
 		return
@@ -574,9 +643,15 @@ func (r *Rotator) Fail(ctx context.Context, id string, cause error) error {
 	now := r.now().UTC()
 	msg := cause.Error() // masked by Run; whole chain, every problem
 	rot, err := r.Rotations.UpdateRotation(ctx, id, func(x *ottr.Rotation) error {
+		if !x.State.Live() {
+			return errFinished // canceled meanwhile: not a failure
+		}
 		x.State, x.FinishedAt, x.Error = ottr.StateFailed, &now, msg
 		return nil
 	})
+	if errors.Is(err, errFinished) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -16,33 +16,35 @@ import (
 // condition for one of them or for neither.
 
 // ClaimRotation makes owner the holder of live rotation id until until.
-func (d *DB) ClaimRotation(ctx context.Context, id, owner string, epoch int64, now, until time.Time) (bool, int64, error) {
+func (d *DB) ClaimRotation(ctx context.Context, id, owner string, epoch int64, now, until time.Time) (ottr.Claim, error) {
 	res, err := d.db.ExecContext(ctx, d.q(`UPDATE rotations SET lease_owner = ?, lease_until = ?
 		WHERE id = ? AND lease_epoch = ? AND state IN ('queued', 'running')
 		AND (lease_owner = '' OR lease_owner = ? OR lease_until < ?)`), owner, ms(until), id, epoch, owner, ms(now))
 	if err != nil {
-		return false, 0, fmt.Errorf("claim rotation %s: %w", id, err)
+		return ottr.Claim{}, fmt.Errorf("claim rotation %s: %w", id, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return false, 0, err
+		return ottr.Claim{}, err
 	} else if n == 1 {
-		return true, epoch, nil
+		return ottr.Claim{Claimed: true, Epoch: epoch, Live: true}, nil
 	}
-	var cur int64
-	err = d.db.QueryRowContext(ctx, d.q(`SELECT lease_epoch FROM rotations WHERE id = ?`), id).Scan(&cur)
+	var c ottr.Claim
+	var state ottr.State
+	err = d.db.QueryRowContext(ctx, d.q(`SELECT lease_epoch, state FROM rotations WHERE id = ?`), id).Scan(&c.Epoch, &state)
 	if err == sql.ErrNoRows {
-		return false, 0, ottr.Errorf(ottr.ENOTFOUND, "rotation %q not found", id)
+		return ottr.Claim{}, ottr.Errorf(ottr.ENOTFOUND, "rotation %q not found", id)
 	}
 	if err != nil {
-		return false, 0, fmt.Errorf("claim rotation %s: %w", id, err)
+		return ottr.Claim{}, fmt.Errorf("claim rotation %s: %w", id, err)
 	}
-	return false, cur, nil
+	c.Live = state.Live()
+	return c, nil
 }
 
 // RenewRotationLease extends owner's hold on rotation id to until.
 func (d *DB) RenewRotationLease(ctx context.Context, id, owner string, epoch int64, until time.Time) (bool, error) {
 	res, err := d.db.ExecContext(ctx, d.q(`UPDATE rotations SET lease_until = ?
-		WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND state IN ('queued', 'running')`), ms(until), id, owner, epoch)
+		WHERE id = ? AND lease_owner = ? AND lease_epoch = ?`), ms(until), id, owner, epoch)
 	if err != nil {
 		return false, fmt.Errorf("renew lease of rotation %s: %w", id, err)
 	}
@@ -75,20 +77,38 @@ func (d *DB) HandOverRotation(ctx context.Context, id, owner string, epoch int64
 }
 
 // ReapRotationLeases takes over live rotations whose holder's lease ran out.
-func (d *DB) ReapRotationLeases(ctx context.Context, now time.Time, limit int) ([]ottr.Lease, error) {
+func (d *DB) ReapRotationLeases(ctx context.Context, expiredBefore time.Time, limit int) ([]ottr.Lease, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	// The subquery picks candidates from the partial index; the outer
-	// condition is checked again on the row itself, so a rotation renewed
-	// or reaped by someone else meanwhile is left alone.
+	// The subquery picks candidates from the partial index (live, held
+	// rotations only, so finished rows with a stale holder never fill the
+	// limit); the outer condition is checked again on the row itself, so
+	// a rotation renewed or reaped by someone else meanwhile is left alone.
 	rows, err := d.db.QueryContext(ctx, d.q(`UPDATE rotations SET lease_owner = '', lease_until = NULL, lease_epoch = lease_epoch + 1
-		WHERE id IN (SELECT id FROM rotations WHERE lease_owner <> '' AND lease_until < ? LIMIT ?)
+		WHERE id IN (SELECT id FROM rotations WHERE lease_owner <> '' AND state IN ('queued', 'running') AND lease_until < ? LIMIT ?)
 		AND lease_owner <> '' AND lease_until < ? AND state IN ('queued', 'running')
-		RETURNING id, system_name, lease_epoch`), ms(now), limit, ms(now))
+		RETURNING id, system_name, lease_epoch`), ms(expiredBefore), limit, ms(expiredBefore))
 	if err != nil {
 		return nil, fmt.Errorf("reap rotation leases: %w", err)
 	}
+	return scanLeases(rows)
+}
+
+// UnheldRotations lists live rotations nobody holds, unchanged since before.
+func (d *DB) UnheldRotations(ctx context.Context, before time.Time, limit int) ([]ottr.Lease, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := d.db.QueryContext(ctx, d.q(`SELECT id, system_name, lease_epoch FROM rotations
+		WHERE state IN ('queued', 'running') AND lease_owner = '' AND updated_at < ? ORDER BY updated_at LIMIT ?`), ms(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("unheld rotations: %w", err)
+	}
+	return scanLeases(rows)
+}
+
+func scanLeases(rows *sql.Rows) ([]ottr.Lease, error) {
 	defer rows.Close()
 	var out []ottr.Lease
 	for rows.Next() {
@@ -130,23 +150,51 @@ func (d *DB) CreateRotations(ctx context.Context, rs []*ottr.Rotation) ([]bool, 
 	}
 	for start := 0; start < len(rs); start += createBatch {
 		end := min(start+createBatch, len(rs))
-		if err := d.createRotationBatch(ctx, rs[start:end], joined[start:end]); err != nil {
-			return nil, err
+		idx := make([]int, 0, end-start)
+		for i := start; i < end; i++ {
+			idx = append(idx, i)
+		}
+		// A live rotation that finishes between the INSERT and the
+		// SELECT (PostgreSQL reads each statement's own snapshot) leaves
+		// its asset neither inserted nor joined: insert those again.
+		for try := 0; len(idx) > 0; try++ {
+			if try == 3 {
+				r := rs[idx[0]]
+				return nil, ottr.Errorf(ottr.ECONFLICT, "rotation %q of %s was not created", r.ID, r.SystemName)
+			}
+			batch := make([]*ottr.Rotation, len(idx))
+			sub, done := make([]bool, len(idx)), make([]bool, len(idx))
+			for k, i := range idx {
+				batch[k] = rs[i]
+			}
+			if err := d.createRotationBatch(ctx, batch, sub, done); err != nil {
+				return nil, err
+			}
+			var left []int
+			for k, i := range idx {
+				joined[i] = sub[k]
+				if !done[k] {
+					left = append(left, i)
+				}
+			}
+			idx = left
 		}
 	}
 	return joined, nil
 }
 
-func (d *DB) createRotationBatch(ctx context.Context, rs []*ottr.Rotation, joined []bool) error {
+// createRotationBatch inserts rs, or joins the live rotation of their
+// asset (joined[i]); done[i] is false for a row that is neither.
+func (d *DB) createRotationBatch(ctx context.Context, rs []*ottr.Rotation, joined, done []bool) error {
 	return d.tx(ctx, func(tx *sql.Tx) error {
 		var b strings.Builder
 		b.WriteString(`INSERT INTO rotations (` + rotationCols + `) VALUES `)
-		args := make([]any, 0, len(rs)*20)
+		args := make([]any, 0, len(rs)*21)
 		for i, r := range rs {
 			if i > 0 {
 				b.WriteString(",")
 			}
-			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 			args = append(args, rotationArgs(r)...)
 		}
 		// The partial unique index allows one live rotation per asset; a
@@ -164,6 +212,9 @@ func (d *DB) createRotationBatch(ctx context.Context, rs []*ottr.Rotation, joine
 				return err
 			}
 			inserted[id] = true
+		}
+		for i, r := range rs {
+			done[i] = inserted[r.ID]
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -195,20 +246,11 @@ func (d *DB) createRotationBatch(ctx context.Context, rs []*ottr.Rotation, joine
 			}
 			for _, i := range idx[live.SystemName] {
 				*rs[i] = *live
-				joined[i] = true
+				joined[i], done[i] = true, true
 			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
-		}
-		for _, is := range idx {
-			for _, i := range is {
-				if !joined[i] {
-					// Not inserted and no live one: not a live state, or
-					// the id exists already.
-					return ottr.Errorf(ottr.ECONFLICT, "rotation %q of %s was not created", rs[i].ID, rs[i].SystemName)
-				}
-			}
 		}
 		return nil
 	})

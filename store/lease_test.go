@@ -17,13 +17,13 @@ func TestRotationLeases(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := testNow
-		ok, cur, err := db.ClaimRotation(ctx, r.ID, "w1", 0, now, now.Add(30*time.Second))
-		if err != nil || !ok || cur != 0 {
-			t.Fatalf("first claim: %v %v %d", ok, err, cur)
+		c, err := db.ClaimRotation(ctx, r.ID, "w1", 0, now, now.Add(30*time.Second))
+		if err != nil || c != (ottr.Claim{Claimed: true, Epoch: 0, Live: true}) {
+			t.Fatalf("first claim: %+v %v", c, err)
 		}
 		// A second worker cannot take a rotation held unexpired.
-		if ok, _, err := db.ClaimRotation(ctx, r.ID, "w2", 0, now.Add(10*time.Second), now.Add(40*time.Second)); err != nil || ok {
-			t.Fatalf("claim of a held rotation: %v %v", ok, err)
+		if c, err := db.ClaimRotation(ctx, r.ID, "w2", 0, now.Add(10*time.Second), now.Add(40*time.Second)); err != nil || c != (ottr.Claim{Epoch: 0, Live: true}) {
+			t.Fatalf("claim of a held rotation: %+v %v", c, err)
 		}
 		// The holder renews; nothing is reaped before the lease runs out.
 		if ok, err := db.RenewRotationLease(ctx, r.ID, "w1", 0, now.Add(60*time.Second)); err != nil || !ok {
@@ -42,14 +42,14 @@ func TestRotationLeases(t *testing.T) {
 		}
 		// The dead worker's job is superseded: its epoch is no longer the
 		// rotation's, and its renewals fail.
-		if ok, cur, err := db.ClaimRotation(ctx, r.ID, "w1", 0, now.Add(62*time.Second), now.Add(90*time.Second)); err != nil || ok || cur != 1 {
-			t.Fatalf("stale claim: %v %d %v", ok, cur, err)
+		if c, err := db.ClaimRotation(ctx, r.ID, "w1", 0, now.Add(62*time.Second), now.Add(90*time.Second)); err != nil || c != (ottr.Claim{Epoch: 1, Live: true}) {
+			t.Fatalf("stale claim: %+v %v", c, err)
 		}
 		if ok, err := db.RenewRotationLease(ctx, r.ID, "w1", 0, now.Add(90*time.Second)); err != nil || ok {
 			t.Fatalf("stale renew: %v %v", ok, err)
 		}
-		if ok, _, err := db.ClaimRotation(ctx, r.ID, "w2", 1, now.Add(62*time.Second), now.Add(90*time.Second)); err != nil || !ok {
-			t.Fatalf("takeover claim: %v %v", ok, err)
+		if c, err := db.ClaimRotation(ctx, r.ID, "w2", 1, now.Add(62*time.Second), now.Add(90*time.Second)); err != nil || !c.Claimed {
+			t.Fatalf("takeover claim: %+v %v", c, err)
 		}
 		// A released rotation is waiting for its retry: never reaped.
 		if err := db.ReleaseRotation(ctx, r.ID, "w2", 1); err != nil {
@@ -59,7 +59,7 @@ func TestRotationLeases(t *testing.T) {
 			t.Fatalf("reaped a released rotation: %+v", ls)
 		}
 		// Hand-over moves it on for the next job at once.
-		if ok, _, _ := db.ClaimRotation(ctx, r.ID, "w2", 1, now, now.Add(time.Minute)); !ok {
+		if c, _ := db.ClaimRotation(ctx, r.ID, "w2", 1, now, now.Add(time.Minute)); !c.Claimed {
 			t.Fatal("reclaim after release")
 		}
 		l, ok, err := db.HandOverRotation(ctx, r.ID, "w2", 1)
@@ -73,15 +73,15 @@ func TestRotationLeases(t *testing.T) {
 		if _, err := db.UpdateRotation(ctx, r.ID, func(x *ottr.Rotation) error { x.State = ottr.StateSucceeded; return nil }); err != nil {
 			t.Fatal(err)
 		}
-		if ok, _, _ := db.ClaimRotation(ctx, r.ID, "w3", 2, now, now.Add(time.Minute)); ok {
-			t.Fatal("claimed a finished rotation")
+		if c, _ := db.ClaimRotation(ctx, r.ID, "w3", 2, now, now.Add(time.Minute)); c != (ottr.Claim{Epoch: 2, Live: false}) {
+			t.Fatalf("claim of a finished rotation: %+v", c)
 		}
 		// Leases survive the engine's own read-modify-write updates.
 		r2 := &ottr.Rotation{SystemName: "b.example.com", State: ottr.StateQueued}
 		if err := db.CreateRotation(ctx, r2); err != nil {
 			t.Fatal(err)
 		}
-		if ok, _, _ := db.ClaimRotation(ctx, r2.ID, "w1", 0, now, now.Add(time.Minute)); !ok {
+		if c, _ := db.ClaimRotation(ctx, r2.ID, "w1", 0, now, now.Add(time.Minute)); !c.Claimed {
 			t.Fatal("claim r2")
 		}
 		if _, err := db.UpdateRotation(ctx, r2.ID, func(x *ottr.Rotation) error { x.State, x.Step = ottr.StateRunning, ottr.StepOrder; return nil }); err != nil {
@@ -90,7 +90,15 @@ func TestRotationLeases(t *testing.T) {
 		if ok, err := db.RenewRotationLease(ctx, r2.ID, "w1", 0, now.Add(2*time.Minute)); !ok || err != nil {
 			t.Fatalf("lease lost by an update: %v %v", ok, err)
 		}
-		if _, _, err := db.ClaimRotation(ctx, "nope", "w1", 0, now, now); ottr.ErrorCode(err) != ottr.ENOTFOUND {
+		// A canceled rotation's holder still renews: it stops at the
+		// next step boundary, not in the middle of a step.
+		if _, err := ottr.CancelRotation(ctx, db, r2.ID, "alice", now); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := db.RenewRotationLease(ctx, r2.ID, "w1", 0, now.Add(3*time.Minute)); !ok || err != nil {
+			t.Fatalf("renew of a canceled rotation: %v %v", ok, err)
+		}
+		if _, err := db.ClaimRotation(ctx, "nope", "w1", 0, now, now); ottr.ErrorCode(err) != ottr.ENOTFOUND {
 			t.Errorf("claim of an absent rotation: %v", err)
 		}
 	})
@@ -107,8 +115,8 @@ func TestReapRacesTakeEachOnce(t *testing.T) {
 			if err := db.CreateRotation(ctx, r); err != nil {
 				t.Fatal(err)
 			}
-			if ok, _, err := db.ClaimRotation(ctx, r.ID, "dead", 0, testNow, testNow.Add(time.Second)); !ok || err != nil {
-				t.Fatal(ok, err)
+			if c, err := db.ClaimRotation(ctx, r.ID, "dead", 0, testNow, testNow.Add(time.Second)); !c.Claimed || err != nil {
+				t.Fatal(c, err)
 			}
 		}
 		var mu sync.Mutex
@@ -141,6 +149,60 @@ func TestReapRacesTakeEachOnce(t *testing.T) {
 			if c != 1 {
 				t.Errorf("rotation %s reaped %d times", id, c)
 			}
+		}
+	})
+}
+
+// Finished rotations that kept a stale holder never fill the reaper's
+// batch, and rotations nobody holds are found for the engine's sweep.
+func TestReapSkipsFinishedAndFindsUnheld(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *DB) {
+		ctx := t.Context()
+		for i := range 3 {
+			r := &ottr.Rotation{SystemName: fmt.Sprintf("done%d.example.com", i), State: ottr.StateRunning}
+			if err := db.CreateRotation(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			if c, _ := db.ClaimRotation(ctx, r.ID, "dead", 0, testNow, testNow.Add(time.Second)); !c.Claimed {
+				t.Fatal("claim")
+			}
+			if _, err := ottr.CancelRotation(ctx, db, r.ID, "bob", testNow); err != nil {
+				t.Fatal(err)
+			}
+		}
+		live := &ottr.Rotation{SystemName: "live.example.com", State: ottr.StateRunning}
+		if err := db.CreateRotation(ctx, live); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := db.ClaimRotation(ctx, live.ID, "dead", 0, testNow, testNow.Add(time.Second)); !c.Claimed {
+			t.Fatal("claim live")
+		}
+		ls, err := db.ReapRotationLeases(ctx, testNow.Add(time.Minute), 2)
+		if err != nil || len(ls) != 1 || ls[0].RotationID != live.ID {
+			t.Fatalf("reaped %+v %v, want the live rotation", ls, err)
+		}
+		// Now unheld at epoch 1: the sweep finds it (and no finished one)
+		// once it is older than the cutoff.
+		queued := &ottr.Rotation{SystemName: "queued.example.com", State: ottr.StateQueued}
+		if err := db.CreateRotation(ctx, queued); err != nil {
+			t.Fatal(err)
+		}
+		un, err := db.UnheldRotations(ctx, testNow.Add(time.Hour), 10)
+		if err != nil || len(un) != 2 {
+			t.Fatalf("unheld: %+v %v", un, err)
+		}
+		got := map[string]int64{}
+		for _, l := range un {
+			got[l.RotationID] = l.Epoch
+		}
+		if e, ok := got[live.ID]; !ok || e != 1 {
+			t.Errorf("unheld %+v: want %s at epoch 1", un, live.ID)
+		}
+		if _, ok := got[queued.ID]; !ok {
+			t.Errorf("unheld %+v: want the queued rotation", un)
+		}
+		if un, _ := db.UnheldRotations(ctx, testNow.Add(-time.Hour), 10); len(un) != 0 {
+			t.Errorf("rotations changed after the cutoff listed: %+v", un)
 		}
 	})
 }

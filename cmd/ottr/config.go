@@ -125,7 +125,7 @@ func defaultConfig() Config {
 		DataDir: defaultDataDir(),
 		Router:  RouterConfig{Interval: Duration(time.Hour), Jitter: 0.1},
 		Workers: WorkersConfig{Concurrency: 50, MaxAttempts: 5, Backoff: Duration(30 * time.Second),
-			MaxBackoff: Duration(30 * time.Minute), StepTimeout: Duration(5 * time.Minute), Lease: Duration(30 * time.Second)},
+			MaxBackoff: Duration(30 * time.Minute), StepTimeout: Duration(5 * time.Minute), Lease: Duration(20 * time.Second)},
 		DNS: DNSConfig{
 			TTL: Duration(time.Second), NegativeTTL: Duration(time.Second),
 			PropagationTimeout: Duration(2 * time.Minute),

@@ -152,7 +152,7 @@ errors, not for unrouted assets.`,
 			if dryRun {
 				a.progress("dry run: no rotations queued")
 			} else {
-				a.progress("%d rotations queued, %d joined a live rotation (rotations run once the rotation engine is configured)", queued, joined)
+				a.progress("%d rotations queued, %d joined a live rotation; ottr serve runs them (a running server picks them up within a few minutes, or at its next start)", queued, joined)
 			}
 			return nil
 		},
