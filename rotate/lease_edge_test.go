@@ -14,37 +14,17 @@ import (
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/rotate"
 	"github.com/ottr-dev/ottr/store"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
 func edgeEngine(t *testing.T, rot *rotate.Rotator, cfg rotate.EngineConfig) *rotate.Engine[*sql.Tx] {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "jobs.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	e, err := rotate.NewEngine(riversqlite.New(db), rot, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return jobsEngine(t, rot, filepath.Join(t.TempDir(), "jobs.db"), cfg)
 }
 
-// an attempt that hits RotationTimeout on the last attempt returns the
-// plain error; River discards the job and nobody calls Fail: the rotation
-// stays "running" with no job and no lease holder.
-func TestTimeoutOnLastAttemptFailsTheRotation(t *testing.T) {
-	f := newFixture(t)
-	a := f.device(t, "web1")
-	g := newGate()
-	f.gate(g)
-	e := edgeEngine(t, f.rot, rotate.EngineConfig{Concurrency: 2, MaxAttempts: 1,
-		RotationTimeout: 1500 * time.Millisecond, PollInterval: 20 * time.Millisecond, Lease: 3 * time.Second})
+// startGated queues a rotation of a, starts e and waits until its install
+// is held at g.
+func startGated(t *testing.T, e *rotate.Engine[*sql.Tx], a *ottr.Asset, g *gate) *ottr.Rotation {
+	t.Helper()
 	r := &ottr.Rotation{SystemName: a.SystemName, Trigger: ottr.TriggerCLI}
 	if _, err := e.Enqueue(t.Context(), r); err != nil {
 		t.Fatal(err)
@@ -54,6 +34,19 @@ func TestTimeoutOnLastAttemptFailsTheRotation(t *testing.T) {
 	}
 	t.Cleanup(func() { e.Stop(context.Background()) })
 	waitEntered(t, g)
+	return r
+}
+
+// An attempt that hits the rotation timeout on its last attempt fails the
+// rotation: it never stays running with no job and no holder.
+func TestTimeoutOnLastAttemptFailsTheRotation(t *testing.T) {
+	f := newFixture(t)
+	a := f.device(t, "web1")
+	g := newGate()
+	f.gate(g)
+	e := edgeEngine(t, f.rot, rotate.EngineConfig{Concurrency: 2, MaxAttempts: 1,
+		RotationTimeout: 1500 * time.Millisecond, PollInterval: 20 * time.Millisecond, Lease: 3 * time.Second})
+	r := startGated(t, e, a, g)
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		if got, _ := f.get(t, r.ID); !got.State.Live() {
@@ -68,10 +61,8 @@ func TestTimeoutOnLastAttemptFailsTheRotation(t *testing.T) {
 	t.Fatalf("rotation still %s (attempts %d) 15s after its only attempt timed out; stuck with no job:\n%s", got.State, got.Attempts, log)
 }
 
-// cancelling a running rotation (the API's CancelRotation) is meant to
-// stop it at the next step boundary; the lease heartbeat instead sees the
-// renew fail and cancels the attempt's context in the middle of Install.
-// It also leaves lease_owner set on the finished row (no release).
+// Cancelling a running rotation (the API's CancelRotation) stops it at the
+// next step boundary: the step in progress is not cut short.
 func TestCancelStopsAtStepBoundary(t *testing.T) {
 	f := newFixture(t)
 	a := f.device(t, "web2")
@@ -79,15 +70,7 @@ func TestCancelStopsAtStepBoundary(t *testing.T) {
 	f.gate(g)
 	e := edgeEngine(t, f.rot, rotate.EngineConfig{Concurrency: 2, MaxAttempts: 3,
 		PollInterval: 20 * time.Millisecond, Lease: 900 * time.Millisecond})
-	r := &ottr.Rotation{SystemName: a.SystemName, Trigger: ottr.TriggerCLI}
-	if _, err := e.Enqueue(t.Context(), r); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Stop(context.Background()) })
-	waitEntered(t, g)
+	r := startGated(t, e, a, g)
 	if _, err := ottr.CancelRotation(t.Context(), f.db, r.ID, "alice", time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -139,11 +122,10 @@ func (d verifyGated) Restore(ctx context.Context, prev []*x509.Certificate) erro
 	return d.Driver.(ottr.Restorer).Restore(ctx, prev)
 }
 
-// a shutdown (or a lost lease) that cancels the attempt during verify
-// makes the pipeline treat the cancellation as a failed verification: it
-// rolls the device back with a context that ignores the cancellation and
-// wipes the issued chain, so the handed-over job orders a second
-// certificate.
+// A shutdown (or a lost lease) that cancels the attempt during verify is
+// not a failed verification: the device is not rolled back and the issued
+// chain stays, so the job it is handed to installs it instead of ordering
+// a second certificate.
 func TestStopDuringVerifyKeepsTheIssuedChain(t *testing.T) {
 	f := newFixture(t)
 	a := f.device(t, "web6")
@@ -206,9 +188,8 @@ func TestStopDuringVerifyKeepsTheIssuedChain(t *testing.T) {
 	}
 }
 
-// the heartbeat only gives up after the lease has already run out, so
-// a worker cut off from the database keeps driving the device past the
-// moment another process may take the rotation over.
+// A worker cut off from the database stops driving the device well
+// before another process may take the rotation over.
 type failingRenew struct {
 	*store.DB
 	mu    sync.Mutex
@@ -254,15 +235,7 @@ func TestLostDatabaseStopsAttemptBeforeLeaseEnds(t *testing.T) {
 	const lease = 900 * time.Millisecond
 	e := edgeEngine(t, &rot, rotate.EngineConfig{Concurrency: 2, MaxAttempts: 3,
 		PollInterval: 20 * time.Millisecond, Lease: lease, Owner: "partitioned"})
-	r := &ottr.Rotation{SystemName: a.SystemName, Trigger: ottr.TriggerCLI}
-	if _, err := e.Enqueue(t.Context(), r); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Stop(context.Background()) })
-	waitEntered(t, g)
+	startGated(t, e, a, g)
 	deadline := time.Now().Add(5 * time.Second)
 	for g.canceled.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(2 * time.Millisecond)
@@ -281,11 +254,11 @@ func TestLostDatabaseStopsAttemptBeforeLeaseEnds(t *testing.T) {
 	}
 }
 
-// a job at the current epoch of a rotation that is no longer live (it
+// A job at the current epoch of a rotation that is no longer live (it
 // failed or was canceled between a join and the job insert; a failed
 // rotation's job is River-"cancelled", which does not block a unique
-// insert) is taken for "another worker holds it" and snoozes forever:
-// snoozes do not count attempts.
+// insert) completes: it is not taken for "another worker holds it" and
+// snoozed forever.
 func TestJobOfFinishedRotationCompletes(t *testing.T) {
 	f := newFixture(t)
 	a := f.device(t, "web2")

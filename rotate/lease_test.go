@@ -20,16 +20,23 @@ import (
 // which two engines share to stand for one server and its restart.
 func leaseEngine(t *testing.T, f *fixture, jobs, owner string) *rotate.Engine[*sql.Tx] {
 	t.Helper()
+	return jobsEngine(t, f.rot, jobs, rotate.EngineConfig{
+		Concurrency: 4, MaxAttempts: 3, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		PollInterval: 20 * time.Millisecond, Lease: 3 * time.Second, Owner: owner,
+	})
+}
+
+// jobsEngine is an engine over the SQLite jobs file jobs: River's SQLite
+// driver on one connection, as it asks.
+func jobsEngine(t *testing.T, rot *rotate.Rotator, jobs string, cfg rotate.EngineConfig) *rotate.Engine[*sql.Tx] {
+	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+jobs+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
-	e, err := rotate.NewEngine(riversqlite.New(db), f.rot, rotate.EngineConfig{
-		Concurrency: 4, MaxAttempts: 3, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
-		PollInterval: 20 * time.Millisecond, Lease: 3 * time.Second, Owner: owner,
-	})
+	e, err := rotate.NewEngine(riversqlite.New(db), rot, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,15 +165,7 @@ func TestLostLeaseStopsAttempt(t *testing.T) {
 	g := newGate()
 	f.gate(g)
 	e := leaseEngine(t, f, filepath.Join(t.TempDir(), "jobs.db"), "slow-process")
-	r := &ottr.Rotation{SystemName: a.SystemName, Trigger: ottr.TriggerCLI}
-	if _, err := e.Enqueue(t.Context(), r); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Stop(context.Background()) })
-	waitEntered(t, g)
+	r := startGated(t, e, a, g)
 	// Another process takes the rotation over (its clock an hour ahead,
 	// it finds the lease run out).
 	if ls, err := f.db.ReapRotationLeases(t.Context(), time.Now().Add(time.Hour), 10); err != nil || len(ls) != 1 {
