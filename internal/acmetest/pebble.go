@@ -5,6 +5,7 @@
 package acmetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -14,12 +15,15 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/letsencrypt/pebble/v2/ca"
@@ -56,6 +60,7 @@ type Pebble struct {
 	// TLSRootPEM is the root to trust for Directory's HTTPS.
 	TLSRootPEM []byte
 	ca         *ca.CAImpl
+	issued     *issueLog
 	srv        *http.Server
 	ln         net.Listener
 }
@@ -72,7 +77,8 @@ func Start(o Options) (*Pebble, error) {
 	if w == nil {
 		w = io.Discard
 	}
-	logger := log.New(w, "pebble ", log.LstdFlags)
+	issued := &issueLog{w: w}
+	logger := log.New(issued, "pebble ", log.LstdFlags)
 	store := db.NewMemoryStore()
 	profiles := map[string]ca.Profile{
 		"default":    {Description: "The default profile"},
@@ -104,6 +110,7 @@ func Start(o Options) (*Pebble, error) {
 		Directory:  "https://" + ln.Addr().String() + wfe.DirectoryPath,
 		TLSRootPEM: rootPEM,
 		ca:         caImpl,
+		issued:     issued,
 		ln:         ln,
 		srv: &http.Server{
 			Handler:           front.Handler(),
@@ -125,6 +132,40 @@ func (p *Pebble) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return p.srv.Shutdown(ctx)
+}
+
+// Issued returns the serials of every certificate issued so far, in order,
+// in lower-case hex without leading zeros (fmt's %x of the serial, as Ottr
+// records them): what the CA signed, whether or not a client ever
+// downloaded it.
+func (p *Pebble) Issued() []string {
+	p.issued.mu.Lock()
+	defer p.issued.mu.Unlock()
+	return slices.Clone(p.issued.serials)
+}
+
+// issueLog passes Pebble's log through and notes each issuance from it:
+// the CA logs one line per certificate it signs, and Pebble has no other
+// way to list them.
+type issueLog struct {
+	w       io.Writer
+	mu      sync.Mutex
+	serials []string
+}
+
+func (l *issueLog) Write(b []byte) (int, error) {
+	// log.Logger writes one whole line per call.
+	if _, rest, ok := bytes.Cut(b, []byte("Issued certificate serial ")); ok {
+		// Pebble names a serial by its bytes, with a leading zero nibble.
+		if hexSerial, _, ok := bytes.Cut(rest, []byte(" ")); ok {
+			if n, ok := new(big.Int).SetString(string(hexSerial), 16); ok {
+				l.mu.Lock()
+				l.serials = append(l.serials, fmt.Sprintf("%x", n))
+				l.mu.Unlock()
+			}
+		}
+	}
+	return l.w.Write(b)
 }
 
 // RootPEM returns the root that Pebble's issued chains lead to.
