@@ -24,10 +24,10 @@ type Resolver struct {
 	Addr string // host:port, UDP and TCP
 
 	mu          sync.Mutex
-	cnames      map[string]string   // owner → target, canonical names
-	delegations map[string][]string // zone → authoritative host:port, one per NS
-	next        int                 // rotates the first server asked
-	answeredBy  map[string]int      // authoritative host:port → TXT queries it answered
+	cnames      map[string]string         // owner → target, canonical names
+	delegations map[string][]string       // zone → authoritative host:port, one per NS
+	next        int                       // rotates the first server asked
+	answered    map[string]map[string]int // TXT name → authoritative host:port → queries it answered
 	queries     int
 	firstTXT    time.Time
 	stop        func()
@@ -43,7 +43,7 @@ func (r *Resolver) FirstTXTQuery() time.Time {
 
 // Start starts a Resolver on a free 127.0.0.1 port (UDP and TCP).
 func Start() (*Resolver, error) {
-	r := &Resolver{cnames: map[string]string{}, delegations: map[string][]string{}, answeredBy: map[string]int{}}
+	r := &Resolver{cnames: map[string]string{}, delegations: map[string][]string{}, answered: map[string]map[string]int{}}
 	pc, ln, err := ottrdns.ListenPair("127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -88,8 +88,22 @@ func (r *Resolver) Delegate(zone string, addrs ...string) {
 func (r *Resolver) AnsweredBy() map[string]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make(map[string]int, len(r.answeredBy))
-	for a, n := range r.answeredBy {
+	out := map[string]int{}
+	for _, by := range r.answered {
+		for a, n := range by {
+			out[a] += n
+		}
+	}
+	return out
+}
+
+// AnsweredFor is AnsweredBy for the TXT queries of one name, as asked of
+// the authoritative servers (the end of the CNAME chain).
+func (r *Resolver) AnsweredFor(name string) map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	for a, n := range r.answered[canon(name)] {
 		out[a] = n
 	}
 	return out
@@ -181,7 +195,10 @@ func (r *Resolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 			}
 			if q.Qtype == dns.TypeTXT {
 				r.mu.Lock()
-				r.answeredBy[by]++
+				if r.answered[name] == nil {
+					r.answered[name] = map[string]int{}
+				}
+				r.answered[name][by]++
 				r.mu.Unlock()
 			}
 			m.Answer = append(m.Answer, in.Answer...)

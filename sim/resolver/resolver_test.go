@@ -82,6 +82,12 @@ func TestDelegateToSeveralServers(t *testing.T) {
 	if by[a] != seen["from-a"] || by[b] != seen["from-b"] || by[dead] != 0 {
 		t.Errorf("AnsweredBy %v, want %s:%d %s:%d and none from %s", by, a, seen["from-a"], b, seen["from-b"], dead)
 	}
+	if got := res.AnsweredFor("_acme-challenge.FW01.acme.example.net."); got[a]+got[b] != 6 {
+		t.Errorf("AnsweredFor the name asked = %v, want its 6 queries", got)
+	}
+	if got := res.AnsweredFor("_acme-challenge.fw02.acme.example.net"); len(got) != 0 {
+		t.Errorf("AnsweredFor a name never asked = %v, want none", got)
+	}
 
 	// Every server down: SERVFAIL, as a recursive resolver answers.
 	res.Delegate("acme.example.net", dead)
