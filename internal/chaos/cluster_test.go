@@ -138,6 +138,7 @@ func (c *cluster) Start(i int) {
 	url := r.log.watch(listening)
 	cmd.Stdout, cmd.Stderr = r.log, r.log
 	cmd.WaitDelay = 5 * time.Second
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		r.mu.Unlock()
 		c.t.Fatalf("start %s: %v", r.name, err)
