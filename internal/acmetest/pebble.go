@@ -5,6 +5,7 @@
 package acmetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -14,12 +15,15 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/letsencrypt/pebble/v2/ca"
@@ -56,6 +60,7 @@ type Pebble struct {
 	// TLSRootPEM is the root to trust for Directory's HTTPS.
 	TLSRootPEM []byte
 	ca         *ca.CAImpl
+	issued     *issueLog
 	srv        *http.Server
 	ln         net.Listener
 }
@@ -72,7 +77,8 @@ func Start(o Options) (*Pebble, error) {
 	if w == nil {
 		w = io.Discard
 	}
-	logger := log.New(w, "pebble ", log.LstdFlags)
+	issued := &issueLog{w: w}
+	logger := log.New(issued, "pebble ", log.LstdFlags)
 	store := db.NewMemoryStore()
 	profiles := map[string]ca.Profile{
 		"default":    {Description: "The default profile"},
@@ -104,9 +110,10 @@ func Start(o Options) (*Pebble, error) {
 		Directory:  "https://" + ln.Addr().String() + wfe.DirectoryPath,
 		TLSRootPEM: rootPEM,
 		ca:         caImpl,
+		issued:     issued,
 		ln:         ln,
 		srv: &http.Server{
-			Handler:           front.Handler(),
+			Handler:           oneAtATime(front.Handler()),
 			TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}},
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          logger,
@@ -125,6 +132,62 @@ func (p *Pebble) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return p.srv.Shutdown(ctx)
+}
+
+// Issued returns the serials of every certificate issued so far, in order,
+// in lower-case hex without leading zeros (fmt's %x of the serial, as Ottr
+// records them): what the CA signed, whether or not a client ever
+// downloaded it.
+func (p *Pebble) Issued() []string {
+	p.issued.mu.Lock()
+	defer p.issued.mu.Unlock()
+	return slices.Clone(p.issued.serials)
+}
+
+// oneAtATime serves Pebble's requests one after another. Pebble's front
+// end takes its locks in two orders: polling an authorization holds the
+// authorization and then reads the account from the store, while a new
+// order holds the store and then reads every authorization. With a store
+// write waiting between them, enough concurrent clients deadlock the whole
+// CA (seen with three Ottr replicas rotating 300 devices). Bodies are read
+// before waiting, so a slow or dead client holds no one up.
+func oneAtATime(h http.Handler) http.Handler {
+	var mu sync.Mutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		mu.Lock()
+		defer mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// issueLog passes Pebble's log through and notes each issuance from it:
+// the CA logs one line per certificate it signs, and Pebble has no other
+// way to list them.
+type issueLog struct {
+	w       io.Writer
+	mu      sync.Mutex
+	serials []string
+}
+
+func (l *issueLog) Write(b []byte) (int, error) {
+	// log.Logger writes one whole line per call.
+	if _, rest, ok := bytes.Cut(b, []byte("Issued certificate serial ")); ok {
+		// Pebble names a serial by its bytes, with a leading zero nibble.
+		if hexSerial, _, ok := bytes.Cut(rest, []byte(" ")); ok {
+			if n, ok := new(big.Int).SetString(string(hexSerial), 16); ok {
+				l.mu.Lock()
+				l.serials = append(l.serials, fmt.Sprintf("%x", n))
+				l.mu.Unlock()
+			}
+		}
+	}
+	return l.w.Write(b)
 }
 
 // RootPEM returns the root that Pebble's issued chains lead to.

@@ -35,6 +35,8 @@ func (d *Device) keygen(w http.ResponseWriter, r *http.Request) {
 	_, _ = rand.Read(b)
 	key := "LUFRPT1" + hex.EncodeToString(b) + "="
 	d.keys[key] = user
+	now := time.Now()
+	d.sessions[key] = &Session{User: user, First: now, Last: now, Calls: 1}
 	fmt.Fprintf(w, "<response status = 'success'><result><key>%s</key></result></response>\n", key)
 }
 

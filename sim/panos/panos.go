@@ -31,6 +31,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -116,6 +117,7 @@ type Device struct {
 	mu        sync.Mutex
 	users     map[string]string
 	keys      map[string]string // API key -> user
+	sessions  map[string]*Session
 	candidate *config
 	running   *config
 	dirty     bool
@@ -134,6 +136,7 @@ func Start(user, password string) (*Device, error) {
 		Hostname:  "PA-VM",
 		users:     map[string]string{user: password},
 		keys:      map[string]string{},
+		sessions:  map[string]*Session{},
 		candidate: &config{certs: map[string]*Cert{}, profiles: map[string]*profile{}},
 		jobs:      map[int]*job{},
 		nextJob:   1,
@@ -166,6 +169,37 @@ func (d *Device) SetFaults(f Faults) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.faults = f
+}
+
+// AddUser adds an administrator (or changes its password).
+func (d *Device) AddUser(user, password string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users[user] = password
+}
+
+// Session is one API key's use of the device: the administrator it was
+// generated for, and when it was generated and last used. A client that
+// logs in once per job (the driver does, per rotation attempt) leaves one
+// session per job, so two sessions whose spans overlap are two jobs
+// working on the device at once.
+type Session struct {
+	User        string
+	First, Last time.Time
+	// Calls counts the calls made with the key, keygen included.
+	Calls int
+}
+
+// Sessions lists the API keys generated so far, oldest first.
+func (d *Device) Sessions() []Session {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]Session, 0, len(d.sessions))
+	for _, s := range d.sessions {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b Session) int { return a.First.Compare(b.First) })
+	return out
 }
 
 // Calls lists the API calls made so far, as "type" or "type/action".
@@ -282,6 +316,10 @@ func (d *Device) api(w http.ResponseWriter, r *http.Request) {
 		key = r.Form.Get("key")
 	}
 	user, ok := d.keys[key]
+	if s := d.sessions[key]; ok && s != nil {
+		s.Last = time.Now()
+		s.Calls++
+	}
 	if !ok || d.faults.BadCredentials {
 		w.WriteHeader(http.StatusForbidden)
 		reply(w, "error", "403", "<result><msg>Invalid Credential</msg></result>")

@@ -197,3 +197,41 @@ func servedLeaf(t *testing.T, addr string) *x509.Certificate {
 	defer conn.Close()
 	return conn.ConnectionState().PeerCertificates[0]
 }
+
+// Each API key is a session: who generated it, when, and when it was last
+// used, so a test can tell whether two clients worked on one device at once.
+func TestSessions(t *testing.T) {
+	dev, err := panos.Start("admin", "Adm1n.Passw0rd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	dev.AddUser("ottr-r1", "R1.Passw0rd")
+	c := &client{t: t, base: "https://" + dev.Addr, http: &http.Client{Timeout: 10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}} //nolint:gosec // the factory certificate
+	login := func(user, pw string) string {
+		_, body := c.get(url.Values{"type": {"keygen"}, "user": {user}, "password": {pw}})
+		key := between(body, "<key>", "</key>")
+		if key == "" {
+			t.Fatalf("keygen as %s: %s", user, body)
+		}
+		return key
+	}
+	k1 := login("admin", "Adm1n.Passw0rd")
+	k2 := login("ottr-r1", "R1.Passw0rd")
+	c.get(url.Values{"type": {"version"}, "key": {k2}})
+	c.get(url.Values{"type": {"version"}, "key": {k1}})
+	c.get(url.Values{"type": {"version"}, "key": {k1}})
+	c.get(url.Values{"type": {"version"}, "key": {"bogus"}})
+	ss := dev.Sessions()
+	if len(ss) != 2 {
+		t.Fatalf("%d sessions, want 2: %+v", len(ss), ss)
+	}
+	if ss[0].User != "admin" || ss[0].Calls != 3 || ss[1].User != "ottr-r1" || ss[1].Calls != 2 {
+		t.Errorf("sessions %+v: want admin with 3 calls (keygen included), then ottr-r1 with 2", ss)
+	}
+	// admin's key was used after ottr-r1's was made: the spans overlap.
+	if !ss[1].First.Before(ss[0].Last) || !ss[0].First.Before(ss[1].First) {
+		t.Errorf("spans %v–%v and %v–%v: want the second inside the first", ss[0].First, ss[0].Last, ss[1].First, ss[1].Last)
+	}
+}
