@@ -40,12 +40,26 @@ type IssueRequest struct {
 	// Replaces is the certificate this one renews, when known. It is sent
 	// to the CA as the ARI "replaces" field when the same account issued it.
 	Replaces *x509.Certificate
+	// OnOrder, when set, is called with the URL of the CA's order as soon
+	// as the order exists, before the CA is asked to sign: the caller
+	// records it, so a crash after signing loses no certificate
+	// (OrderResumer).
+	OnOrder func(orderURL string)
 }
 
 // Issuer gets a CSR signed by a CA and returns the chain, leaf first. The
 // CSR must already satisfy the CSR policy (CheckCSR).
 type Issuer interface {
 	Issue(ctx context.Context, req IssueRequest) ([]*x509.Certificate, error)
+}
+
+// OrderResumer is an Issuer that can collect the certificate of an order
+// an interrupted attempt had created (IssueRequest.OnOrder). It returns the
+// chain when the CA has signed or is signing it (waiting for it), nil when
+// the order never got that far (the caller then orders anew), and checks
+// the chain against req as Issue does.
+type OrderResumer interface {
+	ResumeOrder(ctx context.Context, req IssueRequest, orderURL string) ([]*x509.Certificate, error)
 }
 
 // Notifier tells people about rotations that failed (and, if configured,

@@ -89,6 +89,10 @@ type Rotation struct {
 	// AdoptedFrom names the failed rotation whose issued, never-installed
 	// chain this one installs instead of ordering again.
 	AdoptedFrom string `json:"-"`
+	// OrderURL is the CA's order for CSR, recorded before the CA signs:
+	// an attempt resumed after a crash collects that order's certificate
+	// (OrderResumer) instead of ordering another.
+	OrderURL string `json:"-"`
 	// Log is filled by GetRotation, not by listings.
 	Log []LogLine `json:"log,omitempty"`
 	// Failures counts, on a failed rotation, the asset's failures in a row

@@ -24,10 +24,18 @@ func decodeHMAC(s string) ([]byte, error) {
 }
 
 // retryAfterBox collects the longest Retry-After a CA sent during one
-// Issue call; acmez does not expose it on problem responses.
+// Issue call, and the last error status; acmez does not expose them on
+// every error (a 404 without problem details is only text).
 type retryAfterBox struct {
-	mu sync.Mutex
-	d  time.Duration
+	mu     sync.Mutex
+	d      time.Duration
+	status int
+}
+
+func (b *retryAfterBox) lastStatus() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.status
 }
 
 type retryAfterKey struct{}
@@ -47,18 +55,35 @@ type retryAfterTransport struct{ base http.RoundTripper }
 
 func (t retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusCreated && req.Method == http.MethodPost {
+		if h, ok := req.Context().Value(orderHookKey{}).(orderHook); ok && req.URL.String() == h.newOrder {
+			if loc := resp.Header.Get("Location"); loc != "" {
+				h.fn(loc)
+			}
+		}
+	}
 	if err != nil || resp.StatusCode < 400 {
 		return resp, err
 	}
 	if b, ok := req.Context().Value(retryAfterKey{}).(*retryAfterBox); ok {
+		b.mu.Lock()
+		b.status = resp.StatusCode
 		if d := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); d > 0 {
-			b.mu.Lock()
 			b.d = max(b.d, d)
-			b.mu.Unlock()
 		}
+		b.mu.Unlock()
 	}
 	return resp, err
 }
+
+// orderHook tells the caller the URL of an order the moment the CA creates
+// it (RFC 8555 §7.4: 201 Created with Location), before it is finalized.
+type orderHook struct {
+	newOrder string
+	fn       func(string)
+}
+
+type orderHookKey struct{}
 
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {

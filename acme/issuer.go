@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -34,7 +35,10 @@ type Issuer struct {
 	states map[string]*caState
 }
 
-var _ ottr.Issuer = (*Issuer)(nil)
+var (
+	_ ottr.Issuer       = (*Issuer)(nil)
+	_ ottr.OrderResumer = (*Issuer)(nil)
+)
 
 type caState struct {
 	name   string
@@ -173,6 +177,13 @@ func (is *Issuer) Issue(ctx context.Context, req ottr.IssueRequest) ([]*x509.Cer
 	client := &acmez.Client{Client: c.client.Client, ChallengeSolvers: map[string]acmez.Solver{
 		acme.ChallengeTypeDNS01: newSolver(is.DNS, dels),
 	}}
+	if req.OnOrder != nil {
+		dir, err := c.client.GetDirectory(ctx)
+		if err != nil {
+			return nil, classify(c.name, fmt.Errorf("directory: %w", err), box.get())
+		}
+		ctx = context.WithValue(ctx, orderHookKey{}, orderHook{newOrder: dir.NewOrder, fn: req.OnOrder})
+	}
 	start := time.Now()
 	chains, err := client.ObtainCertificate(ctx, params)
 	if err != nil && params.Replaces != nil && refusedReplaces(err) {
@@ -186,11 +197,23 @@ func (is *Issuer) Issue(ctx context.Context, req ottr.IssueRequest) ([]*x509.Cer
 	if err != nil {
 		return nil, classify(c.name, err, box.get())
 	}
+	chain, err := c.accept(chains, req.CSR)
+	if err != nil {
+		return nil, err
+	}
+	is.logger().Info("certificate issued", "ca", c.name, "names", ottr.CSRNames(req.CSR),
+		"serial", fmt.Sprintf("%x", chain[0].SerialNumber), "not_after", chain[0].NotAfter, "took", time.Since(start).Round(time.Millisecond))
+	return chain, nil
+}
+
+// accept picks the chain to install among those offered for csr, checks
+// it, and remembers its intermediates.
+func (c *caState) accept(chains []acme.Certificate, csr *x509.CertificateRequest) ([]*x509.Certificate, error) {
 	chain, err := c.pickChain(chains)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkChain(chain, req.CSR); err != nil {
+	if err := c.checkChain(chain, csr); err != nil {
 		return nil, err
 	}
 	for _, ic := range chain[1:] {
@@ -198,8 +221,58 @@ func (is *Issuer) Issue(ctx context.Context, req ottr.IssueRequest) ([]*x509.Cer
 			c.issuers.Store(string(ic.SubjectKeyId), true)
 		}
 	}
-	is.logger().Info("certificate issued", "ca", c.name, "names", ottr.CSRNames(req.CSR),
-		"serial", fmt.Sprintf("%x", chain[0].SerialNumber), "not_after", chain[0].NotAfter, "took", time.Since(start).Round(time.Millisecond))
+	return chain, nil
+}
+
+// ResumeOrder collects the certificate of an order an interrupted attempt
+// created: downloaded if the CA has signed it, waited for while the CA is
+// signing it; nil when the order never reached the CA's signing (pending,
+// ready, invalid or gone), so the caller orders anew.
+func (is *Issuer) ResumeOrder(ctx context.Context, req ottr.IssueRequest, orderURL string) ([]*x509.Certificate, error) {
+	c, err := is.ca(req.CA)
+	if err != nil {
+		return nil, err
+	}
+	if req.CSR == nil {
+		return nil, ottr.Errorf(ottr.EINVALID, "csr: missing")
+	}
+	ctx, box := withRetryAfterBox(ctx)
+	acct, err := is.account(ctx, c)
+	if err != nil {
+		return nil, classify(c.name, err, box.get())
+	}
+	order := acme.Order{Location: orderURL}
+	deadline := time.Now().Add(c.client.PollTimeout)
+	for {
+		order, err = c.client.GetOrder(ctx, acct, order)
+		if err != nil {
+			if box.lastStatus() == http.StatusNotFound {
+				return nil, nil // expired and removed by the CA
+			}
+			return nil, classify(c.name, fmt.Errorf("order %s: %w", orderURL, err), box.get())
+		}
+		if order.Status != acme.StatusProcessing || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(c.client.PollInterval):
+		}
+	}
+	if order.Status != acme.StatusValid || order.Certificate == "" {
+		return nil, nil
+	}
+	chains, err := c.client.GetCertificateChain(ctx, acct, order.Certificate)
+	if err != nil {
+		return nil, classify(c.name, fmt.Errorf("downloading certificate of order %s: %w", orderURL, err), box.get())
+	}
+	chain, err := c.accept(chains, req.CSR)
+	if err != nil {
+		return nil, err
+	}
+	is.logger().Info("certificate collected from an earlier order", "ca", c.name, "order", orderURL,
+		"serial", fmt.Sprintf("%x", chain[0].SerialNumber))
 	return chain, nil
 }
 

@@ -223,7 +223,10 @@ func (x *run) pipeline(ctx context.Context) error {
 			return fmt.Errorf("stored chain: %w", err)
 		}
 		x.logf("info", "resuming with the certificate already issued (serial %x)", chain[0].SerialNumber)
-	} else {
+	} else if chain, err = x.resumeOrder(ctx); err != nil {
+		return err
+	}
+	if chain == nil {
 		if err := x.stepTo(ctx, ottr.StepCSR); err != nil {
 			return err
 		}
@@ -469,7 +472,8 @@ func (x *run) makeCSR(ctx context.Context) (*x509.CertificateRequest, error) {
 		return nil, err
 	}
 	pemCSR := encodeCSR(csr)
-	if err := x.save(ctx, func(r *ottr.Rotation) { r.CSR = pemCSR }); err != nil {
+	// A new key: an order recorded for an earlier one no longer applies.
+	if err := x.save(ctx, func(r *ottr.Rotation) { r.CSR, r.OrderURL = pemCSR, "" }); err != nil {
 		return nil, err
 	}
 	x.logf("info", "CSR passes the policy: %s, %s key", strings.Join(names, ", "), keyName(csr))
@@ -483,7 +487,12 @@ func (x *run) order(ctx context.Context, csr *x509.CertificateRequest) ([]*x509.
 	if prev := x.previousChain(); len(prev) > 0 {
 		replaces = prev[0]
 	}
-	chain, err := x.r.Issuer.Issue(ctx, ottr.IssueRequest{CA: x.asset.CertificateAuthority, CSR: csr, Names: x.asset.Names(), Replaces: replaces})
+	chain, err := x.r.Issuer.Issue(ctx, ottr.IssueRequest{CA: x.asset.CertificateAuthority, CSR: csr, Names: x.asset.Names(), Replaces: replaces,
+		OnOrder: func(url string) {
+			if err := x.save(ctx, func(r *ottr.Rotation) { r.OrderURL = url }); err != nil {
+				x.logf("warn", "order %s not recorded: %v", url, err)
+			}
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -495,6 +504,46 @@ func (x *run) order(ctx context.Context, csr *x509.CertificateRequest) ([]*x509.
 		return nil, err
 	}
 	x.logf("info", "%s issued serial %x, valid until %s", x.asset.CertificateAuthority, chain[0].SerialNumber, chain[0].NotAfter.UTC().Format(time.RFC3339))
+	return chain, nil
+}
+
+// resumeOrder collects the certificate of the order an interrupted attempt
+// had sent to the CA (the process died after the CA signed, before the
+// chain was recorded): the device still holds that CSR's key, so the
+// certificate is installed instead of ordering another. nil when there is
+// no such order or it never got signed.
+func (x *run) resumeOrder(ctx context.Context) ([]*x509.Certificate, error) {
+	res, ok := x.r.Issuer.(ottr.OrderResumer)
+	if !ok || x.rot.OrderURL == "" || x.rot.CSR == "" {
+		return nil, nil
+	}
+	csr, err := ottr.ParseCSR([]byte(x.rot.CSR))
+	if err != nil {
+		return nil, nil
+	}
+	if err := x.stepTo(ctx, ottr.StepOrder); err != nil {
+		return nil, err
+	}
+	var chain []*x509.Certificate
+	err = x.timed(ctx, func(ctx context.Context) (err error) {
+		chain, err = res.ResumeOrder(ctx, ottr.IssueRequest{CA: x.asset.CertificateAuthority, CSR: csr, Names: x.asset.Names()}, x.rot.OrderURL)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if chain == nil {
+		x.logf("info", "order %s was never signed; starting over with a fresh key", x.rot.OrderURL)
+		return nil, nil
+	}
+	if err := x.save(ctx, func(r *ottr.Rotation) {
+		r.Chain = string(ottr.EncodeChain(chain))
+		r.NewSerial = fmt.Sprintf("%x", chain[0].SerialNumber)
+		r.NewExpiration = ottr.NewTime(chain[0].NotAfter)
+	}); err != nil {
+		return nil, err
+	}
+	x.logf("info", "collected serial %x from order %s, signed before the attempt that ordered it was interrupted", chain[0].SerialNumber, x.rot.OrderURL)
 	return chain, nil
 }
 
@@ -598,7 +647,7 @@ func (x *run) restore(ctx context.Context) {
 	}
 	// The device no longer holds the new key, so a retry must start over
 	// with a fresh key and CSR rather than reinstall this chain.
-	_ = x.save(ctx, func(r *ottr.Rotation) { r.Chain, r.CSR, r.NewSerial, r.NewExpiration = "", "", "", nil })
+	_ = x.save(ctx, func(r *ottr.Rotation) { r.Chain, r.CSR, r.OrderURL, r.NewSerial, r.NewExpiration = "", "", "", "", nil })
 	x.logf("info", "previous certificate restored; a retry starts over with a fresh key")
 }
 

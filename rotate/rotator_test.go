@@ -54,6 +54,11 @@ func (c *countingIssuer) Issue(ctx context.Context, req ottr.IssueRequest) ([]*x
 	return c.Issuer.Issue(ctx, req)
 }
 
+// ResumeOrder passes through to the real issuer: resuming is not ordering.
+func (c *countingIssuer) ResumeOrder(ctx context.Context, req ottr.IssueRequest, url string) ([]*x509.Certificate, error) {
+	return c.Issuer.(ottr.OrderResumer).ResumeOrder(ctx, req, url)
+}
+
 type fixture struct {
 	mu      sync.Mutex // guards devices and script: workers read them
 	db      *store.DB

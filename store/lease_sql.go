@@ -121,7 +121,7 @@ func scanLeases(rows *sql.Rows) ([]ottr.Lease, error) {
 	return out, rows.Err()
 }
 
-// createBatch is how many rotations one INSERT carries: 21 parameters
+// createBatch is how many rotations one INSERT carries: 22 parameters
 // each stays far below both engines' limits on bound parameters.
 const createBatch = 500
 
@@ -189,12 +189,12 @@ func (d *DB) createRotationBatch(ctx context.Context, rs []*ottr.Rotation, joine
 	return d.tx(ctx, func(tx *sql.Tx) error {
 		var b strings.Builder
 		b.WriteString(`INSERT INTO rotations (` + rotationCols + `) VALUES `)
-		args := make([]any, 0, len(rs)*21)
+		args := make([]any, 0, len(rs)*22)
 		for i, r := range rs {
 			if i > 0 {
 				b.WriteString(",")
 			}
-			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 			args = append(args, rotationArgs(r)...)
 		}
 		// The partial unique index allows one live rotation per asset; a

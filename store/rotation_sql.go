@@ -11,7 +11,7 @@ import (
 )
 
 const rotationCols = `id, system_name, state, step, attempts, trigger_by, requested_by, recipe, error,
-	created_at, started_at, finished_at, updated_at, old_serial, new_serial, old_expiration, new_expiration, csr, chain, previous_chain, adopted_from`
+	created_at, started_at, finished_at, updated_at, old_serial, new_serial, old_expiration, new_expiration, csr, chain, previous_chain, adopted_from, order_url`
 
 // rotationSelect adds what rotations are read with but never written
 // with: the lease epoch belongs to the lease operations (lease_sql.go).
@@ -22,7 +22,7 @@ func scanRotation(r rowScanner) (*ottr.Rotation, error) {
 	var created, updated int64
 	var started, finished, oldExp, newExp sql.NullInt64
 	err := r.Scan(&x.ID, &x.SystemName, &x.State, &x.Step, &x.Attempts, &x.Trigger, &x.RequestedBy, &x.Recipe, &x.Error,
-		&created, &started, &finished, &updated, &x.OldSerial, &x.NewSerial, &oldExp, &newExp, &x.CSR, &x.Chain, &x.PreviousChain, &x.AdoptedFrom, &x.LeaseEpoch)
+		&created, &started, &finished, &updated, &x.OldSerial, &x.NewSerial, &oldExp, &newExp, &x.CSR, &x.Chain, &x.PreviousChain, &x.AdoptedFrom, &x.OrderURL, &x.LeaseEpoch)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func scanRotation(r rowScanner) (*ottr.Rotation, error) {
 func rotationArgs(x *ottr.Rotation) []any {
 	return []any{x.ID, x.SystemName, string(x.State), string(x.Step), x.Attempts, x.Trigger, x.RequestedBy, x.Recipe, x.Error,
 		ms(x.CreatedAt), nullStd(x.StartedAt), nullStd(x.FinishedAt), ms(x.UpdatedAt), x.OldSerial, x.NewSerial,
-		nullMS(x.OldExpiration), nullMS(x.NewExpiration), x.CSR, x.Chain, x.PreviousChain, x.AdoptedFrom}
+		nullMS(x.OldExpiration), nullMS(x.NewExpiration), x.CSR, x.Chain, x.PreviousChain, x.AdoptedFrom, x.OrderURL}
 }
 
 // CreateRotation stores r. A live rotation for an asset that already has
@@ -58,7 +58,7 @@ func (d *DB) CreateRotation(ctx context.Context, r *ottr.Rotation) error {
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = now
 	}
-	_, err := d.db.ExecContext(ctx, d.q(`INSERT INTO rotations (`+rotationCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), rotationArgs(r)...)
+	_, err := d.db.ExecContext(ctx, d.q(`INSERT INTO rotations (`+rotationCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), rotationArgs(r)...)
 	if isUnique(err) && r.State.Live() {
 		live, lerr := scanRotation(d.db.QueryRowContext(ctx, d.q(`SELECT `+rotationSelect+` FROM rotations
 			WHERE system_name = ? AND state IN ('queued', 'running')`), r.SystemName))
@@ -127,7 +127,7 @@ func (d *DB) UpdateRotation(ctx context.Context, id string, fn func(*ottr.Rotati
 		args := append(rotationArgs(x)[1:], id)
 		_, err = tx.ExecContext(ctx, d.q(`UPDATE rotations SET system_name = ?, state = ?, step = ?, attempts = ?, trigger_by = ?,
 			requested_by = ?, recipe = ?, error = ?, created_at = ?, started_at = ?, finished_at = ?, updated_at = ?,
-			old_serial = ?, new_serial = ?, old_expiration = ?, new_expiration = ?, csr = ?, chain = ?, previous_chain = ?, adopted_from = ? WHERE id = ?`), args...)
+			old_serial = ?, new_serial = ?, old_expiration = ?, new_expiration = ?, csr = ?, chain = ?, previous_chain = ?, adopted_from = ?, order_url = ? WHERE id = ?`), args...)
 		if isUnique(err) {
 			return ottr.Errorf(ottr.ECONFLICT, "asset %q already has a live rotation", x.SystemName)
 		}

@@ -11,3 +11,7 @@ CREATE INDEX rotations_live ON rotations(updated_at) WHERE state IN ('queued', '
 -- The failed rotation whose issued certificate this one installs instead
 -- of ordering again; such a certificate is taken over once only.
 ALTER TABLE rotations ADD COLUMN adopted_from TEXT NOT NULL DEFAULT '';
+-- The CA's order, recorded before the CA is asked to sign: a rotation
+-- interrupted after signing collects the certificate instead of ordering
+-- another.
+ALTER TABLE rotations ADD COLUMN order_url TEXT NOT NULL DEFAULT '';
