@@ -46,7 +46,8 @@ type Decision struct {
 	Reason string `json:"reason"`
 	// RenewAt is when the asset becomes due; zero when no expiry is known.
 	RenewAt time.Time `json:"renew_at,omitzero"`
-	// Window is the renewal window that applied (before jitter).
+	// Window is how long before expiry renewal starts: the lifetime
+	// rule's window (before jitter), or from the start of the CA's window.
 	Window time.Duration `json:"-"`
 }
 
@@ -75,8 +76,9 @@ func (p RenewalPolicy) rule(ca, recipe string) RenewalRule {
 }
 
 // MaxLead is the longest time before expiry at which any asset can become
-// due under p. Assets expiring later than now+MaxLead are not due, which
-// lets a store skip them without reading them.
+// due under p's lifetime rule. Assets expiring later than now+MaxLead are
+// not due unless a CA's renewal window says so, which lets a store skip
+// them without reading them (AssetScan.ExpiringBefore).
 func (p RenewalPolicy) MaxLead() time.Duration {
 	max := p.rule("", "").Before
 	for ca := range p.ByCA {
@@ -104,11 +106,21 @@ func maxDur(a, b time.Duration) time.Duration {
 
 // Due decides whether a is due at now, under p, for the route recipe that
 // serves it ("" when unrouted). It is a pure function of its arguments.
+//
+// An asset without a certificate is due. One with a CA's renewal window
+// (a.RenewalWindow, ARI) is due at a point inside the window fixed per
+// asset, or at once when the window has passed; p does not move it. Any
+// other is due by p's lifetime rule: when the time left falls below the
+// smaller of Before and Fraction of the lifetime, moved earlier by the
+// jitter. The Reason names the rule that applied.
 func (p RenewalPolicy) Due(a *Asset, recipe string, now time.Time) Decision {
 	if a.CertificateExpiration == nil {
 		return Decision{Due: true, Reason: "no certificate recorded (certificate_expiration is null)"}
 	}
 	exp := a.CertificateExpiration.Time
+	if w := a.RenewalWindow; w != nil && w.Valid(a.CertificateExpiration) == nil {
+		return dueInWindow(a.SystemName, *w, exp, now)
+	}
 	r := p.rule(a.CertificateAuthority, recipe)
 	window, how := r.Before, fmt.Sprintf("%s before expiry", days(r.Before))
 	if life := a.Lifetime(); life > 0 {
@@ -134,6 +146,30 @@ func (p RenewalPolicy) Due(a *Asset, recipe string, now time.Time) Decision {
 		d.Due, d.Reason = true, fmt.Sprintf("%s left; renewal window is %s", days(left), how)
 	default:
 		d.Reason = fmt.Sprintf("%s left; due in %s (window %s)", days(left), days(renewAt.Sub(now)), how)
+	}
+	return d
+}
+
+// dueInWindow decides by the CA's renewal window (ARI): the asset is due
+// at its own point inside the window — RFC 9773 §4.2 asks for a uniformly
+// random time, and a hash of system_name is uniform across a fleet while
+// staying the same on every pass and replica — and at once when the window
+// has passed.
+func dueInWindow(name string, w RenewalWindow, exp, now time.Time) Decision {
+	span := w.End.Sub(w.Start.Time)
+	renewAt := w.Start.Add(time.Duration(float64(span) * unitHash(name)))
+	d := Decision{RenewAt: renewAt, Window: exp.Sub(w.Start.Time)}
+	left := exp.Sub(now)
+	window := fmt.Sprintf("the CA's renewal window (ARI) %s to %s", w.Start, w.End)
+	switch {
+	case left <= 0:
+		d.Due, d.Reason = true, fmt.Sprintf("certificate expired %s ago", days(-left))
+	case !now.Before(w.End.Time):
+		d.Due, d.Reason = true, fmt.Sprintf("%s left; %s ended %s ago", days(left), window, days(now.Sub(w.End.Time)))
+	case !now.Before(renewAt):
+		d.Due, d.Reason = true, fmt.Sprintf("%s left; inside %s", days(left), window)
+	default:
+		d.Reason = fmt.Sprintf("%s left; due in %s, inside %s", days(left), days(renewAt.Sub(now)), window)
 	}
 	return d
 }
