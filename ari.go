@@ -110,3 +110,10 @@ func ParseARICertID(id string) (*x509.Certificate, error) {
 	// positive, so a leading 0x00 (kept for a set top bit) carries no value.
 	return &x509.Certificate{AuthorityKeyId: aki, SerialNumber: new(big.Int).SetBytes(serial)}, nil
 }
+
+// RenewalWindowFinder finds the renewal windows due to be asked for again.
+type RenewalWindowFinder interface {
+	// RenewalWindowsToCheck returns up to limit assets whose
+	// RenewalWindow.CheckAfter is before t, the longest waiting first.
+	RenewalWindowsToCheck(ctx context.Context, t time.Time, limit int) ([]*Asset, error)
+}

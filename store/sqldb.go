@@ -50,6 +50,8 @@ var (
 	_ ottr.AuditLog      = (*DB)(nil)
 	_ ottr.SecretStore   = (*DB)(nil)
 	_ ottr.TXTStore      = (*DB)(nil)
+
+	_ ottr.RenewalWindowFinder = (*DB)(nil)
 )
 
 // Open opens and pings the database; it does not migrate.
