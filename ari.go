@@ -16,9 +16,13 @@ import (
 // certificate must go early (a revocation, a mis-issuance) and spreads a
 // fleet's renewals inside it. When an asset has one, the renewal policy
 // follows it instead of the lifetime rule (RenewalPolicy.Due).
+//
+// A RenewalWindow without Start and End is one still to be learnt: the CA
+// could not be asked when the certificate was recorded, and is asked again
+// at CheckAfter under CertID. The lifetime rule applies meanwhile.
 type RenewalWindow struct {
-	Start Time `json:"start"`
-	End   Time `json:"end"`
+	Start Time `json:"start,omitzero"`
+	End   Time `json:"end,omitzero"`
 	// ExplanationURL is the CA's page on why the window is where it is;
 	// RFC 9773 asks that operators be shown it.
 	ExplanationURL string `json:"explanation_url,omitempty"`

@@ -58,9 +58,11 @@ func scanAsset(r rowScanner, a *ottr.Asset) (hasLabels bool, err error) {
 		a.LastRotation = &ottr.LastRotation{Time: ottr.Time{Time: fromMS(lrt.Int64)}, Status: lrStatus, Error: lrErr, RotationID: lrID,
 			Failures: lrFailures, RetryAfter: toTime(lrRetry)}
 	}
-	if rwStart.Valid && rwEnd.Valid {
-		a.RenewalWindow = &ottr.RenewalWindow{Start: ottr.Time{Time: fromMS(rwStart.Int64)}, End: ottr.Time{Time: fromMS(rwEnd.Int64)},
-			ExplanationURL: rwURL, CertID: rwCertID}
+	if rwStart.Valid || rwCertID != "" {
+		a.RenewalWindow = &ottr.RenewalWindow{ExplanationURL: rwURL, CertID: rwCertID}
+		if rwStart.Valid && rwEnd.Valid {
+			a.RenewalWindow.Start, a.RenewalWindow.End = ottr.Time{Time: fromMS(rwStart.Int64)}, ottr.Time{Time: fromMS(rwEnd.Int64)}
+		}
 		if rwCheck.Valid {
 			a.RenewalWindow.CheckAfter = ottr.Time{Time: fromMS(rwCheck.Int64)}
 		}
@@ -84,7 +86,12 @@ func assetArgs(a *ottr.Asset) []any {
 	var rwStart, rwEnd, rwCheck sql.NullInt64
 	var rwURL, rwCertID string
 	if w := a.RenewalWindow; w != nil {
-		rwStart, rwEnd, rwURL, rwCertID = nullMS(&w.Start), nullMS(&w.End), w.ExplanationURL, w.CertID
+		rwURL, rwCertID = w.ExplanationURL, w.CertID
+		// A window is stored whole or not at all: the router reads the
+		// start alone to tell the windowed assets from the others.
+		if !w.Start.IsZero() && !w.End.IsZero() {
+			rwStart, rwEnd = nullMS(&w.Start), nullMS(&w.End)
+		}
 		if !w.CheckAfter.IsZero() {
 			rwCheck = nullMS(&w.CheckAfter)
 		}

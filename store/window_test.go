@@ -130,5 +130,31 @@ func TestRenewalWindowsToCheck(t *testing.T) {
 		if got, _ := db.RenewalWindowsToCheck(ctx, testNow, 2); len(got) != 2 {
 			t.Errorf("limit 2 gave %d", len(got))
 		}
+
+		// A window still to be learnt (the CA could not be asked when the
+		// certificate was recorded) keeps its identifier and check time,
+		// is found for the refresh and is no window to the router.
+		pending := bareNamed("pending.example.com")
+		pending.CertificateExpiration = ottr.NewTime(testNow.Add(60 * 24 * time.Hour))
+		pending.RenewalWindow = &ottr.RenewalWindow{CertID: "p.q", CheckAfter: *ottr.NewTime(testNow.Add(-4 * time.Hour))}
+		if err := db.CreateAsset(ctx, pending); err != nil {
+			t.Fatal(err)
+		}
+		stored, _ := db.GetAsset(ctx, pending.SystemName)
+		if d := cmp.Diff(pending.RenewalWindow, stored.RenewalWindow); d != "" {
+			t.Errorf("pending window round trip (-want +got):\n%s", d)
+		}
+		if got, _ := db.RenewalWindowsToCheck(ctx, testNow, 1); len(got) != 1 || got[0].SystemName != pending.SystemName {
+			t.Errorf("pending window not checked first: %v", got)
+		}
+		err = db.ScanAssets(ctx, ottr.AssetScan{Brief: true}, func(a *ottr.Asset) error {
+			if a.SystemName == pending.SystemName && a.RenewalWindow != nil {
+				t.Errorf("router sees a window: %+v", a.RenewalWindow)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	})
 }
