@@ -33,7 +33,7 @@ type RenewalWindow struct {
 	// Retry-After, kept between a minute and a day, 6 h when the CA gave
 	// none (RFC 9773 §4.3). An issuer returns the CA's own value (zero
 	// for none); ScheduleCheck bounds it.
-	CheckAfter Time `json:"check_after"`
+	CheckAfter Time `json:"check_after,omitzero"`
 }
 
 // Valid reports why w cannot be used for a certificate expiring at exp
