@@ -52,6 +52,8 @@ var (
 	_ ottr.TXTStore      = (*DB)(nil)
 
 	_ ottr.RenewalWindowFinder = (*DB)(nil)
+	_ ottr.DigestCounter       = (*DB)(nil)
+	_ ottr.KV                  = (*DB)(nil)
 )
 
 // Open opens and pings the database; it does not migrate.
