@@ -65,19 +65,32 @@ start or on another replica.`,
 				}
 				a.log.Info("stopped")
 			}()
+			chores, err := a.chores(ctx)
+			if err != nil {
+				return err
+			}
 			interval := time.Duration(c.Router.Interval)
+			pass := time.NewTimer(0)
+			defer pass.Stop()
+			// Every replica runs the chores each minute; each does its
+			// own share of work or none.
+			minute := time.NewTicker(time.Minute)
+			defer minute.Stop()
 			for {
-				if err := a.routerPass(ctx, eng); err != nil {
-					a.log.Error("router pass", "err", err)
-				}
-				if once {
-					return nil
-				}
 				select {
 				case <-ctx.Done():
 					return nil
-				case <-time.After(interval):
+				case <-pass.C:
+					if err := a.routerPass(ctx, eng); err != nil {
+						a.log.Error("router pass", "err", err)
+					}
+					if once {
+						return nil
+					}
+					pass.Reset(interval)
+				case <-minute.C:
 				}
+				chores(ctx)
 			}
 		},
 	}
@@ -88,6 +101,47 @@ start or on another replica.`,
 	cmd.Flags().BoolVar(&once, "once", false, "run one router pass, then stop")
 	_ = cmd.Flags().MarkHidden("once")
 	return cmd
+}
+
+// chores returns what serve does besides the router's pass: the daily
+// digest (notify.digest, when a channel is configured) and the refresh of
+// the CAs' renewal windows (ARI).
+func (a *app) chores(ctx context.Context) (func(context.Context), error) {
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := a.routeTable()
+	if err != nil {
+		return nil, err
+	}
+	is, err := a.issuer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	windows := &rotate.WindowRefresh{Assets: db, Issuer: is, Logger: a.log}
+	var digest *rotate.Digester
+	at, on, _ := c.Notify.DigestAt() // validated with the config
+	if dn, ok := a.notifier.(ottr.DigestNotifier); ok && on {
+		digest = &rotate.Digester{Store: db, Notifier: dn, At: at, Logger: a.log,
+			Router: &rotate.Router{Assets: db, Routes: rt, Policy: c.policy()}}
+	}
+	return func(ctx context.Context) {
+		if n, err := windows.Run(ctx); err != nil {
+			a.log.Error("renewal window refresh", "err", err)
+		} else if n > 0 {
+			a.log.Info("renewal windows refreshed", "assets", n)
+		}
+		if digest != nil {
+			if _, err := digest.MaybeSend(ctx, time.Now()); err != nil {
+				a.log.Error("daily digest", "err", err)
+			}
+		}
+	}, nil
 }
 
 // routerPass queues a rotation for every due, routed asset.
