@@ -67,7 +67,7 @@ func TestRecordKeepsTheCAsWindow(t *testing.T) {
 		as := rotate(t, "web1")
 		w := as.RenewalWindow
 		if w == nil || !w.Start.Equal(start) || !w.End.Equal(end) || w.ExplanationURL != "https://ca.example/incident" ||
-			!certIDHasSerial(w.CertID, as.CertificateSerial) || w.CheckAfter.Sub(time.Now()) < 110*time.Minute {
+			!certIDHasSerial(w.CertID, as.CertificateSerial) || time.Until(w.CheckAfter.Time) < 110*time.Minute {
 			t.Fatalf("recorded window %+v (serial %s)", w, as.CertificateSerial)
 		}
 		// The new certificate has most of its life left, yet the CA's
