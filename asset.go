@@ -40,8 +40,9 @@ type Asset struct {
 	CertificateNotBefore *Time             `json:"certificate_not_before,omitempty"`
 	// RenewalWindow is the CA's suggested renewal window for the current
 	// certificate (ARI), recorded by rotations and refreshed as the CA
-	// asks; nil when the CA gave none. It is output only: the API does
-	// not take it from clients.
+	// asks; nil when the CA gave none, without Start and End while it is
+	// still to be learnt. It is output only: the API does not take it
+	// from clients.
 	RenewalWindow *RenewalWindow `json:"renewal_window,omitempty" readOnly:"true"`
 }
 
@@ -290,8 +291,8 @@ type AssetFilter struct {
 type AssetScan struct {
 	// ExpiringBefore, when non-zero, restricts the pass to assets that can
 	// be due by then: those without a recorded expiry and, of the others,
-	// those without a RenewalWindow expiring before it and those with one
-	// whose window starts before WindowStartsBefore. An asset with a window
+	// those without a renewal window (Start and End) expiring before it
+	// and those with one whose window starts before WindowStartsBefore. An asset with a window
 	// is due only inside it (RenewalPolicy.Due), however near its expiry;
 	// a CA may open a window long before the lifetime rule would (on a
 	// revocation, say).
