@@ -22,10 +22,11 @@ const assetCols = `system_name, common_name, sans, certificate_authority, certif
 
 // briefCols are what routing and due selection read (ottr.AssetScan.Brief).
 // They are columns of the assets_router index, so a brief scan of the
-// expiry ranges never reads the table. The few assets whose renewal window
-// has started are read with briefWindowCols in a query of their own: the
-// expiry ranges hold the assets without a window, and a column more on
-// every one of their rows would cost the pass (see scanBrief).
+// expiry ranges never reads the table. The assets whose renewal window has
+// started are read with briefWindowCols, covered by assets_renewal_window,
+// in a query of their own: the expiry ranges hold the assets without a
+// window, and two columns more on every one of their rows would cost the
+// pass (see scanBrief).
 const briefCols = `system_name, certificate_authority, certificate_expiration, certificate_not_before,
 	host_platform, os_version, device_model, last_rotation_retry_after`
 
@@ -397,7 +398,7 @@ func (d *DB) scanBrief(ctx context.Context, s ottr.AssetScan, fn func(*ottr.Asse
 			plain + ` AND certificate_expiration < ?`
 		plainArgs = []any{ms(s.ExpiringBefore)}
 		// The never-rotated come from assets_router's null-expiry range,
-		// the started windows from the window's own partial index. A
+		// the started windows from the window's covering partial index. A
 		// unary + keeps SQLite from using an index for the other test:
 		// either would walk every windowed asset.
 		windowed = `SELECT ` + briefWindowCols + ` FROM assets WHERE certificate_expiration IS NULL AND +renewal_window_start IS NOT NULL

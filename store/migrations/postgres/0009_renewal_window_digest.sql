@@ -2,8 +2,10 @@
 -- asset holds, the certificate's ARI identifier to ask again under, and
 -- when to ask. An asset with a window is due inside it, so the router reads
 -- the window start from its covering index (to leave windowed assets out of
--- the expiry ranges) and finds started windows through a small partial
--- index; the window refresh finds its work through another.
+-- the expiry ranges) and reads the assets whose window has started from a
+-- partial index that covers its columns too (table reads made a pass over a
+-- fleet with windows twice as slow); the window refresh finds its work
+-- through another partial index.
 ALTER TABLE assets ADD COLUMN renewal_window_start BIGINT;
 ALTER TABLE assets ADD COLUMN renewal_window_end BIGINT;
 ALTER TABLE assets ADD COLUMN renewal_window_url TEXT NOT NULL DEFAULT '';
@@ -13,7 +15,9 @@ DROP INDEX assets_router;
 CREATE INDEX assets_router ON assets(certificate_expiration, certificate_not_before,
     host_platform, os_version, device_model, certificate_authority, system_name, last_rotation_retry_after,
     renewal_window_start);
-CREATE INDEX assets_renewal_window ON assets(renewal_window_start) WHERE renewal_window_start IS NOT NULL;
+CREATE INDEX assets_renewal_window ON assets(renewal_window_start, renewal_window_end,
+    certificate_expiration, certificate_not_before, host_platform, os_version, device_model,
+    certificate_authority, system_name, last_rotation_retry_after) WHERE renewal_window_start IS NOT NULL;
 CREATE INDEX assets_renewal_check ON assets(renewal_window_check_after) WHERE renewal_window_check_after IS NOT NULL;
 
 -- The daily digest counts failing assets without reading every row.
