@@ -3,6 +3,7 @@ package ottr
 import (
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"time"
 )
 
@@ -160,18 +161,35 @@ func dueInWindow(name string, w RenewalWindow, exp, now time.Time) Decision {
 	renewAt := w.Start.Add(time.Duration(float64(span) * unitHash(name)))
 	d := Decision{RenewAt: renewAt, Window: exp.Sub(w.Start.Time)}
 	left := exp.Sub(now)
-	window := fmt.Sprintf("the CA's renewal window (ARI) %s to %s", w.Start, w.End)
-	switch {
-	case left <= 0:
+	if left <= 0 {
 		d.Due, d.Reason = true, fmt.Sprintf("certificate expired %s ago", days(-left))
-	case !now.Before(w.End.Time):
-		d.Due, d.Reason = true, fmt.Sprintf("%s left; %s ended %s ago", days(left), window, days(now.Sub(w.End.Time)))
-	case !now.Before(renewAt):
-		d.Due, d.Reason = true, fmt.Sprintf("%s left; inside %s", days(left), window)
-	default:
-		d.Reason = fmt.Sprintf("%s left; due in %s, inside %s", days(left), days(renewAt.Sub(now)), window)
+		return d
 	}
+	// Built in one buffer: the router decides hundreds of thousands of
+	// assets a pass, and fmt with two times cost a fifth of it.
+	var buf [160]byte
+	b := append(appendDays(buf[:0], left), " left; "...)
+	switch {
+	case !now.Before(w.End.Time):
+		d.Due = true
+		b = append(appendWindow(b, w), " ended "...)
+		b = append(appendDays(b, now.Sub(w.End.Time)), " ago"...)
+	case !now.Before(renewAt):
+		d.Due = true
+		b = appendWindow(append(b, "inside "...), w)
+	default:
+		b = appendDays(append(b, "due in "...), renewAt.Sub(now))
+		b = appendWindow(append(b, ", inside "...), w)
+	}
+	d.Reason = string(b)
 	return d
+}
+
+func appendWindow(b []byte, w RenewalWindow) []byte {
+	b = append(b, "the CA's renewal window (ARI) "...)
+	b = w.Start.UTC().AppendFormat(b, time.RFC3339)
+	b = append(b, " to "...)
+	return w.End.UTC().AppendFormat(b, time.RFC3339)
 }
 
 func clamp01(f float64) float64 {
@@ -194,15 +212,19 @@ func unitHash(s string) float64 {
 // days formats d in days and hours ("29d 4h"), or hours and minutes below a
 // day.
 func days(d time.Duration) string {
+	var buf [24]byte
+	return string(appendDays(buf[:0], d))
+}
+
+func appendDays(b []byte, d time.Duration) []byte {
 	if d < 24*time.Hour {
-		return d.Truncate(time.Minute).String()
+		return append(b, d.Truncate(time.Minute).String()...)
 	}
-	dd := int(d / (24 * time.Hour))
-	h := int((d % (24 * time.Hour)) / time.Hour)
-	if h == 0 {
-		return fmt.Sprintf("%dd", dd)
+	b = append(strconv.AppendInt(b, int64(d/(24*time.Hour)), 10), 'd')
+	if h := int64((d % (24 * time.Hour)) / time.Hour); h != 0 {
+		b = append(strconv.AppendInt(append(b, ' '), h, 10), 'h')
 	}
-	return fmt.Sprintf("%dd %dh", dd, h)
+	return b
 }
 
 func fraction(f float64) string {

@@ -185,3 +185,33 @@ func TestDueInsideWindowIsPerAssetAndUniform(t *testing.T) {
 		}
 	}
 }
+
+func TestDueRenewalWindowReasons(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	a := func(start, end time.Duration) *ottr.Asset {
+		return &ottr.Asset{SystemName: "h.example.com", CertificateExpiration: ottr.NewTime(now.Add(20*day + 4*time.Hour)),
+			RenewalWindow: &ottr.RenewalWindow{Start: *ottr.NewTime(now.Add(start)), End: *ottr.NewTime(now.Add(end))}}
+	}
+	var p ottr.RenewalPolicy
+	for _, tc := range []struct {
+		a    *ottr.Asset
+		want string
+	}{
+		{a(-4*day, -2*day-3*time.Hour), "20d 4h left; the CA's renewal window (ARI) 2026-11-19T12:00:00Z to 2026-11-21T09:00:00Z ended 2d 3h ago"},
+		{a(-time.Hour, -time.Minute), "20d 4h left; the CA's renewal window (ARI) 2026-11-23T11:00:00Z to 2026-11-23T11:59:00Z ended 1m0s ago"},
+		{a(-2*time.Hour, 2*day+2*time.Hour), ""}, // inside: due or not by the asset's point
+		{a(3*day, 3*day+time.Hour), "20d 4h left; due in 3d, inside the CA's renewal window (ARI) 2026-11-26T12:00:00Z to 2026-11-26T13:00:00Z"},
+	} {
+		d := p.Due(tc.a, "", now)
+		if tc.want == "" {
+			inside := "20d 4h left; inside the CA's renewal window (ARI) 2026-11-23T10:00:00Z to 2026-11-25T14:00:00Z"
+			if d.Due && d.Reason != inside || !d.Due && !strings.HasSuffix(d.Reason, ", inside the CA's renewal window (ARI) 2026-11-23T10:00:00Z to 2026-11-25T14:00:00Z") {
+				t.Errorf("inside: %v %q", d.Due, d.Reason)
+			}
+			continue
+		}
+		if d.Reason != tc.want {
+			t.Errorf("reason %q\nwant   %q", d.Reason, tc.want)
+		}
+	}
+}
