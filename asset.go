@@ -38,6 +38,12 @@ type Asset struct {
 	CertificateSerial    string            `json:"certificate_serial,omitempty"`
 	CertificateIssuer    string            `json:"certificate_issuer,omitempty"`
 	CertificateNotBefore *Time             `json:"certificate_not_before,omitempty"`
+	// RenewalWindow is the CA's suggested renewal window for the current
+	// certificate (ARI), recorded by rotations and refreshed as the CA
+	// asks; nil when the CA gave none, without Start and End while it is
+	// still to be learnt. It is output only: the API does not take it
+	// from clients.
+	RenewalWindow *RenewalWindow `json:"renewal_window,omitempty" readOnly:"true"`
 }
 
 // Origins Ottr writes into Asset.Origin.
@@ -152,6 +158,10 @@ func (a *Asset) Clone() *Asset {
 			l.RetryAfter = &t
 		}
 		c.LastRotation = &l
+	}
+	if a.RenewalWindow != nil {
+		w := *a.RenewalWindow
+		c.RenewalWindow = &w
 	}
 	return &c
 }
@@ -279,13 +289,22 @@ type AssetFilter struct {
 
 // AssetScan selects assets for a streamed pass over the inventory.
 type AssetScan struct {
-	// ExpiringBefore, when non-zero, restricts the pass to assets without a
-	// recorded expiry and those expiring before it.
+	// ExpiringBefore, when non-zero, restricts the pass to assets that can
+	// be due by then: those without a recorded expiry and, of the others,
+	// those without a renewal window (Start and End) expiring before it
+	// and those with one whose window starts before WindowStartsBefore. An asset with a window
+	// is due only inside it (RenewalPolicy.Due), however near its expiry;
+	// a CA may open a window long before the lifetime rule would (on a
+	// revocation, say).
 	ExpiringBefore time.Time
+	// WindowStartsBefore is the instant the router decides at; used with
+	// ExpiringBefore, which stands in for it when zero.
+	WindowStartsBefore time.Time
 	// Brief fills only the fields routing and due selection need:
 	// SystemName, CertificateAuthority, CertificateExpiration,
-	// CertificateNotBefore, HostPlatform, OSVersion, DeviceModel, and
-	// LastRotation only with its RetryAfter (nil when none).
+	// CertificateNotBefore, HostPlatform, OSVersion, DeviceModel,
+	// LastRotation only with its RetryAfter (nil when none), and
+	// RenewalWindow only with Start and End (nil when none).
 	Brief bool
 }
 

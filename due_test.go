@@ -101,3 +101,117 @@ func TestMaxLeadBoundsEveryDecision(t *testing.T) {
 		}
 	}
 }
+
+func TestDueRenewalWindow(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	// A 90-day certificate with 40 days left: the lifetime rule (30 days)
+	// says not due.
+	asset := func(start, end time.Duration) *ottr.Asset {
+		a := &ottr.Asset{SystemName: "h.example.com", CertificateAuthority: "lets_encrypt",
+			CertificateExpiration: ottr.NewTime(now.Add(40 * day)), CertificateNotBefore: ottr.NewTime(now.Add(-50 * day))}
+		if start != end {
+			a.RenewalWindow = &ottr.RenewalWindow{Start: *ottr.NewTime(now.Add(start)), End: *ottr.NewTime(now.Add(end))}
+		}
+		return a
+	}
+	var def ottr.RenewalPolicy
+	tests := []struct {
+		name        string
+		a           *ottr.Asset
+		due         bool
+		reason      string
+		notInReason string
+	}{
+		{"no window: the 1/3 lifetime rule", asset(0, 0), false, "window 30d before expiry", "ARI"},
+		{"before the window", asset(2*day, 4*day), false, "due in", "lifetime"},
+		{"window ended", asset(-4*day, -2*day), true, "ended 2d ago", "lifetime"},
+		{"window earlier than the 1/3 rule (revocation)", asset(-time.Hour, -time.Minute), true, "renewal window (ARI)", "lifetime"},
+		{"window wholly after expiry is ignored", asset(41*day, 42*day), false, "window 30d before expiry", "ARI"},
+		{"inverted window is ignored", &ottr.Asset{SystemName: "h.example.com", CertificateExpiration: ottr.NewTime(now.Add(10 * day)),
+			RenewalWindow: &ottr.RenewalWindow{Start: *ottr.NewTime(now.Add(-day)), End: *ottr.NewTime(now.Add(-2 * day))}}, true, "30d before expiry", "ARI"},
+		{"expired, window not yet open", &ottr.Asset{SystemName: "h.example.com", CertificateExpiration: ottr.NewTime(now.Add(-day)),
+			RenewalWindow: &ottr.RenewalWindow{Start: *ottr.NewTime(now.Add(-3 * day)), End: *ottr.NewTime(now.Add(3 * day))}}, true, "expired 1d ago", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := def.Due(tc.a, "", now)
+			if d.Due != tc.due || !strings.Contains(d.Reason, tc.reason) || (tc.notInReason != "" && strings.Contains(d.Reason, tc.notInReason)) {
+				t.Errorf("Due = %v %q; want %v containing %q (and not %q)", d.Due, d.Reason, tc.due, tc.reason, tc.notInReason)
+			}
+		})
+	}
+}
+
+// Inside the window each asset has its own renewal time, spread uniformly
+// over the window, the same on every pass; a pass after it finds the asset
+// due, one before does not.
+func TestDueInsideWindowIsPerAssetAndUniform(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	start, end := now.Add(-day), now.Add(day)
+	p := ottr.RenewalPolicy{Jitter: 0.5} // the lifetime rule's jitter does not move ARI times
+	var buckets [4]int
+	due := 0
+	const n = 2000
+	for i := range n {
+		a := &ottr.Asset{SystemName: "host" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + time.Duration(i).String() + ".example.com",
+			CertificateExpiration: ottr.NewTime(now.Add(30 * day)), CertificateNotBefore: ottr.NewTime(now.Add(-60 * day)),
+			RenewalWindow: &ottr.RenewalWindow{Start: *ottr.NewTime(start), End: *ottr.NewTime(end)}}
+		d := p.Due(a, "", now)
+		if d.RenewAt.Before(start) || !d.RenewAt.Before(end) {
+			t.Fatalf("%s: renewal at %v outside the window %v–%v", a.SystemName, d.RenewAt, start, end)
+		}
+		if d2 := p.Due(a, "", now.Add(time.Hour)); !d2.RenewAt.Equal(d.RenewAt) {
+			t.Fatalf("%s: renewal time moved between passes", a.SystemName)
+		}
+		if d.Due != !now.Before(d.RenewAt) {
+			t.Fatalf("%s: due=%v at %v with renewal at %v", a.SystemName, d.Due, now, d.RenewAt)
+		}
+		if d.Due {
+			due++
+			if !strings.Contains(d.Reason, "inside the CA's renewal window (ARI)") {
+				t.Fatalf("reason %q", d.Reason)
+			}
+		}
+		buckets[int(d.RenewAt.Sub(start)*4/end.Sub(start))]++
+	}
+	// Half the window has passed: about half the fleet is due, and each
+	// quarter of the window holds about a quarter of it.
+	if due < n*4/10 || due > n*6/10 {
+		t.Errorf("%d of %d due halfway through the window", due, n)
+	}
+	for q, c := range buckets {
+		if c < n/4*8/10 || c > n/4*12/10 {
+			t.Errorf("quarter %d of the window holds %d of %d renewals: %v", q, c, n, buckets)
+		}
+	}
+}
+
+func TestDueRenewalWindowReasons(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	a := func(start, end time.Duration) *ottr.Asset {
+		return &ottr.Asset{SystemName: "h.example.com", CertificateExpiration: ottr.NewTime(now.Add(20*day + 4*time.Hour)),
+			RenewalWindow: &ottr.RenewalWindow{Start: *ottr.NewTime(now.Add(start)), End: *ottr.NewTime(now.Add(end))}}
+	}
+	var p ottr.RenewalPolicy
+	for _, tc := range []struct {
+		a    *ottr.Asset
+		want string
+	}{
+		{a(-4*day, -2*day-3*time.Hour), "20d 4h left; the CA's renewal window (ARI) 2026-11-19T12:00:00Z to 2026-11-21T09:00:00Z ended 2d 3h ago"},
+		{a(-time.Hour, -time.Minute), "20d 4h left; the CA's renewal window (ARI) 2026-11-23T11:00:00Z to 2026-11-23T11:59:00Z ended 1m0s ago"},
+		{a(-2*time.Hour, 2*day+2*time.Hour), ""}, // inside: due or not by the asset's point
+		{a(3*day, 3*day+time.Hour), "20d 4h left; due in 3d, inside the CA's renewal window (ARI) 2026-11-26T12:00:00Z to 2026-11-26T13:00:00Z"},
+	} {
+		d := p.Due(tc.a, "", now)
+		if tc.want == "" {
+			inside := "20d 4h left; inside the CA's renewal window (ARI) 2026-11-23T10:00:00Z to 2026-11-25T14:00:00Z"
+			if d.Due && d.Reason != inside || !d.Due && !strings.HasSuffix(d.Reason, ", inside the CA's renewal window (ARI) 2026-11-23T10:00:00Z to 2026-11-25T14:00:00Z") {
+				t.Errorf("inside: %v %q", d.Due, d.Reason)
+			}
+			continue
+		}
+		if d.Reason != tc.want {
+			t.Errorf("reason %q\nwant   %q", d.Reason, tc.want)
+		}
+	}
+}

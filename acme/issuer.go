@@ -340,6 +340,33 @@ func mustPKIX(k any) []byte {
 	return b
 }
 
+var _ ottr.RenewalWindowIssuer = (*Issuer)(nil)
+
+// RenewalWindow implements ottr.RenewalWindowIssuer: the CA's window for
+// the certificate with ARI identifier certID (ottr.ARICertID). A window
+// whose end does not follow its start is refused as the CA's error, as
+// RFC 9773 §4.2 asks (acmez passes it on after its retries).
+func (is *Issuer) RenewalWindow(ctx context.Context, caName, certID string) (ottr.RenewalWindow, error) {
+	// ARI needs only the certificate's authority key identifier and
+	// serial, which the identifier carries.
+	leaf, err := ottr.ParseARICertID(certID)
+	if err != nil {
+		return ottr.RenewalWindow{}, err
+	}
+	w, err := is.RenewalInfo(ctx, caName, leaf)
+	if err != nil {
+		return ottr.RenewalWindow{}, err
+	}
+	out := ottr.RenewalWindow{Start: *ottr.NewTime(w.Start), End: *ottr.NewTime(w.End), ExplanationURL: w.ExplanationURL, CertID: certID}
+	if err := out.Valid(nil); err != nil {
+		return ottr.RenewalWindow{}, ottr.Errorf(ottr.EUNAVAILABLE, "CA %s: %v", caName, err)
+	}
+	if !w.RetryAfter.IsZero() {
+		out.CheckAfter = *ottr.NewTime(w.RetryAfter)
+	}
+	return out, nil
+}
+
 // RenewalWindow is a CA's suggested window to renew a certificate (ARI,
 // RFC 9773).
 type RenewalWindow struct {

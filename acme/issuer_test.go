@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	acmeproto "github.com/mholt/acmez/v3/acme"
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/acme"
 	ottrdns "github.com/ottr-dev/ottr/dns"
@@ -207,6 +208,25 @@ func TestIssueThroughCNAMEChain(t *testing.T) {
 	}
 	if w.Start.Before(chain2[0].NotBefore) || !w.End.After(w.Start) || w.End.After(chain2[0].NotAfter) {
 		t.Errorf("renewal window %v–%v outside certificate life %v–%v", w.Start, w.End, chain2[0].NotBefore, chain2[0].NotAfter)
+	}
+	// The same window by the certificate's ARI identifier alone, as the
+	// window refresh asks for it from what the asset keeps.
+	id, err := ottr.ARICertID(chain2[0])
+	if want, _ := acmeproto.ARIUniqueIdentifier(chain2[0]); err != nil || id != want {
+		t.Fatalf("ARICertID = %q, %v; acmez says %q", id, err, want)
+	}
+	ow, err := is2.RenewalWindow(t.Context(), "pebble", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ow.Start.Equal(w.Start.Truncate(time.Second)) || !ow.End.Equal(w.End.Truncate(time.Second)) || ow.CertID != id {
+		t.Errorf("RenewalWindow = %+v; RenewalInfo gave %v–%v", ow, w.Start, w.End)
+	}
+	if _, err := is2.RenewalWindow(t.Context(), "pebble", "not-an-id"); ottr.ErrorCode(err) != ottr.EINVALID {
+		t.Errorf("bad identifier: %v", err)
+	}
+	if _, err := is2.RenewalWindow(t.Context(), "nope", id); ottr.ErrorCode(err) != ottr.EINVALID || !strings.Contains(err.Error(), "not configured") {
+		t.Errorf("unknown CA: %v", err)
 	}
 }
 

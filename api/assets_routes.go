@@ -166,6 +166,7 @@ func (s *Server) assetRoutes(api huma.API) {
 			}
 			a.Origin = ottr.OriginAPI
 			a.CertificateExpiration = nil
+			a.RenewalWindow = nil // output only: the CA's, for a certificate the asset has yet to get
 			a.CertificateValidation = true
 			if err := s.Limits.Validate(a, s.Routes); err != nil {
 				return nil, s.problem(ctx, err)

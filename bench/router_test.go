@@ -36,8 +36,10 @@ func benchSize(b *testing.B) int {
 
 // generate yields n assets spread like a real fleet: several platforms and
 // versions (some unrouted), 1 % never rotated, expiries spread over the
-// next 90 days of 90-day certificates, so about a third are due.
-func generate(n int) func() (*ottr.Asset, error) {
+// next 90 days of 90-day certificates, so about a third are due. With ari,
+// every certificate also has its CA's renewal window where Let's Encrypt
+// puts it (days 60 to 62 of 90), so about a third of the windows are open.
+func generate(n int, ari bool) func() (*ottr.Asset, error) {
 	kinds := []struct{ platform, os, model string }{
 		{"panos", "9.1.0", "PA-XXXX"}, {"panos", "8.1.0", "PA-YYYY"}, {"f5", "14.1.0", ""},
 		{"lighthouse", "21.Q2.0", ""}, {"Ubuntu", "20.04", ""}, {"Ubuntu", "18.04", ""},
@@ -58,6 +60,10 @@ func generate(n int) func() (*ottr.Asset, error) {
 			exp := benchNow.Add(time.Duration(i*7919%(90*24)) * time.Hour)
 			a.CertificateExpiration = ottr.NewTime(exp)
 			a.CertificateNotBefore = ottr.NewTime(exp.Add(-90 * 24 * time.Hour))
+			if ari {
+				a.RenewalWindow = &ottr.RenewalWindow{Start: *ottr.NewTime(exp.Add(-30 * 24 * time.Hour)), End: *ottr.NewTime(exp.Add(-28 * 24 * time.Hour)),
+					CertID: "x.y", CheckAfter: *ottr.NewTime(benchNow.Add(6 * time.Hour))}
+			}
 		}
 		i++
 		return a, nil
@@ -65,13 +71,21 @@ func generate(n int) func() (*ottr.Asset, error) {
 }
 
 // openDataset opens (and fills, the first time) a database of n assets.
-func openDataset(b *testing.B, n int) *store.DB {
+func openDataset(b *testing.B, n int) *store.DB { return openDatasetOf(b, n, false) }
+
+// openDatasetOf is openDataset for the fleet with renewal windows (ari)
+// or without, each in a database of its own.
+func openDatasetOf(b *testing.B, n int, ari bool) *store.DB {
 	b.Helper()
+	kind := ""
+	if ari {
+		kind = "ari-"
+	}
 	ctx := context.Background()
 	var c store.Config
 	switch os.Getenv("OTTR_BENCH_ENGINE") {
 	case "", "sqlite":
-		dir := filepath.Join("data", fmt.Sprintf("sqlite-%d", n))
+		dir := filepath.Join("data", fmt.Sprintf("sqlite-%s%d", kind, n))
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			b.Fatal(err)
 		}
@@ -81,7 +95,7 @@ func openDataset(b *testing.B, n int) *store.DB {
 		if dsn == "" {
 			b.Fatal("OTTR_BENCH_ENGINE=postgres needs OTTR_TEST_POSTGRES_DSN")
 		}
-		schema := fmt.Sprintf("ottr_bench_%d", n)
+		schema := fmt.Sprintf("ottr_bench_%s%d", strings.ReplaceAll(kind, "-", "_"), n)
 		raw, err := sql.Open("pgx", dsn)
 		if err != nil {
 			b.Fatal(err)
@@ -115,7 +129,7 @@ func openDataset(b *testing.B, n int) *store.DB {
 			b.Fatalf("dataset has %d assets, want %d: remove bench/data or the schema", have, n)
 		}
 		start := time.Now()
-		if _, err := db.ImportAssets(ctx, generate(n), store.ImportOptions{}); err != nil {
+		if _, err := db.ImportAssets(ctx, generate(n, ari), store.ImportOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("generated %d assets on %s in %s", n, db.Dialect(), time.Since(start).Round(time.Millisecond))
@@ -138,9 +152,16 @@ func routeTable(b *testing.B) *ottr.RouteTable {
 
 // BenchmarkRouterPass is one full router pass: the store streams every asset
 // that can be due, the policy decides, the route table routes.
-func BenchmarkRouterPass(b *testing.B) {
+func BenchmarkRouterPass(b *testing.B) { benchRouterPass(b, false) }
+
+// BenchmarkARIPass is the same pass over a fleet whose CA gives every
+// certificate a renewal window (ARI): the store streams the assets whose
+// window has opened, with the window, and the policy decides by it.
+func BenchmarkARIPass(b *testing.B) { benchRouterPass(b, true) }
+
+func benchRouterPass(b *testing.B, ari bool) {
 	n := benchSize(b)
-	db := openDataset(b, n)
+	db := openDatasetOf(b, n, ari)
 	r := &rotate.Router{Assets: db, Routes: routeTable(b), Policy: ottr.RenewalPolicy{Jitter: 0.1}, Now: func() time.Time { return benchNow }}
 	var st rotate.PassStats
 	b.ResetTimer()

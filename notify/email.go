@@ -27,7 +27,7 @@ type EmailConfig struct {
 	TLSConfig *tls.Config `yaml:"-"`
 }
 
-func newEmail(c EmailConfig) (func(context.Context, Message) error, []ottr.Problem) {
+func newEmail(c EmailConfig) (func(context.Context, post) error, []ottr.Problem) {
 	var probs []ottr.Problem
 	host, port, err := net.SplitHostPort(c.Server)
 	if err != nil {
@@ -44,7 +44,7 @@ func newEmail(c EmailConfig) (func(context.Context, Message) error, []ottr.Probl
 			probs = append(probs, ottr.Problem{Field: "notify.email.to", Message: fmt.Sprintf("%q is not an e-mail address", t)})
 		}
 	}
-	return func(ctx context.Context, m Message) error {
+	return func(ctx context.Context, p post) error {
 		tc := c.TLSConfig
 		if tc == nil {
 			tc = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
@@ -97,9 +97,9 @@ func newEmail(c EmailConfig) (func(context.Context, Message) error, []ottr.Probl
 		if err != nil {
 			return fmt.Errorf("smtp DATA: %w", err)
 		}
-		subject := strings.ReplaceAll(m.Title(), "\n", " ")
+		subject := strings.ReplaceAll(p.title, "\n", " ")
 		msg := fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s",
-			c.From, strings.Join(c.To, ", "), subject, time.Now().Format(time.RFC1123Z), strings.ReplaceAll(m.Text(), "\n", "\r\n"))
+			c.From, strings.Join(c.To, ", "), subject, time.Now().Format(time.RFC1123Z), strings.ReplaceAll(p.text, "\n", "\r\n"))
 		if _, err := w.Write([]byte(msg)); err != nil {
 			return fmt.Errorf("smtp DATA: %w", err)
 		}

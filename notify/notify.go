@@ -3,7 +3,8 @@
 // a generic JSON webhook signed with HMAC-SHA256, and e-mail over SMTP.
 // A failure is sent when it starts a streak of failures (later retries
 // that fail again stay quiet), a success when it ends one, and every
-// success when OnSuccess is set.
+// success when OnSuccess is set. The daily digest (NotifyDigest) goes to
+// the same channels.
 package notify
 
 import (
@@ -27,6 +28,9 @@ type Config struct {
 	Slack    *SlackConfig   `yaml:"slack"`
 	Webhook  *WebhookConfig `yaml:"webhook"`
 	Email    *EmailConfig   `yaml:"email"`
+	// Digest is the time of day, "HH:MM" in UTC, from which the daily
+	// digest goes out; "" or "off" sends none. See DigestAt.
+	Digest string `yaml:"digest"`
 	// HTTPClient is used for Slack and webhooks; default 15s timeout.
 	HTTPClient *http.Client `yaml:"-"`
 }
@@ -39,7 +43,15 @@ type Notifier struct {
 
 type sender struct {
 	name string
-	send func(ctx context.Context, m Message) error
+	send func(ctx context.Context, p post) error
+}
+
+// post is one message as every channel renders it.
+type post struct {
+	title   string // e-mail subject, Slack's notification text
+	text    string // e-mail body
+	blocks  []any  // Slack layout
+	payload any    // webhook JSON body
 }
 
 var _ ottr.Notifier = (*Notifier)(nil)
@@ -89,13 +101,26 @@ func (m Message) Fields() [][2]string {
 }
 
 // Text renders the message as plain text.
-func (m Message) Text() string {
+func (m Message) Text() string { return plainText(m.Title(), m.Fields()) }
+
+func plainText(title string, fields [][2]string) string {
 	var b strings.Builder
-	b.WriteString(m.Title() + "\n\n")
-	for _, f := range m.Fields() {
+	b.WriteString(title + "\n\n")
+	for _, f := range fields {
 		fmt.Fprintf(&b, "%s: %s\n", f[0], f[1])
 	}
 	return b.String()
+}
+
+func (m Message) post() post {
+	event := "rotation.succeeded"
+	if m.Failed() {
+		event = "rotation.failed"
+	}
+	rot := *m.Rotation
+	rot.CSR, rot.Chain, rot.PreviousChain = "", "", "" // keep the payload small; the link has them
+	return post{title: m.Title(), text: m.Text(), blocks: slackBlocks(m),
+		payload: WebhookPayload{Event: event, Title: m.Title(), Link: m.Link, Rotation: &rot, Asset: m.Asset}}
 }
 
 // New checks c and returns a Notifier; every problem is reported at once.
@@ -120,10 +145,27 @@ func New(c Config) (*Notifier, error) {
 		probs = append(probs, p...)
 		n.sends = append(n.sends, sender{"email", s})
 	}
+	if _, _, err := c.DigestAt(); err != nil {
+		probs = append(probs, ottr.Problem{Field: "notify.digest", Message: err.Error()})
+	}
 	if len(probs) > 0 {
 		return nil, ottr.Invalid("notify configuration is invalid", probs...)
 	}
 	return n, nil
+}
+
+// DigestAt returns the time of day (after UTC midnight) from which the
+// daily digest goes out, and whether it is sent at all.
+func (c Config) DigestAt() (time.Duration, bool, error) {
+	switch strings.ToLower(strings.TrimSpace(c.Digest)) {
+	case "", "off":
+		return 0, false, nil
+	}
+	t, err := time.Parse("15:04", strings.TrimSpace(c.Digest))
+	if err != nil {
+		return 0, false, fmt.Errorf("%q is not a time of day as HH:MM in UTC (e.g. 08:00), or off", c.Digest)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true, nil
 }
 
 // Notify sends to every channel; a channel's failure does not stop the
@@ -144,10 +186,15 @@ func (n *Notifier) Notify(ctx context.Context, r *ottr.Rotation, a *ottr.Asset) 
 	if n.c.LinkBase != "" {
 		link = strings.TrimSuffix(n.c.LinkBase, "/") + "/rotations/" + r.ID
 	}
-	m := Message{Rotation: r, Asset: a, Link: link}
+	return n.send(ctx, Message{Rotation: r, Asset: a, Link: link}.post())
+}
+
+// send posts p on every channel; a channel's failure does not stop the
+// others.
+func (n *Notifier) send(ctx context.Context, p post) error {
 	var errs []error
 	for _, s := range n.sends {
-		if err := s.send(ctx, m); err != nil {
+		if err := s.send(ctx, p); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
 		}
 	}

@@ -23,7 +23,7 @@ type SlackConfig struct {
 	APIBase string `yaml:"api_base"`
 }
 
-func newSlack(c SlackConfig, hc *http.Client) (func(context.Context, Message) error, []ottr.Problem) {
+func newSlack(c SlackConfig, hc *http.Client) (func(context.Context, post) error, []ottr.Problem) {
 	var probs []ottr.Problem
 	switch {
 	case c.WebhookURL.IsZero() == c.BotToken.IsZero():
@@ -39,8 +39,8 @@ func newSlack(c SlackConfig, hc *http.Client) (func(context.Context, Message) er
 	if base == "" {
 		base = "https://slack.com/api"
 	}
-	return func(ctx context.Context, m Message) error {
-		body := map[string]any{"text": m.Title(), "blocks": slackBlocks(m)}
+	return func(ctx context.Context, p post) error {
+		body := map[string]any{"text": p.title, "blocks": p.blocks}
 		target := c.WebhookURL.Reveal()
 		req := func(r *http.Request) {}
 		if !c.BotToken.IsZero() {

@@ -28,13 +28,20 @@ type WebhookConfig struct {
 	Headers map[string]string `yaml:"headers"`
 }
 
-// WebhookPayload is the JSON body a webhook receives.
+// WebhookPayload is the JSON body a webhook receives about a rotation.
 type WebhookPayload struct {
 	Event    string         `json:"event"` // rotation.failed or rotation.succeeded
 	Title    string         `json:"title"`
 	Link     string         `json:"link"`
 	Rotation *ottr.Rotation `json:"rotation"`
 	Asset    *ottr.Asset    `json:"asset"`
+}
+
+// DigestPayload is the JSON body a webhook receives for the daily digest.
+type DigestPayload struct {
+	Event  string      `json:"event"` // digest
+	Title  string      `json:"title"`
+	Digest ottr.Digest `json:"digest"`
 }
 
 // Sign returns the X-Ottr-Signature value for a body sent at ts.
@@ -45,19 +52,13 @@ func Sign(secret []byte, ts string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-func newWebhook(c WebhookConfig, hc *http.Client) (func(context.Context, Message) error, []ottr.Problem) {
+func newWebhook(c WebhookConfig, hc *http.Client) (func(context.Context, post) error, []ottr.Problem) {
 	var probs []ottr.Problem
 	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		probs = append(probs, ottr.Problem{Field: "notify.webhook.url", Message: fmt.Sprintf("%q is not an http(s) URL", c.URL)})
 	}
-	return func(ctx context.Context, m Message) error {
-		event := "rotation.succeeded"
-		if m.Failed() {
-			event = "rotation.failed"
-		}
-		rot := *m.Rotation
-		rot.CSR, rot.Chain, rot.PreviousChain = "", "", "" // keep the payload small; the link has them
-		body, err := json.Marshal(WebhookPayload{Event: event, Title: m.Title(), Link: m.Link, Rotation: &rot, Asset: m.Asset})
+	return func(ctx context.Context, p post) error {
+		body, err := json.Marshal(p.payload)
 		if err != nil {
 			return err
 		}

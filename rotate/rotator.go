@@ -651,13 +651,15 @@ func (x *run) restore(ctx context.Context) {
 	x.logf("info", "previous certificate restored; a retry starts over with a fresh key")
 }
 
-// record writes the new certificate onto the asset and closes the
-// rotation as succeeded.
+// record writes the new certificate, and the CA's renewal window for it,
+// onto the asset and closes the rotation as succeeded.
 func (x *run) record(ctx context.Context, chain []*x509.Certificate) error {
 	leaf := chain[0]
+	window := x.renewalWindow(ctx, leaf)
 	now := x.r.now().UTC()
 	recovered := 0
 	_, err := x.r.Assets.UpdateAsset(ctx, x.asset.SystemName, func(a *ottr.Asset) error {
+		a.RenewalWindow = window // the old certificate's window goes with it
 		a.CertificateExpiration = ottr.NewTime(leaf.NotAfter)
 		a.CertificateNotBefore = ottr.NewTime(leaf.NotBefore)
 		a.CertificateSerial = fmt.Sprintf("%x", leaf.SerialNumber)

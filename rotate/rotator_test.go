@@ -59,6 +59,11 @@ func (c *countingIssuer) ResumeOrder(ctx context.Context, req ottr.IssueRequest,
 	return c.Issuer.(ottr.OrderResumer).ResumeOrder(ctx, req, url)
 }
 
+// RenewalWindow passes ARI through to the real issuer.
+func (c *countingIssuer) RenewalWindow(ctx context.Context, ca, certID string) (ottr.RenewalWindow, error) {
+	return c.Issuer.(ottr.RenewalWindowIssuer).RenewalWindow(ctx, ca, certID)
+}
+
 type fixture struct {
 	mu      sync.Mutex // guards devices and script: workers read them
 	db      *store.DB
@@ -233,6 +238,16 @@ func TestRotateEndToEnd(t *testing.T) {
 		!strings.Contains(as.CertificateIssuer, "Pebble") {
 		t.Errorf("asset = %+v (last %+v)", as, as.LastRotation)
 	}
+	// Pebble's renewal window for the new certificate is on the asset,
+	// under the certificate's ARI identifier, to be asked again later.
+	id, _ := ottr.ARICertID(chain[0])
+	if w := as.RenewalWindow; w == nil || w.CertID != id || w.Valid(as.CertificateExpiration) != nil ||
+		w.Start.Before(chain[0].NotBefore) || w.End.After(chain[0].NotAfter) || !w.CheckAfter.After(time.Now()) {
+		t.Errorf("renewal window %+v (certificate %s, %v to %v)", as.RenewalWindow, id, chain[0].NotBefore, chain[0].NotAfter)
+	}
+	if !strings.Contains(log, "record info the CA suggests renewing between") {
+		t.Errorf("log lacks the renewal window:\n%s", log)
+	}
 	// The notifier hears of successes too; it decides whether to send.
 	if len(f.notes.sent) != 1 || f.notes.sent[0].State != ottr.StateSucceeded {
 		t.Errorf("notifications: %+v", f.notes.sent)
@@ -246,6 +261,11 @@ func TestRotateEndToEnd(t *testing.T) {
 	got2, _ := f.get(t, r2.ID)
 	if got2.OldSerial != got.NewSerial || got2.NewSerial == got.NewSerial {
 		t.Errorf("second rotation: old %s new %s (first new %s)", got2.OldSerial, got2.NewSerial, got.NewSerial)
+	}
+	// The old certificate's window went with it.
+	as2, _ := f.db.GetAsset(t.Context(), a.SystemName)
+	if w := as2.RenewalWindow; w == nil || w.CertID == id || !certIDHasSerial(w.CertID, got2.NewSerial) {
+		t.Errorf("window after the second rotation: %+v (new serial %s)", w, got2.NewSerial)
 	}
 }
 

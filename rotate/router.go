@@ -75,7 +75,10 @@ func (r *Router) Pass(ctx context.Context, fn func(Candidate) error) (PassStats,
 	// each is looked up once per pass.
 	cache := map[routeKey]routeResult{}
 	unrouted, unroutedWhy := map[string]int{}, map[string]string{}
-	scan := ottr.AssetScan{ExpiringBefore: at.Add(r.Policy.MaxLead()), Brief: true}
+	// An asset with a renewal window can be due only once its window has
+	// started (the store compares in milliseconds, "before": one more
+	// keeps a window starting at this very instant).
+	scan := ottr.AssetScan{ExpiringBefore: at.Add(r.Policy.MaxLead()), WindowStartsBefore: at.Add(time.Millisecond), Brief: true}
 	err := r.Assets.ScanAssets(ctx, scan, func(a *ottr.Asset) error {
 		st.Examined++
 		k := routeKey{a.HostPlatform, a.OSVersion, a.DeviceModel, a.CertificateAuthority}

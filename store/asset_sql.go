@@ -17,13 +17,20 @@ const assetCols = `system_name, common_name, sans, certificate_authority, certif
 	host_platform, os_version, device_model, ip_address, data_center, origin, port, credential, dns_zone,
 	last_rotation_time, last_rotation_status, last_rotation_error, last_rotation_id,
 	last_rotation_failures, last_rotation_retry_after,
-	certificate_serial, certificate_issuer, certificate_not_before, has_labels`
+	certificate_serial, certificate_issuer, certificate_not_before, has_labels,
+	renewal_window_start, renewal_window_end, renewal_window_url, renewal_window_cert_id, renewal_window_check_after`
 
 // briefCols are what routing and due selection read (ottr.AssetScan.Brief).
-// They are exactly the columns of the assets_router index, so a brief scan
-// never reads the table.
+// They are columns of the assets_router index, so a brief scan of the
+// expiry ranges never reads the table. The assets whose renewal window has
+// started are read with briefWindowCols, covered by assets_renewal_window,
+// in a query of their own: the expiry ranges hold the assets without a
+// window, and two columns more on every one of their rows would cost the
+// pass (see scanBrief).
 const briefCols = `system_name, certificate_authority, certificate_expiration, certificate_not_before,
 	host_platform, os_version, device_model, last_rotation_retry_after`
+
+const briefWindowCols = briefCols + `, renewal_window_start, renewal_window_end`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -31,14 +38,15 @@ type rowScanner interface{ Scan(...any) error }
 // loaded separately.
 func scanAsset(r rowScanner, a *ottr.Asset) (hasLabels bool, err error) {
 	var sans string
-	var exp, lrt, nb, lrRetry sql.NullInt64
+	var exp, lrt, nb, lrRetry, rwStart, rwEnd, rwCheck sql.NullInt64
 	var valid bool
-	var lrStatus, lrErr, lrID string
+	var lrStatus, lrErr, lrID, rwURL, rwCertID string
 	var lrFailures int
 	*a = ottr.Asset{}
 	err = r.Scan(&a.SystemName, &a.CommonName, &sans, &a.CertificateAuthority, &exp, &valid,
 		&a.HostPlatform, &a.OSVersion, &a.DeviceModel, &a.IPAddress, &a.DataCenter, &a.Origin, &a.Port, &a.Credential, &a.DNSZone,
-		&lrt, &lrStatus, &lrErr, &lrID, &lrFailures, &lrRetry, &a.CertificateSerial, &a.CertificateIssuer, &nb, &hasLabels)
+		&lrt, &lrStatus, &lrErr, &lrID, &lrFailures, &lrRetry, &a.CertificateSerial, &a.CertificateIssuer, &nb, &hasLabels,
+		&rwStart, &rwEnd, &rwURL, &rwCertID, &rwCheck)
 	if err != nil {
 		return false, err
 	}
@@ -50,6 +58,15 @@ func scanAsset(r rowScanner, a *ottr.Asset) (hasLabels bool, err error) {
 	if lrt.Valid {
 		a.LastRotation = &ottr.LastRotation{Time: ottr.Time{Time: fromMS(lrt.Int64)}, Status: lrStatus, Error: lrErr, RotationID: lrID,
 			Failures: lrFailures, RetryAfter: toTime(lrRetry)}
+	}
+	if rwStart.Valid || rwCertID != "" {
+		a.RenewalWindow = &ottr.RenewalWindow{ExplanationURL: rwURL, CertID: rwCertID}
+		if rwStart.Valid && rwEnd.Valid {
+			a.RenewalWindow.Start, a.RenewalWindow.End = ottr.Time{Time: fromMS(rwStart.Int64)}, ottr.Time{Time: fromMS(rwEnd.Int64)}
+		}
+		if rwCheck.Valid {
+			a.RenewalWindow.CheckAfter = ottr.Time{Time: fromMS(rwCheck.Int64)}
+		}
 	}
 	return hasLabels, nil
 }
@@ -67,13 +84,29 @@ func assetArgs(a *ottr.Asset) []any {
 		lrt = sql.NullInt64{Int64: l.Time.UnixMilli(), Valid: true}
 		lrStatus, lrErr, lrID, lrFailures, lrRetry = l.Status, l.Error, l.RotationID, l.Failures, nullMS(l.RetryAfter)
 	}
+	var rwStart, rwEnd, rwCheck sql.NullInt64
+	var rwURL, rwCertID string
+	if w := a.RenewalWindow; w != nil {
+		rwURL, rwCertID = w.ExplanationURL, w.CertID
+		// A window is stored whole or not at all: the router reads the
+		// start alone to tell the windowed assets from the others.
+		if !w.Start.IsZero() && !w.End.IsZero() {
+			rwStart, rwEnd = nullMS(&w.Start), nullMS(&w.End)
+		}
+		if !w.CheckAfter.IsZero() {
+			rwCheck = nullMS(&w.CheckAfter)
+		}
+	}
 	return []any{a.SystemName, a.CommonName, string(b), a.CertificateAuthority, nullMS(a.CertificateExpiration), bool(a.CertificateValidation),
 		a.HostPlatform, a.OSVersion, a.DeviceModel, a.IPAddress, a.DataCenter, a.Origin, a.Port, a.Credential, a.DNSZone,
-		lrt, lrStatus, lrErr, lrID, lrFailures, lrRetry, a.CertificateSerial, a.CertificateIssuer, nullMS(a.CertificateNotBefore), len(a.Labels) > 0}
+		lrt, lrStatus, lrErr, lrID, lrFailures, lrRetry, a.CertificateSerial, a.CertificateIssuer, nullMS(a.CertificateNotBefore), len(a.Labels) > 0,
+		rwStart, rwEnd, rwURL, rwCertID, rwCheck}
 }
 
-const insertAssetSQL = `INSERT INTO assets (` + assetCols + `, created_at, updated_at)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+// insertAssetSQL has one placeholder per asset column and two for the
+// created and updated times.
+var insertAssetSQL = `INSERT INTO assets (` + assetCols + `, created_at, updated_at)
+	VALUES (?` + strings.Repeat(",?", strings.Count(assetCols, ",")+2) + `)`
 
 func (d *DB) insertAsset(ctx context.Context, tx *sql.Tx, a *ottr.Asset) error {
 	return d.insertAssetWith(ctx, tx, nil, a)
@@ -305,17 +338,18 @@ func (d *DB) FindAssets(ctx context.Context, f ottr.AssetFilter) ([]*ottr.Asset,
 // ScanAssets streams the assets selected by s to fn. The asset passed to fn
 // is reused between calls.
 func (d *DB) ScanAssets(ctx context.Context, s ottr.AssetScan, fn func(*ottr.Asset) error) error {
-	cols := assetCols
 	if s.Brief {
-		cols = briefCols
+		return d.scanBrief(ctx, s, fn)
 	}
-	query := `SELECT ` + cols + ` FROM assets`
+	query := `SELECT ` + assetCols + ` FROM assets`
 	var args []any
 	if !s.ExpiringBefore.IsZero() {
-		// Two index ranges; an OR of both would fall back to a table scan.
+		// Index ranges joined by UNION ALL; an OR of them would fall back
+		// to a table scan.
 		query = query + ` WHERE certificate_expiration IS NULL UNION ALL ` +
-			query + ` WHERE certificate_expiration < ?`
-		args = append(args, ms(s.ExpiringBefore))
+			query + ` WHERE certificate_expiration < ? AND renewal_window_start IS NULL UNION ALL ` +
+			query + ` WHERE renewal_window_start < ? AND certificate_expiration IS NOT NULL`
+		args = append(args, ms(s.ExpiringBefore), ms(windowStartsBefore(s)))
 	}
 	rows, err := d.db.QueryContext(ctx, d.q(query), args...)
 	if err != nil {
@@ -323,45 +357,101 @@ func (d *DB) ScanAssets(ctx context.Context, s ottr.AssetScan, fn func(*ottr.Ass
 	}
 	defer rows.Close()
 	var a ottr.Asset
-	var exp, nb, retry sql.NullInt64
+	for rows.Next() {
+		has, err := scanAsset(rows, &a)
+		if err != nil {
+			return fmt.Errorf("scan assets: %w", err)
+		}
+		if has {
+			// Labels come over a second pooled connection while rows
+			// holds the first.
+			if err := d.loadLabels(ctx, d.db, &a); err != nil {
+				return err
+			}
+		}
+		if err := fn(&a); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("scan assets: %w", err)
+	}
+	return nil
+}
+
+func windowStartsBefore(s ottr.AssetScan) time.Time {
+	if s.WindowStartsBefore.IsZero() {
+		return s.ExpiringBefore
+	}
+	return s.WindowStartsBefore
+}
+
+// scanBrief is the router's scan (ottr.AssetScan.Brief), in two queries:
+// the assets without a renewal window, from the covering index alone, and
+// those with one, which also read the window.
+func (d *DB) scanBrief(ctx context.Context, s ottr.AssetScan, fn func(*ottr.Asset) error) error {
+	plain := `SELECT ` + briefCols + ` FROM assets WHERE renewal_window_start IS NULL`
+	windowed := `SELECT ` + briefWindowCols + ` FROM assets WHERE renewal_window_start IS NOT NULL`
+	var plainArgs, windowedArgs []any
+	if !s.ExpiringBefore.IsZero() {
+		plain = plain + ` AND certificate_expiration IS NULL UNION ALL ` +
+			plain + ` AND certificate_expiration < ?`
+		plainArgs = []any{ms(s.ExpiringBefore)}
+		// The never-rotated come from assets_router's null-expiry range,
+		// the started windows from the window's covering partial index. A
+		// unary + keeps SQLite from using an index for the other test:
+		// either would walk every windowed asset.
+		windowed = `SELECT ` + briefWindowCols + ` FROM assets WHERE certificate_expiration IS NULL AND +renewal_window_start IS NOT NULL
+			UNION ALL SELECT ` + briefWindowCols + ` FROM assets WHERE renewal_window_start < ? AND +certificate_expiration IS NOT NULL`
+		windowedArgs = []any{ms(windowStartsBefore(s))}
+	}
+	if err := d.scanBriefRows(ctx, plain, plainArgs, false, fn); err != nil {
+		return err
+	}
+	return d.scanBriefRows(ctx, windowed, windowedArgs, true, fn)
+}
+
+func (d *DB) scanBriefRows(ctx context.Context, query string, args []any, withWindow bool, fn func(*ottr.Asset) error) error {
+	rows, err := d.db.QueryContext(ctx, d.q(query), args...)
+	if err != nil {
+		return fmt.Errorf("scan assets: %w", err)
+	}
+	defer rows.Close()
+	var a ottr.Asset
+	var exp, nb, retry, wStart, wEnd sql.NullInt64
 	var expT, nbT, retryT ottr.Time
 	var lr ottr.LastRotation
+	var w ottr.RenewalWindow
+	dest := []any{&a.SystemName, &a.CertificateAuthority, &exp, &nb, &a.HostPlatform, &a.OSVersion, &a.DeviceModel, &retry}
+	if withWindow {
+		dest = append(dest, &wStart, &wEnd)
+	}
 	for rows.Next() {
-		if !s.Brief {
-			has, err := scanAsset(rows, &a)
-			if err != nil {
-				return fmt.Errorf("scan assets: %w", err)
-			}
-			if has {
-				// Labels come over a second pooled connection while rows
-				// holds the first.
-				if err := d.loadLabels(ctx, d.db, &a); err != nil {
-					return err
-				}
-			}
-		} else {
-			if err := rows.Scan(&a.SystemName, &a.CertificateAuthority, &exp, &nb,
-				&a.HostPlatform, &a.OSVersion, &a.DeviceModel, &retry); err != nil {
-				return fmt.Errorf("scan assets: %w", err)
-			}
-			// Reused times: no allocation per row on the router's path.
-			a.CertificateExpiration, a.CertificateNotBefore = nil, nil
-			if exp.Valid {
-				expT.Time = time.UnixMilli(exp.Int64).UTC()
-				a.CertificateExpiration = &expT
-			}
-			if nb.Valid {
-				nbT.Time = time.UnixMilli(nb.Int64).UTC()
-				a.CertificateNotBefore = &nbT
-			}
-			// Only the failure backoff of the last rotation: whether the
-			// router must wait.
-			a.LastRotation = nil
-			if retry.Valid {
-				retryT.Time = time.UnixMilli(retry.Int64).UTC()
-				lr.RetryAfter = &retryT
-				a.LastRotation = &lr
-			}
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("scan assets: %w", err)
+		}
+		// Reused times: no allocation per row on the router's path.
+		a.CertificateExpiration, a.CertificateNotBefore = nil, nil
+		if exp.Valid {
+			expT.Time = time.UnixMilli(exp.Int64).UTC()
+			a.CertificateExpiration = &expT
+		}
+		if nb.Valid {
+			nbT.Time = time.UnixMilli(nb.Int64).UTC()
+			a.CertificateNotBefore = &nbT
+		}
+		// Only the failure backoff of the last rotation: whether the
+		// router must wait.
+		a.LastRotation = nil
+		if retry.Valid {
+			retryT.Time = time.UnixMilli(retry.Int64).UTC()
+			lr.RetryAfter = &retryT
+			a.LastRotation = &lr
+		}
+		a.RenewalWindow = nil
+		if withWindow && wStart.Valid && wEnd.Valid {
+			w.Start.Time, w.End.Time = time.UnixMilli(wStart.Int64).UTC(), time.UnixMilli(wEnd.Int64).UTC()
+			a.RenewalWindow = &w
 		}
 		if err := fn(&a); err != nil {
 			return err
@@ -463,4 +553,40 @@ func (d *DB) ImportAssets(ctx context.Context, next func() (*ottr.Asset, error),
 		d.log.Warn("refreshing planner statistics after import", "err", err)
 	}
 	return res, nil
+}
+
+// RenewalWindowsToCheck returns up to limit assets whose renewal window is
+// due to be asked for again before t, the longest waiting first.
+func (d *DB) RenewalWindowsToCheck(ctx context.Context, t time.Time, limit int) ([]*ottr.Asset, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := d.db.QueryContext(ctx, d.q(`SELECT `+assetCols+` FROM assets
+		WHERE renewal_window_check_after < ? ORDER BY renewal_window_check_after, system_name LIMIT ?`), ms(t), limit)
+	if err != nil {
+		return nil, fmt.Errorf("renewal windows to check: %w", err)
+	}
+	var out, withLabels []*ottr.Asset
+	for rows.Next() {
+		a := &ottr.Asset{}
+		has, err := scanAsset(rows, a)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("renewal windows to check: %w", err)
+		}
+		if has {
+			withLabels = append(withLabels, a)
+		}
+		out = append(out, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("renewal windows to check: %w", err)
+	}
+	for _, a := range withLabels {
+		if err := d.loadLabels(ctx, d.db, a); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

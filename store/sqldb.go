@@ -50,6 +50,10 @@ var (
 	_ ottr.AuditLog      = (*DB)(nil)
 	_ ottr.SecretStore   = (*DB)(nil)
 	_ ottr.TXTStore      = (*DB)(nil)
+
+	_ ottr.RenewalWindowFinder = (*DB)(nil)
+	_ ottr.DigestCounter       = (*DB)(nil)
+	_ ottr.KV                  = (*DB)(nil)
 )
 
 // Open opens and pings the database; it does not migrate.

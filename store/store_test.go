@@ -89,6 +89,8 @@ func fullAsset(name string) *ottr.Asset {
 		LastRotation: &ottr.LastRotation{Time: *ottr.NewTime(testNow), Status: "failed", Error: "device unreachable", RotationID: "r1",
 			Failures: 3, RetryAfter: ottr.NewTime(testNow.Add(4 * time.Hour))},
 		CertificateSerial: "0a1b", CertificateIssuer: "CN=R3,O=Let's Encrypt", CertificateNotBefore: ottr.NewTime(testNow.Add(-50 * 24 * time.Hour)),
+		RenewalWindow: &ottr.RenewalWindow{Start: *ottr.NewTime(testNow.Add(10 * 24 * time.Hour)), End: *ottr.NewTime(testNow.Add(12 * 24 * time.Hour)),
+			ExplanationURL: "https://ca.example/why", CertID: "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", CheckAfter: *ottr.NewTime(testNow.Add(6 * time.Hour))},
 	}
 }
 

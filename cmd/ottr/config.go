@@ -130,6 +130,7 @@ func defaultConfig() Config {
 			TTL: Duration(time.Second), NegativeTTL: Duration(time.Second),
 			PropagationTimeout: Duration(2 * time.Minute),
 		},
+		Notify: notify.Config{Digest: "08:00"},
 		Limits: LimitsConfig{MaxSANs: ottr.DefaultMaxSANs},
 		Log:    LogConfig{Level: "info", Format: "text"},
 	}

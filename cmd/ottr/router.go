@@ -40,9 +40,11 @@ func (a *app) routerRunCmd() *cobra.Command {
 		Use:   "run",
 		Short: "Run one router pass now",
 		Long: `Run one router pass over the inventory. An asset is due when it has no
-recorded expiry, or when the time left falls below the smaller of 30 days
-(router.renew_before) and a third of the certificate's lifetime (a half for
-lifetimes of 10 days or less), moved earlier by a per-asset jitter. Due
+recorded expiry; when its CA's renewal window (ARI) holds, at the asset's
+own point inside it or once the window has passed; or, without a window,
+when the time left falls below the smaller of 30 days (router.renew_before)
+and a third of the certificate's lifetime (a half for lifetimes of 10 days
+or less), moved earlier by a per-asset jitter. Due
 assets with a route become queued rotations (an asset's live rotation is
 joined, never doubled); due assets without one are listed with the
 route.json key that is missing.

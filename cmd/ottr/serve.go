@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/rotate"
 	"github.com/spf13/cobra"
 )
 
@@ -72,9 +74,24 @@ handed over at once to the other replicas (or to this one's next start).`,
 				_, err := eng.RouterPass(ctx)
 				return err
 			}
-			<-ctx.Done()
-			a.log.Info("stopping: running rotations get 30s to finish, the rest are handed over")
-			return nil
+			chores, err := a.chores(ctx)
+			if err != nil {
+				return err
+			}
+			// Every replica runs the chores each minute; each does its
+			// own share of work or none. The router's passes are the
+			// engine's (one per interval for the cluster).
+			minute := time.NewTicker(time.Minute)
+			defer minute.Stop()
+			for {
+				chores(ctx)
+				select {
+				case <-ctx.Done():
+					a.log.Info("stopping: running rotations get 30s to finish, the rest are handed over")
+					return nil
+				case <-minute.C:
+				}
+			}
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "API address host:port (config listen; empty string turns the API off)")
@@ -84,4 +101,45 @@ handed over at once to the other replicas (or to this one's next start).`,
 	cmd.Flags().BoolVar(&once, "once", false, "run one router pass, then stop")
 	_ = cmd.Flags().MarkHidden("once")
 	return cmd
+}
+
+// chores returns what serve does besides the router's pass: the daily
+// digest (notify.digest, when a channel is configured) and the refresh of
+// the CAs' renewal windows (ARI).
+func (a *app) chores(ctx context.Context) (func(context.Context), error) {
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := a.routeTable()
+	if err != nil {
+		return nil, err
+	}
+	is, err := a.issuer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	windows := &rotate.WindowRefresh{Assets: db, Issuer: is, Logger: a.log}
+	var digest *rotate.Digester
+	at, on, _ := c.Notify.DigestAt() // validated with the config
+	if dn, ok := a.notifier.(ottr.DigestNotifier); ok && on {
+		digest = &rotate.Digester{Store: db, Notifier: dn, At: at, Logger: a.log,
+			Router: &rotate.Router{Assets: db, Routes: rt, Policy: c.policy()}}
+	}
+	return func(ctx context.Context) {
+		if n, err := windows.Run(ctx); err != nil {
+			a.log.Error("renewal window refresh", "err", err)
+		} else if n > 0 {
+			a.log.Info("renewal windows refreshed", "assets", n)
+		}
+		if digest != nil {
+			if _, err := digest.MaybeSend(ctx, time.Now()); err != nil {
+				a.log.Error("daily digest", "err", err)
+			}
+		}
+	}, nil
 }
