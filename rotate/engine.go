@@ -61,7 +61,8 @@ type EngineConfig struct {
 	// Router builds the router for a pass (so the route table is read
 	// afresh); nil runs no router. The engine runs one pass every
 	// RouterInterval (default 1h) across all processes sharing the
-	// database: River elects one leader, which queues the passes.
+	// database: River elects one leader, which queues the passes. A
+	// negative RouterInterval runs passes only when RouterPass is called.
 	Router         func(ctx context.Context) (*Router, error)
 	RouterInterval time.Duration
 	Logger         *slog.Logger
@@ -115,7 +116,7 @@ func NewEngine[TX any](driver riverdriver.Driver[TX], rot *Rotator, cfg EngineCo
 	if cfg.Owner == "" {
 		cfg.Owner = defaultOwner()
 	}
-	if cfg.RouterInterval <= 0 {
+	if cfg.RouterInterval == 0 {
 		cfg.RouterInterval = time.Hour
 	}
 	if cfg.Logger == nil {
@@ -127,7 +128,7 @@ func NewEngine[TX any](driver riverdriver.Driver[TX], rot *Rotator, cfg EngineCo
 	river.AddWorker(workers, &worker[TX]{e: e})
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}}
 	var periodic []*river.PeriodicJob
-	if cfg.Router != nil {
+	if cfg.Router != nil && cfg.RouterInterval > 0 {
 		river.AddWorker(workers, &routerWorker[TX]{e: e})
 		queues[routerQueue] = river.QueueConfig{MaxWorkers: 1}
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.RouterInterval),

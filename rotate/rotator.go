@@ -196,6 +196,9 @@ func (x *run) pipeline(ctx context.Context) error {
 		return err
 	}
 	x.asset = a
+	if done, err := x.rotatedMeanwhile(ctx); done || err != nil {
+		return err
+	}
 	if err := x.stepTo(ctx, ottr.StepPreflight); err != nil {
 		return err
 	}
@@ -263,6 +266,33 @@ func (x *run) pipeline(ctx context.Context) error {
 		return err
 	}
 	return x.record(ctx, chain)
+}
+
+// rotatedMeanwhile ends, without touching the device or the CA, a router
+// rotation whose asset another rotation renewed after this one was queued:
+// two passes that overlap (the leader's and "ottr router run", or a pass
+// and a rotation someone asked for finishing between the pass's scan and
+// its insert) must not order a second certificate. The asset keeps its
+// last rotation's time to the second: a renewal in the same second as
+// this rotation's creation counts as meanwhile (the asset is fresh either
+// way).
+func (x *run) rotatedMeanwhile(ctx context.Context) (bool, error) {
+	l := x.asset.LastRotation
+	if x.rot.Trigger != ottr.TriggerRouter || x.rot.Chain != "" || l == nil || l.Status != string(ottr.StateSucceeded) ||
+		l.RotationID == x.rot.ID || l.Time.Before(x.rot.CreatedAt.Truncate(time.Second)) {
+		return false, nil
+	}
+	now := x.r.now().UTC()
+	msg := fmt.Sprintf("nothing to do: rotation %s renewed the asset after this one was queued", l.RotationID)
+	if err := x.save(ctx, func(r *ottr.Rotation) {
+		if r.State.Live() {
+			r.State, r.FinishedAt, r.Error = ottr.StateCanceled, &now, msg
+		}
+	}); err != nil {
+		return false, err
+	}
+	x.logf("info", "%s", msg)
+	return true, nil
 }
 
 // errFinished: the rotation ended (canceled) before Fail could record it.
