@@ -226,14 +226,8 @@ func (e *Engine[TX]) Recover(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			params := make([]river.InsertManyParams, 0, len(rs))
-			for _, r := range rs {
-				params = append(params, river.InsertManyParams{Args: RotationArgs{RotationID: r.ID, SystemName: r.SystemName, Epoch: r.LeaseEpoch}})
-			}
-			if len(params) > 0 {
-				if _, err := e.client.InsertMany(ctx, params); err != nil {
-					return fmt.Errorf("queue live rotations: %w", err)
-				}
+			if err := e.insertJobs(ctx, rotationJobs(rs)); err != nil {
+				return fmt.Errorf("queue live rotations: %w", err)
 			}
 			if next == "" {
 				break
@@ -281,14 +275,8 @@ func (e *Engine[TX]) EnqueueMany(ctx context.Context, rs []*ottr.Rotation) (join
 			}
 		}
 	}
-	params := make([]river.InsertManyParams, 0, len(rs))
-	for _, r := range rs {
-		params = append(params, river.InsertManyParams{Args: RotationArgs{RotationID: r.ID, SystemName: r.SystemName, Epoch: r.LeaseEpoch}})
-	}
-	if len(params) > 0 {
-		if _, err := e.client.InsertMany(ctx, params); err != nil {
-			return joined, fmt.Errorf("queue %d rotations: %w", len(params), err)
-		}
+	if err := e.insertJobs(ctx, rotationJobs(rs)); err != nil {
+		return joined, fmt.Errorf("queue %d rotations: %w", len(rs), err)
 	}
 	return joined, nil
 }
@@ -367,9 +355,31 @@ func (e *Engine[TX]) Sweep(ctx context.Context) (int, error) {
 }
 
 func (e *Engine[TX]) insertLeases(ctx context.Context, ls []ottr.Lease) error {
-	params := make([]river.InsertManyParams, 0, len(ls))
-	for _, l := range ls {
-		params = append(params, river.InsertManyParams{Args: RotationArgs{RotationID: l.RotationID, SystemName: l.SystemName, Epoch: l.Epoch}})
+	jobs := make([]RotationArgs, len(ls))
+	for i, l := range ls {
+		jobs[i] = RotationArgs{RotationID: l.RotationID, SystemName: l.SystemName, Epoch: l.Epoch}
+	}
+	return e.insertJobs(ctx, jobs)
+}
+
+// rotationJobs is the job of each rotation, at its current epoch.
+func rotationJobs(rs []*ottr.Rotation) []RotationArgs {
+	jobs := make([]RotationArgs, len(rs))
+	for i, r := range rs {
+		jobs[i] = RotationArgs{RotationID: r.ID, SystemName: r.SystemName, Epoch: r.LeaseEpoch}
+	}
+	return jobs
+}
+
+// insertJobs queues jobs in one call; a job already queued (same
+// rotation and epoch) is not queued twice.
+func (e *Engine[TX]) insertJobs(ctx context.Context, jobs []RotationArgs) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(jobs))
+	for i, j := range jobs {
+		params[i] = river.InsertManyParams{Args: j}
 	}
 	_, err := e.client.InsertMany(ctx, params)
 	return err

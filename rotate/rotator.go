@@ -526,15 +526,22 @@ func (x *run) order(ctx context.Context, csr *x509.CertificateRequest) ([]*x509.
 	if err != nil {
 		return nil, err
 	}
-	if err := x.save(ctx, func(r *ottr.Rotation) {
-		r.Chain = string(ottr.EncodeChain(chain))
-		r.NewSerial = fmt.Sprintf("%x", chain[0].SerialNumber)
-		r.NewExpiration = ottr.NewTime(chain[0].NotAfter)
-	}); err != nil {
+	if err := x.keepChain(ctx, chain); err != nil {
 		return nil, err
 	}
 	x.logf("info", "%s issued serial %x, valid until %s", x.asset.CertificateAuthority, chain[0].SerialNumber, chain[0].NotAfter.UTC().Format(time.RFC3339))
 	return chain, nil
+}
+
+// keepChain records the chain the CA issued on the rotation, before
+// anything else is done with it, so a crash after this point never orders
+// again.
+func (x *run) keepChain(ctx context.Context, chain []*x509.Certificate) error {
+	return x.save(ctx, func(r *ottr.Rotation) {
+		r.Chain = string(ottr.EncodeChain(chain))
+		r.NewSerial = fmt.Sprintf("%x", chain[0].SerialNumber)
+		r.NewExpiration = ottr.NewTime(chain[0].NotAfter)
+	})
 }
 
 // resumeOrder collects the certificate of the order an interrupted attempt
@@ -566,11 +573,7 @@ func (x *run) resumeOrder(ctx context.Context) ([]*x509.Certificate, error) {
 		x.logf("info", "order %s was never signed; starting over with a fresh key", x.rot.OrderURL)
 		return nil, nil
 	}
-	if err := x.save(ctx, func(r *ottr.Rotation) {
-		r.Chain = string(ottr.EncodeChain(chain))
-		r.NewSerial = fmt.Sprintf("%x", chain[0].SerialNumber)
-		r.NewExpiration = ottr.NewTime(chain[0].NotAfter)
-	}); err != nil {
+	if err := x.keepChain(ctx, chain); err != nil {
 		return nil, err
 	}
 	x.logf("info", "collected serial %x from order %s, signed before the attempt that ordered it was interrupted", chain[0].SerialNumber, x.rot.OrderURL)
