@@ -38,6 +38,31 @@ func rotationArgs(x *ottr.Rotation) []any {
 		nullMS(x.OldExpiration), nullMS(x.NewExpiration), x.CSR, x.Chain, x.PreviousChain, x.AdoptedFrom, x.OrderURL}
 }
 
+// rotationColNames are rotationCols one by one, in rotationArgs' order.
+var rotationColNames = func() []string {
+	names := strings.Split(rotationCols, ",")
+	for i := range names {
+		names[i] = strings.TrimSpace(names[i])
+	}
+	return names
+}()
+
+// changedRotationCols returns the SET terms and arguments for the columns
+// whose values differ between two rotationArgs snapshots. A step save
+// then writes a few small columns instead of the whole row with its PEM
+// blobs (CSR, chain, previous chain), which made every step rewrite
+// kilobytes (on PostgreSQL a fresh TOAST copy of each).
+func changedRotationCols(before []any, after *ottr.Rotation) (set []string, args []any) {
+	for i, v := range rotationArgs(after) {
+		// updated_at is the store's own: it moves only with a real change.
+		if rotationColNames[i] == "updated_at" || v == before[i] {
+			continue
+		}
+		set, args = append(set, rotationColNames[i]+" = ?"), append(args, v)
+	}
+	return set, args
+}
+
 // CreateRotation stores r. A live rotation for an asset that already has
 // one returns ECONFLICT with r filled from the live one.
 func (d *DB) CreateRotation(ctx context.Context, r *ottr.Rotation) error {
@@ -114,6 +139,7 @@ func (d *DB) UpdateRotation(ctx context.Context, id string, fn func(*ottr.Rotati
 		if err != nil {
 			return fmt.Errorf("get rotation %s: %w", id, err)
 		}
+		before := rotationArgs(x)
 		if err := fn(x); err != nil {
 			return err
 		}
@@ -123,11 +149,14 @@ func (d *DB) UpdateRotation(ctx context.Context, id string, fn func(*ottr.Rotati
 		if !x.State.Valid() {
 			return ottr.Invalid("invalid rotation", ottr.Problem{Field: "state", Message: fmt.Sprintf("%q is not a rotation state", x.State)})
 		}
+		set, args := changedRotationCols(before, x)
+		if len(set) == 0 {
+			out = x // nothing to write: a save that changes nothing costs no write
+			return nil
+		}
 		x.UpdatedAt = d.now().UTC()
-		args := append(rotationArgs(x)[1:], id)
-		_, err = tx.ExecContext(ctx, d.q(`UPDATE rotations SET system_name = ?, state = ?, step = ?, attempts = ?, trigger_by = ?,
-			requested_by = ?, recipe = ?, error = ?, created_at = ?, started_at = ?, finished_at = ?, updated_at = ?,
-			old_serial = ?, new_serial = ?, old_expiration = ?, new_expiration = ?, csr = ?, chain = ?, previous_chain = ?, adopted_from = ?, order_url = ? WHERE id = ?`), args...)
+		set, args = append(set, "updated_at = ?"), append(args, ms(x.UpdatedAt), id)
+		_, err = tx.ExecContext(ctx, d.q(`UPDATE rotations SET `+strings.Join(set, ", ")+` WHERE id = ?`), args...)
 		if isUnique(err) {
 			return ottr.Errorf(ottr.ECONFLICT, "asset %q already has a live rotation", x.SystemName)
 		}

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+)
+
+// BenchmarkRotationStepSave measures what a rotation pays at each step: one
+// UpdateRotation that changes the step and nothing else, on a row that
+// already carries its CSR, new chain and previous chain (about 7 KB of PEM,
+// as a real rotation's row does from the order step on).
+func BenchmarkRotationStepSave(b *testing.B) {
+	db, err := Open(context.Background(), Config{DataDir: b.TempDir(), Sealer: testSealer})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	pem := func(kind string, n int) string {
+		return "-----BEGIN " + kind + "-----\n" + strings.Repeat(strings.Repeat("A", 64)+"\n", n) + "-----END " + kind + "-----\n"
+	}
+	const rows = 200
+	ids := make([]string, rows)
+	for i := range rows {
+		r := &ottr.Rotation{SystemName: fmt.Sprintf("fw%d.example.com", i), State: ottr.StateRunning, Step: ottr.StepOrder,
+			CSR: pem("CERTIFICATE REQUEST", 8), Chain: pem("CERTIFICATE", 20) + pem("CERTIFICATE", 20),
+			PreviousChain: pem("CERTIFICATE", 20) + pem("CERTIFICATE", 20)}
+		if err := db.CreateRotation(b.Context(), r); err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = r.ID
+	}
+	steps := []ottr.Step{ottr.StepInstall, ottr.StepVerify, ottr.StepRecord, ottr.StepOrder}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := db.UpdateRotation(b.Context(), ids[i%rows], func(r *ottr.Rotation) error {
+			r.Step = steps[i%len(steps)]
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// A save writes what changed, keeps the rest and moves updated_at only
+// when something changed.
+func TestUpdateRotationWritesChanges(t *testing.T) {
+	forEachEngineConfig(t, func(t *testing.T, c Config) {
+		clock := testNow
+		c.Now = func() time.Time { return clock }
+		db := openTest(t, c)
+		ctx := t.Context()
+		r := &ottr.Rotation{SystemName: "fw1.example.com", State: ottr.StateRunning, Step: ottr.StepOrder,
+			CSR: "csr-pem", Chain: "chain-pem", PreviousChain: "previous-pem", OrderURL: "https://ca.example/order/1"}
+		if err := db.CreateRotation(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(time.Minute)
+		got, err := db.UpdateRotation(ctx, r.ID, func(x *ottr.Rotation) error { x.Step = ottr.StepOrder; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.UpdatedAt.Equal(testNow) {
+			t.Errorf("a save that changed nothing moved updated_at to %v", got.UpdatedAt)
+		}
+		clock = clock.Add(time.Minute)
+		if _, err := db.UpdateRotation(ctx, r.ID, func(x *ottr.Rotation) error {
+			x.Step, x.Attempts, x.OrderURL = ottr.StepInstall, 2, ""
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, err = db.GetRotation(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Step != ottr.StepInstall || got.Attempts != 2 || got.OrderURL != "" || !got.UpdatedAt.Equal(clock) {
+			t.Errorf("after the save: step %s, attempts %d, order %q, updated %v; want install, 2, empty, %v", got.Step, got.Attempts, got.OrderURL, got.UpdatedAt, clock)
+		}
+		if got.CSR != "csr-pem" || got.Chain != "chain-pem" || got.PreviousChain != "previous-pem" || got.State != ottr.StateRunning {
+			t.Errorf("columns the save did not change were lost: %+v", got)
+		}
+		if _, err := db.UpdateRotation(ctx, r.ID, func(x *ottr.Rotation) error { x.State = "bogus"; return nil }); err == nil {
+			t.Error("an invalid state was saved")
+		}
+	})
+}
