@@ -58,6 +58,10 @@ type Claim struct {
 	Epoch int64
 	// Live is false when the rotation has finished (or was canceled).
 	Live bool
+	// Attempts and Error are the rotation's when Claimed: enough for the
+	// worker to decide whether to run it at all without reading the row.
+	Attempts int
+	Error    string
 }
 
 // RotationBatcher creates many rotations in one round trip.

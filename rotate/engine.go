@@ -422,6 +422,7 @@ func (w *worker[TX]) Work(ctx context.Context, job *river.Job[RotationArgs]) err
 	// fetched by the same process is another holder.
 	owner := fmt.Sprintf("%s/%d", e.cfg.Owner, job.ID)
 	var lost func() bool
+	var claimed ottr.Claim
 	if e.leases != nil {
 		now := time.Now()
 		c, err := e.leases.ClaimRotation(ctx, id, owner, job.Args.Epoch, now, now.Add(e.cfg.Lease))
@@ -433,6 +434,7 @@ func (w *worker[TX]) Work(ctx context.Context, job *river.Job[RotationArgs]) err
 		}
 		switch {
 		case c.Claimed:
+			claimed = c
 		case !c.Live, c.Epoch != job.Args.Epoch:
 			// Finished, or superseded: the rotation went on under a
 			// newer job.
@@ -447,9 +449,15 @@ func (w *worker[TX]) Work(ctx context.Context, job *river.Job[RotationArgs]) err
 		defer stop()
 		ctx = withEpoch(ctx, job.Args.Epoch)
 	}
-	if rot, err := e.rot.Rotations.GetRotation(ctx, id); err == nil && rot.Attempts >= e.cfg.MaxAttempts+interruptedAllowance {
+	if e.leases == nil {
+		// Without leases the attempt count is read from the row.
+		if rot, err := e.rot.Rotations.GetRotation(ctx, id); err == nil {
+			claimed.Attempts, claimed.Error = rot.Attempts, rot.Error
+		}
+	}
+	if attempts, lastErr := claimed.Attempts, claimed.Error; attempts >= e.cfg.MaxAttempts+interruptedAllowance {
 		e.release(id, owner, job.Args.Epoch)
-		cause := ottr.Errorf(ottr.EUNAVAILABLE, "gave up after %d attempts, some cut short by a crash, a lost lease or a shutdown (last error: %s)", rot.Attempts, rot.Error)
+		cause := ottr.Errorf(ottr.EUNAVAILABLE, "gave up after %d attempts, some cut short by a crash, a lost lease or a shutdown (last error: %s)", attempts, lastErr)
 		if ferr := e.rot.Fail(context.WithoutCancel(ctx), id, cause); ferr != nil {
 			return ferr
 		}

@@ -139,21 +139,18 @@ func (x *run) save(ctx context.Context, fn func(*ottr.Rotation)) error {
 // retries transient errors and calls Fail for permanent ones or when it
 // gives up.
 func (r *Rotator) Run(ctx context.Context, id string) error {
-	rot, err := r.Rotations.GetRotation(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !rot.State.Live() {
-		return nil // finished already (a duplicate delivery of the job)
-	}
-	x := &run{r: r, rot: rot, mask: ottr.NewMasker()}
+	x := &run{r: r, rot: &ottr.Rotation{ID: id}, mask: ottr.NewMasker()}
 	x.epoch, x.held = ctx.Value(epochKey{}).(int64)
 	ctx = ottr.WithMasker(ctx, x.mask)
 	defer x.flush(ctx)
 	now := r.now().UTC()
+	// The attempt starts with its first save, which reads the row too: no
+	// separate read (with the whole log) per attempt.
+	finished := false
 	if err := x.save(ctx, func(r *ottr.Rotation) {
 		if !r.State.Live() {
-			return // canceled meanwhile; stepTo stops it
+			finished = true // a duplicate delivery of the job, or canceled
+			return
 		}
 		r.State, r.Attempts, r.Error = ottr.StateRunning, r.Attempts+1, ""
 		if r.StartedAt == nil {
@@ -162,10 +159,13 @@ func (r *Rotator) Run(ctx context.Context, id string) error {
 	}); err != nil {
 		return err
 	}
+	if finished {
+		return nil
+	}
 	x.logf("info", "attempt %d started", x.rot.Attempts)
 	// The error is stored, logged, handed to the job queue (which keeps
 	// it) and to Fail: it leaves here masked.
-	err = x.mask.MaskError(x.pipeline(ctx))
+	err := x.mask.MaskError(x.pipeline(ctx))
 	if errors.Is(err, errCanceled) {
 		return nil
 	}

@@ -17,18 +17,17 @@ import (
 
 // ClaimRotation makes owner the holder of live rotation id until until.
 func (d *DB) ClaimRotation(ctx context.Context, id, owner string, epoch int64, now, until time.Time) (ottr.Claim, error) {
-	res, err := d.db.ExecContext(ctx, d.q(`UPDATE rotations SET lease_owner = ?, lease_until = ?
+	c := ottr.Claim{Claimed: true, Epoch: epoch, Live: true}
+	err := d.db.QueryRowContext(ctx, d.q(`UPDATE rotations SET lease_owner = ?, lease_until = ?
 		WHERE id = ? AND lease_epoch = ? AND state IN ('queued', 'running')
-		AND (lease_owner = '' OR lease_owner = ? OR lease_until < ?)`), owner, ms(until), id, epoch, owner, ms(now))
-	if err != nil {
+		AND (lease_owner = '' OR lease_owner = ? OR lease_until < ?) RETURNING attempts, error`), owner, ms(until), id, epoch, owner, ms(now)).Scan(&c.Attempts, &c.Error)
+	if err == nil {
+		return c, nil
+	}
+	if err != sql.ErrNoRows {
 		return ottr.Claim{}, fmt.Errorf("claim rotation %s: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return ottr.Claim{}, err
-	} else if n == 1 {
-		return ottr.Claim{Claimed: true, Epoch: epoch, Live: true}, nil
-	}
-	var c ottr.Claim
+	c = ottr.Claim{}
 	var state ottr.State
 	err = d.db.QueryRowContext(ctx, d.q(`SELECT lease_epoch, state FROM rotations WHERE id = ?`), id).Scan(&c.Epoch, &state)
 	if err == sql.ErrNoRows {

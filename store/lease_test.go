@@ -12,13 +12,14 @@ import (
 func TestRotationLeases(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *DB) {
 		ctx := t.Context()
-		r := &ottr.Rotation{SystemName: "a.example.com", State: ottr.StateQueued, Trigger: ottr.TriggerRouter}
+		r := &ottr.Rotation{SystemName: "a.example.com", State: ottr.StateQueued, Trigger: ottr.TriggerRouter, Attempts: 2, Error: "device unreachable"}
 		if err := db.CreateRotation(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 		now := testNow
+		// The claim brings the attempts so far and the last error.
 		c, err := db.ClaimRotation(ctx, r.ID, "w1", 0, now, now.Add(30*time.Second))
-		if err != nil || c != (ottr.Claim{Claimed: true, Epoch: 0, Live: true}) {
+		if err != nil || c != (ottr.Claim{Claimed: true, Epoch: 0, Live: true, Attempts: 2, Error: "device unreachable"}) {
 			t.Fatalf("first claim: %+v %v", c, err)
 		}
 		// A second worker cannot take a rotation held unexpired.
@@ -48,7 +49,7 @@ func TestRotationLeases(t *testing.T) {
 		if ok, err := db.RenewRotationLease(ctx, r.ID, "w1", 0, now.Add(90*time.Second)); err != nil || ok {
 			t.Fatalf("stale renew: %v %v", ok, err)
 		}
-		if c, err := db.ClaimRotation(ctx, r.ID, "w2", 1, now.Add(62*time.Second), now.Add(90*time.Second)); err != nil || !c.Claimed {
+		if c, err := db.ClaimRotation(ctx, r.ID, "w2", 1, now.Add(62*time.Second), now.Add(90*time.Second)); err != nil || !c.Claimed || c.Attempts != 2 {
 			t.Fatalf("takeover claim: %+v %v", c, err)
 		}
 		// A released rotation is waiting for its retry: never reaped.
