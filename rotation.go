@@ -132,8 +132,10 @@ type RotationStore interface {
 	CreateRotation(ctx context.Context, r *Rotation) error
 	// GetRotation returns a rotation with its log; ENOTFOUND if absent.
 	GetRotation(ctx context.Context, id string) (*Rotation, error)
-	// UpdateRotation applies fn to the stored rotation in one transaction;
-	// the log is not touched (use AppendRotationLog).
+	// UpdateRotation applies fn to the stored rotation in one transaction.
+	// fn sees the rotation without its log; lines fn puts in r.Log are
+	// appended to the stored log in that transaction (a step's save and
+	// its log lines cost one write).
 	UpdateRotation(ctx context.Context, id string, fn func(*Rotation) error) (*Rotation, error)
 	// AppendRotationLog adds lines to a rotation's log.
 	AppendRotationLog(ctx context.Context, id string, lines ...LogLine) error

@@ -120,14 +120,25 @@ func (x *run) flush(ctx context.Context) {
 // whose rotation was taken over (another epoch) writes nothing: the row
 // belongs to the new holder.
 func (x *run) save(ctx context.Context, fn func(*ottr.Rotation)) error {
+	// The log lines collected so far go in the same transaction.
+	x.mu.Lock()
+	lines := x.lines
+	x.lines = nil
+	x.mu.Unlock()
 	rot, err := x.r.Rotations.UpdateRotation(context.WithoutCancel(ctx), x.rot.ID, func(r *ottr.Rotation) error {
 		if x.held && r.LeaseEpoch != x.epoch {
 			return errSuperseded
 		}
 		fn(r)
+		r.Log = lines
 		return nil
 	})
 	if err != nil {
+		// Kept for the final flush: the log says what this attempt did
+		// even when it may no longer change the row.
+		x.mu.Lock()
+		x.lines = append(lines, x.lines...)
+		x.mu.Unlock()
 		return err
 	}
 	x.rot = rot
@@ -304,7 +315,6 @@ var errCanceled = errors.New("rotation canceled")
 // stepTo records the step about to run; a rotation canceled meanwhile
 // stops here, between steps, where the device is in a known state.
 func (x *run) stepTo(ctx context.Context, s ottr.Step) error {
-	x.flush(ctx)
 	x.mu.Lock()
 	x.step = s
 	x.mu.Unlock()

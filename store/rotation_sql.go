@@ -149,6 +149,10 @@ func (d *DB) UpdateRotation(ctx context.Context, id string, fn func(*ottr.Rotati
 		if !x.State.Valid() {
 			return ottr.Invalid("invalid rotation", ottr.Problem{Field: "state", Message: fmt.Sprintf("%q is not a rotation state", x.State)})
 		}
+		if err := d.appendLog(ctx, tx, id, x.Log); err != nil {
+			return err
+		}
+		x.Log = nil
 		set, args := changedRotationCols(before, x)
 		if len(set) == 0 {
 			out = x // nothing to write: a save that changes nothing costs no write
@@ -172,7 +176,6 @@ func (d *DB) UpdateRotation(ctx context.Context, id string, fn func(*ottr.Rotati
 // AppendRotationLog adds lines to a rotation's log, in order.
 func (d *DB) AppendRotationLog(ctx context.Context, id string, lines ...ottr.LogLine) error {
 	return d.tx(ctx, func(tx *sql.Tx) error {
-		// Locking the rotation row serialises appenders, so seq is unique.
 		var rid string
 		err := tx.QueryRowContext(ctx, d.q(`SELECT id FROM rotations WHERE id = ?`+d.forUpdate()), id).Scan(&rid)
 		if err == sql.ErrNoRows {
@@ -181,23 +184,32 @@ func (d *DB) AppendRotationLog(ctx context.Context, id string, lines ...ottr.Log
 		if err != nil {
 			return fmt.Errorf("rotation log %s: %w", id, err)
 		}
-		var seq sql.NullInt64
-		if err := tx.QueryRowContext(ctx, d.q(`SELECT MAX(seq) FROM rotation_logs WHERE rotation_id = ?`), id).Scan(&seq); err != nil {
+		return d.appendLog(ctx, tx, id, lines)
+	})
+}
+
+// appendLog adds lines to rotation id's log in tx, which holds the
+// rotation's row locked: that serialises appenders, so seq is unique.
+func (d *DB) appendLog(ctx context.Context, tx *sql.Tx, id string, lines []ottr.LogLine) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	var seq sql.NullInt64
+	if err := tx.QueryRowContext(ctx, d.q(`SELECT MAX(seq) FROM rotation_logs WHERE rotation_id = ?`), id).Scan(&seq); err != nil {
+		return fmt.Errorf("rotation log %s: %w", id, err)
+	}
+	n := seq.Int64
+	for _, l := range lines {
+		n++
+		if l.Time.IsZero() {
+			l.Time = d.now()
+		}
+		if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO rotation_logs (rotation_id, seq, time, step, level, message) VALUES (?,?,?,?,?,?)`),
+			id, n, ms(l.Time), string(l.Step), l.Level, l.Message); err != nil {
 			return fmt.Errorf("rotation log %s: %w", id, err)
 		}
-		n := seq.Int64
-		for _, l := range lines {
-			n++
-			if l.Time.IsZero() {
-				l.Time = d.now()
-			}
-			if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO rotation_logs (rotation_id, seq, time, step, level, message) VALUES (?,?,?,?,?,?)`),
-				id, n, ms(l.Time), string(l.Step), l.Level, l.Message); err != nil {
-				return fmt.Errorf("rotation log %s: %w", id, err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // FindRotations lists rotations newest first, without logs.
