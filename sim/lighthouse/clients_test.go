@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -275,6 +276,9 @@ func TestCurlCertificate(t *testing.T) {
 	if got := o.openssl(nil, "req", "-in", csrFile, "-noout", "-subject", "-nameopt", "RFC2253"); got !=
 		`subject=emailAddress=bob@bob.com,CN=lh.example.com,OU=Network Operations,O=Internet Widgits Pty Ltd,L=Toowong,ST=Queensland,C=AU` {
 		t.Errorf("CSR subject: %s", got)
+	}
+	if got := o.openssl(nil, "asn1parse", "-in", csrFile); !regexp.MustCompile(`IA5STRING +:bob@bob.com`).MatchString(got) {
+		t.Errorf("emailAddress is not an IA5String as PKCS #9 has it:\n%s", got)
 	}
 	if got := o.openssl(nil, "req", "-in", csrFile, "-noout", "-verify"); !strings.Contains(got, "verify OK") {
 		t.Errorf("CSR signature: %s", got)

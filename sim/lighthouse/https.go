@@ -45,7 +45,8 @@ func (s subject) name() pkix.Name {
 	add(&n.Organization, s.Organization)
 	add(&n.OrganizationalUnit, s.OrgUnit)
 	if s.Email != "" {
-		n.ExtraNames = append(n.ExtraNames, pkix.AttributeTypeAndValue{Type: oidEmail, Value: s.Email})
+		// PKCS #9 makes emailAddress an IA5String, as OpenSSL writes it.
+		n.ExtraNames = append(n.ExtraNames, pkix.AttributeTypeAndValue{Type: oidEmail, Value: asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte(s.Email)}})
 	}
 	return n
 }
