@@ -337,8 +337,15 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if !strings.HasPrefix(link, "https://") {
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: the answer names no request to fetch", d.c.Address)
 	}
-	if u, err := url.Parse(link); err != nil || u.Host != d.c.Address {
-		link = d.base + "/services/https/csr" // never follow a link to another host with the session token
+	u, err := url.Parse(link)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: the request's link %q is not a URL", d.c.Address, link)
+	}
+	if u.Host != d.c.Address {
+		// A device reached by another name links to itself by its own: ask
+		// the address configured for the same path, and never send the
+		// session token to another host.
+		link = "https://" + d.c.Address + u.RequestURI()
 	}
 	raw, err := d.call(ctx, http.MethodGet, link, nil, nil)
 	if err != nil {

@@ -287,6 +287,25 @@ func TestCurlCertificate(t *testing.T) {
 		t.Errorf("CSR key:\n%s", got)
 	}
 
+	// The RAML's "zip" download holds the same request; Python's zipfile
+	// opens it.
+	status, z := o.call("GET", "/services/https?zip=true", tok, "")
+	if status != 200 {
+		t.Fatalf("zip download: %d %s", status, z)
+	}
+	unzipped := filepath.Join(o.dir, "unzipped")
+	py := testtool.NeedPython(t, "zipfile", "python3")
+	if out, err := exec.Command(py, "-m", "zipfile", "-e", o.write("csr.zip", z), unzipped).CombinedOutput(); err != nil {
+		t.Fatalf("unzip: %v %s", err, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(unzipped, "*"))
+	if len(files) != 1 {
+		t.Fatalf("zip holds %v, want one request", files)
+	}
+	if got, _ := os.ReadFile(files[0]); !bytes.Equal(got, pemCSR) {
+		t.Errorf("the zip's request differs from the link's:\n%s", got)
+	}
+
 	// The RAML's error examples: a malformed email is refused, naming the
 	// element, and the pending request stays.
 	status, b = o.call("PUT", "/services/https", tok, `{"https":{"csr":{"csr":"new","common_name":"aa","email":"bob.bob.com"}}}`)

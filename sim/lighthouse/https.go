@@ -119,7 +119,11 @@ func (d *Device) details(r *request) map[string]any {
 		"email": email, "organization": first(leaf.Subject.Organization), "key_length": keyLength(d.key.Public()),
 		"cert": string(ottr.EncodeChain(d.chain))}
 	if p := d.pending; p != nil {
-		out["csr"] = map[string]any{"csr": "https://" + r.Host + "/api/" + r.version + "/services/https/csr",
+		host := r.Host
+		if d.linkHost != "" {
+			host = d.linkHost
+		}
+		out["csr"] = map[string]any{"csr": "https://" + host + "/api/" + r.version + "/services/https/csr",
 			"common_name": p.subject.CommonName, "country": p.subject.Country, "state": p.subject.State, "locality": p.subject.Locality,
 			"organization": p.subject.Organization, "org_unit": p.subject.OrgUnit, "email": p.subject.Email, "key_length": p.key.N.BitLen()}
 	}

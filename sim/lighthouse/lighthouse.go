@@ -83,6 +83,7 @@ type Device struct {
 	faults    Faults
 	srv       *http.Server
 	puts      int
+	linkHost  string
 }
 
 // Start runs a Lighthouse with one administrator and a self-signed
@@ -118,6 +119,15 @@ func (d *Device) ExpireSessions() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	clear(d.sessions)
+}
+
+// SetLinkHost makes the device name itself host (host:port) in the links
+// it answers with, as one reached through an address translation or by
+// another name does; empty uses the request's Host.
+func (d *Device) SetLinkHost(host string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.linkHost = host
 }
 
 // Sessions counts the live sessions.
