@@ -163,6 +163,13 @@ func TestCurlSessions(t *testing.T) {
 		wantError(t, what, status, b, 401, "7/43/Invalid session ID.")
 	}
 
+	status, b = o.call("GET", "/nodes", sid, "")
+	wantError(t, "a resource not modelled", status, b, 404, "5/29/Could not find resource 'GET /api/v3.7/nodes'.")
+	status, b = o.call("GET", "https://"+dev.Addr+"/api/v3.8/system/version", sid, "")
+	wantError(t, "a newer API version", status, b, 404, "5/29/Could not find resource 'GET /api/v3.8/system/version'.")
+	status, b = o.call("PUT", "/sessions/"+sid, "", `{"session":"`+sid+`","state":{},"challenge":"123456"}`)
+	wantError(t, "a challenge response", status, b, 400, "4/39/Invalid request body")
+
 	// A user without the administrator role may log in but not see the
 	// HTTPS service.
 	dev.AddUser("operator", "Op.Passw0rd", false)
@@ -320,6 +327,11 @@ func TestCurlCertificate(t *testing.T) {
 	status, b = o.call("PUT", "/services/https", tok, `{"https":{"csr":{"csr":"new","common_name":"aa","challenge_password":"aaa"}}}`)
 	wantError(t, "challenge password", status, b, 400,
 		"4/48/Invalid parameter 'challenge_password' was provided: the simulator does not put challenge passwords in requests.", "1/33/Push command failed")
+	status, b = o.call("PUT", "/services/https", tok, `{"https":{"csr":{"csr":"new","common_name":"aa","subject_alt_name":"DNS:bb"}}}`)
+	wantError(t, "alternative names", status, b, 400, "4/48/Invalid parameter 'csr.subject_alt_name' was provided.")
+	status, b = o.call("PUT", "/services/https", tok, `{"https":{"cert":"-----BEGIN CERTIFICATE-----...","csr":{"csr":"new","common_name":"aa"}}}`)
+	wantError(t, "new request and certificate", status, b, 400,
+		"4/48/Invalid parameter 'cert' was provided: a certificate cannot be uploaded in the request that creates a new CSR.")
 	status, b = o.call("PUT", "/services/https", tok, `["https"]`)
 	wantError(t, "not an object", status, b, 400, "4/39/Invalid request body")
 	if _, again := o.call("GET", c.CSR, tok, ""); !bytes.Equal(again, pemCSR) {

@@ -17,7 +17,7 @@
 // "Invalid session ID." for a missing, unknown or expired token (the text
 // Opengear's client looks for before logging in again), 401 code 41 for a
 // refused login, 403 code 47 for a user who is not an administrator, 400
-// code 39/40/14/22 for bodies the device refuses.
+// code 39/40/14/22/48 for bodies the device refuses.
 //
 // It serves the API and the web UI on one TLS port with the current
 // certificate, and injects faults: refused credentials, a failing
