@@ -3,12 +3,20 @@
 // otter-lighthouse-21x recipe):
 //
 //  1. POST /api/v3.7/sessions for a session token ("Authorization: Token");
+//     when the device answers a later call with 401 "Invalid session ID."
+//     (code 43: its session timed out while the CA signed), the driver
+//     logs in again once and repeats the call, as Opengear's own client
+//     does;
 //  2. PUT /services/https with csr "new": the Lighthouse makes an RSA key
-//     (2048 by default, or 4096) and a CSR for its common name; the key
-//     stays on the device. The CSR is fetched from the link the answer
-//     gives (only on the same host);
-//  3. PUT /services/https with the full chain: the Lighthouse checks it
-//     matches its key, replaces the certificate and restarts its web
+//     (2048 by default, or 4096) and a CSR for its common name, with the
+//     subject fields of the subject setting (country, state, locality,
+//     organization, org_unit, email); the key stays on the device. The
+//     CSR is fetched from the link the answer gives (only on the same
+//     host);
+//  3. PUT /services/https with the full chain and https.csr (the
+//     request's fields, without "new"): a PUT without https.csr cancels
+//     the pending request, and with it the key. The Lighthouse checks the
+//     certificate matches its key, replaces it and restarts its web
 //     server; the driver waits until the new certificate is served.
 //
 // The API has no field for subject alternative names, so the Lighthouse's
@@ -34,12 +42,13 @@
 // certificate served and the rotation failed, saying the previous one was
 // not restored.
 //
-// Errors are Lighthouse's envelope ({"error":[{"text",…}]}): 401 is
-// permanent, 400 (the device refused the request) is permanent, 500 "Push
+// Errors are Lighthouse's envelope ({"error":[{"code","text",…}]}): 401
+// is permanent once a fresh login is refused, 400 (the device refused the request) is permanent, 500 "Push
 // command failed" and unreachable devices are transient.
 //
 // Minimum permissions: a Lighthouse user with the Administrator role
 // (the HTTPS service settings are administrator-only).
 //
-// Tested against sim/lighthouse, which speaks the same API.
+// Tested against sim/lighthouse, which follows Opengear's v3.7 RAML and is
+// checked with curl, OpenSSL and Opengear's client's re-login rule.
 package lighthouse

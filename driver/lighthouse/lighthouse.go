@@ -36,6 +36,9 @@ type Config struct {
 	// memory and sent to the device with the certificate over the API's
 	// TLS connection. Without it, multi-name assets are refused.
 	KeyOffDevice bool `yaml:"key_off_device"`
+	// Subject is what the Lighthouse's own request says besides the
+	// common name (its https.csr fields); empty fields are left out.
+	Subject Subject `yaml:"subject"`
 	// RequestTimeout bounds one call; default 1m.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// RootCAs verify the web interface; nil uses the system roots. An
@@ -48,6 +51,28 @@ type Config struct {
 	// the credential (its pin, a hold for approval); nil: the chain must
 	// verify unless the asset turns validation off.
 	Trust ottr.TrustCheck `yaml:"-"`
+}
+
+// Subject holds the subject fields of the CSR the Lighthouse makes.
+type Subject struct {
+	Country      string `yaml:"country"` // two letters
+	State        string `yaml:"state"`
+	Locality     string `yaml:"locality"`
+	Organization string `yaml:"organization"`
+	OrgUnit      string `yaml:"org_unit"`
+	Email        string `yaml:"email"`
+}
+
+// fields are the subject's https.csr fields, without the empty ones.
+func (s Subject) fields() map[string]any {
+	out := map[string]any{}
+	for k, v := range map[string]string{"country": s.Country, "state": s.State, "locality": s.Locality,
+		"organization": s.Organization, "org_unit": s.OrgUnit, "email": s.Email} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // Driver rotates the web (and REST API) certificate of an Opengear
@@ -67,7 +92,11 @@ var (
 	_ ottr.CSRMaker = (*Driver)(nil)
 )
 
-var apiVersion = regexp.MustCompile(`^v3\.[0-9]+$`)
+var (
+	apiVersion = regexp.MustCompile(`^v3\.[0-9]+$`)
+	country    = regexp.MustCompile(`^[A-Za-z]{2}$`)
+	email      = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+)
 
 // New checks c and returns a driver; it does not connect yet.
 func New(c Config) (*Driver, error) {
@@ -108,15 +137,58 @@ func (c Config) Check() []ottr.Problem {
 	if c.APIVersion != "" && !apiVersion.MatchString(c.APIVersion) {
 		probs = append(probs, ottr.Problem{Field: "api_version", Message: fmt.Sprintf("%q: want v3.N", c.APIVersion)})
 	}
+	// The device refuses these in its own words only after the request was
+	// sent; checking them here names the setting.
+	if c.Subject.Country != "" && !country.MatchString(c.Subject.Country) {
+		probs = append(probs, ottr.Problem{Field: "subject.country", Message: fmt.Sprintf("%q: want a two-letter country code", c.Subject.Country)})
+	}
+	if c.Subject.Email != "" && !email.MatchString(c.Subject.Email) {
+		probs = append(probs, ottr.Problem{Field: "subject.email", Message: fmt.Sprintf("%q is not an email address", c.Subject.Email)})
+	}
+	for field, v := range map[string]string{"state": c.Subject.State, "locality": c.Subject.Locality, "organization": c.Subject.Organization,
+		"org_unit": c.Subject.OrgUnit, "email": c.Subject.Email} {
+		if len(v) > 64 {
+			probs = append(probs, ottr.Problem{Field: "subject." + field, Message: "longer than the 64 characters a subject field may have"})
+		}
+	}
 	return probs
 }
 
 // apiErrors is Lighthouse's error envelope.
 type apiErrors struct {
 	Error []struct {
+		Code int               `json:"code"`
 		Text string            `json:"text"`
 		Args map[string]string `json:"args"`
 	} `json:"error"`
+}
+
+// codeInvalidSession is the RAML's 401 entry for a session the device
+// no longer knows (timed out, logged out, device restarted).
+const codeInvalidSession = 43
+
+// call makes an authenticated call, logging in first when needed and once
+// more when the device has ended the session since: an ACME order between
+// the request and the upload can outlast the device's session timeout.
+func (d *Driver) call(ctx context.Context, method, target string, in, out any) ([]byte, error) {
+	if err := d.login(ctx); err != nil {
+		return nil, err
+	}
+	raw, err := d.do(ctx, method, target, in, out)
+	if err == nil || ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
+		return raw, err
+	}
+	var e apiErrors
+	if json.Unmarshal(raw, &e) != nil || len(e.Error) == 0 || e.Error[0].Code != codeInvalidSession {
+		return raw, err
+	}
+	d.mu.Lock()
+	d.session = ""
+	d.mu.Unlock()
+	if err := d.login(ctx); err != nil {
+		return nil, err
+	}
+	return d.do(ctx, method, target, in, out)
 }
 
 func (d *Driver) do(ctx context.Context, method, target string, in, out any) ([]byte, error) {
@@ -246,9 +318,6 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	default:
 		return nil, ottr.Errorf(ottr.EINVALID, "Lighthouse makes RSA 2048 or 4096 keys, not %q", req.KeyType)
 	}
-	if err := d.login(ctx); err != nil {
-		return nil, err
-	}
 	var out struct {
 		HTTPS struct {
 			CSR struct {
@@ -256,9 +325,10 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 			} `json:"csr"`
 		} `json:"https"`
 	}
-	body := map[string]any{"https": map[string]any{"common_name": req.CommonName, "key_length": bits,
-		"csr": map[string]any{"csr": "new", "common_name": req.CommonName, "key_length": bits}}}
-	if _, err := d.do(ctx, http.MethodPut, "/services/https", body, &out); err != nil {
+	csrFields := d.c.Subject.fields()
+	csrFields["csr"], csrFields["common_name"], csrFields["key_length"] = "new", req.CommonName, bits
+	body := map[string]any{"https": map[string]any{"csr": csrFields}}
+	if _, err := d.call(ctx, http.MethodPut, "/services/https", body, &out); err != nil {
 		return nil, err
 	}
 	ottr.Logf(ctx, "the Lighthouse made an RSA %d key and a request for %s", bits, req.CommonName)
@@ -267,10 +337,17 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if !strings.HasPrefix(link, "https://") {
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: the answer names no request to fetch", d.c.Address)
 	}
-	if u, err := url.Parse(link); err != nil || u.Host != d.c.Address {
-		link = d.base + "/services/https/csr" // never follow a link to another host with the session token
+	u, err := url.Parse(link)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "Lighthouse %s: the request's link %q is not a URL", d.c.Address, link)
 	}
-	raw, err := d.do(ctx, http.MethodGet, link, nil, nil)
+	if u.Host != d.c.Address {
+		// A device reached by another name links to itself by its own: ask
+		// the address configured for the same path, and never send the
+		// session token to another host.
+		link = "https://" + d.c.Address + u.RequestURI()
+	}
+	raw, err := d.call(ctx, http.MethodGet, link, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -286,10 +363,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 
 func (d *Driver) offDeviceCSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
 	// No key for a device that cannot be reached or logged in to.
-	if err := d.login(ctx); err != nil {
-		return nil, err
-	}
-	if _, err := d.do(ctx, http.MethodGet, "/services/https", nil, nil); err != nil {
+	if _, err := d.call(ctx, http.MethodGet, "/services/https", nil, nil); err != nil {
 		return nil, err
 	}
 	key, csr, err := ottr.MakeCSR(req)
@@ -314,9 +388,6 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 		ottr.Logf(ctx, "the Lighthouse already serves serial %x", chain[0].SerialNumber)
 		return nil
 	}
-	if err := d.login(ctx); err != nil {
-		return err
-	}
 	https := map[string]any{"cert": string(ottr.EncodeChain(chain))}
 	d.mu.Lock()
 	key := d.offKey
@@ -332,8 +403,15 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 		https["key"] = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 	} else if len(chain[0].DNSNames) > 1 {
 		return ottr.Errorf(ottr.EINVALID, "Lighthouse %s: the key for this multi-name certificate was made by an earlier process and is gone; a new rotation makes a new one", d.c.Address)
+	} else {
+		// A PUT without https.csr cancels the device's pending request
+		// (RAML), and with it the key this certificate is for; Ottr's own
+		// Lighthouse client sends the request's fields with the upload.
+		csrFields := d.c.Subject.fields()
+		csrFields["common_name"] = chain[0].Subject.CommonName
+		https["csr"] = csrFields
 	}
-	if _, err := d.do(ctx, http.MethodPut, "/services/https", map[string]any{"https": https}, nil); err != nil {
+	if _, err := d.call(ctx, http.MethodPut, "/services/https", map[string]any{"https": https}, nil); err != nil {
 		return err
 	}
 	ottr.Logf(ctx, "sent the certificate; the web server restarts")

@@ -1,11 +1,23 @@
-// Package lighthouse simulates the HTTPS service of an Opengear Lighthouse
-// console server as its REST API exposes it (/api/v3.x): sessions from
-// POST /sessions used as "Authorization: Token <session>", errors in
-// Lighthouse's {"error":[{"type","code","text","args","level"}]} envelope,
-// and one web certificate slot managed through /services/https — a PUT
-// with csr "new" makes a key and a CSR for the common name (the API has no
-// field for alternative names), a PUT with cert (and optionally key)
-// replaces the certificate, after which the web server restarts.
+// Package lighthouse simulates the parts of an Opengear Lighthouse's REST
+// API v3.7 that manage its web certificate, as Opengear's RAML
+// specification (og-rest-api-specification-v3-7.raml, published with
+// Opengear's oglhclient) defines them:
+//
+//   - POST /sessions, GET and DELETE /sessions/{id}: password logins whose
+//     session token is sent as "Authorization: Token <session>";
+//   - GET and PUT /services/https: the one web certificate, a request
+//     (CSR) made on the device with the subject fields sent (csr "new"),
+//     cancelled by a PUT without https.csr, and a certificate upload
+//     (https.cert, with https.key when the key was made elsewhere) after
+//     which the web server restarts and serves it;
+//   - GET /system/version.
+//
+// Errors use Lighthouse's {"error":[{"type","code","text","args","level"}]}
+// envelope with the RAML's status codes and entries: 401 type 7 code 43
+// "Invalid session ID." for a missing, unknown or expired token (the text
+// Opengear's client looks for before logging in again), 401 code 41 for a
+// refused login, 403 code 47 for a user who is not an administrator, 400
+// code 39/40/14/22/48 for bodies the device refuses.
 //
 // It serves the API and the web UI on one TLS port with the current
 // certificate, and injects faults: refused credentials, a failing
@@ -14,18 +26,9 @@
 package lighthouse
 
 import (
-	"archive/zip"
-	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -33,16 +36,17 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/internal/testpki"
 )
 
 // Faults make the device misbehave; set them with Device.SetFaults.
 type Faults struct {
+	// BadCredentials refuses every login (existing sessions stay valid).
 	BadCredentials bool
 	// PushFail answers configuration changes with 500 "Push command failed".
 	PushFail bool
@@ -54,26 +58,38 @@ type Faults struct {
 	FailCSRDownload bool
 }
 
+// FirmwareVersion and RESTAPIVersion are what GET /system/version reports.
+const (
+	FirmwareVersion = "21.Q2.1"
+	RESTAPIVersion  = "v3.7"
+)
+
+type account struct {
+	password string
+	admin    bool
+}
+
 // Device is a running simulated Lighthouse.
 type Device struct {
 	Addr string
 
 	mu        sync.Mutex
-	users     map[string]string
-	sessions  map[string]string
+	users     map[string]account
+	sessions  map[string]string // session token -> user
 	key       crypto.Signer
 	chain     []*x509.Certificate
-	pending   crypto.Signer
-	csr       *x509.CertificateRequest
+	pending   *pendingCSR
 	downUntil time.Time
 	faults    Faults
 	srv       *http.Server
 	puts      int
+	linkHost  string
 }
 
-// Start runs a Lighthouse with one user and a self-signed certificate.
+// Start runs a Lighthouse with one administrator and a self-signed
+// certificate.
 func Start(user, password string) (*Device, error) {
-	d := &Device{users: map[string]string{user: password}, sessions: map[string]string{}}
+	d := &Device{users: map[string]account{user: {password: password, admin: true}}, sessions: map[string]string{}}
 	factory := testpki.SelfSigned("lighthouse", "Opengear")
 	d.key, d.chain = factory.PrivateKey.(crypto.Signer), []*x509.Certificate{factory.Leaf}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -88,6 +104,38 @@ func Start(user, password string) (*Device, error) {
 
 // Close stops the device.
 func (d *Device) Close() error { return d.srv.Close() }
+
+// AddUser adds a local user; only administrators may read or change the
+// HTTPS service.
+func (d *Device) AddUser(name, password string, admin bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users[name] = account{password: password, admin: admin}
+}
+
+// ExpireSessions ends every session, as the device's session timeout or
+// a reboot does: their tokens are answered with "Invalid session ID.".
+func (d *Device) ExpireSessions() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	clear(d.sessions)
+}
+
+// SetLinkHost makes the device name itself host (host:port) in the links
+// it answers with, as one reached through an address translation or by
+// another name does; empty uses the request's Host.
+func (d *Device) SetLinkHost(host string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.linkHost = host
+}
+
+// Sessions counts the live sessions.
+func (d *Device) Sessions() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.sessions)
+}
 
 // SetFaults replaces the injected faults.
 func (d *Device) SetFaults(f Faults) {
@@ -131,221 +179,69 @@ func (d *Device) served(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return tc, nil
 }
 
-type apiErr struct {
-	Type  int               `json:"type"`
-	Code  int               `json:"code"`
-	Text  string            `json:"text"`
-	Args  map[string]string `json:"args"`
-	Level int               `json:"level"`
-}
+var apiPath = regexp.MustCompile(`^/api/v3\.([0-9]+)(/.*)?$`)
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+// request is one API call after routing: the version path it came in on
+// and the resource path below it.
+type request struct {
+	*http.Request
+	version string
+	path    string
+	user    string
 }
-
-func fail(w http.ResponseWriter, status int, errs ...apiErr) {
-	for i := range errs {
-		if errs[i].Args == nil {
-			errs[i].Args = map[string]string{}
-		}
-		errs[i].Level = 1
-	}
-	writeJSON(w, status, map[string]any{"error": errs})
-}
-
-var apiPath = regexp.MustCompile(`^/api/v3\.[0-9]+(/.*)$`)
 
 func (d *Device) serve(w http.ResponseWriter, r *http.Request) {
-	m := apiPath.FindStringSubmatch(r.URL.Path)
-	if m == nil {
+	if !strings.HasPrefix(r.URL.Path, "/api/") {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, "<html><body>Opengear Lighthouse</body></html>")
 		return
 	}
+	m := apiPath.FindStringSubmatch(r.URL.Path)
+	// A 21.Q2 Lighthouse mounts every API version up to its own (v3.7).
+	if minor, err := strconv.Atoi(safeIndex(m, 1)); m == nil || err != nil || minor > 7 {
+		fail(w, http.StatusNotFound, errNotFound(r.Method, r.URL.Path))
+		return
+	}
+	req := &request{Request: r, version: "v3." + m[1], path: strings.TrimSuffix(m[2], "/")}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	path := m[1]
-	if path == "/sessions" && r.Method == http.MethodPost {
-		d.login(w, r)
+	if req.path == "/sessions" || strings.HasPrefix(req.path, "/sessions/") {
+		d.sessionsAPI(w, req)
 		return
 	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Token ")
-	if _, valid := d.sessions[tok]; !ok || !valid || d.faults.BadCredentials {
-		fail(w, http.StatusUnauthorized, apiErr{Type: 7, Code: 42, Text: "Authentication required"})
-		return
-	}
-	switch {
-	case path == "/services/https" && r.Method == http.MethodGet:
-		if r.URL.Query().Get("zip") == "true" {
-			d.zipCSR(w)
-			return
-		}
-		writeJSON(w, 200, map[string]any{"https": d.details(r)})
-	case path == "/services/https/csr" && r.Method == http.MethodGet:
-		if d.faults.FailCSRDownload {
-			fail(w, http.StatusInternalServerError, apiErr{Type: 1, Code: 33, Text: "Failed to read the certificate signing request"})
-			return
-		}
-		if d.csr == nil {
-			fail(w, http.StatusNotFound, apiErr{Type: 3, Code: 30, Text: "No certificate signing request is pending"})
-			return
-		}
-		w.Header().Set("Content-Type", "application/x-pem-file")
-		_, _ = w.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: d.csr.Raw}))
-	case path == "/services/https" && r.Method == http.MethodPut:
-		d.put(w, r)
-	default:
-		fail(w, http.StatusNotFound, apiErr{Type: 3, Code: 30, Text: "Resource not found"})
-	}
-}
-
-func (d *Device) login(w http.ResponseWriter, r *http.Request) {
-	var in struct{ Username, Password string }
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil || in.Username == "" {
-		fail(w, http.StatusBadRequest, apiErr{Type: 4, Code: 40, Text: "Required field 'username' was not provided in the request"})
-		return
-	}
-	if want, ok := d.users[in.Username]; !ok || want != in.Password || d.faults.BadCredentials {
-		fail(w, http.StatusUnauthorized, apiErr{Type: 7, Code: 41, Text: "Invalid login credentials"})
-		return
-	}
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	sid := hex.EncodeToString(b)
-	d.sessions[sid] = in.Username
-	writeJSON(w, 200, map[string]string{"state": "authenticated", "session": sid, "user": in.Username})
-}
-
-func gmt(t time.Time) string { return t.UTC().Format("Jan _2 15:04:05 2006 GMT") }
-
-func (d *Device) details(r *http.Request) map[string]any {
-	leaf := d.chain[0]
-	out := map[string]any{"valid_from": gmt(leaf.NotBefore), "valid_to": gmt(leaf.NotAfter), "common_name": leaf.Subject.CommonName,
-		"organization": strings.Join(leaf.Subject.Organization, ", "), "key_length": keyLength(d.key), "cert": string(ottr.EncodeChain(d.chain))}
-	if d.csr != nil {
-		out["csr"] = map[string]any{"csr": "https://" + r.Host + strings.TrimSuffix(r.URL.Path, "/") + "/csr",
-			"common_name": d.csr.Subject.CommonName, "key_length": keyLength(d.pending)}
-	}
-	return out
-}
-
-func keyLength(k crypto.Signer) int {
-	switch k := k.(type) {
-	case *rsa.PrivateKey:
-		return k.N.BitLen()
-	case *ecdsa.PrivateKey:
-		return k.Curve.Params().BitSize
-	}
-	return 0
-}
-
-func (d *Device) zipCSR(w http.ResponseWriter) {
-	if d.csr == nil {
-		fail(w, http.StatusNotFound, apiErr{Type: 3, Code: 30, Text: "No certificate signing request is pending"})
-		return
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	f, _ := zw.Create("lighthouse.csr")
-	_, _ = f.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: d.csr.Raw}))
-	_ = zw.Close()
-	w.Header().Set("Content-Type", "application/zip")
-	_, _ = w.Write(buf.Bytes())
-}
-
-type httpsBody struct {
-	HTTPS struct {
-		CommonName string `json:"common_name"`
-		KeyLength  int    `json:"key_length"`
-		Cert       string `json:"cert"`
-		Key        string `json:"key"`
-		CSR        *struct {
-			CSR        string `json:"csr"`
-			CommonName string `json:"common_name"`
-			KeyLength  int    `json:"key_length"`
-		} `json:"csr"`
-	} `json:"https"`
-}
-
-func (d *Device) put(w http.ResponseWriter, r *http.Request) {
-	var in httpsBody
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
-		fail(w, http.StatusBadRequest, apiErr{Type: 2, Code: 14, Text: " JSON did not conform to the expected format."})
-		return
-	}
-	if d.faults.PushFail {
-		fail(w, http.StatusInternalServerError, apiErr{Type: 1, Code: 33, Text: "Push command failed"})
-		return
-	}
-	h := in.HTTPS
-	switch {
-	case h.CSR != nil && h.CSR.CSR == "new":
-		cn := h.CSR.CommonName
-		if cn == "" {
-			cn = h.CommonName
-		}
-		bits := h.CSR.KeyLength
-		if bits == 0 {
-			bits = 2048
-		}
-		if cn == "" || (bits != 2048 && bits != 4096) {
-			fail(w, http.StatusBadRequest, apiErr{Type: 2, Code: 14, Text: " String did not conform to the expected format.", Args: map[string]string{"uuid": "root-1-services_https_csr_common_name"}},
-				apiErr{Type: 1, Code: 33, Text: "Push command failed"})
-			return
-		}
-		key, err := rsa.GenerateKey(rand.Reader, bits)
-		if err != nil {
-			fail(w, http.StatusInternalServerError, apiErr{Type: 1, Code: 33, Text: "Push command failed"})
-			return
-		}
-		der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}}, key)
-		d.csr, _ = x509.ParseCertificateRequest(der)
-		d.pending = key
-	case h.Cert != "":
-		chain, err := ottr.ParseChain([]byte(h.Cert))
-		if err != nil || len(chain) == 0 {
-			fail(w, http.StatusBadRequest, apiErr{Type: 2, Code: 14, Text: " Certificate is not a valid PEM certificate.", Args: map[string]string{"uuid": "root-1-services_https_cert"}})
-			return
-		}
-		key := d.pending
-		if h.Key != "" {
-			if key, err = parseKey(h.Key); err != nil {
-				fail(w, http.StatusBadRequest, apiErr{Type: 2, Code: 14, Text: " Key is not a valid PEM private key.", Args: map[string]string{"uuid": "root-1-services_https_key"}})
-				return
-			}
-		}
-		if key == nil || !ottr.SamePublicKey(key.Public(), chain[0].PublicKey) {
-			fail(w, http.StatusBadRequest, apiErr{Type: 2, Code: 14, Text: " Certificate does not match the private key.", Args: map[string]string{"uuid": "root-1-services_https_cert"}},
-				apiErr{Type: 1, Code: 33, Text: "Push command failed"})
-			return
-		}
-		d.key, d.chain, d.pending, d.csr = key, chain, nil, nil
-		restart := d.faults.RestartFor
-		if restart == 0 {
-			restart = 50 * time.Millisecond
-		}
-		d.downUntil = time.Now().Add(restart)
-	default:
-		d.pending, d.csr = nil, nil // no https.csr: a pending request is cancelled
-	}
-	d.puts++
-	writeJSON(w, 200, map[string]any{"https": d.details(r)})
-}
-
-func parseKey(p string) (crypto.Signer, error) {
-	b, _ := pem.Decode([]byte(p))
-	if b == nil {
-		return nil, errors.New("no PEM")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	s, ok := k.(crypto.Signer)
+	user, ok := d.authenticated(r)
 	if !ok {
-		return nil, errors.New("not a signing key")
+		fail(w, http.StatusUnauthorized, errInvalidSession)
+		return
 	}
-	return s, nil
+	req.user = user
+	switch {
+	case req.path == "/system/version" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, map[string]any{"system_version": map[string]string{"rest_api_version": RESTAPIVersion, "firmware_version": FirmwareVersion}})
+	case req.path == "/services/https" || req.path == "/services/https/csr":
+		if !d.users[user].admin {
+			fail(w, http.StatusForbidden, errPermission)
+			return
+		}
+		d.httpsAPI(w, req)
+	default:
+		fail(w, http.StatusNotFound, errNotFound(r.Method, r.URL.Path))
+	}
+}
+
+func safeIndex(m []string, i int) string {
+	if i < len(m) {
+		return m[i]
+	}
+	return ""
+}
+
+// authenticated returns the user of the request's session token.
+func (d *Device) authenticated(r *http.Request) (string, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Token ")
+	if !ok {
+		return "", false
+	}
+	user, ok := d.sessions[strings.TrimSpace(tok)]
+	return user, ok
 }

@@ -1,0 +1,71 @@
+package lighthouse_test
+
+import (
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/driver/lighthouse"
+	"github.com/ottr-dev/ottr/internal/testpki"
+)
+
+// emailOf is the subject's PKCS #9 emailAddress.
+func emailOf(n pkix.Name) string {
+	for _, a := range n.Names {
+		if a.Type.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}) {
+			v, _ := a.Value.(string)
+			return v
+		}
+	}
+	return ""
+}
+
+func contains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
+
+// TestSubjectFields: the configured subject reaches the request the
+// Lighthouse makes, and the upload keeps that request (a PUT without
+// https.csr would cancel it and the certificate would match no key).
+func TestSubjectFields(t *testing.T) {
+	dev := start(t)
+	subj := lighthouse.Subject{Country: "AU", State: "Queensland", Locality: "Toowong", Organization: "Example Pty Ltd",
+		OrgUnit: "Network Operations", Email: "noc@example.com"}
+	d, err := lighthouse.New(lighthouse.Config{Address: dev.Addr, Asset: consoleAsset(), Subject: subj,
+		Credential: ottr.Credential{"username": ottr.Secret(user), "password": ottr.Secret(pass)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := d.CSR(t.Context(), ottr.CSRRequest{CommonName: "console01.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := csr.Subject
+	if s.CommonName != "console01.example.com" || strings.Join(s.Country, "") != "AU" || strings.Join(s.Province, "") != "Queensland" ||
+		strings.Join(s.Locality, "") != "Toowong" || strings.Join(s.Organization, "") != "Example Pty Ltd" ||
+		strings.Join(s.OrganizationalUnit, "") != "Network Operations" || emailOf(s) != "noc@example.com" {
+		t.Errorf("request subject %q", s.String())
+	}
+	chain := testpki.NewCA("Corp CA").Sign(csr, time.Hour)
+	if err := d.Install(t.Context(), chain); err != nil {
+		t.Fatal(err)
+	}
+	serves(t, dev, "after the upload", chain[0])
+}
+
+func TestSubjectChecked(t *testing.T) {
+	for _, tc := range []struct {
+		subj  lighthouse.Subject
+		field string
+	}{
+		{lighthouse.Subject{Country: "Australia"}, "subject.country"},
+		{lighthouse.Subject{Email: "noc.example.com"}, "subject.email"},
+		{lighthouse.Subject{OrgUnit: strings.Repeat("x", 65)}, "subject.org_unit"},
+	} {
+		probs := lighthouse.Config{Subject: tc.subj}.Check()
+		if len(probs) != 1 || probs[0].Field != tc.field {
+			t.Errorf("%+v: problems %v, want one for %s", tc.subj, probs, tc.field)
+		}
+	}
+}
