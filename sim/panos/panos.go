@@ -121,6 +121,7 @@ type Device struct {
 	candidate *config
 	running   *config
 	dirty     bool
+	changedBy map[string]bool // administrators with uncommitted changes
 	jobs      map[int]*job
 	nextJob   int
 	faults    Faults
@@ -140,6 +141,7 @@ func Start(user, password string) (*Device, error) {
 		candidate: &config{certs: map[string]*Cert{}, profiles: map[string]*profile{}},
 		jobs:      map[int]*job{},
 		nextJob:   1,
+		changedBy: map[string]bool{},
 	}
 	d.running = d.candidate.clone()
 	var err error
@@ -150,7 +152,9 @@ func Start(user, password string) (*Device, error) {
 	}
 	d.Addr = d.ln.Addr().String()
 	mux := http.NewServeMux()
+	// pango posts to /api, pan-python and the documentation use /api/.
 	mux.HandleFunc("/api/", d.api)
+	mux.HandleFunc("/api", d.api)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, "<html><body>PAN-OS web interface</body></html>")
@@ -279,6 +283,20 @@ func reply(w http.ResponseWriter, status, code, inner string) {
 	fmt.Fprintf(w, "<response %s>%s</response>\n", attrs, inner)
 }
 
+// denied is the device's answer to a wrong password or an unknown key:
+// HTTP 403 with the XML envelope, which clients parse for the message.
+// Keygen writes it with single quotes and spaces around '=', as it
+// writes its success answer.
+func denied(w http.ResponseWriter, keygen bool) {
+	w.Header().Set("Content-Type", "application/xml; charset=UTF-8")
+	w.WriteHeader(http.StatusForbidden)
+	if keygen {
+		fmt.Fprint(w, "<response status = 'error' code = '403'><result><msg>Invalid Credential</msg></result></response>\n")
+		return
+	}
+	fmt.Fprint(w, `<response status="error" code="403"><result><msg>Invalid Credential</msg></result></response>`+"\n")
+}
+
 func fail(w http.ResponseWriter, code, msg string) {
 	reply(w, "error", code, "<msg><line>"+esc(msg)+"</line></msg>")
 }
@@ -321,8 +339,7 @@ func (d *Device) api(w http.ResponseWriter, r *http.Request) {
 		s.Calls++
 	}
 	if !ok || d.faults.BadCredentials {
-		w.WriteHeader(http.StatusForbidden)
-		reply(w, "error", "403", "<result><msg>Invalid Credential</msg></result>")
+		denied(w, false)
 		return
 	}
 	if d.faults.ErrorOn == typ {
@@ -338,26 +355,21 @@ func (d *Device) api(w http.ResponseWriter, r *http.Request) {
 	case "version":
 		reply(w, "success", "", "<result><sw-version>10.2.4</sw-version><model>PA-VM</model><serial>007951000000001</serial></result>")
 	case "op":
-		d.op(w, r.Form.Get("cmd"))
+		d.op(w, user, r.Form.Get("cmd"))
 	case "export":
 		d.export(w, r)
 	case "import":
-		d.importCert(w, r)
+		d.importFile(w, r, user)
 	case "config":
-		d.config(w, r.Form.Get("action"), r.Form.Get("xpath"), r.Form.Get("element"))
+		d.config(w, user, r.Form.Get("action"), r.Form.Get("xpath"), r.Form.Get("element"))
 	case "commit":
-		d.commit(w, user, r.Form.Get("cmd"))
+		d.commit(w, user, r.Form.Get("action"), r.Form.Get("cmd"))
+	case "":
+		fail(w, "18", "Malformed Request: the type parameter is missing")
 	default:
-		fail(w, "1", "Unknown command")
+		fail(w, "1", fmt.Sprintf("Unknown command: type %q is not simulated (keygen, version, op, config, import, export, commit are)", typ))
 	}
 }
-
-// The xpaths the configuration calls act on.
-const (
-	certsPath   = "/config/shared/certificate"
-	profilePath = "/config/shared/ssl-tls-service-profile"
-	systemPath  = "/config/devices/entry[@name='localhost.localdomain']/deviceconfig/system"
-)
 
 func algorithmOf(k crypto.Signer) string {
 	if _, ok := k.(*ecdsa.PrivateKey); ok {
