@@ -254,6 +254,30 @@ func (d *Device) Preload(name, profileName string, key crypto.Signer, chain []*x
 	d.running = d.candidate.clone()
 }
 
+// Protocols sets a profile's TLS versions in both configurations, as an
+// administrator who tightened it earlier would have.
+func (d *Device) Protocols(profileName, min, max string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range []*config{d.candidate, d.running} {
+		if p := c.profiles[profileName]; p != nil {
+			p.min, p.max = min, max
+		}
+	}
+}
+
+// RunningProfile returns what the running configuration's profile holds:
+// its certificate and TLS versions (ok false if there is no such profile).
+func (d *Device) RunningProfile(name string) (cert, min, max string, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.running.profiles[name]
+	if p == nil {
+		return "", "", "", false
+	}
+	return p.cert, p.min, p.max, true
+}
+
 // served is the certificate the management interface presents.
 func (d *Device) served(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	d.mu.Lock()
