@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/Juniper/go-netconf v0.1.1
+	github.com/PaloAltoNetworks/pango v0.10.2
 	github.com/aws/aws-sdk-go-v2 v1.47.7
 	github.com/aws/aws-sdk-go-v2/config v1.33.15
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15

@@ -137,9 +137,21 @@ func (d *Driver) postFile(ctx context.Context, name string, file []byte) (*respo
 	return d.post(ctx, url.Values{"type": {"import"}, "category": {"certificate"}, "certificate-name": {name}, "format": {"pem"}}, file)
 }
 
+// setProfile points the profile at cert. Only a profile it creates gets
+// Ottr's TLS 1.2 floor: set merges, so sending protocol settings to an
+// existing profile would overwrite what its administrator chose (a
+// profile tightened to TLS 1.3 would drop back to 1.2 at every rotation).
 func (d *Driver) setProfile(ctx context.Context, cert string) error {
-	_, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"set"}, "xpath": {profilePath + "/entry[@name='" + d.c.Profile + "']"},
-		"element": {"<protocol-settings><min-version>tls1-2</min-version><max-version>max</max-version></protocol-settings><certificate>" + x(cert) + "</certificate>"}})
+	xpath := profilePath + "/entry[@name='" + d.c.Profile + "']"
+	r, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"get"}, "xpath": {xpath}})
+	if err != nil {
+		return err
+	}
+	element := "<certificate>" + x(cert) + "</certificate>"
+	if len(r.Result.Entry) == 0 {
+		element = "<protocol-settings><min-version>tls1-2</min-version><max-version>max</max-version></protocol-settings>" + element
+	}
+	_, err = d.call(ctx, url.Values{"type": {"config"}, "action": {"set"}, "xpath": {xpath}, "element": {element}})
 	return err
 }
 

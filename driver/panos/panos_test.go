@@ -368,3 +368,33 @@ func TestFailedRotations(t *testing.T) {
 		})
 	}
 }
+
+// A rotation repoints the profile's certificate and leaves the rest of
+// the profile as the administrator set it: a profile tightened to TLS 1.3
+// stays at TLS 1.3.
+func TestKeepsProfileSettings(t *testing.T) {
+	ca := testpki.NewCA("Corp CA")
+	dev, _ := preloaded(t, ca)
+	dev.Protocols("ottr", "tls1-3", "max")
+	d := newDriver(t, dev, fwAsset(), nil)
+	chain, err := install(t, d, ca)
+	if err != nil {
+		t.Fatalf("Install: %v", err)
+	}
+	cert, min, max, ok := dev.RunningProfile("ottr")
+	if !ok || !strings.HasPrefix(cert, "ottr-") || min != "tls1-3" || max != "max" {
+		t.Errorf("profile after the rotation: certificate %q, TLS %s to %s", cert, min, max)
+	}
+	if !served(t, d).Equal(chain[0]) {
+		t.Error("the new certificate is not served")
+	}
+	// A profile Ottr creates gets TLS 1.2 as its floor.
+	fresh := start(t)
+	d = newDriver(t, fresh, fwAsset(), nil)
+	if _, err := install(t, d, ca); err != nil {
+		t.Fatalf("Install on a fresh firewall: %v", err)
+	}
+	if _, min, max, ok := fresh.RunningProfile("ottr"); !ok || min != "tls1-2" || max != "max" {
+		t.Errorf("created profile: TLS %s to %s (exists %v)", min, max, ok)
+	}
+}

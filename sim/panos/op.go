@@ -11,20 +11,18 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
-	"io"
+	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ottr-dev/ottr"
 )
 
 func (d *Device) keygen(w http.ResponseWriter, r *http.Request) {
 	user, pw := r.Form.Get("user"), r.Form.Get("password")
 	if want, ok := d.users[user]; !ok || want != pw || d.faults.BadCredentials {
-		w.WriteHeader(http.StatusForbidden)
-		// The device writes this one with single quotes.
-		fmt.Fprint(w, "<response status = 'error' code = '403'><result><msg>Invalid Credential</msg></result></response>\n")
+		denied(w, true)
 		return
 	}
 	if d.faults.ErrorOn == "keygen" {
@@ -37,23 +35,57 @@ func (d *Device) keygen(w http.ResponseWriter, r *http.Request) {
 	d.keys[key] = user
 	now := time.Now()
 	d.sessions[key] = &Session{User: user, First: now, Last: now, Calls: 1}
+	w.Header().Set("Content-Type", "application/xml; charset=UTF-8")
+	// The device writes keygen answers with single quotes and spaces.
 	fmt.Fprintf(w, "<response status = 'success'><result><key>%s</key></result></response>\n", key)
 }
 
-func (d *Device) generate(w http.ResponseWriter, g generate) {
+// generate makes a key and, for signed-by external, a request. Every
+// child of <generate> either shapes the request or is refused: dropping
+// an <organization> silently would hand back a request the caller did not
+// ask for.
+func (d *Device) generate(w http.ResponseWriter, user string, gen *node) {
+	var g generate
+	if err := xml.Unmarshal([]byte(gen.String()), &g); err != nil {
+		fail(w, "18", "Malformed command: "+err.Error())
+		return
+	}
+	for _, c := range gen.children {
+		if !slices.Contains(generateChildren, c.name) {
+			fail(w, "17", "request -> certificate -> generate -> "+c.name+" is not simulated")
+			return
+		}
+	}
 	switch {
 	case g.Name == "" || len(g.Name) > 63:
-		fail(w, "12", "certificate-name is invalid")
+		fail(w, "12", "request -> certificate -> generate -> certificate-name is invalid")
 		return
 	case g.CommonName == "":
-		fail(w, "12", "certificate -> name is missing")
+		fail(w, "12", "request -> certificate -> generate -> name is missing")
 		return
 	case g.SignedBy != "external":
-		fail(w, "12", "only signed-by external is simulated")
+		fail(w, "12", "only signed-by external (a request for an outside CA) is simulated")
+		return
+	case g.CA != "" && g.CA != "no":
+		fail(w, "12", "request -> certificate -> generate -> ca: only 'no' is simulated")
 		return
 	case d.candidate.certs[g.Name] != nil:
 		fail(w, "12", fmt.Sprintf("%s already exists", g.Name))
 		return
+	}
+	sigAlg := map[string]x509.SignatureAlgorithm{"": 0, "sha256": 0, "sha384": 0, "sha512": 0}
+	if _, ok := sigAlg[g.Digest]; !ok {
+		fail(w, "12", fmt.Sprintf("request -> certificate -> generate -> digest '%s' is not simulated (sha256, sha384, sha512 are)", g.Digest))
+		return
+	}
+	var ips []net.IP
+	for _, s := range g.IPs {
+		ip := net.ParseIP(strings.TrimSpace(s))
+		if ip == nil {
+			fail(w, "12", fmt.Sprintf("request -> certificate -> generate -> ip '%s' is not a valid IP address", s))
+			return
+		}
+		ips = append(ips, ip)
 	}
 	var key crypto.Signer
 	var err error
@@ -68,7 +100,7 @@ func (d *Device) generate(w http.ResponseWriter, g generate) {
 	case g.RSABits == 2048 || g.RSABits == 3072 || g.RSABits == 4096:
 		key, err = rsa.GenerateKey(rand.Reader, g.RSABits)
 	default:
-		fail(w, "12", "algorithm is invalid")
+		fail(w, "12", "request -> certificate -> generate -> algorithm is invalid (RSA 2048/3072/4096 or ECDSA 256/384)")
 		return
 	}
 	if err != nil {
@@ -79,27 +111,63 @@ func (d *Device) generate(w http.ResponseWriter, g generate) {
 	if d.faults.DropSANs && len(names) > 1 {
 		names = names[:1]
 	}
+	subject := pkix.Name{CommonName: g.CommonName}
+	for _, v := range []struct {
+		dst *[]string
+		val string
+	}{{&subject.Country, g.Country}, {&subject.Province, g.State}, {&subject.Locality, g.Locality}, {&subject.Organization, g.Organization}} {
+		if v.val != "" {
+			*v.dst = []string{v.val}
+		}
+	}
+	subject.OrganizationalUnit = g.OrgUnits
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
-		Subject: pkix.Name{CommonName: g.CommonName}, DNSNames: names}, key)
+		Subject: subject, DNSNames: names, IPAddresses: ips, EmailAddresses: g.Emails, SignatureAlgorithm: digestAlgorithm(key, g.Digest)}, key)
 	if err != nil {
 		fail(w, "21", "Internal error")
 		return
 	}
 	csr, _ := x509.ParseCertificateRequest(der)
 	d.candidate.certs[g.Name] = &Cert{Name: g.Name, CommonName: g.CommonName, Algorithm: algo, key: key, CSR: csr}
-	d.dirty = true
+	d.changed(user)
 	reply(w, "success", "", "<result>Successfully generated certificate and key pair</result>")
 }
 
-// generate is the op command's request/certificate/generate element.
+func digestAlgorithm(key crypto.Signer, digest string) x509.SignatureAlgorithm {
+	_, ec := key.(*ecdsa.PrivateKey)
+	switch {
+	case digest == "sha384" && ec:
+		return x509.ECDSAWithSHA384
+	case digest == "sha384":
+		return x509.SHA384WithRSA
+	case digest == "sha512" && ec:
+		return x509.ECDSAWithSHA512
+	case digest == "sha512":
+		return x509.SHA512WithRSA
+	}
+	return 0 // SHA-256
+}
+
+var generateChildren = []string{"certificate-name", "name", "algorithm", "digest", "hostname", "ip", "email",
+	"country-code", "state", "locality", "organization", "organization-unit", "ca", "signed-by", "days-till-expiry"}
+
+// generate is the op command's <generate> element.
 type generate struct {
-	Name       string   `xml:"certificate>generate>certificate-name"`
-	CommonName string   `xml:"certificate>generate>name"`
-	Hostnames  []string `xml:"certificate>generate>hostname>member"`
-	SignedBy   string   `xml:"certificate>generate>signed-by"`
-	RSABits    int      `xml:"certificate>generate>algorithm>RSA>rsa-nbits"`
-	ECDSABits  int      `xml:"certificate>generate>algorithm>ECDSA>ecdsa-nbits"`
-	Digest     string   `xml:"certificate>generate>digest"`
+	Name         string   `xml:"certificate-name"`
+	CommonName   string   `xml:"name"`
+	Hostnames    []string `xml:"hostname>member"`
+	IPs          []string `xml:"ip>member"`
+	Emails       []string `xml:"email>member"`
+	SignedBy     string   `xml:"signed-by"`
+	CA           string   `xml:"ca"`
+	RSABits      int      `xml:"algorithm>RSA>rsa-nbits"`
+	ECDSABits    int      `xml:"algorithm>ECDSA>ecdsa-nbits"`
+	Digest       string   `xml:"digest"`
+	Country      string   `xml:"country-code"`
+	State        string   `xml:"state"`
+	Locality     string   `xml:"locality"`
+	Organization string   `xml:"organization"`
+	OrgUnits     []string `xml:"organization-unit>member"`
 }
 
 func (d *Device) showJob(w http.ResponseWriter, id int) {
@@ -132,31 +200,67 @@ func (d *Device) showJob(w http.ResponseWriter, id int) {
 		j.enqueued.Format("2006/01/02 15:04:05"), j.enqueued.Format("15:04:05"), j.id, esc(j.user), j.status, j.result, tfin, progress, lines.String()))
 }
 
-type showJob struct {
-	ID int `xml:"jobs>id"`
+// op reads the command as XML, so every equivalent spelling
+// (<info/>, <info></info>, whitespace between elements) is the same command.
+func (d *Device) op(w http.ResponseWriter, user, cmd string) {
+	if cmd == "" {
+		fail(w, "18", "Malformed Request: op needs the cmd parameter")
+		return
+	}
+	root, err := parseXML(cmd)
+	if err != nil {
+		fail(w, "18", "Malformed command: "+err.Error())
+		return
+	}
+	switch {
+	case isPath(root, "show", "system", "info"):
+		reply(w, "success", "", fmt.Sprintf("<result><system><hostname>%s</hostname><ip-address>127.0.0.1</ip-address>"+
+			"<model>PA-VM</model><family>vm</family><serial>007951000000001</serial><sw-version>10.2.4</sw-version>"+
+			"<multi-vsys>off</multi-vsys><operational-mode>normal</operational-mode></system></result>", esc(d.Hostname)))
+	case root.name == "show" && len(root.children) == 1 && root.children[0].name == "jobs":
+		jobs := root.children[0]
+		if len(jobs.children) != 1 || jobs.children[0].name != "id" || len(jobs.children[0].children) > 0 {
+			fail(w, "17", "show -> jobs: only <id>N</id> is simulated")
+			return
+		}
+		id, err := strconv.Atoi(jobs.children[0].value())
+		if err != nil || id <= 0 {
+			fail(w, "17", fmt.Sprintf("show -> jobs -> id '%s' is not a valid job id", jobs.children[0].value()))
+			return
+		}
+		d.showJob(w, id)
+	case root.name == "request" && len(root.children) == 1 && root.children[0].name == "certificate" &&
+		len(root.children[0].children) == 1 && root.children[0].children[0].name == "generate":
+		d.generate(w, user, root.children[0].children[0])
+	default:
+		fail(w, "17", fmt.Sprintf("Invalid syntax: %s is not a simulated command (show system info, show jobs id, request certificate generate are)", opPath(root)))
+	}
 }
 
-func (d *Device) op(w http.ResponseWriter, cmd string) {
-	switch {
-	case strings.HasPrefix(cmd, "<request><certificate><generate>"):
-		var g generate
-		if err := xml.Unmarshal([]byte(cmd), &g); err != nil {
-			fail(w, "18", "Malformed command")
-			return
+// isPath reports whether n is the nested elements names, the last one empty.
+func isPath(n *node, names ...string) bool {
+	for i, name := range names {
+		if n.name != name {
+			return false
 		}
-		d.generate(w, g)
-	case strings.HasPrefix(cmd, "<show><jobs><id>"):
-		var s showJob
-		if err := xml.Unmarshal([]byte(cmd), &s); err != nil {
-			fail(w, "18", "Malformed command")
-			return
+		if i == len(names)-1 {
+			return len(n.children) == 0 && n.value() == ""
 		}
-		d.showJob(w, s.ID)
-	case cmd == "<show><system><info></info></system></show>":
-		reply(w, "success", "", fmt.Sprintf("<result><system><hostname>%s</hostname><sw-version>10.2.4</sw-version><model>PA-VM</model></system></result>", esc(d.Hostname)))
-	default:
-		fail(w, "17", "Invalid syntax.")
+		if len(n.children) != 1 {
+			return false
+		}
+		n = n.children[0]
 	}
+	return false
+}
+
+func opPath(n *node) string {
+	parts := []string{n.name}
+	for len(n.children) > 0 {
+		n = n.children[0]
+		parts = append(parts, n.name)
+	}
+	return "<" + strings.Join(parts, "><") + ">"
 }
 
 // finish ends a commit job: the candidate becomes running, or the job
@@ -185,49 +289,4 @@ func (d *Device) export(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", "attachment; filename="+c.Name+".csr")
 	_, _ = w.Write(pemEncode("CERTIFICATE REQUEST", c.CSR.Raw))
-}
-
-func (d *Device) importCert(w http.ResponseWriter, r *http.Request) {
-	if r.Form.Get("category") != "certificate" || r.Form.Get("format") != "pem" {
-		fail(w, "18", "only category=certificate format=pem is simulated")
-		return
-	}
-	if d.faults.DropImport {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
-				return
-			}
-		}
-	}
-	name := r.Form.Get("certificate-name")
-	if r.MultipartForm == nil || len(r.MultipartForm.File["file"]) == 0 {
-		fail(w, "18", "Missing file")
-		return
-	}
-	f, err := r.MultipartForm.File["file"][0].Open()
-	if err != nil {
-		fail(w, "18", "Missing file")
-		return
-	}
-	defer f.Close()
-	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
-	chain, err := ottr.ParseChain(b)
-	if err != nil || len(chain) == 0 {
-		fail(w, "12", "Import of "+name+" failed. Malformed certificate file")
-		return
-	}
-	c := d.candidate.certs[name]
-	if c == nil {
-		c = &Cert{Name: name, CommonName: chain[0].Subject.CommonName}
-		d.candidate.certs[name] = c
-	}
-	if c.key != nil && !ottr.SamePublicKey(c.key.Public(), chain[0].PublicKey) {
-		fail(w, "12", "Import of "+name+" failed. The certificate does not match the existing private key")
-		return
-	}
-	c.Chain = chain
-	c.Algorithm = algorithmOf(c.key)
-	d.dirty = true
-	reply(w, "success", "", "<msg><line>Certificate "+esc(name)+" imported successfully</line></msg>")
 }

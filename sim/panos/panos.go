@@ -121,6 +121,7 @@ type Device struct {
 	candidate *config
 	running   *config
 	dirty     bool
+	changedBy map[string]bool // administrators with uncommitted changes
 	jobs      map[int]*job
 	nextJob   int
 	faults    Faults
@@ -140,6 +141,7 @@ func Start(user, password string) (*Device, error) {
 		candidate: &config{certs: map[string]*Cert{}, profiles: map[string]*profile{}},
 		jobs:      map[int]*job{},
 		nextJob:   1,
+		changedBy: map[string]bool{},
 	}
 	d.running = d.candidate.clone()
 	var err error
@@ -150,7 +152,9 @@ func Start(user, password string) (*Device, error) {
 	}
 	d.Addr = d.ln.Addr().String()
 	mux := http.NewServeMux()
+	// pango posts to /api, pan-python and the documentation use /api/.
 	mux.HandleFunc("/api/", d.api)
+	mux.HandleFunc("/api", d.api)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, "<html><body>PAN-OS web interface</body></html>")
@@ -250,6 +254,30 @@ func (d *Device) Preload(name, profileName string, key crypto.Signer, chain []*x
 	d.running = d.candidate.clone()
 }
 
+// Protocols sets a profile's TLS versions in both configurations, as an
+// administrator who tightened it earlier would have.
+func (d *Device) Protocols(profileName, min, max string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range []*config{d.candidate, d.running} {
+		if p := c.profiles[profileName]; p != nil {
+			p.min, p.max = min, max
+		}
+	}
+}
+
+// RunningProfile returns what the running configuration's profile holds:
+// its certificate and TLS versions (ok false if there is no such profile).
+func (d *Device) RunningProfile(name string) (cert, min, max string, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.running.profiles[name]
+	if p == nil {
+		return "", "", "", false
+	}
+	return p.cert, p.min, p.max, true
+}
+
 // served is the certificate the management interface presents.
 func (d *Device) served(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	d.mu.Lock()
@@ -277,6 +305,20 @@ func reply(w http.ResponseWriter, status, code, inner string) {
 		attrs += fmt.Sprintf(` code="%s"`, code)
 	}
 	fmt.Fprintf(w, "<response %s>%s</response>\n", attrs, inner)
+}
+
+// denied is the device's answer to a wrong password or an unknown key:
+// HTTP 403 with the XML envelope, which clients parse for the message.
+// Keygen writes it with single quotes and spaces around '=', as it
+// writes its success answer.
+func denied(w http.ResponseWriter, keygen bool) {
+	w.Header().Set("Content-Type", "application/xml; charset=UTF-8")
+	w.WriteHeader(http.StatusForbidden)
+	if keygen {
+		fmt.Fprint(w, "<response status = 'error' code = '403'><result><msg>Invalid Credential</msg></result></response>\n")
+		return
+	}
+	fmt.Fprint(w, `<response status="error" code="403"><result><msg>Invalid Credential</msg></result></response>`+"\n")
 }
 
 func fail(w http.ResponseWriter, code, msg string) {
@@ -321,8 +363,7 @@ func (d *Device) api(w http.ResponseWriter, r *http.Request) {
 		s.Calls++
 	}
 	if !ok || d.faults.BadCredentials {
-		w.WriteHeader(http.StatusForbidden)
-		reply(w, "error", "403", "<result><msg>Invalid Credential</msg></result>")
+		denied(w, false)
 		return
 	}
 	if d.faults.ErrorOn == typ {
@@ -338,26 +379,21 @@ func (d *Device) api(w http.ResponseWriter, r *http.Request) {
 	case "version":
 		reply(w, "success", "", "<result><sw-version>10.2.4</sw-version><model>PA-VM</model><serial>007951000000001</serial></result>")
 	case "op":
-		d.op(w, r.Form.Get("cmd"))
+		d.op(w, user, r.Form.Get("cmd"))
 	case "export":
 		d.export(w, r)
 	case "import":
-		d.importCert(w, r)
+		d.importFile(w, r, user)
 	case "config":
-		d.config(w, r.Form.Get("action"), r.Form.Get("xpath"), r.Form.Get("element"))
+		d.config(w, user, r.Form.Get("action"), r.Form.Get("xpath"), r.Form.Get("element"))
 	case "commit":
-		d.commit(w, user, r.Form.Get("cmd"))
+		d.commit(w, user, r.Form.Get("action"), r.Form.Get("cmd"))
+	case "":
+		fail(w, "18", "Malformed Request: the type parameter is missing")
 	default:
-		fail(w, "1", "Unknown command")
+		fail(w, "1", fmt.Sprintf("Unknown command: type %q is not simulated (keygen, version, op, config, import, export, commit are)", typ))
 	}
 }
-
-// The xpaths the configuration calls act on.
-const (
-	certsPath   = "/config/shared/certificate"
-	profilePath = "/config/shared/ssl-tls-service-profile"
-	systemPath  = "/config/devices/entry[@name='localhost.localdomain']/deviceconfig/system"
-)
 
 func algorithmOf(k crypto.Signer) string {
 	if _, ok := k.(*ecdsa.PrivateKey); ok {
