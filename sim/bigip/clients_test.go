@@ -97,9 +97,11 @@ func TestAnsibleF5Modules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no results: %v\n%s", err, out)
 	}
-	if os.Getenv("BIGIP_DEBUG") != "" {
-		t.Logf("%s\n%s", rb, strings.Join(dev.Paths(), "\n"))
-	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("module results:\n%s\nrequests:\n%s", rb, strings.Join(dev.Paths(), "\n"))
+		}
+	})
 	var res map[string]ansibleResult
 	if err := json.Unmarshal(rb, &res); err != nil {
 		t.Fatalf("results: %v\n%s", err, rb)
