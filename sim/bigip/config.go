@@ -48,6 +48,9 @@ type chainEntry struct {
 type clientSSL struct {
 	parent string
 	chains []chainEntry
+	// inherit is set while the certKeyChain is the parent's, copied at
+	// creation, not one of the profile's own.
+	inherit bool
 }
 
 // config is the running configuration the simulator models.

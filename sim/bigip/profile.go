@@ -19,7 +19,7 @@ func (p *clientSSL) item(fp string) map[string]any {
 	// keeps them fixed and refuses changes to them.
 	return map[string]any{"kind": "tm:ltm:profile:client-ssl:client-sslstate", "name": name, "partition": part, "fullPath": fp,
 		"generation": 1, "selfLink": selfLink("/mgmt/tm/ltm/profile/client-ssl/" + urlName(fp)),
-		"certKeyChain": chains, "defaultsFrom": p.parent, "inheritCertkeychain": "false",
+		"certKeyChain": chains, "defaultsFrom": p.parent, "inheritCertkeychain": fmt.Sprint(p.inherit),
 		"alertTimeout": "indefinite", "allowNonSsl": "disabled", "authenticate": "once", "authenticateDepth": 9,
 		"cacheSize": 262144, "cacheTimeout": 3600, "caFile": "none", "ciphers": "DEFAULT", "cipherGroup": "none",
 		"clientCertCa": "none", "crlFile": "none", "handshakeTimeout": "10", "mode": "enabled", "modSslMethods": "disabled",
@@ -147,6 +147,7 @@ func (d *Device) profiles(req request, name string) (int, any) {
 			if np.chains, code, out = chains(fp, *in.CertKeyChain); code != 0 {
 				return code, out
 			}
+			np.inherit = false
 		}
 		d.cfg.profiles[fp] = &np
 		return 200, np.item(fp)
@@ -189,11 +190,12 @@ func (d *Device) createProfile(body []byte) (int, any) {
 		return tmErr(400, fmt.Sprintf("01070734:3: Configuration error: Client SSL profile (%s): parent profile (%s) was not found.", fp, parent))
 	}
 	// Without a certKeyChain of its own, a profile takes its parent's.
-	p := &clientSSL{parent: parent, chains: append([]chainEntry(nil), pp.chains...)}
+	p := &clientSSL{parent: parent, chains: append([]chainEntry(nil), pp.chains...), inherit: true}
 	if in.CertKeyChain != nil {
 		if p.chains, code, out = chains(fp, *in.CertKeyChain); code != 0 {
 			return code, out
 		}
+		p.inherit = false
 	}
 	d.cfg.profiles[fp] = p
 	return 200, p.item(fp)
