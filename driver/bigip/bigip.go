@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -291,6 +291,12 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 		return nil, err
 	}
 	ottr.Logf(ctx, "the BIG-IP made key /Common/%s.key and request %s", name, name)
+	// The key is configuration (sys file ssl-key): saved now, it survives
+	// a reboot before the certificate comes, and a failed install leaves
+	// the running configuration the saved one.
+	if err := d.do(ctx, http.MethodPost, "/mgmt/tm/sys/config", map[string]string{"command": "save"}, nil); err != nil {
+		return nil, err
+	}
 	d.mu.Lock()
 	d.pending = name
 	d.mu.Unlock()
@@ -299,7 +305,9 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 		return nil, err
 	}
 	if missing := req.MissingNames(csr); len(missing) > 0 {
-		_ = d.do(ctx, http.MethodDelete, "/mgmt/tm/sys/file/ssl-key/~Common~"+name+".key", nil, nil)
+		if d.do(ctx, http.MethodDelete, "/mgmt/tm/sys/file/ssl-key/~Common~"+name+".key", nil, nil) == nil {
+			_ = d.do(ctx, http.MethodPost, "/mgmt/tm/sys/config", map[string]string{"command": "save"}, nil)
+		}
 		return nil, ottr.Errorf(ottr.EINVALID, "BIG-IP %s: the request the device made leaves out %s; nothing was ordered", d.c.Address, strings.Join(missing, ", "))
 	}
 	return csr, nil
@@ -371,11 +379,13 @@ func (d *Driver) downloadOnce(ctx context.Context, path string) ([]byte, int, er
 	return b, resp.StatusCode, nil
 }
 
-// certObject is an installed certificate as the device lists it.
+// certObject is an installed certificate as the device lists it. The
+// device does not return the certificate itself; its SHA-256 fingerprint
+// ("SHA256/AA:BB:…") identifies it.
 type certObject struct {
 	Name        string `json:"name"`
 	FullPath    string `json:"fullPath"`
-	Certificate string `json:"certificate"`
+	Fingerprint string `json:"fingerprint"`
 }
 
 func (d *Driver) installed(ctx context.Context) ([]certObject, error) {
@@ -387,8 +397,9 @@ func (d *Driver) installed(ctx context.Context) ([]certObject, error) {
 }
 
 func (o certObject) is(c *x509.Certificate) bool {
-	b, _ := pem.Decode([]byte(o.Certificate))
-	return b != nil && bytes.Equal(b.Bytes, c.Raw)
+	sum := sha256.Sum256(c.Raw)
+	hexSum, ok := strings.CutPrefix(o.Fingerprint, "SHA256/")
+	return ok && strings.EqualFold(strings.ReplaceAll(hexSum, ":", ""), hex.EncodeToString(sum[:]))
 }
 
 type binding struct {
@@ -399,10 +410,25 @@ type binding struct {
 
 func urlName(fullPath string) string { return strings.ReplaceAll(fullPath, "/", "~") }
 
+// profile reads a profile's binding from its certKeyChain (first entry,
+// the one Install writes). The flat cert/key/chain properties predate
+// certKeyChain and are not returned by current versions; they are only a
+// fallback for a device that returns no certKeyChain.
 func (d *Driver) profile(ctx context.Context, p string) (binding, error) {
-	var out binding
-	err := d.do(ctx, http.MethodGet, "/mgmt/tm/ltm/profile/client-ssl/"+urlName(p), nil, &out)
-	return out, err
+	var out struct {
+		binding
+		CertKeyChain []binding `json:"certKeyChain"`
+	}
+	if err := d.do(ctx, http.MethodGet, "/mgmt/tm/ltm/profile/client-ssl/"+urlName(p), nil, &out); err != nil {
+		return binding{}, err
+	}
+	if len(out.CertKeyChain) > 0 {
+		return out.CertKeyChain[0], nil
+	}
+	if out.Cert == "" || out.Key == "" {
+		return binding{}, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: client-ssl profile %s has no certKeyChain", d.c.Address, p)
+	}
+	return out.binding, nil
 }
 
 // Current returns the chain the virtual server presents (read, not

@@ -1,17 +1,26 @@
-// Package bigip simulates the parts of an F5 BIG-IP that certificate
-// rotation uses, speaking iControl REST as the device does: JSON bodies,
-// tokens from /mgmt/shared/authn/login sent as X-F5-Auth-Token (or HTTP
-// Basic on every call), ~Partition~name in URLs and /Partition/name in
-// bodies, errors as {"code","message","errorStack","apiError"} with F5's
-// numbered messages, and framework errors as :resterrorresponse.
+// Package bigip simulates the parts of an F5 BIG-IP (15.1) that
+// certificate rotation and F5's own Ansible modules use, speaking iControl
+// REST as the device does: JSON bodies, tokens from
+// /mgmt/shared/authn/login sent as X-F5-Auth-Token (or HTTP Basic on every
+// call), ~Partition~name in URLs and /Partition/name in bodies,
+// collections with $top/$skip/$filter=partition eq …, transactions
+// (X-F5-REST-Coordination-Id), errors as {"code","message","errorStack",
+// "apiError"} with F5's numbered messages, and framework errors as
+// :resterrorresponse.
 //
-// It keeps real state: keys made with crypto/ecdsa and crypto/rsa, CSRs
-// with their subject alternative names, uploaded files assembled from
-// Content-Range chunks, installed certificates, client-ssl profiles whose
-// certKeyChain is checked (objects exist, key matches certificate), and a
-// saved configuration. It serves the management API on one port and a
-// virtual server on another, presenting its client-ssl profile's
-// certificate and chain, so a rotation is checked by a real handshake.
+// It keeps real state: keys made with crypto/ecdsa and crypto/rsa, or
+// installed from uploaded files (sys file ssl-key sourcePath, crypto key
+// install), CSRs with their subject alternative names, uploaded files
+// assembled from Content-Range chunks, certificates with their SHA-1
+// checksums and SHA-256 fingerprints, client-ssl profiles whose
+// certKeyChain is checked after every change (objects exist, key matches
+// certificate), and a saved configuration. It serves the management API
+// on one port and a virtual server on another, presenting its client-ssl
+// profile's certificate and chain, so a rotation is checked by a real
+// handshake.
+//
+// What it does not model it refuses with a 400 in F5's envelope naming
+// what is not modelled, never a success.
 //
 // Faults: refused credentials, tokens that expire, 503 "Configuration
 // Utility restarting..." answers, an error for one path (and method), a
@@ -26,11 +35,13 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -38,6 +49,12 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr/internal/testpki"
+)
+
+// The version the simulator reports (sys version, selfLinks).
+const (
+	version = "15.1.8"
+	build   = "0.0.7"
 )
 
 // Faults make the device misbehave; set them with Device.SetFaults.
@@ -72,35 +89,40 @@ type Device struct {
 	// ProfileName is the client-ssl profile the virtual server uses.
 	ProfileName string
 
-	mu       sync.Mutex
-	users    map[string]string
-	tokens   map[string]token
-	uploads  map[string][]byte
-	keys     map[string]crypto.Signer // fullPath
-	csrs     map[string]*x509.CertificateRequest
-	certs    map[string][]*x509.Certificate // fullPath
-	profiles map[string]*Profile            // fullPath
-	saved    map[string]Profile
-	faults   Faults
-	mgmt     tls.Certificate
-	srv      *http.Server
-	vs       net.Listener
-	paths    []string
+	mu      sync.Mutex
+	users   map[string]string
+	tokens  map[string]token
+	uploads map[string][]byte
+	csrs    map[string]*x509.CertificateRequest
+	cfg     config
+	saved   string // cfg.fingerprint() at the last save
+	txns    map[string][]request
+	faults  Faults
+	mgmt    tls.Certificate
+	booted  time.Time
+	srv     *http.Server
+	vs      net.Listener
+	paths   []string
 }
 
-// Start runs a BIG-IP with one administrator and the client-ssl profile
-// /Common/<profile> used by a virtual server.
+// Start runs a BIG-IP with one administrator, the built-in parent profile
+// /Common/clientssl, and the client-ssl profile /Common/<profile> used by a
+// virtual server.
 func Start(user, password, profile string) (*Device, error) {
 	d := &Device{ProfileName: profile, users: map[string]string{user: password}, tokens: map[string]token{},
-		uploads: map[string][]byte{}, keys: map[string]crypto.Signer{}, csrs: map[string]*x509.CertificateRequest{},
-		certs: map[string][]*x509.Certificate{}, profiles: map[string]*Profile{}}
+		uploads: map[string][]byte{}, csrs: map[string]*x509.CertificateRequest{}, cfg: newConfig(),
+		txns: map[string][]request{}, booted: time.Now().Add(-37 * time.Hour)}
 	var err error
 	d.mgmt = testpki.SelfSigned("bigip1", "MyCompany")
 	// The factory default.crt/default.key pair, as on every BIG-IP.
-	d.keys["/Common/default.key"] = d.mgmt.PrivateKey.(crypto.Signer)
-	d.certs["/Common/default.crt"] = []*x509.Certificate{d.mgmt.Leaf}
-	d.profiles["/Common/"+profile] = &Profile{Cert: "/Common/default.crt", Key: "/Common/default.key", Chain: "none"}
-	d.saved = d.snapshot()
+	d.cfg.keys["/Common/default.key"] = newKeyFile(d.mgmt.PrivateKey.(crypto.Signer), "", d.booted)
+	d.cfg.certs["/Common/default.crt"] = newCertFile([]*x509.Certificate{d.mgmt.Leaf}, nil, "", d.booted)
+	factory := []chainEntry{{Name: "default", Cert: "/Common/default.crt", Key: "/Common/default.key", Chain: "none"}}
+	d.cfg.profiles["/Common/clientssl"] = &clientSSL{parent: "none", chains: factory}
+	if profile != "clientssl" {
+		d.cfg.profiles["/Common/"+profile] = &clientSSL{parent: "/Common/clientssl", chains: factory}
+	}
+	d.saved = d.cfg.fingerprint()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -143,12 +165,11 @@ func (d *Device) State() ([]string, Profile, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var names []string
-	for n := range d.certs {
+	for n := range d.cfg.certs {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	p := *d.profiles["/Common/"+d.ProfileName]
-	return names, p, fmt.Sprint(d.snapshot()) == fmt.Sprint(d.saved)
+	return names, d.profileLocked(d.ProfileName), d.cfg.fingerprint() == d.saved
 }
 
 // AddProfile adds a client-ssl profile /Common/<name> bound as the
@@ -156,19 +177,44 @@ func (d *Device) State() ([]string, Profile, bool) {
 func (d *Device) AddProfile(name string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := *d.profiles["/Common/"+d.ProfileName]
-	d.profiles["/Common/"+name] = &p
-	d.saved = d.snapshot()
+	p := *d.cfg.profiles["/Common/"+d.ProfileName]
+	p.chains = append([]chainEntry(nil), p.chains...)
+	d.cfg.profiles["/Common/"+name] = &p
+	d.saved = d.cfg.fingerprint()
 }
 
 // Profile returns the binding of client-ssl profile /Common/<name>.
 func (d *Device) Profile(name string) Profile {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if p := d.profiles["/Common/"+name]; p != nil {
-		return *p
+	return d.profileLocked(name)
+}
+
+func (d *Device) profileLocked(name string) Profile {
+	if p := d.cfg.profiles["/Common/"+name]; p != nil && len(p.chains) > 0 {
+		return Profile{Cert: p.chains[0].Cert, Key: p.chains[0].Key, Chain: p.chains[0].Chain}
 	}
 	return Profile{}
+}
+
+// Key returns the private key installed as fullPath (/Common/name), or nil.
+func (d *Device) Key(fullPath string) crypto.Signer {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if k := d.cfg.keys[fullPath]; k != nil {
+		return k.signer
+	}
+	return nil
+}
+
+// Cert returns the certificates installed as fullPath, or nil.
+func (d *Device) Cert(fullPath string) []*x509.Certificate {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c := d.cfg.certs[fullPath]; c != nil {
+		return append([]*x509.Certificate(nil), c.chain...)
+	}
+	return nil
 }
 
 // Uploads lists the files in the REST download and bulk areas, as
@@ -193,26 +239,18 @@ func (d *Device) Uploads() []string {
 func (d *Device) Preload(name string, key crypto.Signer, chain []*x509.Certificate) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.keys["/Common/"+name+".key"] = key
-	d.certs["/Common/"+name+".crt"] = chain[:1]
-	p := &Profile{Cert: "/Common/" + name + ".crt", Key: "/Common/" + name + ".key", Chain: "none"}
+	now := time.Now()
+	d.cfg.keys["/Common/"+name+".key"] = newKeyFile(key, "", now)
+	d.cfg.certs["/Common/"+name+".crt"] = newCertFile(chain[:1], nil, "", now)
+	e := chainEntry{Name: "default", Cert: "/Common/" + name + ".crt", Key: "/Common/" + name + ".key", Chain: "none"}
 	if len(chain) > 1 {
-		d.certs["/Common/"+name+"-chain.crt"] = chain[1:]
-		p.Chain = "/Common/" + name + "-chain.crt"
+		d.cfg.certs["/Common/"+name+"-chain.crt"] = newCertFile(chain[1:], nil, "", now)
+		e.Chain = "/Common/" + name + "-chain.crt"
 	}
-	d.profiles["/Common/"+d.ProfileName] = p
-	d.saved = d.snapshot()
-}
-
-func (d *Device) snapshot() map[string]Profile {
-	out := map[string]Profile{}
-	for k, v := range d.profiles {
-		out[k] = *v
-	}
-	for k := range d.certs {
-		out["cert "+k] = Profile{}
-	}
-	return out
+	p := *d.cfg.profiles["/Common/"+d.ProfileName]
+	p.chains = []chainEntry{e}
+	d.cfg.profiles["/Common/"+d.ProfileName] = &p
+	d.saved = d.cfg.fingerprint()
 }
 
 func (d *Device) acceptVirtual() {
@@ -231,18 +269,22 @@ func (d *Device) acceptVirtual() {
 	}
 }
 
-// virtualCert is what the virtual server presents: the profile's
-// certificate, key and chain.
+// virtualCert is what the virtual server presents: the profile's first
+// certKeyChain entry.
 func (d *Device) virtualCert(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.profiles["/Common/"+d.ProfileName]
-	cert, key := d.certs[p.Cert], d.keys[p.Key]
-	if len(cert) == 0 || key == nil {
+	p := d.profileLocked(d.ProfileName)
+	cert, key := d.cfg.certs[p.Cert], d.cfg.keys[p.Key]
+	if cert == nil || key == nil {
 		return nil, fmt.Errorf("profile %s is incomplete", d.ProfileName)
 	}
-	tc := &tls.Certificate{PrivateKey: key, Leaf: cert[0]}
-	for _, c := range append(cert, d.certs[p.Chain]...) {
+	tc := &tls.Certificate{PrivateKey: key.signer, Leaf: cert.chain[0]}
+	chain := append([]*x509.Certificate(nil), cert.chain...)
+	if c := d.cfg.certs[p.Chain]; c != nil {
+		chain = append(chain, c.chain...)
+	}
+	for _, c := range chain {
 		tc.Certificate = append(tc.Certificate, c.Raw)
 	}
 	return tc, nil
@@ -254,9 +296,21 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// tmError is a tm error: {"code","message","errorStack","apiError"}.
+// tmErr is a tm error body: {"code","message","errorStack","apiError"}.
+func tmErr(code int, msg string) (int, any) {
+	return code, map[string]any{"code": code, "message": msg, "errorStack": []string{}, "apiError": 3}
+}
+
+// tmError writes a tm error.
 func tmError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]any{"code": code, "message": msg, "errorStack": []string{}, "apiError": 3})
+	c, b := tmErr(code, msg)
+	writeJSON(w, c, b)
+}
+
+// notModelled refuses what a real BIG-IP would do but the simulator does
+// not model: clients see an error, never a false success.
+func notModelled(what string) (int, any) {
+	return tmErr(400, "01070734:3: Configuration error: "+what+" is not modelled by this BIG-IP simulator")
 }
 
 // restError is a framework error (authentication, routing).
@@ -273,6 +327,26 @@ func fullPath(urlName string) string {
 	return "/Common/" + urlName
 }
 
+// urlName turns /Common/x into ~Common~x.
+func urlName(fp string) string { return strings.ReplaceAll(fp, "/", "~") }
+
+// splitPath returns the partition and name of /Partition/name.
+func splitPath(fp string) (string, string) {
+	part, name, _ := strings.Cut(strings.TrimPrefix(fp, "/"), "/")
+	return part, name
+}
+
+func selfLink(path string) string {
+	return "https://localhost" + path + "?ver=" + version
+}
+
+// request is one tm call, kept as data so a transaction can replay it.
+type request struct {
+	method, path string
+	query        url.Values
+	body         []byte
+}
+
 func (d *Device) serve(w http.ResponseWriter, r *http.Request) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -283,14 +357,18 @@ func (d *Device) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "<html><body>Configuration Utility restarting...</body></html>")
 		return
 	}
-	if r.URL.Path == "/mgmt/shared/authn/login" && r.Method == http.MethodPost {
+	p := r.URL.Path
+	if len(p) > 1 {
+		p = strings.TrimSuffix(p, "/") // the REST framework treats x/ as x
+	}
+	if p == "/mgmt/shared/authn/login" && r.Method == http.MethodPost {
 		d.login(w, r)
 		return
 	}
 	user := ""
 	if t, ok := d.tokens[r.Header.Get("X-F5-Auth-Token")]; ok && time.Now().Before(t.expires) && !d.faults.BadCredentials {
 		user = t.user
-	} else if u, p, ok := r.BasicAuth(); ok && d.users[u] == p && !d.faults.BadCredentials {
+	} else if u, pw, ok := r.BasicAuth(); ok && d.users[u] == pw && !d.faults.BadCredentials {
 		user = u
 	}
 	if user == "" {
@@ -306,43 +384,94 @@ func (d *Device) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
-	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/mgmt/shared/file-transfer/uploads/") && r.Method == http.MethodPost:
 		d.upload(w, r, strings.TrimPrefix(p, "/mgmt/shared/file-transfer/uploads/"), body)
+		return
 	case strings.HasPrefix(p, "/mgmt/shared/file-transfer/bulk/") && r.Method == http.MethodGet:
-		d.download(w, strings.TrimPrefix(p, "/mgmt/shared/file-transfer/bulk/"))
-	case p == "/mgmt/tm/sys/crypto/key" && r.Method == http.MethodPost:
-		d.createKey(w, body)
-	case p == "/mgmt/tm/sys/crypto/cert" && r.Method == http.MethodPost:
-		d.installCert(w, body)
-	case strings.HasPrefix(p, "/mgmt/tm/util/unix-"):
-		d.unix(w, strings.TrimPrefix(p, "/mgmt/tm/util/"), body)
-	case p == "/mgmt/tm/util/bash":
-		d.bash(w, body)
-	case p == "/mgmt/tm/sys/file/ssl-cert" && r.Method == http.MethodGet:
-		d.listCerts(w)
-	case p == "/mgmt/tm/sys/file/ssl-key" && r.Method == http.MethodGet:
-		d.listKeys(w)
-	case strings.HasPrefix(p, "/mgmt/tm/sys/file/ssl-cert/") && r.Method == http.MethodDelete:
-		d.deleteObject(w, d.certs, fullPath(strings.TrimPrefix(p, "/mgmt/tm/sys/file/ssl-cert/")), "Certificate")
-	case strings.HasPrefix(p, "/mgmt/tm/sys/file/ssl-key/") && r.Method == http.MethodDelete:
-		d.deleteKey(w, fullPath(strings.TrimPrefix(p, "/mgmt/tm/sys/file/ssl-key/")))
-	case strings.HasPrefix(p, "/mgmt/tm/ltm/profile/client-ssl/"):
-		d.profile(w, r.Method, fullPath(strings.TrimPrefix(p, "/mgmt/tm/ltm/profile/client-ssl/")), body)
-	case p == "/mgmt/tm/sys/config" && r.Method == http.MethodPost:
-		var c struct{ Command string }
-		if json.Unmarshal(body, &c) != nil || c.Command != "save" {
-			tmError(w, 400, "Found invalid command id "+c.Command)
-			return
-		}
-		d.saved = d.snapshot()
-		writeJSON(w, 200, map[string]any{"kind": "tm:sys:config:savestate", "command": "save"})
-	case p == "/mgmt/tm/sys" && r.Method == http.MethodGet:
-		writeJSON(w, 200, map[string]any{"kind": "tm:sys:syscollectionstate", "selfLink": "https://localhost/mgmt/tm/sys?ver=15.1.8"})
-	default:
+		d.download(w, r, strings.TrimPrefix(p, "/mgmt/shared/file-transfer/bulk/"))
+		return
+	case strings.HasPrefix(p, "/mgmt/shared/authz/tokens/"):
+		code, out := d.tokenCall(r.Method, strings.TrimPrefix(p, "/mgmt/shared/authz/tokens/"), body)
+		writeJSON(w, code, out)
+		return
+	case !strings.HasPrefix(p, "/mgmt/tm"):
 		restError(w, 404, "Public URI path not registered: "+p, r)
+		return
 	}
+	req := request{method: r.Method, path: p, query: r.URL.Query(), body: body}
+	if id := r.Header.Get("X-F5-REST-Coordination-Id"); id != "" {
+		code, out := d.enqueue(id, req)
+		reply(w, code, out)
+		return
+	}
+	code, out := d.apply(req)
+	reply(w, code, out)
+}
+
+// reply writes a tm answer; a nil body is an empty one, as a DELETE gets.
+func reply(w http.ResponseWriter, code int, out any) {
+	if out == nil {
+		w.WriteHeader(code)
+		return
+	}
+	writeJSON(w, code, out)
+}
+
+// apply runs one tm call; a change the configuration does not pass
+// validation with is undone and refused, as the device does.
+func (d *Device) apply(req request) (int, any) {
+	if req.method == http.MethodGet {
+		return d.route(req)
+	}
+	before := d.cfg.clone()
+	code, out := d.route(req)
+	if code < 300 {
+		if err := d.cfg.validate(); err != nil {
+			d.cfg = before
+			return tmErr(400, err.Error())
+		}
+	}
+	return code, out
+}
+
+// route dispatches a tm call to the object it addresses.
+func (d *Device) route(req request) (int, any) {
+	p, m := req.path, req.method
+	for _, c := range []struct {
+		prefix string
+		fn     func(request, string) (int, any)
+	}{
+		{"/mgmt/tm/sys/file/ssl-cert", d.certObjects},
+		{"/mgmt/tm/sys/file/ssl-key", d.keyObjects},
+		{"/mgmt/tm/ltm/profile/client-ssl", d.profiles},
+		{"/mgmt/tm/transaction", d.transaction},
+	} {
+		if p == c.prefix || strings.HasPrefix(p, c.prefix+"/") {
+			return c.fn(req, strings.TrimPrefix(strings.TrimPrefix(p, c.prefix), "/"))
+		}
+	}
+	switch {
+	case p == "/mgmt/tm/sys/crypto/key" && m == http.MethodPost:
+		return d.cryptoKey(req.body)
+	case p == "/mgmt/tm/sys/crypto/cert" && m == http.MethodPost:
+		return d.installCert(req.body)
+	case strings.HasPrefix(p, "/mgmt/tm/util/unix-") && m == http.MethodPost:
+		return d.unix(strings.TrimPrefix(p, "/mgmt/tm/util/"), req.body)
+	case p == "/mgmt/tm/util/bash" && m == http.MethodPost:
+		return d.bash(req.body)
+	case p == "/mgmt/tm/sys/config" && m == http.MethodPost:
+		var c struct{ Command string }
+		if json.Unmarshal(req.body, &c) != nil || c.Command != "save" {
+			return notModelled(fmt.Sprintf("sys config command %q (only save)", c.Command))
+		}
+		d.saved = d.cfg.fingerprint()
+		return 200, map[string]any{"kind": "tm:sys:config:savestate", "command": "save"}
+	case m == http.MethodGet && (p == "/mgmt/tm/sys" || p == "/mgmt/tm/sys/version" || p == "/mgmt/tm/sys/provision" ||
+		p == "/mgmt/tm/sys/clock" || p == "/mgmt/tm/sys/hardware"):
+		return d.system(p)
+	}
+	return notModelled(m + " " + p)
 }
 
 func (d *Device) login(w http.ResponseWriter, r *http.Request) {
@@ -364,12 +493,46 @@ func (d *Device) login(w http.ResponseWriter, r *http.Request) {
 		life = 1200 * time.Second
 	}
 	d.tokens[tok] = token{user: in.Username, expires: time.Now().Add(life)}
-	writeJSON(w, 200, map[string]any{"username": in.Username, "loginProviderName": "tmos", "token": map[string]any{
-		"token": tok, "name": tok, "userName": in.Username, "authProviderName": "tmos", "timeout": int(life.Seconds()),
-		"startTime": time.Now().Format("2006-01-02T15:04:05.000-0700"), "kind": "shared:authz:tokens:authtokenitemstate",
-		"selfLink": "https://localhost/mgmt/shared/authz/tokens/" + tok}, "generation": 0, "lastUpdateMicros": 0})
+	writeJSON(w, 200, map[string]any{"username": in.Username, "loginProviderName": "tmos", "token": d.tokenState(tok)})
+}
+
+func (d *Device) tokenState(tok string) map[string]any {
+	t := d.tokens[tok]
+	left := time.Until(t.expires)
+	return map[string]any{"token": tok, "name": tok, "userName": t.user, "authProviderName": "tmos", "timeout": int(left.Seconds() + 0.5),
+		"startTime": time.Now().Format("2006-01-02T15:04:05.000-0700"), "expirationMicros": t.expires.UnixMicro(),
+		"kind": "shared:authz:tokens:authtokenitemstate", "selfLink": "https://localhost/mgmt/shared/authz/tokens/" + tok}
+}
+
+// tokenCall extends (PATCH {"timeout"}) or ends (DELETE) a token.
+func (d *Device) tokenCall(method, tok string, body []byte) (int, any) {
+	t, ok := d.tokens[tok]
+	if !ok {
+		return 404, map[string]any{"code": 404, "message": "Object not found at: /shared/authz/tokens/" + tok, "kind": ":resterrorresponse"}
+	}
+	switch method {
+	case http.MethodGet:
+	case http.MethodDelete:
+		delete(d.tokens, tok)
+		return 200, map[string]any{"token": tok, "kind": "shared:authz:tokens:authtokenitemstate"}
+	case http.MethodPatch:
+		var in struct {
+			Timeout *int `json:"timeout"`
+		}
+		if json.Unmarshal(body, &in) != nil || in.Timeout == nil || *in.Timeout < 1 || *in.Timeout > 36000 {
+			return 400, map[string]any{"code": 400, "message": "timeout: give a number of seconds from 1 to 36000", "kind": ":resterrorresponse"}
+		}
+		t.expires = time.Now().Add(time.Duration(*in.Timeout) * time.Second)
+		d.tokens[tok] = t
+	default:
+		return notModelled(method + " on a token")
+	}
+	return 200, d.tokenState(tok)
 }
 
 var contentRange = regexp.MustCompile(`^(\d+)-(\d+)/(\d+)$`)
 
-var listCSR = regexp.MustCompile(`tmsh list sys crypto csr (\S+?)'?$`)
+// pemCSR is a CSR as the device writes it to /config/ssl/ssl.csr.
+func pemCSR(csr *x509.CertificateRequest) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw})
+}

@@ -9,15 +9,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ottr-dev/ottr"
 )
 
 func (d *Device) upload(w http.ResponseWriter, r *http.Request, name string, body []byte) {
@@ -51,23 +47,35 @@ func (d *Device) upload(w http.ResponseWriter, r *http.Request, name string, bod
 	}
 	d.uploads[name] = append(cur, body...)
 	writeJSON(w, 200, map[string]any{"remainingByteCount": total - end - 1, "usedChunks": map[string]int{"0": len(body)},
-		"totalByteCount": total, "localFilePath": "/var/config/rest/downloads/" + name,
-		"temporaryFilePath": "/var/config/rest/downloads/tmp/" + name, "generation": 0, "lastUpdateMicros": time.Now().UnixMicro()})
+		"totalByteCount": total, "localFilePath": downloads + name,
+		"temporaryFilePath": downloads + "tmp/" + name, "generation": 0, "lastUpdateMicros": time.Now().UnixMicro()})
 }
 
-func (d *Device) download(w http.ResponseWriter, name string) {
+// download serves a file from the bulk area; a Content-Range asks for
+// part of it (F5's clients first ask with a total of 0 to learn the size).
+func (d *Device) download(w http.ResponseWriter, r *http.Request, name string) {
 	b, ok := d.uploads["bulk/"+name]
 	if !ok {
 		tmError(w, 404, "File "+name+" not found")
 		return
 	}
+	start, end := 0, len(b)-1
+	if m := contentRange.FindStringSubmatch(r.Header.Get("Content-Range")); m != nil {
+		s, _ := strconv.Atoi(m[1])
+		e, _ := strconv.Atoi(m[2])
+		if s < len(b) && s <= e {
+			start, end = s, min(e, len(b)-1)
+		}
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Range", fmt.Sprintf("0-%d/%d", len(b)-1, len(b)))
-	_, _ = w.Write(b)
+	w.Header().Set("Content-Range", fmt.Sprintf("%d-%d/%d", start, end, len(b)))
+	_, _ = w.Write(b[start : end+1])
 }
 
-// keyRequest is "create sys crypto key … gen-csr" as JSON.
+// keyRequest is "create sys crypto key … gen-csr" or "install sys crypto
+// key … from-local-file" as JSON.
 type keyRequest struct {
+	Command                string              `json:"command"`
 	Name                   string              `json:"name"`
 	Partition              string              `json:"partition"`
 	KeyType                string              `json:"keyType"`
@@ -75,23 +83,46 @@ type keyRequest struct {
 	CurveName              string              `json:"curveName"`
 	CommonName             string              `json:"commonName"`
 	SubjectAlternativeName string              `json:"subjectAlternativeName"`
+	SecurityType           string              `json:"securityType"`
+	FromLocalFile          string              `json:"from-local-file"`
 	Options                []map[string]string `json:"options"`
 }
 
-func (d *Device) createKey(w http.ResponseWriter, body []byte) {
+// cryptoKey is POST /mgmt/tm/sys/crypto/key: install a key from a file,
+// or make one (and a CSR with gen-csr).
+func (d *Device) cryptoKey(body []byte) (int, any) {
 	var in keyRequest
-	if err := json.Unmarshal(body, &in); err != nil || in.Name == "" {
-		tmError(w, 400, "01070734:3: Configuration error: key name is required")
-		return
+	if err := json.Unmarshal(body, &in); err != nil {
+		return tmErr(400, "Found invalid JSON body: "+err.Error())
 	}
-	part := in.Partition
-	if part == "" {
-		part = "Common"
+	if in.Name == "" {
+		return tmErr(400, "01070734:3: Configuration error: key name is required")
 	}
-	fp := "/" + part + "/" + in.Name
-	if d.keys[fp] != nil {
-		tmError(w, 409, fmt.Sprintf("01020066:3: The requested Certificate Key File (%s) already exists in partition %s.", fp, part))
-		return
+	for _, o := range in.Options {
+		if v, ok := o["from-local-file"]; ok && in.FromLocalFile == "" {
+			in.FromLocalFile = v
+		}
+	}
+	switch in.Command {
+	case "install":
+		return d.installKey(in)
+	case "":
+		if in.FromLocalFile != "" {
+			return d.installKey(in)
+		}
+	default:
+		return notModelled(fmt.Sprintf("crypto key command %q", in.Command))
+	}
+	if in.SecurityType != "" && in.SecurityType != "normal" {
+		return notModelled("securityType " + in.SecurityType)
+	}
+	fp, code, out := objectPath(fileRequest{Name: in.Name, Partition: in.Partition})
+	if code != 0 {
+		return code, out
+	}
+	if d.cfg.keys[fp] != nil {
+		part, _ := splitPath(fp)
+		return tmErr(409, fmt.Sprintf("01020066:3: The requested Certificate Key File (%s) already exists in partition %s.", fp, part))
 	}
 	var key crypto.Signer
 	var err error
@@ -106,28 +137,30 @@ func (d *Device) createKey(w http.ResponseWriter, body []byte) {
 			size, _ = strconv.Atoi(in.KeySize)
 		}
 		if size != 2048 && size != 3072 && size != 4096 {
-			tmError(w, 400, fmt.Sprintf("01071ac4:3: Invalid key size %q", in.KeySize))
-			return
+			return tmErr(400, fmt.Sprintf("01071ac4:3: Invalid key size %q", in.KeySize))
 		}
 		key, err = rsa.GenerateKey(rand.Reader, size)
 	default:
-		tmError(w, 400, fmt.Sprintf("01071ac5:3: Invalid key type %q", in.KeyType))
-		return
+		return tmErr(400, fmt.Sprintf("01071ac5:3: Invalid key type %q", in.KeyType))
 	}
 	if err != nil {
-		tmError(w, 500, "01070711:3: Caught error generating the key")
-		return
+		return tmErr(500, "01070711:3: Caught error generating the key")
 	}
 	csrName := ""
 	for _, o := range in.Options {
-		if v, ok := o["gen-csr"]; ok {
-			csrName = v
+		for k, v := range o {
+			switch k {
+			case "gen-csr":
+				csrName = v
+			case "from-local-file":
+			default:
+				return notModelled("crypto key option " + k)
+			}
 		}
 	}
 	if csrName != "" {
 		if in.CommonName == "" {
-			tmError(w, 400, "01070734:3: Configuration error: common-name is required to generate a CSR")
-			return
+			return tmErr(400, "01070734:3: Configuration error: common-name is required to generate a CSR")
 		}
 		var sans []string
 		for _, s := range strings.Split(in.SubjectAlternativeName, ",") {
@@ -140,116 +173,49 @@ func (d *Device) createKey(w http.ResponseWriter, body []byte) {
 		}
 		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: in.CommonName}, DNSNames: sans}, key)
 		if err != nil {
-			tmError(w, 500, "01070711:3: Caught error generating the CSR")
-			return
+			return tmErr(500, "01070711:3: Caught error generating the CSR")
 		}
 		d.csrs[csrName], _ = x509.ParseCertificateRequest(der)
 	}
-	d.keys[fp] = key
-	writeJSON(w, 200, map[string]any{"kind": "tm:sys:crypto:key:keystate", "name": in.Name, "partition": part, "fullPath": fp,
-		"keyType": in.KeyType, "keySize": in.KeySize, "securityType": "normal"})
+	d.cfg.keys[fp] = newKeyFile(key, "", time.Now())
+	part, name := splitPath(fp)
+	return 200, map[string]any{"kind": "tm:sys:crypto:key:keystate", "name": name, "partition": part, "fullPath": fp,
+		"keyType": in.KeyType, "keySize": in.KeySize, "securityType": "normal"}
 }
 
-func (d *Device) installCert(w http.ResponseWriter, body []byte) {
-	var in struct {
-		Command       string `json:"command"`
-		Name          string `json:"name"`
-		FromLocalFile string `json:"from-local-file"`
-	}
-	if err := json.Unmarshal(body, &in); err != nil || in.Command != "install" || in.Name == "" {
-		tmError(w, 400, "Found invalid command id "+in.Command)
-		return
-	}
-	file := strings.TrimPrefix(in.FromLocalFile, "/var/config/rest/downloads/")
-	b, ok := d.uploads[file]
-	if !ok {
-		tmError(w, 400, fmt.Sprintf("01070712:3: Caught configuration exception (0), File (%s) does not exist.", in.FromLocalFile))
-		return
-	}
-	chain, err := ottr.ParseChain(b)
-	if err != nil || len(chain) == 0 {
-		tmError(w, 400, "01070712:3: Caught configuration exception (0), Unable to parse certificate file.")
-		return
-	}
-	fp := "/Common/" + in.Name
-	d.certs[fp] = chain
-	writeJSON(w, 200, map[string]any{"kind": "tm:sys:crypto:cert:certstate", "command": "install", "name": in.Name, "from-local-file": in.FromLocalFile})
-}
-
-// unix runs unix-cp/unix-mv/unix-rm on the few paths rotation uses.
-func (d *Device) unix(w http.ResponseWriter, cmd string, body []byte) {
+// unix runs unix-cp/unix-mv/unix-rm on the few paths modelled: CSRs
+// copied to the REST bulk area, and files removed from the REST areas.
+func (d *Device) unix(cmd string, body []byte) (int, any) {
 	var in struct{ Command, UtilCmdArgs string }
 	if err := json.Unmarshal(body, &in); err != nil || in.Command != "run" {
-		tmError(w, 400, "Found invalid command id")
-		return
+		return tmErr(400, "Found invalid command id "+in.Command)
 	}
 	args := strings.Fields(in.UtilCmdArgs)
+	ok := map[string]any{"kind": "tm:util:" + cmd + ":runstate", "command": "run", "utilCmdArgs": in.UtilCmdArgs}
 	switch {
 	case (cmd == "unix-cp" || cmd == "unix-mv") && len(args) == 2 && strings.HasPrefix(args[0], "/config/ssl/ssl.csr/") && strings.HasPrefix(args[1], "/var/config/rest/bulk/"):
-		csr := d.csrs[strings.TrimPrefix(args[0], "/config/ssl/ssl.csr/")]
+		name := strings.TrimPrefix(args[0], "/config/ssl/ssl.csr/")
+		csr := d.csrs[name]
 		if csr == nil {
-			writeJSON(w, 200, map[string]any{"kind": "tm:util:" + cmd + ":runstate", "command": "run", "utilCmdArgs": in.UtilCmdArgs,
-				"commandResult": fmt.Sprintf("cp: cannot stat '%s': No such file or directory\n", args[0])})
-			return
+			ok["commandResult"] = fmt.Sprintf("%s: cannot stat '%s': No such file or directory\n", strings.TrimPrefix(cmd, "unix-"), args[0])
+			return 200, ok
 		}
-		d.uploads["bulk/"+strings.TrimPrefix(args[1], "/var/config/rest/bulk/")] = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw})
+		d.uploads["bulk/"+strings.TrimPrefix(args[1], "/var/config/rest/bulk/")] = pemCSR(csr)
+		if cmd == "unix-mv" {
+			delete(d.csrs, name)
+		}
 	case cmd == "unix-rm" && len(args) == 1 && strings.HasPrefix(args[0], "/var/config/rest/"):
-		delete(d.uploads, strings.TrimPrefix(strings.TrimPrefix(args[0], "/var/config/rest/downloads/"), "/var/config/rest/"))
-	default:
-		tmError(w, 400, "01070920:3: Application error for "+cmd+": operation not permitted")
-		return
-	}
-	writeJSON(w, 200, map[string]any{"kind": "tm:util:" + cmd + ":runstate", "command": "run", "utilCmdArgs": in.UtilCmdArgs})
-}
-
-// bash answers Ottr's one use of the advanced shell: listing a CSR.
-func (d *Device) bash(w http.ResponseWriter, body []byte) {
-	var in struct{ Command, UtilCmdArgs string }
-	_ = json.Unmarshal(body, &in)
-	m := listCSR.FindStringSubmatch(in.UtilCmdArgs)
-	if in.Command != "run" || m == nil || d.csrs[m[1]] == nil {
-		tmError(w, 400, "01070920:3: Application error for bash: not simulated")
-		return
-	}
-	csr := d.csrs[m[1]]
-	res := fmt.Sprintf("sys crypto csr %s {\n    common-name %s\n}\n%s", m[1], csr.Subject.CommonName,
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
-	writeJSON(w, 200, map[string]any{"kind": "tm:util:bash:runstate", "command": "run", "utilCmdArgs": in.UtilCmdArgs, "commandResult": res})
-}
-
-func (d *Device) listCerts(w http.ResponseWriter) {
-	names := make([]string, 0, len(d.certs))
-	for n := range d.certs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	items := []map[string]any{}
-	for _, n := range names {
-		c := d.certs[n][0]
-		part, name, _ := strings.Cut(strings.TrimPrefix(n, "/"), "/")
-		items = append(items, map[string]any{"kind": "tm:sys:file:ssl-cert:ssl-certstate", "name": name, "partition": part, "fullPath": n,
-			"expirationDate": c.NotAfter.Unix(), "expirationString": c.NotAfter.UTC().Format("Jan _2 15:04:05 2006 GMT"),
-			"subject": "CN=" + c.Subject.CommonName, "issuer": "CN=" + c.Issuer.CommonName, "serialNumber": c.SerialNumber.Text(16),
-			"isBundle": strconv.FormatBool(len(d.certs[n]) > 1), "certificate": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))})
-	}
-	writeJSON(w, 200, map[string]any{"kind": "tm:sys:file:ssl-cert:ssl-certcollectionstate", "selfLink": "https://localhost/mgmt/tm/sys/file/ssl-cert?ver=15.1.8", "items": items})
-}
-
-func (d *Device) listKeys(w http.ResponseWriter) {
-	names := make([]string, 0, len(d.keys))
-	for n := range d.keys {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	items := []map[string]any{}
-	for _, n := range names {
-		part, name, _ := strings.Cut(strings.TrimPrefix(n, "/"), "/")
-		kt := "rsa-private"
-		if _, ok := d.keys[n].(*ecdsa.PrivateKey); ok {
-			kt = "ec-private"
+		rel := strings.TrimPrefix(args[0], "/var/config/rest/")
+		if strings.HasPrefix(rel, "downloads/") {
+			rel = strings.TrimPrefix(rel, "downloads/")
 		}
-		items = append(items, map[string]any{"kind": "tm:sys:file:ssl-key:ssl-keystate", "name": name, "partition": part, "fullPath": n,
-			"keyType": kt, "securityType": "normal", "cachePath": "/config/filestore/files_d/" + part + "_d/certificate_key_d/:" + part + ":" + name + "_1"})
+		if _, there := d.uploads[rel]; !there {
+			ok["commandResult"] = fmt.Sprintf("rm: cannot remove '%s': No such file or directory\n", args[0])
+			return 200, ok
+		}
+		delete(d.uploads, rel)
+	default:
+		return notModelled(cmd + " " + in.UtilCmdArgs)
 	}
-	writeJSON(w, 200, map[string]any{"kind": "tm:sys:file:ssl-key:ssl-keycollectionstate", "items": items})
+	return 200, ok
 }

@@ -1,99 +1,202 @@
 package bigip
 
 import (
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
-
-	"github.com/ottr-dev/ottr"
 )
 
-func (d *Device) inUse(fp string) string {
-	for pn, p := range d.profiles {
-		if p.Cert == fp || p.Key == fp || p.Chain == fp {
-			return pn
+func (p *clientSSL) item(fp string) map[string]any {
+	part, name := splitPath(fp)
+	chains := make([]map[string]any, 0, len(p.chains))
+	for _, e := range p.chains {
+		chains = append(chains, map[string]any{"name": e.Name, "appService": "none", "cert": e.Cert, "key": e.Key, "chain": e.Chain,
+			"certReference": map[string]any{"link": selfLink("/mgmt/tm/sys/file/ssl-cert/" + urlName(e.Cert))},
+			"keyReference":  map[string]any{"link": selfLink("/mgmt/tm/sys/file/ssl-key/" + urlName(e.Key))}})
+	}
+	// The settings below are the factory clientssl values; the simulator
+	// keeps them fixed and refuses changes to them.
+	return map[string]any{"kind": "tm:ltm:profile:client-ssl:client-sslstate", "name": name, "partition": part, "fullPath": fp,
+		"generation": 1, "selfLink": selfLink("/mgmt/tm/ltm/profile/client-ssl/" + urlName(fp)),
+		"certKeyChain": chains, "defaultsFrom": p.parent, "inheritCertkeychain": fmt.Sprint(p.inherit),
+		"alertTimeout": "indefinite", "allowNonSsl": "disabled", "authenticate": "once", "authenticateDepth": 9,
+		"cacheSize": 262144, "cacheTimeout": 3600, "caFile": "none", "ciphers": "DEFAULT", "cipherGroup": "none",
+		"clientCertCa": "none", "crlFile": "none", "handshakeTimeout": "10", "mode": "enabled", "modSslMethods": "disabled",
+		"peerCertMode": "ignore", "renegotiation": "enabled", "renegotiatePeriod": "indefinite", "renegotiateMaxRecordDelay": "indefinite",
+		"retainCertificate": "true", "secureRenegotiation": "require", "serverName": "none", "sessionTicket": "disabled",
+		"sniDefault": "false", "sniRequire": "false", "strictResume": "disabled", "uncleanShutdown": "enabled",
+		"tmOptions": "{ dont-insert-empty-fragments no-tlsv1.3 }"}
+}
+
+// profileRequest is a client-ssl create or update; other properties are
+// refused as not modelled.
+type profileRequest struct {
+	Name         string        `json:"name"`
+	Partition    string        `json:"partition"`
+	DefaultsFrom string        `json:"defaultsFrom"`
+	CertKeyChain *[]chainEntry `json:"certKeyChain"`
+}
+
+func decodeProfile(body []byte) (profileRequest, int, any) {
+	var in profileRequest
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		c, b := tmErr(400, "Found invalid JSON body: "+err.Error())
+		return in, c, b
+	}
+	for k, v := range raw {
+		switch k {
+		case "name", "partition", "fullPath", "kind", "defaultsFrom", "certKeyChain":
+		default:
+			c, b := notModelled("client-ssl property " + k + " (" + string(v) + ")")
+			return in, c, b
 		}
 	}
-	return ""
+	if ckc, ok := raw["certKeyChain"]; ok {
+		var entries []map[string]any
+		if err := json.Unmarshal(ckc, &entries); err != nil {
+			c, b := tmErr(400, "certKeyChain: want a list of {name, cert, key, chain}: "+err.Error())
+			return in, c, b
+		}
+		for _, e := range entries {
+			for k, v := range e {
+				switch k {
+				case "name", "cert", "key", "chain", "appService", "certReference", "keyReference", "chainReference":
+				case "passphrase":
+					if v != "" && v != nil {
+						c, b := notModelled("certKeyChain passphrase")
+						return in, c, b
+					}
+				default:
+					c, b := notModelled("certKeyChain property " + k)
+					return in, c, b
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		c, b := tmErr(400, "Found invalid JSON body: "+err.Error())
+		return in, c, b
+	}
+	return in, 0, nil
 }
 
-func (d *Device) deleteObject(w http.ResponseWriter, m map[string][]*x509.Certificate, fp, kind string) {
-	if m[fp] == nil {
-		tmError(w, 404, fmt.Sprintf("01020036:3: The requested %s File (%s) was not found.", kind, fp))
-		return
+// chains checks and completes certKeyChain entries (chain defaults to
+// none; cert and key are needed); that the objects exist and match is
+// checked with the whole configuration afterwards.
+func chains(fp string, in []chainEntry) ([]chainEntry, int, any) {
+	out := make([]chainEntry, 0, len(in))
+	seen := map[string]bool{}
+	for i, e := range in {
+		if e.Name == "" || e.Cert == "" || e.Key == "" {
+			c, b := tmErr(400, fmt.Sprintf("01070734:3: Configuration error: Client SSL profile (%s): certKeyChain[%d] needs name, cert and key.", fp, i))
+			return nil, c, b
+		}
+		if seen[e.Name] {
+			c, b := tmErr(400, fmt.Sprintf("01070734:3: Configuration error: Client SSL profile (%s): certKeyChain name %s is used twice.", fp, e.Name))
+			return nil, c, b
+		}
+		seen[e.Name] = true
+		if e.Chain == "" {
+			e.Chain = "none"
+		}
+		for _, f := range []*string{&e.Cert, &e.Key, &e.Chain} {
+			if *f != "none" && !strings.HasPrefix(*f, "/") {
+				*f = "/Common/" + *f
+			}
+		}
+		out = append(out, e)
 	}
-	if pn := d.inUse(fp); pn != "" {
-		tmError(w, 400, fmt.Sprintf("01070621:3: %s file %s is in use by client-ssl profile %s.", kind, fp, pn))
-		return
-	}
-	delete(m, fp)
-	w.WriteHeader(http.StatusOK)
+	return out, 0, nil
 }
 
-func (d *Device) deleteKey(w http.ResponseWriter, fp string) {
-	if d.keys[fp] == nil {
-		tmError(w, 404, fmt.Sprintf("01020036:3: The requested Certificate Key File (%s) was not found.", fp))
-		return
+// profiles is /mgmt/tm/ltm/profile/client-ssl[/~Common~name].
+func (d *Device) profiles(req request, name string) (int, any) {
+	if name == "" {
+		switch req.method {
+		case http.MethodGet:
+			all := map[string]map[string]any{}
+			for fp, p := range d.cfg.profiles {
+				all[fp] = p.item(fp)
+			}
+			return collection("tm:ltm:profile:client-ssl:client-sslcollectionstate", "/mgmt/tm/ltm/profile/client-ssl", req.query, all)
+		case http.MethodPost:
+			return d.createProfile(req.body)
+		}
+		return tmErr(405, "Method "+req.method+" is not allowed on the client-ssl collection")
 	}
-	if pn := d.inUse(fp); pn != "" {
-		tmError(w, 400, fmt.Sprintf("01070621:3: Key file %s is in use by client-ssl profile %s.", fp, pn))
-		return
-	}
-	delete(d.keys, fp)
-	w.WriteHeader(http.StatusOK)
-}
-
-type certKeyChain struct {
-	Name  string `json:"name"`
-	Cert  string `json:"cert"`
-	Key   string `json:"key"`
-	Chain string `json:"chain"`
-}
-
-func (d *Device) profile(w http.ResponseWriter, method, fp string, body []byte) {
-	p := d.profiles[fp]
+	fp := fullPath(name)
+	p := d.cfg.profiles[fp]
 	if p == nil {
-		tmError(w, 404, fmt.Sprintf("01020036:3: The requested ClientSSL Profile (%s) was not found.", fp))
-		return
+		return tmErr(404, fmt.Sprintf("01020036:3: The requested ClientSSL Profile (%s) was not found.", fp))
 	}
-	switch method {
+	switch req.method {
 	case http.MethodGet:
+		return 200, p.item(fp)
 	case http.MethodPatch, http.MethodPut:
-		var in struct {
-			CertKeyChain []certKeyChain `json:"certKeyChain"`
+		in, code, out := decodeProfile(req.body)
+		if code != 0 {
+			return code, out
 		}
-		if err := json.Unmarshal(body, &in); err != nil || len(in.CertKeyChain) == 0 {
-			tmError(w, 400, "Found unexpected json pair")
-			return
+		np := *p
+		if in.DefaultsFrom != "" && in.DefaultsFrom != p.parent {
+			return notModelled("changing the parent (defaultsFrom) of a client-ssl profile")
 		}
-		c := in.CertKeyChain[0]
-		cert, key := d.certs[c.Cert], d.keys[c.Key]
-		switch {
-		case cert == nil:
-			tmError(w, 400, fmt.Sprintf("010717e3:3: Client SSL profile (%s) refers to certificate file (%s) that does not exist.", fp, c.Cert))
-			return
-		case key == nil:
-			tmError(w, 400, fmt.Sprintf("010717e3:3: Client SSL profile (%s) refers to key file (%s) that does not exist.", fp, c.Key))
-			return
-		case c.Chain != "" && c.Chain != "none" && d.certs[c.Chain] == nil:
-			tmError(w, 400, fmt.Sprintf("010717e3:3: Client SSL profile (%s) refers to chain file (%s) that does not exist.", fp, c.Chain))
-			return
-		case !ottr.SamePublicKey(key.Public(), cert[0].PublicKey):
-			tmError(w, 400, fmt.Sprintf("010717e5:3: Client SSL profile (%s): the key (%s) and certificate (%s) do not match.", fp, c.Key, c.Cert))
-			return
+		if in.CertKeyChain != nil {
+			if np.chains, code, out = chains(fp, *in.CertKeyChain); code != 0 {
+				return code, out
+			}
+			np.inherit = false
 		}
-		if c.Chain == "" {
-			c.Chain = "none"
+		d.cfg.profiles[fp] = &np
+		return 200, np.item(fp)
+	case http.MethodDelete:
+		if fp == "/Common/"+d.ProfileName {
+			return tmErr(400, fmt.Sprintf("01070621:3: Profile %s is in use by virtual server /Common/vs_https.", fp))
 		}
-		*p = Profile{Cert: c.Cert, Key: c.Key, Chain: c.Chain}
-	default:
-		tmError(w, 405, "Method "+method+" is not allowed on "+fp)
-		return
+		for n, o := range d.cfg.profiles {
+			if o.parent == fp {
+				return tmErr(400, fmt.Sprintf("01070621:3: Profile %s is the parent of profile %s.", fp, n))
+			}
+		}
+		delete(d.cfg.profiles, fp)
+		return 200, nil
 	}
-	part, name, _ := strings.Cut(strings.TrimPrefix(fp, "/"), "/")
-	writeJSON(w, 200, map[string]any{"kind": "tm:ltm:profile:client-ssl:client-sslstate", "name": name, "partition": part, "fullPath": fp,
-		"cert": p.Cert, "key": p.Key, "chain": p.Chain,
-		"certKeyChain": []map[string]string{{"name": "default", "appService": "none", "cert": p.Cert, "key": p.Key, "chain": p.Chain}}})
+	return tmErr(405, "Method "+req.method+" is not allowed on "+fp)
+}
+
+func (d *Device) createProfile(body []byte) (int, any) {
+	in, code, out := decodeProfile(body)
+	if code != 0 {
+		return code, out
+	}
+	fp, code, out := objectPath(fileRequest{Name: in.Name, Partition: in.Partition})
+	if code != 0 {
+		return code, out
+	}
+	if d.cfg.profiles[fp] != nil {
+		return tmErr(409, fmt.Sprintf("01020066:3: The requested ClientSSL Profile (%s) already exists in partition Common.", fp))
+	}
+	parent := in.DefaultsFrom
+	if parent == "" {
+		parent = "/Common/clientssl"
+	}
+	if !strings.HasPrefix(parent, "/") {
+		parent = "/Common/" + parent
+	}
+	pp := d.cfg.profiles[parent]
+	if pp == nil {
+		return tmErr(400, fmt.Sprintf("01070734:3: Configuration error: Client SSL profile (%s): parent profile (%s) was not found.", fp, parent))
+	}
+	// Without a certKeyChain of its own, a profile takes its parent's.
+	p := &clientSSL{parent: parent, chains: append([]chainEntry(nil), pp.chains...), inherit: true}
+	if in.CertKeyChain != nil {
+		if p.chains, code, out = chains(fp, *in.CertKeyChain); code != 0 {
+			return code, out
+		}
+		p.inherit = false
+	}
+	d.cfg.profiles[fp] = p
+	return 200, p.item(fp)
 }
