@@ -116,19 +116,23 @@ func rotateFleet(b *testing.B, n int) {
 		roots[name] = x509.NewCertPool()
 		roots[name].AppendCertsFromPEM(p.RootPEM())
 	}
-	ch := &ottrdns.Challenges{Zones: map[string]ottr.DNSZone{zone: &ottrdns.StoreZone{Store: db}},
-		Resolvers: []string{res.Addr}, Nameservers: []string{srv.Addr()}, PropagationTimeout: time.Minute}
 	var devMu sync.Mutex
 	devices := map[string]*memdevice.Device{}
-	rot := &rotate.Rotator{
-		Assets: db, Rotations: db, DNS: ch,
-		Issuer: &acme.Issuer{CAs: cas, Secrets: db, DNS: ch},
-		Roots:  func(ca string) *x509.CertPool { return roots[ca] },
-		Open: func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) {
-			devMu.Lock()
-			defer devMu.Unlock()
-			return devices[a.SystemName], nil
-		},
+	// Each replica has its own store (its own connection pool), as
+	// separate processes would.
+	rotator := func(db *store.DB) *rotate.Rotator {
+		ch := &ottrdns.Challenges{Zones: map[string]ottr.DNSZone{zone: &ottrdns.StoreZone{Store: db}},
+			Resolvers: []string{res.Addr}, Nameservers: []string{srv.Addr()}, PropagationTimeout: time.Minute}
+		return &rotate.Rotator{
+			Assets: db, Rotations: db, DNS: ch,
+			Issuer: &acme.Issuer{CAs: cas, Secrets: db, DNS: ch},
+			Roots:  func(ca string) *x509.CertPool { return roots[ca] },
+			Open: func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) {
+				devMu.Lock()
+				defer devMu.Unlock()
+				return devices[a.SystemName], nil
+			},
+		}
 	}
 	var routes strings.Builder
 	routes.WriteString(`{"platform": {"mem": {"os": {"1.0": {"certificate_authority": {`)
@@ -171,7 +175,14 @@ func rotateFleet(b *testing.B, n int) {
 			Router: func(context.Context) (*rotate.Router, error) { return &rotate.Router{Assets: db, Routes: rt}, nil },
 			// The pass is run by hand below, timed; no periodic one.
 			RouterInterval: -1}
-		e := newFleetEngine(b, engine, dir, dsn, rot, cfg)
+		rdb := db
+		if r > 0 {
+			if rdb, err = store.Open(ctx, sc); err != nil {
+				b.Fatal(err)
+			}
+			defer rdb.Close()
+		}
+		e := newFleetEngine(b, engine, dir, dsn, rotator(rdb), cfg)
 		if r == 0 {
 			if err := e.Migrate(ctx); err != nil {
 				b.Fatal(err)

@@ -92,3 +92,48 @@ func TestUpdateRotationWritesChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresPoolCapped: the store's PostgreSQL pool is capped, and more
+// concurrent saves than connections wait for one instead of failing or
+// deadlocking.
+func TestPostgresPoolCapped(t *testing.T) {
+	forEachEngineConfig(t, func(t *testing.T, c Config) {
+		c.MaxConns = 3
+		db := openTest(t, c)
+		if got := db.db.Stats().MaxOpenConnections; (c.DSN != "") != (got == 3) {
+			t.Fatalf("pool cap %d on %s, want 3 on PostgreSQL only (0 = uncapped)", got, db.Dialect())
+		}
+		var ids []string
+		for i := range 12 {
+			r := &ottr.Rotation{SystemName: fmt.Sprintf("fw%d.example.com", i), State: ottr.StateRunning, Step: ottr.StepOrder}
+			if err := db.CreateRotation(t.Context(), r); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, r.ID)
+		}
+		errs := make(chan error, len(ids)*5)
+		for _, id := range ids {
+			go func() {
+				for range 5 {
+					_, err := db.UpdateRotation(t.Context(), id, func(r *ottr.Rotation) error {
+						r.Attempts++
+						r.Log = []ottr.LogLine{{Level: "info", Message: "step"}}
+						return nil
+					})
+					errs <- err
+				}
+			}()
+		}
+		for range len(ids) * 5 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range ids {
+			r, err := db.GetRotation(t.Context(), id)
+			if err != nil || r.Attempts != 5 || len(r.Log) != 5 {
+				t.Fatalf("rotation %s after 5 saves: attempts %d, %d log lines, %v", id, r.Attempts, len(r.Log), err)
+			}
+		}
+	})
+}

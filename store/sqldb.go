@@ -31,7 +31,15 @@ type Config struct {
 	// Sealer encrypts secrets at rest; without one the secret methods
 	// return an error.
 	Sealer *ottr.Sealer
+	// MaxConns caps the PostgreSQL connections this process opens for
+	// the store (0: DefaultMaxConns). SQLite is not capped.
+	MaxConns int
 }
+
+// DefaultMaxConns is the store's PostgreSQL pool size: several replicas
+// with dozens of workers each must fit in the server's max_connections
+// (100 by default) beside the job queue's own pools.
+const DefaultMaxConns = 25
 
 // DB is Ottr's database. It implements ottr.AssetStore, ottr.RotationStore,
 // ottr.UserStore, ottr.AuditLog, ottr.SecretStore and ottr.TXTStore.
@@ -95,10 +103,21 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	// database/sql keeps only two idle connections by default: under
 	// concurrent API requests it opened and closed connections all the
 	// time, and each new SQLite connection starts with a cold page cache
-	// (a third of the search benchmark's CPU). Open connections stay
-	// uncapped: a capped pool can deadlock a caller that holds one
-	// connection while it asks for another.
+	// (a third of the search benchmark's CPU).
 	d.db.SetMaxIdleConns(16)
+	if d.postgres {
+		// Capped: uncapped, every busy worker held a server connection
+		// and three replicas ran PostgreSQL out of them ("too many
+		// clients"). No store method asks for a second connection while
+		// it holds one in a transaction, so waiting for one cannot
+		// deadlock; ScanAssets holds two (rows and labels) briefly.
+		n := c.MaxConns
+		if n <= 0 {
+			n = DefaultMaxConns
+		}
+		d.db.SetMaxOpenConns(max(n, 2))
+		d.db.SetMaxIdleConns(min(16, max(n, 2)))
+	}
 	d.db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := d.db.PingContext(ctx); err != nil {
 		d.db.Close()

@@ -166,7 +166,7 @@ func (a *app) store(ctx context.Context) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, store.Config{DataDir: c.DataDir, DSN: c.Database.Reveal(), Logger: a.log, Sealer: sealer})
+	db, err := store.Open(ctx, store.Config{DataDir: c.DataDir, DSN: c.Database.Reveal(), Logger: a.log, Sealer: sealer, MaxConns: c.DatabaseMaxConnections})
 	if err != nil {
 		return nil, err
 	}

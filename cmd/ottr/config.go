@@ -13,6 +13,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/notify"
+	"github.com/ottr-dev/ottr/store"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -23,6 +24,7 @@ type Config struct {
 	Listen                 string              `yaml:"listen"`
 	DataDir                string              `yaml:"data_dir"`
 	Database               ottr.Secret         `yaml:"database"` // a DSN may hold a password
+	DatabaseMaxConnections int                 `yaml:"database_max_connections"`
 	Routes                 string              `yaml:"routes"`
 	CertificateAuthorities map[string]CAConfig `yaml:"certificate_authorities"`
 	DNS                    DNSConfig           `yaml:"dns"`
@@ -263,6 +265,9 @@ func (c *Config) validate() error {
 	}
 	if c.DataDir == "" && c.Database == "" {
 		bad("data_dir", "is empty and no database DSN is set")
+	}
+	if c.DatabaseMaxConnections < 0 || c.DatabaseMaxConnections == 1 || c.DatabaseMaxConnections > 1000 {
+		bad("database_max_connections", "%d: want 0 (the default, %d) or 2 to 1000", c.DatabaseMaxConnections, store.DefaultMaxConns)
 	}
 	c.DNS.validate(bad)
 	c.Devices.validate(bad)
