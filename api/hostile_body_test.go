@@ -203,15 +203,13 @@ func TestHostileBodies(t *testing.T) {
 			}
 			for _, who := range []string{"none", "ADMIN"} {
 				t.Run(op.method+" "+op.path+" "+hb.name+" as "+who, func(t *testing.T) {
-					var rec *httptest.ResponseRecorder
-					best := time.Hour
-					for range 10 {
-						req := httptest.NewRequestWithContext(t.Context(), op.method, op.path, bytes.NewReader(hb.body))
+					serve := func(body []byte) (*httptest.ResponseRecorder, time.Duration) {
+						req := httptest.NewRequestWithContext(t.Context(), op.method, op.path, bytes.NewReader(body))
 						req.Header.Set("Content-Type", "application/json")
 						if tok := fx.tokens[who]; tok != "" {
 							req.Header.Set("Authorization", tok)
 						}
-						rec = httptest.NewRecorder()
+						rec := httptest.NewRecorder()
 						start := time.Now()
 						done := make(chan struct{})
 						go func() { h.ServeHTTP(rec, req); close(done) }()
@@ -220,9 +218,27 @@ func TestHostileBodies(t *testing.T) {
 						case <-time.After(100 * budget):
 							t.Fatalf("no answer in %v", 100*budget) // the handler goroutine is left to finish
 						}
-						best = min(best, time.Since(start))
+						return rec, time.Since(start)
+					}
+					var rec *httptest.ResponseRecorder
+					best := time.Hour
+					for range 10 {
+						var took time.Duration
+						rec, took = serve(hb.body)
+						best = min(best, took)
 						if best < budget || best > 20*budget {
 							break // cheap, or too dear for noise to explain
+						}
+					}
+					// Over budget, the request is compared with an empty
+					// body's in the same moment: a machine slowed down by
+					// other work slows both alike, a body that costs real
+					// work does not.
+					baseline := time.Hour
+					if best > budget {
+						for range 10 {
+							_, took := serve([]byte("{}"))
+							baseline = min(baseline, took)
 						}
 					}
 					reply := rec.Body.String()
@@ -244,8 +260,8 @@ func TestHostileBodies(t *testing.T) {
 					if testing.Verbose() {
 						t.Logf("best %v", best)
 					}
-					if best > budget {
-						t.Errorf("took %v, want under %v", best, budget)
+					if best > budget && best > 20*baseline {
+						t.Errorf("took %v, want under %v (an empty body took %v)", best, budget, baseline)
 					}
 				})
 			}
