@@ -4,9 +4,15 @@ RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/
 
 .PHONY: test vet lint staticcheck vulncheck bench bench-postgres bench-issue bench-fleet bench-search build fuzz fuzz-ci
 
+# The chaos tests (three servers, 300 devices, kill -9) run after the rest,
+# alone: their recovery targets are timed, and the other packages' load on a
+# 2-core machine is not what they measure.
 ## test: vet, format check, the whole suite (then every skipped test with its reason), and the race detector on the concurrent packages
 test: vet
-	@log=$$(mktemp); $(GO) test -count=1 -json ./... > $$log; rc=$$?; .ci/testsummary $$log; rm -f $$log; exit $$rc
+	@log=$$(mktemp); rc=0; \
+	$(GO) test -count=1 -json $$($(GO) list ./... | grep -v /internal/chaos) > $$log || rc=$$?; \
+	$(GO) test -count=1 -json ./internal/chaos >> $$log || rc=$$?; \
+	.ci/testsummary $$log; rm -f $$log; exit $$rc
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
 ## vet: go vet and gofmt
