@@ -3,6 +3,7 @@ package ssm
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -185,7 +186,8 @@ func runShellScriptParameters(p map[string][]string) (int, string, *apiError) {
 	execTimeout, workDir := 3600, ""
 	if t, ok := p["executionTimeout"]; ok {
 		if len(t) != 1 || !executionTimeoutRe.MatchString(t[0]) {
-			return 0, "", &apiError{"InvalidParameters", fmt.Sprintf("Parameter \"executionTimeout\" %q is not one String matching the allowed pattern: seconds from 1 to 172800.", t)}
+			shown, _ := json.Marshal(t)
+			return 0, "", &apiError{"InvalidParameters", fmt.Sprintf("Parameter \"executionTimeout\" %s is not one String matching the allowed pattern: seconds from 1 to 172800.", shown)}
 		}
 		execTimeout, _ = strconv.Atoi(t[0])
 	}
