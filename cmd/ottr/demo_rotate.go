@@ -256,7 +256,7 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 		if err := os.WriteFile(certPath, testpki.EncodeChain(old.Sign(ec2CSR, 20*24*time.Hour)), 0o644); err != nil {
 			return 0, err
 		}
-		aws := simssm.Start("AKIDDEMO")
+		aws := simssm.Start("AKIDDEMO", "demo-secret")
 		defer aws.Close()
 		inst, err := aws.AddInstance(ec2, certPath, keyPath)
 		if err != nil {

@@ -18,6 +18,11 @@
 //  3. GetCommandInvocation is polled until the command ends; its exit
 //     status, and the end of its stderr, decide the outcome.
 //
+// Timeout bounds the run on the instance (AWS-RunShellScript's
+// executionTimeout parameter; SSM stops the script and reports TimedOut);
+// SendCommand's TimeoutSeconds, which bounds only delivery to the agent,
+// is a minute, so a command the agent did not pick up never runs late.
+//
 // AWS credentials come from the credential set (access_key_id,
 // secret_access_key, session_token) or the SDK's default chain. Refused
 // credentials and AccessDenied are permanent; throttling and outages are

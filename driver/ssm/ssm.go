@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,7 +49,8 @@ type Config struct {
 	Serve      string `yaml:"serve"`
 	ServerName string `yaml:"server_name"`
 	// Poll is how often a command's result is read (default 1s) and
-	// Timeout how long one command may run (default 5m).
+	// Timeout how long one command may run on the instance (default 5m,
+	// at most 48h, whole seconds: AWS-RunShellScript's executionTimeout).
 	Poll    time.Duration `yaml:"poll"`
 	Timeout time.Duration `yaml:"timeout"`
 
@@ -59,6 +61,16 @@ type Config struct {
 	// shared config, instance role).
 	Credential ottr.Credential `yaml:"-"`
 }
+
+// deliveryTimeout is SendCommand's TimeoutSeconds, which bounds delivery
+// to the instance, not the run. The agent was Online just before the
+// command is sent, so it gets it in seconds; a command the agent has not
+// picked up within a minute must expire rather than run later, after the
+// driver has given up on it. SSM refuses less than 30.
+const deliveryTimeout = 60 * time.Second
+
+// maxTimeout is the largest executionTimeout AWS-RunShellScript accepts.
+const maxTimeout = 48 * time.Hour
 
 // Driver rotates a certificate on a Linux instance through AWS Systems
 // Manager Run Command, without SSH: the same scripts as the linux driver.
@@ -108,9 +120,11 @@ func New(c Config) (*Driver, error) {
 	if c.Poll <= 0 {
 		c.Poll = time.Second
 	}
-	if c.Timeout <= 0 {
+	if c.Timeout == 0 {
 		c.Timeout = 5 * time.Minute
 	}
+	// executionTimeout counts whole seconds: round a fraction up.
+	c.Timeout = (c.Timeout + time.Second - 1).Truncate(time.Second)
 	if len(probs) > 0 {
 		return nil, ottr.Invalid("ssm driver for "+c.Asset.SystemName, probs...)
 	}
@@ -195,8 +209,9 @@ func (d *Driver) run(ctx context.Context, what, script string) ([]byte, error) {
 		return nil, err
 	}
 	sent, err := d.client.SendCommand(ctx, &awsssm.SendCommandInput{DocumentName: aws.String("AWS-RunShellScript"),
-		InstanceIds: []string{id}, Parameters: map[string][]string{"commands": {script}},
-		TimeoutSeconds: aws.Int32(int32(d.c.Timeout / time.Second)), Comment: aws.String("ottr " + what + " " + d.c.Asset.SystemName)})
+		InstanceIds: []string{id}, Parameters: map[string][]string{"commands": {script},
+			"executionTimeout": {strconv.Itoa(int(d.c.Timeout / time.Second))}},
+		TimeoutSeconds: aws.Int32(int32(deliveryTimeout / time.Second)), Comment: aws.String("ottr " + what + " " + d.c.Asset.SystemName)})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -204,7 +219,9 @@ func (d *Driver) run(ctx context.Context, what, script string) ([]byte, error) {
 		return nil, classify(what, err)
 	}
 	cmd := aws.ToString(sent.Command.CommandId)
-	deadline := time.Now().Add(d.c.Timeout + time.Minute)
+	// Past delivery and the run, SSM itself ends the command; the extra
+	// minute is for its status to reach us.
+	deadline := time.Now().Add(deliveryTimeout + d.c.Timeout + time.Minute)
 	for {
 		select {
 		case <-ctx.Done():
@@ -325,6 +342,9 @@ func (c Config) Check() []ottr.Problem {
 	}
 	f := c.files()
 	probs := f.Check(cn)
+	if c.Timeout < 0 || c.Timeout > maxTimeout {
+		probs = append(probs, ottr.Problem{Field: "timeout", Message: fmt.Sprintf("%s is not between 1s and 48h (AWS-RunShellScript's executionTimeout)", c.Timeout)})
+	}
 	if c.Endpoint != "" {
 		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			probs = append(probs, ottr.Problem{Field: "endpoint", Message: fmt.Sprintf("%q is not an http(s) URL", c.Endpoint)})

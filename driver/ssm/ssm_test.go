@@ -17,9 +17,9 @@ import (
 	simssm "github.com/ottr-dev/ottr/sim/ssm"
 )
 
-const akid = "AKIDOTTRTEST"
+const akid, secret = "AKIDOTTRTEST", "c2VjcmV0LWtleQ"
 
-var cred = ottr.Credential{"access_key_id": akid, "secret_access_key": "c2VjcmV0LWtleQ"}
+var cred = ottr.Credential{"access_key_id": akid, "secret_access_key": secret}
 
 func webAsset() *ottr.Asset {
 	return &ottr.Asset{SystemName: "web01.example.com", CommonName: "web01.example.com",
@@ -48,7 +48,7 @@ func startHost(t *testing.T) *host {
 	keyPEM, _ := testpki.MarshalKey(key)
 	os.WriteFile(filepath.Join(dir, "web.key"), keyPEM, 0o600)
 	os.WriteFile(filepath.Join(dir, "web.crt"), ottr.EncodeChain(ca.Sign(csr, 30*24*time.Hour)), 0o644)
-	svc := simssm.Start(akid)
+	svc := simssm.Start(akid, secret)
 	t.Cleanup(svc.Close)
 	inst, err := svc.AddInstance("web01.example.com", filepath.Join(dir, "web.crt"), filepath.Join(dir, "web.key"))
 	if err != nil {

@@ -1,16 +1,22 @@
 // Package ssm simulates AWS Systems Manager for one or more managed Linux
 // instances, speaking SSM's JSON protocol (awsJson1_1: POST / with
-// X-Amz-Target: AmazonSSM.<Operation>, SigV4-signed) for the calls a
-// rotation makes: DescribeInstanceInformation (with tag:Name filters),
-// SendCommand (AWS-RunShellScript) and GetCommandInvocation. Errors are
-// SSM's {"__type","message"} with HTTP 400.
+// X-Amz-Target: AmazonSSM.<Operation>, Content-Type
+// application/x-amz-json-1.1) with real Signature Version 4 checks
+// (sigv4.go), for the Run Command calls: DescribeInstanceInformation
+// (instances.go), SendCommand with AWS-RunShellScript, GetCommandInvocation,
+// ListCommands and ListCommandInvocations (commands.go). Errors are SSM's
+// {"__type","message"} with HTTP 400; request members the simulator does
+// not model are refused, never ignored.
 //
 // The instances are this machine: a command really runs with sh in the
-// background and moves from Pending to InProgress to Success or Failed
-// with its exit code, stdout and stderr (cut to SSM's 24,000 characters),
-// so openssl really makes the key. Each instance serves TLS on its own
-// port with the key and certificate files the commands install, read on
-// every handshake (as a service after its reload).
+// background and moves from Pending to InProgress to Success, Failed or
+// TimedOut with its exit code, stdout and stderr, as SSM Agent reports
+// them, so openssl really makes the key. SendCommand's TimeoutSeconds
+// bounds delivery (an instance whose agent is offline gets the command
+// when it is back, or never), the document's executionTimeout bounds the
+// run. Each instance serves TLS on its own port with the key and
+// certificate files the commands install, read on every handshake (as a
+// service after its reload).
 //
 // An instance's commands can be made to fail (Instance.Fail), as a full
 // disk or a read-only file system makes mv, cp or chmod fail there:
@@ -18,20 +24,16 @@
 package ssm
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -39,14 +41,20 @@ import (
 	"github.com/ottr-dev/ottr/sim/faultbin"
 )
 
+// maxBody bounds a request body; SendCommand's largest legitimate bodies
+// (scripts carrying a certificate chain) are far smaller.
+const maxBody = 1 << 20
+
 // Instance is one managed instance.
 type Instance struct {
 	ID, Name string
-	// Online is what PingStatus reports.
+	// Online is what PingStatus reports; change it with Service.SetOnline.
 	Online bool
 	// CertPath and KeyPath are the files its TLS server presents; Addr is
 	// that server.
 	CertPath, KeyPath, Addr string
+	tags                    map[string]string
+	lastPing                time.Time
 	ln                      net.Listener
 	faults                  string
 }
@@ -55,41 +63,47 @@ type Instance struct {
 // Fail() lets them all run again.
 func (in *Instance) Fail(faults ...faultbin.Fault) error { return faultbin.Set(in.faults, faults...) }
 
-type invocation struct {
-	status, stdout, stderr string
-	code                   int
-	done                   chan struct{}
-}
-
 // Service is a running SSM endpoint.
 type Service struct {
 	// URL is the endpoint to give the SDK (BaseEndpoint).
 	URL string
 	// AccessKeyID is the only key whose signatures are accepted.
 	AccessKeyID string
+	// Region is the region requests must be signed for (us-east-1).
+	Region string
+
+	keys map[string]string // access key ID → secret access key
 
 	mu        sync.Mutex
 	instances []*Instance
-	commands  map[string]*invocation // commandID/instanceID
+	commands  []*command // in the order sent
 	srv       *httptest.Server
+	closed    bool
 	// failNext makes the next SendCommand fail with this __type.
 	failNext string
 	sends    int
 	bg       sync.WaitGroup
+	// second is how long one second of TimeoutSeconds lasts; only this
+	// package's tests shorten it, to see a delivery time out.
+	second time.Duration
 }
 
-// Start runs the endpoint.
-func Start(accessKeyID string) *Service {
-	s := &Service{AccessKeyID: accessKeyID, commands: map[string]*invocation{}}
+// Start runs the endpoint, accepting requests signed with this key pair
+// for service ssm in us-east-1.
+func Start(accessKeyID, secretAccessKey string) *Service {
+	s := &Service{AccessKeyID: accessKeyID, Region: "us-east-1", keys: map[string]string{accessKeyID: secretAccessKey}, second: time.Second}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	return s
 }
 
 // Close stops the endpoint and the instances' TLS servers, after the
-// commands still running end.
+// commands still running end; commands not delivered yet never run.
 func (s *Service) Close() {
 	s.srv.Close()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.bg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -99,12 +113,13 @@ func (s *Service) Close() {
 	}
 }
 
-// AddInstance registers a managed instance tagged Name=name whose TLS
-// server presents certPath and keyPath.
+// AddInstance registers an online managed EC2 instance tagged Name=name
+// whose TLS server presents certPath and keyPath.
 func (s *Service) AddInstance(name, certPath, keyPath string) (*Instance, error) {
-	b := make([]byte, 8)
+	b := make([]byte, 9)
 	_, _ = rand.Read(b)
-	in := &Instance{ID: "i-0" + hex.EncodeToString(b)[:16], Name: name, Online: true, CertPath: certPath, KeyPath: keyPath}
+	in := &Instance{ID: "i-0" + hex.EncodeToString(b)[:16], Name: name, Online: true, CertPath: certPath, KeyPath: keyPath,
+		tags: map[string]string{"Name": name}, lastPing: time.Now()}
 	dir, err := os.MkdirTemp("", "ottr-ssm-faults-")
 	if err != nil {
 		return nil, err
@@ -115,6 +130,7 @@ func (s *Service) AddInstance(name, certPath, keyPath string) (*Instance, error)
 		return &c, err
 	}})
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	in.ln, in.Addr = ln, ln.Addr().String()
@@ -137,6 +153,15 @@ func (s *Service) AddInstance(name, certPath, keyPath string) (*Instance, error)
 	return in, nil
 }
 
+// Tag sets a tag on an instance (tag:<key> filters select on it).
+func (s *Service) Tag(id, key, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in := s.instance(id); in != nil {
+		in.tags[key] = value
+	}
+}
+
 // Sends counts SendCommand requests, refused ones included.
 func (s *Service) Sends() int {
 	s.mu.Lock()
@@ -144,13 +169,26 @@ func (s *Service) Sends() int {
 	return s.sends
 }
 
-// SetOnline sets what an instance's PingStatus reports.
+// SetOnline sets what an instance's PingStatus reports. An instance coming
+// back online gets the commands sent to it meanwhile whose delivery
+// timeout has not passed, as its agent would.
 func (s *Service) SetOnline(id string, online bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, in := range s.instances {
-		if in.ID == id {
-			in.Online = online
+	in := s.instance(id)
+	if in == nil {
+		return
+	}
+	if in.Online && !online {
+		in.lastPing = time.Now()
+	}
+	in.Online = online
+	if !online {
+		return
+	}
+	for _, c := range s.commands {
+		if c.instanceID == id && c.status == statusDelayed {
+			s.deliver(c, in)
 		}
 	}
 }
@@ -163,86 +201,77 @@ func (s *Service) FailNextCommand(errType string) {
 	s.failNext = errType
 }
 
-func awsError(w http.ResponseWriter, typ, msg string) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-ErrorType", typ)
-	w.WriteHeader(http.StatusBadRequest)
-	_ = json.NewEncoder(w).Encode(map[string]string{"__type": typ, "message": msg})
-}
-
-func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
-	auth := r.Header.Get("Authorization")
-	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential="+s.AccessKeyID+"/") || !strings.Contains(auth, "/ssm/aws4_request") {
-		awsError(w, "UnrecognizedClientException", "The security token included in the request is invalid.")
-		return
+// instance is the instance with this ID, or nil; s.mu is held.
+func (s *Service) instance(id string) *Instance {
+	for _, in := range s.instances {
+		if in.ID == id {
+			return in
+		}
 	}
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AmazonSSM.")
-	if !ok || r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json-1.1") {
-		awsError(w, "UnknownOperationException", "")
-		return
-	}
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	var out any
-	var err error
-	switch op {
-	case "DescribeInstanceInformation":
-		out, err = s.describe(body)
-	case "SendCommand":
-		out, err = s.send(body)
-	case "GetCommandInvocation":
-		out, err = s.invocation(body)
-	default:
-		awsError(w, "UnknownOperationException", op+" is not simulated")
-		return
-	}
-	var ae *apiError
-	if errors.As(err, &ae) {
-		awsError(w, ae.typ, ae.msg)
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	_ = json.NewEncoder(w).Encode(out)
+	return nil
 }
 
 type apiError struct{ typ, msg string }
 
 func (e *apiError) Error() string { return e.typ + ": " + e.msg }
 
-func (s *Service) describe(body []byte) (any, error) {
-	var in struct {
-		Filters []struct {
-			Key    string
-			Values []string
-		}
+func writeError(w http.ResponseWriter, e *apiError) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", e.typ)
+	w.WriteHeader(http.StatusBadRequest)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": e.typ, "message": e.msg})
+}
+
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Amzn-RequestId", newUUID())
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		writeError(w, &apiError{"SerializationException", "could not read the request body"})
+		return
 	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, &apiError{"ValidationException", "1 validation error detected: request body"}
+	if len(body) > maxBody {
+		writeError(w, &apiError{"ValidationException", fmt.Sprintf("The request body is larger than the %d bytes this simulator accepts.", maxBody)})
+		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	list := []map[string]any{}
-	for _, inst := range s.instances {
-		match := true
-		for _, f := range in.Filters {
-			switch f.Key {
-			case "tag:Name":
-				match = match && contains(f.Values, inst.Name)
-			case "InstanceIds":
-				match = match && contains(f.Values, inst.ID)
-			default:
-				return nil, &apiError{"InvalidFilterKey", "The specified key is not valid: " + f.Key}
-			}
-		}
-		if match {
-			ping := "ConnectionLost"
-			if inst.Online {
-				ping = "Online"
-			}
-			list = append(list, map[string]any{"InstanceId": inst.ID, "PingStatus": ping, "PlatformType": "Linux",
-				"PlatformName": "Ubuntu", "ComputerName": inst.Name, "AgentVersion": "3.3.40.0", "ResourceType": "EC2Instance"})
-		}
+	if e := s.authenticate(r, body); e != nil {
+		writeError(w, e)
+		return
 	}
-	return map[string]any{"InstanceInformationList": list}, nil
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AmazonSSM.")
+	if !ok || r.Method != http.MethodPost {
+		writeError(w, &apiError{"UnknownOperationException", ""})
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-amz-json-1.1") {
+		writeError(w, &apiError{"UnknownOperationException", fmt.Sprintf("Content-Type %q is not application/x-amz-json-1.1", ct)})
+		return
+	}
+	handlers := map[string]func([]byte) (any, *apiError){
+		"DescribeInstanceInformation": s.describeInstanceInformation,
+		"SendCommand":                 s.sendCommand,
+		"GetCommandInvocation":        s.getCommandInvocation,
+		"ListCommands":                s.listCommands,
+		"ListCommandInvocations":      s.listCommandInvocations,
+	}
+	h, ok := handlers[op]
+	if !ok {
+		writeError(w, &apiError{"UnknownOperationException", op + " is not modelled by this simulator"})
+		return
+	}
+	out, e := h(body)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 func contains(list []string, s string) bool {
@@ -254,104 +283,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (s *Service) send(body []byte) (any, error) {
-	var in struct {
-		DocumentName   string
-		InstanceIds    []string
-		Parameters     map[string][]string
-		TimeoutSeconds int
-	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, &apiError{"ValidationException", "request body"}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sends++
-	if t := s.failNext; t != "" {
-		s.failNext = ""
-		return nil, &apiError{t, "Rate exceeded"}
-	}
-	if in.DocumentName != "AWS-RunShellScript" {
-		return nil, &apiError{"InvalidDocument", "Document " + in.DocumentName + " is not simulated"}
-	}
-	if len(in.InstanceIds) != 1 {
-		return nil, &apiError{"ValidationException", "give one instance"}
-	}
-	var inst *Instance
-	for _, x := range s.instances {
-		if x.ID == in.InstanceIds[0] {
-			inst = x
-		}
-	}
-	if inst == nil || !inst.Online {
-		return nil, &apiError{"InvalidInstanceId", "Instances [[" + in.InstanceIds[0] + "]] not in a valid state for account 123456789012"}
-	}
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	id := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-	inv := &invocation{status: "Pending", done: make(chan struct{})}
-	s.commands[id+"/"+inst.ID] = inv
-	timeout := time.Duration(in.TimeoutSeconds) * time.Second
-	if timeout <= 0 {
-		timeout = time.Hour
-	}
-	script := strings.Join(in.Parameters["commands"], "\n")
-	s.bg.Add(1)
-	go s.run(inv, inst, script, timeout)
-	return map[string]any{"Command": map[string]any{"CommandId": id, "DocumentName": in.DocumentName, "InstanceIds": in.InstanceIds,
-		"Status": "Pending", "RequestedDateTime": float64(time.Now().Unix())}}, nil
-}
-
-func (s *Service) run(inv *invocation, inst *Instance, script string, timeout time.Duration) {
-	defer s.bg.Done()
-	defer close(inv.done)
-	s.mu.Lock()
-	inv.status = "InProgress"
-	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "sh", "-c", script)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(os.Environ(), "AWS_SSM_INSTANCE_ID=simulated", "PATH="+faultbin.PATH(inst.faults, os.Getenv("PATH")))
-	err := cmd.Run()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	inv.stdout, inv.stderr = cut(stdout.String()), cut(stderr.String())
-	var ee *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		inv.status, inv.code = "TimedOut", -1
-	case errors.As(err, &ee):
-		inv.status, inv.code = "Failed", ee.ExitCode()
-	case err != nil:
-		inv.status, inv.code, inv.stderr = "Failed", 1, err.Error()
-	default:
-		inv.status = "Success"
-	}
-}
-
-// cut is SSM's limit on the output returned by GetCommandInvocation.
-func cut(s string) string {
-	if len(s) > 24000 {
-		return s[:24000]
-	}
-	return s
-}
-
-func (s *Service) invocation(body []byte) (any, error) {
-	var in struct{ CommandId, InstanceId string }
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, &apiError{"ValidationException", "request body"}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	inv := s.commands[in.CommandId+"/"+in.InstanceId]
-	if inv == nil {
-		return nil, &apiError{"InvocationDoesNotExist", ""}
-	}
-	details := map[string]string{"Pending": "Pending", "InProgress": "InProgress", "Success": "Success", "Failed": "Failed", "TimedOut": "DeliveryTimedOut"}
-	return map[string]any{"CommandId": in.CommandId, "InstanceId": in.InstanceId, "DocumentName": "AWS-RunShellScript",
-		"Status": inv.status, "StatusDetails": details[inv.status], "ResponseCode": inv.code,
-		"StandardOutputContent": inv.stdout, "StandardErrorContent": inv.stderr}, nil
-}
+// epoch is how awsJson1_1 carries a timestamp: seconds since 1970, with
+// milliseconds.
+func epoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
