@@ -29,13 +29,15 @@ func (s *session) command(op *elem) answer {
 	if format == "" {
 		format = "xml" // Junos's default for <command>
 	}
-	if format != "xml" && format != "text" {
-		return fail("protocol", "invalid-value", "command format must be text or xml, not "+format, "format")
-	}
 	base, pipe, piped := strings.Cut(cmd, "|")
 	base, pipe = strings.TrimSpace(base), strings.TrimSpace(pipe)
+	isConfig := base == "show configuration" || strings.HasPrefix(base, "show configuration ")
+	// format="set" is how Junos is asked for | display set.
+	if format != "xml" && format != "text" && (format != "set" || !isConfig) {
+		return fail("protocol", "invalid-value", "command format must be text or xml (set for show configuration), not "+format, "format")
+	}
 	switch {
-	case strings.HasPrefix(base, "show configuration"):
+	case isConfig:
 		if piped && pipe != "display set" {
 			return notModelled("the pipe | " + pipe)
 		}
@@ -76,6 +78,14 @@ func (s *session) showConfiguration(path []string, format string, asSet bool) an
 		return ok(cfgRPCError(err))
 	}
 	var b strings.Builder
+	if format == "set" {
+		if sub == active {
+			sub.set(&b)
+		} else if sub != nil {
+			(&node{children: []*node{sub}}).set(&b)
+		}
+		return ok("<configuration-set>\n" + esc(b.String()) + "</configuration-set>")
+	}
 	switch {
 	case sub == nil:
 	case format == "xml" && !asSet:

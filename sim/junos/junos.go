@@ -116,6 +116,7 @@ const maxRollback = 50
 // SSH on, J-Web with its system-generated certificate.
 const initialConfig = `set version 23.4R1.9
 set system host-name %s
+set system domain-name example.net
 set system services ssh
 set system services netconf ssh
 set system services web-management https system-generated-certificate`
