@@ -91,14 +91,15 @@ type Device struct {
 	candidate *node
 	history   []commit
 	// lockedBy is the session holding the configuration lock, 0 none.
-	lockedBy int
-	sessions int
-	faults   Faults
-	factory  tls.Certificate
-	sshLn    net.Listener
-	webLn    net.Listener
-	config   *ssh.ServerConfig
-	rpcs     []string
+	lockedBy   int
+	lockedUser string
+	sessions   int
+	faults     Faults
+	factory    tls.Certificate
+	sshLn      net.Listener
+	webLn      net.Listener
+	config     *ssh.ServerConfig
+	rpcs       []string
 }
 
 // commit is one committed configuration, as "show system commit" lists.

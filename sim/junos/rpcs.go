@@ -124,7 +124,7 @@ func (s *session) lockHolder() string {
 	if u := s.d.faults.LockedBy; u != "" {
 		return "configuration database locked by:\n  " + u + " terminal p0 (pid 4242) on since 2024-05-01 10:00:00 UTC\n      exclusive [edit]"
 	}
-	return fmt.Sprintf("configuration database locked by:\n  %s built-in (pid %d) on since %s\n      exclusive [edit]", s.user, s.d.lockedBy, "2024-05-01 10:00:00 UTC")
+	return fmt.Sprintf("configuration database locked by:\n  %s built-in (pid %d) on since %s\n      exclusive [edit]", s.d.lockedUser, s.d.lockedBy, "2024-05-01 10:00:00 UTC")
 }
 
 // editable is "" when this session may change the candidate: nobody
@@ -149,7 +149,7 @@ func (s *session) lock() answer {
 	if diff(d.history[0].config, d.candidate) != "" {
 		return fail("protocol", "lock-denied", "configuration database modified", "")
 	}
-	d.lockedBy = s.id
+	d.lockedBy, d.lockedUser = s.id, s.user
 	return ok("<ok/>")
 }
 
