@@ -129,6 +129,11 @@ func TestNcclient(t *testing.T) {
 	expectText(t, got, "rollback_diff", "-   host-name nc-set;", "+   host-name nc-lab;")
 	expect(t, got, "commit_rollback", true)
 	expect(t, got, "running_after_rollback", []string{"nc-lab"})
+	// Deleting what is not there is a warning; the rest is loaded.
+	expectError(t, got, "load_warn", "rpc_error", "statement not found")
+	expectError(t, got, "load_warn", "rpc_error", `"severity":"warning"`)
+	expectText(t, got, "candidate_after_warn", "set system time-zone UTC\n")
+	expect(t, got, "discard_warned", true)
 	expect(t, got, "unlock", true)
 	expect(t, got, "software", map[string]string{"host-name": "nc-lab", "junos-version": "23.4R1.9", "product-model": "srx340"})
 	expectText(t, got, "show_version", "Hostname: nc-lab", "Junos: 23.4R1.9")

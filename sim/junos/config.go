@@ -322,7 +322,19 @@ func tokens(text string) ([]string, error) {
 }
 
 // loadSet applies set and delete commands, one a line.
-func loadSet(root *node, text string) error {
+func loadSet(root *node, text string) error { return loadSetW(root, text, nil) }
+
+// notFound records a delete of a statement that is not there: Junos loads
+// the rest and warns "statement not found" (which is why Ansible's
+// junos_config drops such deletes before loading).
+func notFound(warn *[]*cfgError, at *node, words []string) {
+	if warn != nil {
+		*warn = append(*warn, &cfgError{msg: "statement not found", bad: strings.Join(words, " "), path: at.path()})
+	}
+}
+
+// loadSetW is loadSet reporting deletes of absent statements to warn.
+func loadSetW(root *node, text string, warn *[]*cfgError) error {
 	for _, line := range strings.Split(text, "\n") {
 		words, err := tokens(line)
 		if err != nil {
@@ -345,9 +357,11 @@ func loadSet(root *node, text string) error {
 			if err != nil {
 				return err
 			}
-			if n != nil {
-				n.remove()
+			if n == nil {
+				notFound(warn, root, words[1:])
+				continue
 			}
+			n.remove()
 		default:
 			return &cfgError{msg: "syntax error, only set and delete commands are simulated", bad: words[0]}
 		}
@@ -359,6 +373,11 @@ func loadSet(root *node, text string) error {
 // the statement's contents when honorReplace (load replace), delete: tags
 // delete the statement.
 func loadText(root *node, text string, honorReplace bool) error {
+	return loadTextW(root, text, honorReplace, nil)
+}
+
+// loadTextW is loadText reporting deletes of absent statements to warn.
+func loadTextW(root *node, text string, honorReplace bool, warn *[]*cfgError) error {
 	toks, err := tokens(text)
 	if err != nil {
 		return err
@@ -378,7 +397,9 @@ func loadText(root *node, text string, honorReplace bool) error {
 				if err != nil {
 					return err
 				}
-				if n != nil {
+				if n == nil {
+					notFound(warn, top, words)
+				} else {
 					n.remove()
 				}
 			} else if _, err := walk(top, words, true); err != nil {

@@ -199,13 +199,14 @@ func (s *session) loadConfiguration(op *elem) answer {
 	}
 	work := d.candidate.clone(nil)
 	var err error
+	var warns []*cfgError
 	switch {
 	case action == "set" && format == "text":
 		body := op.child("configuration-set")
 		if body == nil {
 			return results(rpcError("protocol", "missing-element", "error", `action="set" loads <configuration-set>`, "configuration-set"), 1)
 		}
-		err = loadSet(work, body.Text)
+		err = loadSetW(work, body.Text, &warns)
 	case action == "set":
 		return results(rpcError("protocol", "invalid-value", "error", `action="set" needs format="text"`, "format"), 1)
 	case action != "merge" && action != "replace" && action != "override":
@@ -218,7 +219,7 @@ func (s *session) loadConfiguration(op *elem) answer {
 		if action == "override" {
 			work = newConfig()
 		}
-		err = loadText(work, body.Text, action == "replace")
+		err = loadTextW(work, body.Text, action == "replace", &warns)
 	case format == "xml":
 		body := op.child("configuration")
 		if body == nil {
@@ -236,7 +237,11 @@ func (s *session) loadConfiguration(op *elem) answer {
 		return results(cfgRPCError(err), 1)
 	}
 	d.candidate = work
-	return results("<ok/>", 0)
+	var b strings.Builder
+	for _, w := range warns {
+		b.WriteString(cfgRPCWarning(w))
+	}
+	return results(b.String()+"<ok/>", 0)
 }
 
 func (s *session) editConfig(op *elem) answer {

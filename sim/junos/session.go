@@ -159,6 +159,11 @@ func cfgRPCError(err error) string {
 		esc(editPath(e.path)), info, esc(e.msg))
 }
 
+// cfgRPCWarning is a statement Junos loaded around with a warning.
+func cfgRPCWarning(e *cfgError) string {
+	return strings.Replace(cfgRPCError(e), "<error-severity>error</error-severity>", "<error-severity>warning</error-severity>", 1)
+}
+
 // esc escapes text for an XML text node as Junos writes it: markup
 // characters only, line breaks left as they are.
 var esc = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace

@@ -72,6 +72,9 @@ step("rollback", lambda: m.rollback(rollback=1).xpath("//ok") != [])
 step("rollback_diff", lambda: m.compare_configuration(rollback=0).xpath("//configuration-output")[0].text)
 step("commit_rollback", lambda: m.commit().xpath("//commit-success") != [])
 step("running_after_rollback", lambda: texts(m.get_config(source="running"), "host-name"))
+step("load_warn", lambda: m.load_configuration(action="set", config=["delete system time-zone", "set system time-zone UTC"]).xpath("//ok") != [])
+step("candidate_after_warn", lambda: m.get_configuration(format="set").xpath("//configuration-set")[0].text)
+step("discard_warned", lambda: ok(m.discard_changes()))
 step("unlock", lambda: ok(m.unlock(target="candidate")))
 
 step("software", lambda: {t: texts(m.rpc(etree.Element("get-software-information")), t)[0]
