@@ -226,7 +226,8 @@ type reply struct {
 	ConfigOutput string `xml:"configuration-information>configuration-output"`
 	Load         struct {
 		Errors []struct {
-			Message string `xml:"error-message"`
+			Severity string `xml:"error-severity"`
+			Message  string `xml:"error-message"`
 		} `xml:"rpc-error"`
 	} `xml:"load-configuration-results"`
 	Inner string `xml:",innerxml"`
@@ -265,8 +266,12 @@ func (s *session) call(what, body string) (*reply, error) {
 			msgs = append(msgs, strings.TrimSpace(e.Message))
 		}
 	}
+	// A load also reports warnings (a deleted statement that was not
+	// there: "statement not found"); Junos loaded the rest.
 	for _, e := range r.Load.Errors {
-		msgs = append(msgs, strings.TrimSpace(e.Message))
+		if e.Severity == "error" {
+			msgs = append(msgs, strings.TrimSpace(e.Message))
+		}
 	}
 	if len(msgs) > 0 {
 		return &r, ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: %s: %s", s.d.c.Address, what, strings.Join(msgs, "; "))
