@@ -27,6 +27,9 @@ type schema struct {
 	// presence containers stay when they become empty (ssh; means the
 	// service is on); other containers go with their last statement.
 	presence bool
+	// implicit is the one list whose entries a container holds with
+	// the list's keyword left out of set and text forms.
+	implicit string
 	children map[string]*schema
 }
 
@@ -68,15 +71,19 @@ var configSchema = c(map[string]*schema{
 			"ca-profile": l(map[string]*schema{"ca-identity": leafS}),
 		}),
 	}),
-	"interfaces": l(map[string]*schema{
-		"description": leafS,
-		"unit": l(map[string]*schema{
+	// set interfaces ge-0/0/0 …: the interface list's keyword is
+	// implied, in XML it is <interfaces><interface><name>.
+	"interfaces": {kind: container, implicit: "interface", children: map[string]*schema{
+		"interface": l(map[string]*schema{
 			"description": leafS,
-			"family": c(map[string]*schema{
-				"inet": p(map[string]*schema{"address": l(nil)}),
+			"unit": l(map[string]*schema{
+				"description": leafS,
+				"family": c(map[string]*schema{
+					"inet": p(map[string]*schema{"address": l(nil)}),
+				}),
 			}),
 		}),
-	}),
+	}},
 })
 
 // node is one statement of a configuration.
@@ -117,9 +124,34 @@ func (n *node) ensure(name, key string, s *schema) *node {
 		}
 	}
 	c := &node{name: name, key: key, sch: s, parent: n}
-	n.children = append(n.children, c)
+	// Junos keeps statements in its schema's order, whatever order they
+	// were configured in; list entries stay in the order they came.
+	at := len(n.children)
+	for i, o := range n.children {
+		if rank[o.name] > rank[name] {
+			at = i
+			break
+		}
+	}
+	n.children = append(n.children[:at], append([]*node{c}, n.children[at:]...)...)
 	return c
 }
+
+// rank orders statements as Junos shows them.
+var rank = func() map[string]int {
+	m := map[string]int{}
+	for i, name := range []string{
+		"version", "system", "security", "interfaces",
+		"host-name", "domain-name", "time-zone", "name-server", "login", "services",
+		"message", "ssh", "netconf", "web-management", "root-login", "protocol-version", "rfc-compliant",
+		"http", "https", "port", "system-generated-certificate", "pki-local-certificate", "interface",
+		"pki", "ca-profile", "ca-identity",
+		"description", "unit", "family", "inet", "address",
+	} {
+		m[name] = i
+	}
+	return m
+}()
 
 var choice = map[string]string{
 	"pki-local-certificate":        "system-generated-certificate",
@@ -152,9 +184,15 @@ func (n *node) clone(parent *node) *node {
 	return out
 }
 
+// implied reports an entry whose list keyword is not written.
+func (n *node) implied() bool { return n.parent != nil && n.parent.sch.implicit == n.name }
+
 // words are the statement's own words: name, and key or value.
 func (n *node) words() []string {
 	w := []string{n.name}
+	if n.implied() {
+		w = nil
+	}
 	if n.key != "" {
 		w = append(w, quote(n.key))
 	}
@@ -170,7 +208,9 @@ func (n *node) path() []string {
 		return nil
 	}
 	out := n.parent.path()
-	out = append(out, n.name)
+	if !n.implied() {
+		out = append(out, n.name)
+	}
 	if n.key != "" {
 		out = append(out, quote(n.key))
 	}
@@ -217,6 +257,11 @@ func walk(n *node, words []string, create bool) (*node, error) {
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		s := n.sch.children[w]
+		if imp := n.sch.implicit; imp != "" && w != imp {
+			// The word is the entry's name, the keyword implied.
+			s, i = n.sch.children[imp], i-1
+			w = imp
+		}
 		if s == nil {
 			return nil, &cfgError{msg: "syntax error", bad: w, path: n.path()}
 		}

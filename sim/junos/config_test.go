@@ -56,12 +56,20 @@ func TestConfigEdits(t *testing.T) {
 	if err := loadSet(c, "set system services web-management https pki-local-certificate web\ndelete system login"); err != nil {
 		t.Fatal(err)
 	}
-	if _, s := render(c); s != "set system services web-management https pki-local-certificate web\nset system host-name a\n" {
+	if _, s := render(c); s != "set system host-name a\nset system services web-management https pki-local-certificate web\n" {
 		t.Errorf("after set and delete:\n%s", s)
 	}
 	if d := diff(old, c); !strings.Contains(d, "[edit system services web-management https]\n-   system-generated-certificate;\n+   pki-local-certificate web;\n") ||
 		!strings.Contains(d, "[edit system]\n-   login {\n-       message hi;\n-   }\n") {
 		t.Errorf("diff:\n%s", d)
+	}
+	// Statements show in Junos's order, not the order they were set in.
+	o := newConfig()
+	if err := loadSet(o, "set interfaces ge-0/0/1 unit 0 description b\nset interfaces ge-0/0/0 description a\nset system services ssh\nset system host-name z"); err != nil {
+		t.Fatal(err)
+	}
+	if txt, _ := render(o); !strings.HasPrefix(txt, "system {\n    host-name z;\n    services {\n") || !strings.Contains(txt, "interfaces {\n    ge-0/0/1 {\n        unit 0 {\n            description b;\n        }\n    }\n    ge-0/0/0 {\n        description a;\n    }\n}\n") {
+		t.Errorf("order:\n%s", txt)
 	}
 	// replace: replaces with load replace only; delete: deletes.
 	if err := loadText(c, "system { replace: services { ssh; } delete: host-name; }", true); err != nil {
