@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ottr-dev/ottr/internal/testtool"
 	"github.com/ottr-dev/ottr/sim/junos"
@@ -38,10 +39,10 @@ func startDevice(t *testing.T) *junos.Device {
 // runPython runs a script of testdata with the device's address and the
 // login, and decodes the JSON it prints: one entry per step, the value
 // the client returned or {"rpc_error"|"error": …} for what it raised.
-func runPython(t *testing.T, py, script string, dev *junos.Device) map[string]any {
+func runPython(t *testing.T, py, script string, dev *junos.Device, args ...string) map[string]any {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(dev.Addr)
-	b, err := exec.Command(py, filepath.Join("testdata", script), host, port, clientUser, clientPass).Output()
+	b, err := exec.Command(py, append([]string{filepath.Join("testdata", script), host, port, clientUser, clientPass}, args...)...).Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -101,7 +102,9 @@ func TestNcclient(t *testing.T) {
 	t.Parallel()
 	py := testtool.NeedPython(t, "ncclient", "python3-ncclient")
 	dev := startDevice(t)
-	got := runPython(t, py, "ncclient_check.py", dev)
+	// A confirmed commit's minute lasts 300ms; the script waits 1s.
+	dev.SetMinute(300 * time.Millisecond)
+	got := runPython(t, py, "ncclient_check.py", dev, "1")
 
 	expect(t, got, "base11", true) // both announced base:1.1: chunked framing
 	expect(t, got, "running_hostname", []string{"srx1"})
@@ -139,8 +142,18 @@ func TestNcclient(t *testing.T) {
 	expectText(t, got, "show_version", "Hostname: nc-lab", "Junos: 23.4R1.9")
 	expectText(t, got, "show_config_set", "set system host-name nc-lab\n", "set system services netconf ssh\n")
 	expectError(t, got, "bad_command", "rpc_error", "syntax error")
-	expectError(t, got, "confirmed", "rpc_error", "not simulated")
-	if lines, _ := dev.Committed(); !slices.Contains(lines, "set system host-name nc-lab") {
+	expect(t, got, "lock_confirm", true)
+	expect(t, got, "load_confirm", true)
+	expect(t, got, "commit_confirmed", true)
+	expect(t, got, "running_while_pending", []string{"nc-unconfirmed"})
+	expect(t, got, "running_after_timeout", []string{"nc-lab"}) // rolled back
+	expect(t, got, "load_kept", true)
+	expect(t, got, "commit_confirmed_again", true)
+	expect(t, got, "confirming_check", true)
+	expect(t, got, "running_confirmed", []string{"nc-confirmed"})
+	expectError(t, got, "bad_timeout", "rpc_error", "confirm-timeout must be")
+	expect(t, got, "unlock_confirm", true)
+	if lines, _ := dev.Committed(); !slices.Contains(lines, "set system host-name nc-confirmed") {
 		t.Errorf("committed on the device: %v", lines)
 	}
 }
@@ -192,6 +205,10 @@ func TestAnsible(t *testing.T) {
 	playbook := testtool.Need(t, "ansible-playbook", "ansible")
 	testtool.NeedPython(t, "ncclient", "python3-ncclient")
 	dev := startDevice(t)
+	// The playbook's commit confirmed waits one minute, here 5s, for the
+	// task after it to confirm it.
+	minute := 5 * time.Second
+	dev.SetMinute(minute)
 	host, port, _ := net.SplitHostPort(dev.Addr)
 	dir := t.TempDir()
 	inv := filepath.Join(dir, "inventory.ini")
@@ -275,7 +292,12 @@ func TestAnsible(t *testing.T) {
 	if !strings.Contains(back, "set system host-name srx1") || strings.Contains(back, "time-zone") || strings.Contains(back, "login") {
 		t.Errorf("after rollback 2: %q", back)
 	}
-	if lines := setLinesOf(dev); !slices.Contains(lines, "set system host-name srx1") {
+	if res["commit confirmed"]["changed"] != true || res["confirm the commit"]["changed"] != true {
+		t.Errorf("commit confirmed: %v; confirming: %v", res["commit confirmed"], res["confirm the commit"])
+	}
+	// Confirmed, the commit stays once its minute has passed.
+	time.Sleep(minute + time.Second)
+	if lines := setLinesOf(dev); !slices.Contains(lines, "set system host-name ansible-confirmed") {
 		t.Errorf("committed on the device: %v", lines)
 	}
 }

@@ -93,13 +93,19 @@ type Device struct {
 	// lockedBy is the session holding the configuration lock, 0 none.
 	lockedBy   int
 	lockedUser string
-	sessions   int
-	faults     Faults
-	factory    tls.Certificate
-	sshLn      net.Listener
-	webLn      net.Listener
-	config     *ssh.ServerConfig
-	rpcs       []string
+	// confirmTimer rolls back an unconfirmed commit; confirmGen tells a
+	// timer that fired late that it was confirmed meanwhile.
+	confirmTimer *time.Timer
+	confirmGen   int
+	// minute is how long the device's minute lasts (commit confirmed).
+	minute   time.Duration
+	sessions int
+	faults   Faults
+	factory  tls.Certificate
+	sshLn    net.Listener
+	webLn    net.Listener
+	config   *ssh.ServerConfig
+	rpcs     []string
 }
 
 // commit is one committed configuration, as "show system commit" lists.
@@ -125,7 +131,7 @@ set system services web-management https system-generated-certificate`
 // Start runs a device with one user on 127.0.0.1.
 func Start(user, password string) (*Device, error) {
 	d := &Device{Hostname: "srx1", users: map[string]string{user: password}, keys: map[string]*localCert{},
-		cas: map[string][]*x509.Certificate{}, files: map[string][]byte{}}
+		cas: map[string][]*x509.Certificate{}, files: map[string][]byte{}, minute: time.Minute}
 	active := newConfig()
 	if err := loadSet(active, fmt.Sprintf(initialConfig, d.Hostname)); err != nil {
 		return nil, err
@@ -168,6 +174,9 @@ func Start(user, password string) (*Device, error) {
 
 // Close stops the device.
 func (d *Device) Close() error {
+	d.mu.Lock()
+	d.confirmed()
+	d.mu.Unlock()
 	d.webLn.Close()
 	return d.sshLn.Close()
 }
@@ -177,6 +186,14 @@ func (d *Device) SetFaults(f Faults) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.faults = f
+}
+
+// SetMinute makes the device's minute last d, so that a test sees a
+// commit confirmed roll back without waiting minutes.
+func (d *Device) SetMinute(m time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.minute = m
 }
 
 // RPCs lists the operations received (command text or element name).

@@ -74,23 +74,40 @@ func (s *session) handle(op *elem) answer {
 		}
 		return ok("<ok/>")
 	case "commit":
-		if op.has("confirmed") || op.has("persist") || op.has("persist-id") {
-			return notModelled("confirmed commit")
+		if op.has("persist") || op.has("persist-id") {
+			return notModelled("a persistent confirmed commit")
+		}
+		var wait time.Duration
+		if op.has("confirmed") {
+			// RFC 6241 8.4.5: seconds, 600 by default.
+			secs, bad := confirmTimeout(op, 600, 1, 1<<32-1)
+			if bad != "" {
+				return fail("protocol", "invalid-value", bad, "confirm-timeout")
+			}
+			wait = time.Duration(secs) * d.minute / 60
 		}
 		// The NETCONF commit answers <ok/>; Junos's own commit-configuration
 		// answers its commit-results.
-		if a := s.commit(false, ""); !strings.Contains(a.body, "<commit-success/>") {
+		if a := s.commit(false, "", wait); !strings.Contains(a.body, "<commit-success/>") {
 			return a
 		}
 		return ok("<ok/>")
 	case "commit-configuration":
-		switch {
-		case op.has("confirmed") || op.has("confirm-timeout"):
-			return notModelled("commit confirmed")
-		case op.has("at-time"):
+		if op.has("at-time") {
 			return notModelled("commit at")
 		}
-		return s.commit(op.has("check"), op.value("log"))
+		var wait time.Duration
+		if op.has("confirmed") {
+			// Junos: minutes, 10 by default.
+			mins, bad := confirmTimeout(op, 10, 1, 65535)
+			if bad != "" {
+				return fail("protocol", "invalid-value", bad, "confirm-timeout")
+			}
+			wait = time.Duration(mins) * d.minute
+		} else if op.has("confirm-timeout") {
+			return fail("protocol", "invalid-value", "confirm-timeout goes with confirmed", "confirm-timeout")
+		}
+		return s.commit(op.has("check"), op.value("log"), wait)
 	case "discard-changes":
 		if err := s.editable(); err != "" {
 			return ok(err)
@@ -440,7 +457,24 @@ func (d *Device) check() string {
 	return strings.Join(errs, "") + rpcError("protocol", "operation-failed", "error", "configuration check-out failed", "")
 }
 
-func (s *session) commit(checkOnly bool, log string) answer {
+// confirmTimeout reads <confirm-timeout>, def when absent; bad says why
+// it is refused.
+func confirmTimeout(op *elem, def, lo, hi int) (n int, bad string) {
+	v := op.value("confirm-timeout")
+	if v == "" {
+		return def, ""
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Sprintf("confirm-timeout must be a whole number from %d to %d, not %q", lo, hi, v)
+	}
+	return n, ""
+}
+
+// commit commits the candidate (checkOnly: only checks it). Any commit
+// or commit check confirms a pending confirmed commit; a confirmed one
+// (confirm > 0) is rolled back when confirm passes unconfirmed.
+func (s *session) commit(checkOnly bool, log string, confirm time.Duration) answer {
 	d := s.d
 	if err := s.editable(); err != "" {
 		return ok(err)
@@ -453,6 +487,7 @@ func (s *session) commit(checkOnly bool, log string) answer {
 	if errs := d.check(); errs != "" {
 		return ok(errs)
 	}
+	d.confirmed()
 	if checkOnly {
 		return ok(`<commit-results><routing-engine junos:style="normal"><name>re0</name><commit-check-success/></routing-engine></commit-results>`)
 	}
@@ -460,7 +495,40 @@ func (s *session) commit(checkOnly bool, log string) answer {
 	if len(d.history) > maxRollback {
 		d.history = d.history[:maxRollback]
 	}
+	if confirm > 0 {
+		d.awaitConfirm(confirm)
+	}
 	return ok(`<commit-results><routing-engine junos:style="normal"><name>re0</name><commit-success/></routing-engine></commit-results>`)
+}
+
+// awaitConfirm rolls the active configuration back to the one before it
+// unless a commit confirms it within wait, as commit confirmed does.
+func (d *Device) awaitConfirm(wait time.Duration) {
+	d.confirmGen++
+	gen := d.confirmGen
+	d.confirmTimer = time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.confirmGen != gen || d.confirmTimer == nil || len(d.history) < 2 {
+			return
+		}
+		d.confirmTimer = nil
+		back := d.history[1].config.clone(nil)
+		d.history = append([]commit{{config: back, user: "root", at: time.Now(), log: "automatic rollback of an unconfirmed commit"}}, d.history...)
+		if len(d.history) > maxRollback {
+			d.history = d.history[:maxRollback]
+		}
+		d.candidate = back.clone(nil)
+	})
+}
+
+// confirmed stops a pending rollback: the commit is confirmed.
+func (d *Device) confirmed() {
+	if d.confirmTimer != nil {
+		d.confirmTimer.Stop()
+		d.confirmTimer = nil
+		d.confirmGen++
+	}
 }
 
 func (s *session) filePut(op *elem) answer {

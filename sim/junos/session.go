@@ -14,12 +14,13 @@ import (
 )
 
 // The hello announces what is modelled: base 1.0 and 1.1 (chunked
-// framing when the client announces 1.1 too), the candidate datastore and
-// validate. Not confirmed-commit: a confirmed commit is refused.
+// framing when the client announces 1.1 too), the candidate datastore,
+// confirmed commits and validate.
 const hello = `<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities>
 <capability>urn:ietf:params:netconf:base:1.0</capability>
 <capability>urn:ietf:params:netconf:base:1.1</capability>
 <capability>urn:ietf:params:netconf:capability:candidate:1.0</capability>
+<capability>urn:ietf:params:netconf:capability:confirmed-commit:1.0</capability>
 <capability>urn:ietf:params:netconf:capability:validate:1.0</capability>
 <capability>urn:ietf:params:xml:ns:netconf:base:1.0</capability>
 <capability>urn:ietf:params:xml:ns:netconf:capability:candidate:1.0</capability>

@@ -2,6 +2,7 @@
 print what each step got back as JSON; the Go test asserts on it."""
 import json
 import sys
+import time
 
 from lxml import etree
 from ncclient import manager
@@ -82,6 +83,21 @@ step("software", lambda: {t: texts(m.rpc(etree.Element("get-software-information
 step("show_version", lambda: m.command("show version", format="text").xpath("//output")[0].text)
 step("show_config_set", lambda: m.command("show configuration system | display set", format="text").xpath("//configuration-output")[0].text)
 step("bad_command", lambda: m.command("show no-such-thing", format="text").xpath("//output")[0].text)
-step("confirmed", lambda: m.rpc(etree.fromstring("<commit-configuration><confirmed/></commit-configuration>")).xpath("//commit-success") != [])
+
+# commit confirmed: rolled back unless confirmed (the device's minute is
+# made short by the test).
+step("lock_confirm", lambda: ok(m.lock(target="candidate")))
+step("load_confirm", lambda: m.load_configuration(action="set", config=["set system host-name nc-unconfirmed"]).xpath("//ok") != [])
+step("commit_confirmed", lambda: m.commit(confirmed=True, timeout="60").xpath("//commit-success") != [])
+step("running_while_pending", lambda: texts(m.get_config(source="running"), "host-name"))
+time.sleep(float(sys.argv[5]))
+step("running_after_timeout", lambda: texts(m.get_config(source="running"), "host-name"))
+step("load_kept", lambda: m.load_configuration(action="set", config=["set system host-name nc-confirmed"]).xpath("//ok") != [])
+step("commit_confirmed_again", lambda: m.commit(confirmed=True, timeout="60").xpath("//commit-success") != [])
+step("confirming_check", lambda: m.commit(check=True).xpath("//commit-check-success") != [])  # a commit check confirms too
+time.sleep(float(sys.argv[5]))
+step("running_confirmed", lambda: texts(m.get_config(source="running"), "host-name"))
+step("bad_timeout", lambda: m.rpc(etree.fromstring("<commit-configuration><confirmed/><confirm-timeout>0</confirm-timeout></commit-configuration>")).xpath("//commit-success") != [])
+step("unlock_confirm", lambda: ok(m.unlock(target="candidate")))
 m.close_session()
 print(json.dumps(out))
