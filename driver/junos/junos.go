@@ -221,9 +221,13 @@ type reply struct {
 		Message  string `xml:"error-message"`
 	} `xml:"rpc-error"`
 	Output string `xml:"output"`
-	Load   struct {
+	// ConfigOutput is where Junos answers show configuration: in
+	// <configuration-information>, not <output>.
+	ConfigOutput string `xml:"configuration-information>configuration-output"`
+	Load         struct {
 		Errors []struct {
-			Message string `xml:"error-message"`
+			Severity string `xml:"error-severity"`
+			Message  string `xml:"error-message"`
 		} `xml:"rpc-error"`
 	} `xml:"load-configuration-results"`
 	Inner string `xml:",innerxml"`
@@ -262,8 +266,12 @@ func (s *session) call(what, body string) (*reply, error) {
 			msgs = append(msgs, strings.TrimSpace(e.Message))
 		}
 	}
+	// A load also reports warnings (a deleted statement that was not
+	// there: "statement not found"); Junos loaded the rest.
 	for _, e := range r.Load.Errors {
-		msgs = append(msgs, strings.TrimSpace(e.Message))
+		if e.Severity == "error" {
+			msgs = append(msgs, strings.TrimSpace(e.Message))
+		}
 	}
 	if len(msgs) > 0 {
 		return &r, ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: %s: %s", s.d.c.Address, what, strings.Join(msgs, "; "))
@@ -271,14 +279,18 @@ func (s *session) call(what, body string) (*reply, error) {
 	return &r, nil
 }
 
-// command runs an operational command; CLI text starting with "error:"
-// is an error.
+// command runs an operational command. Junos reports a failed command
+// as an rpc-error, which is the error returned; CLI text starting with
+// "error:" is taken as one too.
 func (s *session) command(cmd string) (string, error) {
 	r, err := s.call(cmd, `<command format="text">`+esc(cmd)+`</command>`)
 	if err != nil {
 		return "", err
 	}
 	out := strings.TrimSpace(r.Output)
+	if strings.HasPrefix(cmd, "show configuration") {
+		out = strings.TrimSpace(r.ConfigOutput)
+	}
 	if strings.HasPrefix(out, "error:") {
 		return out, ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: %s: %s", s.d.c.Address, cmd, out)
 	}

@@ -228,6 +228,61 @@ func TestFaults(t *testing.T) {
 			t.Error(err)
 		}
 	})
+	t.Run("an older key pair is the one signed", func(t *testing.T) {
+		// Two requests made, the first one signed: the newest key pair is
+		// tried first and Junos refuses the certificate for it with an
+		// rpc-error, after which the older one takes it.
+		dev, kh, _ := preloaded(t)
+		d := newDriver(t, dev, kh)
+		first, err := d.CSR(t.Context(), ottr.CSRRequest{CommonName: "srx1.example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1100 * time.Millisecond) // key pair ids sort by the second they were made
+		if _, err := d.CSR(t.Context(), ottr.CSRRequest{CommonName: "srx1.example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		chain := ca.Sign(first, time.Hour)
+		if err := d.Install(t.Context(), chain); err != nil {
+			t.Fatalf("Install onto the older key pair: %v", err)
+		}
+		if cur, _ := d.Current(t.Context()); !cur[0].Equal(chain[0]) {
+			t.Errorf("J-Web serves %x, want %x", cur[0].SerialNumber, chain[0].SerialNumber)
+		}
+	})
+	t.Run("prune without CA profiles", func(t *testing.T) {
+		// Chains with no intermediates make no CA profile, so pruning
+		// deletes a profile that is not there: Junos loads the rest with a
+		// "statement not found" warning, which is no failure.
+		dev, kh, _ := preloaded(t)
+		d := newDriver(t, dev, kh)
+		var log []string
+		ctx := ottr.WithStepLog(t.Context(), func(l string) { log = append(log, l) })
+		for range 3 {
+			csr, err := d.CSR(ctx, ottr.CSRRequest{CommonName: "srx1.example.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Install(ctx, ca.Sign(csr, time.Hour)[:1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, l := range log {
+			if strings.HasPrefix(l, "warn:") {
+				t.Errorf("logged %q", l)
+			}
+		}
+		_, ids := dev.Committed()
+		ours := 0
+		for _, id := range ids {
+			if strings.HasPrefix(id, "ottr-") {
+				ours++
+			}
+		}
+		if ours != 2 {
+			t.Errorf("after three rotations, key pairs %v (the oldest of ours should be cleared)", ids)
+		}
+	})
 	t.Run("prune and restore", func(t *testing.T) {
 		dev, kh, old := preloaded(t)
 		d := newDriver(t, dev, kh)

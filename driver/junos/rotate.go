@@ -220,9 +220,10 @@ func (d *Driver) load(ctx context.Context, s *session, chain []*x509.Certificate
 		if err := d.loadCA(s, id, chain); err != nil {
 			return "", err
 		}
-		out, err := s.command(fmt.Sprintf("request security pki local-certificate load certificate-id %s filename %s", id, leafFile))
-		if err != nil {
-			if strings.Contains(out, "does not match") {
+		if _, err := s.command(fmt.Sprintf("request security pki local-certificate load certificate-id %s filename %s", id, leafFile)); err != nil {
+			// Junos refuses a certificate for another key pair with an
+			// rpc-error: try the next candidate.
+			if strings.Contains(err.Error(), "does not match") {
 				continue
 			}
 			return "", err

@@ -10,18 +10,109 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ottr-dev/ottr"
 )
 
-func (d *Device) command(cmd string) string {
+// command answers one <command>. Junos answers CLI text in <output>, a
+// configuration in <configuration-information><configuration-output>, and
+// a failed command with an rpc-error.
+func (s *session) command(op *elem) answer {
+	d := s.d
+	cmd := strings.Join(strings.Fields(op.Text), " ")
+	d.rpcs = append(d.rpcs, cmd)
+	format := op.attr("format")
+	if format == "" {
+		format = "xml" // Junos's default for <command>
+	}
+	base, pipe, piped := strings.Cut(cmd, "|")
+	base, pipe = strings.TrimSpace(base), strings.TrimSpace(pipe)
+	isConfig := base == "show configuration" || strings.HasPrefix(base, "show configuration ")
+	// format="set" is how Junos is asked for | display set.
+	if format != "xml" && format != "text" && (format != "set" || !isConfig) {
+		return fail("protocol", "invalid-value", "command format must be text or xml (set for show configuration), not "+format, "format")
+	}
+	switch {
+	case isConfig:
+		if piped && pipe != "display set" {
+			return notModelled("the pipe | " + pipe)
+		}
+		return s.showConfiguration(strings.Fields(strings.TrimPrefix(base, "show configuration")), format, pipe == "display set")
+	case piped:
+		return notModelled("the pipe | " + pipe)
+	case base == "show version":
+		if format == "xml" {
+			return ok(d.softwareInformation())
+		}
+		return ok(output(d.versionText()))
+	case format == "xml":
+		// Junos would answer this command's XML; only its text is modelled.
+		return notModelled("the XML output of " + strconv.Quote(cmd) + ` (ask format="text")`)
+	}
+	out := d.opCommand(cmd)
+	if x := d.faults.DropAfter; x != "" && strings.Contains(cmd, x) {
+		d.faults.DropAfter = ""
+		return answer{drop: true}
+	}
+	if msg, isErr := strings.CutPrefix(out, "error: "); isErr {
+		if strings.HasPrefix(msg, "syntax error") {
+			return fail("protocol", "operation-failed", msg, cmd)
+		}
+		return fail("application", "operation-failed", msg, "")
+	}
+	return ok(output(out))
+}
+
+func output(text string) string { return "<output>\n" + esc(text) + "\n</output>" }
+
+// showConfiguration answers show configuration [hierarchy] [| display
+// set] from the active configuration.
+func (s *session) showConfiguration(path []string, format string, asSet bool) answer {
+	active := s.d.history[0].config
+	sub, err := active.subtree(path)
+	if err != nil {
+		return ok(cfgRPCError(err))
+	}
+	var b strings.Builder
+	if format == "set" {
+		if sub == active {
+			sub.set(&b)
+		} else if sub != nil {
+			(&node{children: []*node{sub}}).set(&b)
+		}
+		return ok("<configuration-set>\n" + esc(b.String()) + "</configuration-set>")
+	}
+	switch {
+	case sub == nil:
+	case format == "xml" && !asSet:
+		if len(path) > 0 {
+			return notModelled("the XML of part of the configuration (ask format=\"text\", or use get-configuration with a filter)")
+		}
+		return s.configReply(active, "xml", true)
+	case asSet && sub == active:
+		sub.set(&b)
+	case asSet:
+		(&node{children: []*node{sub}}).set(&b)
+	case sub == active:
+		sub.text(&b, 0)
+	case len(sub.children) == 0:
+		b.WriteString(strings.Join(sub.words(), " ") + ";\n")
+	default:
+		sub.text(&b, 0)
+	}
+	return ok("<configuration-information><configuration-output>\n" + esc(b.String()) + "</configuration-output></configuration-information>")
+}
+
+func (d *Device) opCommand(cmd string) string {
 	switch {
 	case genKey.MatchString(cmd):
 		m := genKey.FindStringSubmatch(cmd)
 		if d.keys[m[1]] != nil {
-			return output("error: Command aborted as key file already exists. Retry after clearing the existing key")
+			return "error: Command aborted as key file already exists. Retry after clearing the existing key"
 		}
 		size, typ := m[2], m[3]
 		if typ == "" {
@@ -42,18 +133,18 @@ func (d *Device) command(cmd string) string {
 			bits := map[string]int{"2048": 2048, "3072": 3072, "4096": 4096}[size]
 			key, err = rsa.GenerateKey(rand.Reader, bits)
 		default:
-			return output("error: invalid key size " + size + " for type " + typ)
+			return "error: invalid key size " + size + " for type " + typ
 		}
 		if err != nil {
-			return output("error: key generation failed")
+			return "error: key generation failed"
 		}
 		d.keys[m[1]] = &localCert{key: key}
-		return output(fmt.Sprintf("Generated key pair %s, key size %s bits", m[1], size))
+		return fmt.Sprintf("Generated key pair %s, key size %s bits", m[1], size)
 	case genCSR.MatchString(cmd):
 		m := genCSR.FindStringSubmatch(cmd)
 		c := d.keys[m[1]]
 		if c == nil {
-			return output("error: Key pair " + m[1] + " not found")
+			return "error: Key pair " + m[1] + " not found"
 		}
 		tmpl := &x509.CertificateRequest{Subject: pkix.Name{CommonName: m[2]}}
 		if m[3] != "" {
@@ -61,47 +152,47 @@ func (d *Device) command(cmd string) string {
 		}
 		der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, c.key)
 		if err != nil {
-			return output("error: certificate request generation failed")
+			return "error: certificate request generation failed"
 		}
-		return output("Generated certificate request\n" + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})) +
-			"Fingerprint:\n9a:59:1c:00:de:ad:be:ef:00:11:22:33:44:55:66:77:88:99:aa:2e (sha1)\na8:82:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:d1 (md5)")
+		return "Generated certificate request\n" + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})) +
+			"Fingerprint:\n9a:59:1c:00:de:ad:be:ef:00:11:22:33:44:55:66:77:88:99:aa:2e (sha1)\na8:82:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:d1 (md5)"
 	case caLoad.MatchString(cmd):
 		m := caLoad.FindStringSubmatch(cmd)
-		if !d.committed["set security pki ca-profile "+m[1]+" ca-identity "+m[1]] {
-			return output("error: CA profile " + m[1] + " does not exist")
+		if p, _ := d.history[0].config.subtree([]string{"security", "pki", "ca-profile", m[1]}); p == nil {
+			return "error: CA profile " + m[1] + " does not exist"
 		}
 		chain, err := ottr.ParseChain(d.files[m[2]])
 		if err != nil || len(chain) == 0 {
-			return output("error: Failed to load CA certificate from file " + m[2])
+			return "error: Failed to load CA certificate from file " + m[2]
 		}
 		d.cas[m[1]] = chain
-		return output(fmt.Sprintf("Fingerprint:\n  00:11:22:33 (sha1)\nCA certificate for profile %s loaded successfully", m[1]))
+		return fmt.Sprintf("Fingerprint:\n  00:11:22:33 (sha1)\nCA certificate for profile %s loaded successfully", m[1])
 	case localLoad.MatchString(cmd):
 		m := localLoad.FindStringSubmatch(cmd)
 		chain, err := ottr.ParseChain(d.files[m[2]])
 		if err != nil || len(chain) == 0 {
-			return output("error: Failed to load local certificate from file " + m[2])
+			return "error: Failed to load local certificate from file " + m[2]
 		}
 		c := d.keys[m[1]]
 		if m[3] != "" {
 			k, err := parseKey(d.files[m[3]])
 			if err != nil {
-				return output("error: Failed to load key from file " + m[3])
+				return "error: Failed to load key from file " + m[3]
 			}
 			if c != nil {
-				return output("error: Certificate identifier " + m[1] + " already exists")
+				return "error: Certificate identifier " + m[1] + " already exists"
 			}
 			c = &localCert{key: k}
 			d.keys[m[1]] = c
 		}
 		if c == nil {
-			return output("error: Key pair " + m[1] + " not found")
+			return "error: Key pair " + m[1] + " not found"
 		}
 		if !ottr.SamePublicKey(c.key.Public(), chain[0].PublicKey) {
-			return output("error: Local certificate " + m[1] + " does not match its key pair")
+			return "error: Local certificate " + m[1] + " does not match its key pair"
 		}
 		c.chain = chain[:1]
-		return output("Local certificate loaded successfully")
+		return "Local certificate loaded successfully"
 	case clearLocal.MatchString(cmd):
 		m := clearLocal.FindStringSubmatch(cmd)
 		if c := d.keys[m[2]]; c != nil {
@@ -111,7 +202,7 @@ func (d *Device) command(cmd string) string {
 				c.chain = nil
 			}
 		}
-		return output("")
+		return ""
 	case cmd == "show security pki key-pair":
 		var ids []string
 		for id := range d.keys {
@@ -126,30 +217,21 @@ func (d *Device) command(cmd string) string {
 			}
 			fmt.Fprintf(&b, "Certificate identifier: %s\n  Type: %s\n  Keypair Location: Keypair generated locally\n\n", id, alg)
 		}
-		return output(b.String())
+		return b.String()
 	case showLocal.MatchString(cmd):
-		return output(d.showLocal(showLocal.FindStringSubmatch(cmd)[1]))
-	case strings.HasPrefix(cmd, "show configuration system services web-management"):
-		var lines []string
-		for l := range d.committed {
-			if strings.HasPrefix(l, "set system services web-management") {
-				lines = append(lines, l)
-			}
-		}
-		sort.Strings(lines)
-		return output(strings.Join(lines, "\n"))
+		return d.showLocal(showLocal.FindStringSubmatch(cmd)[1])
 	case fileList.MatchString(cmd):
 		var names []string
 		for n := range d.files {
 			names = append(names, strings.TrimPrefix(n, "/var/tmp/"))
 		}
 		sort.Strings(names)
-		return output("/var/tmp/:\n" + strings.Join(names, "\n"))
+		return "/var/tmp/:\n" + strings.Join(names, "\n")
 	case fileDelete.MatchString(cmd):
 		delete(d.files, fileDelete.FindStringSubmatch(cmd)[1])
-		return output("")
+		return ""
 	}
-	return output("error: syntax error, expecting <command>: " + cmd)
+	return "error: syntax error, expecting <command>: " + cmd
 }
 
 func (d *Device) showLocal(only string) string {
@@ -185,3 +267,14 @@ func parseKey(b []byte) (crypto.Signer, error) {
 	}
 	return s, nil
 }
+
+var (
+	genKey     = regexp.MustCompile(`^request security pki generate-key-pair certificate-id (\S+)(?: size (\d+))?(?: type (rsa|ecdsa))?$`)
+	genCSR     = regexp.MustCompile(`^request security pki generate-certificate-request certificate-id (\S+) subject "?CN=([^",]+)[^"]*"?(?: domain-name (\S+))?(?: digest (\S+))?$`)
+	caLoad     = regexp.MustCompile(`^request security pki ca-certificate load ca-profile (\S+) filename (\S+)$`)
+	localLoad  = regexp.MustCompile(`^request security pki local-certificate load certificate-id (\S+) filename (\S+)(?: key (\S+))?$`)
+	clearLocal = regexp.MustCompile(`^clear security pki (local-certificate|key-pair) certificate-id (\S+)$`)
+	showLocal  = regexp.MustCompile(`^show security pki local-certificate(?: certificate-id (\S+))? detail$`)
+	fileDelete = regexp.MustCompile(`^file delete (\S+)$`)
+	fileList   = regexp.MustCompile(`^file list (/var/tmp)/?$`)
+)

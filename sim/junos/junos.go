@@ -1,20 +1,30 @@
-// Package junos simulates a Juniper device (SRX/EX/MX) as a certificate
-// rotation reaches it: an SSH server (golang.org/x/crypto/ssh) with
-// password and keyboard-interactive logins and the "netconf" subsystem,
-// speaking NETCONF 1.0 (hello, rpc / rpc-reply, rpc-error, "]]>]]>"
-// framing) as Junos does by default.
+// Package junos simulates a Juniper device (an SRX340) as a certificate
+// rotation and Juniper's own clients (ncclient, PyEZ, Ansible's
+// junipernetworks.junos) reach it: an SSH server (golang.org/x/crypto/ssh)
+// with password and keyboard-interactive logins and the "netconf"
+// subsystem, speaking NETCONF with base 1.0 framing, or 1.1 chunked
+// framing when the client announces base:1.1.
 //
-// Operational commands arrive as <command format="text"> and answer with
-// Junos's CLI text: request security pki generate-key-pair /
+// Requests are parsed as XML by local name, so namespace-qualified
+// operations (ncclient's <nc:rpc><nc:get-config>) and unqualified ones
+// (PyEZ's) are the same. The configuration is a tree shaped by a schema
+// of the statements modelled (config.go): a shared candidate, the active
+// configuration and rollbacks 1 to 49, loaded as XML, curly-brace text or
+// set commands (load-configuration, edit-config), shown the same three
+// ways (get-configuration, get-config, show configuration), compared
+// against a rollback, validated, committed (or only checked) and rolled
+// back; lock and unlock take the candidate exclusively. Operational
+// commands arrive as <command> and answer Junos's CLI text in <output>, a
+// configuration in <configuration-information>, and a failure as an
+// rpc-error: request security pki generate-key-pair /
 // generate-certificate-request (one domain-name, as Junos allows),
 // ca-certificate load, local-certificate load, clear security pki …,
-// show security pki local-certificate detail, show configuration … |
-// display set, file delete. Files come with <file-put>. Configuration is a
-// candidate and a committed set of "set" lines, changed with
-// <load-configuration action="set" format="text"> under <lock>, and
-// <commit-configuration> refuses a web-management certificate that is not
-// loaded. J-Web's HTTPS port presents the committed
-// pki-local-certificate with the CA certificates loaded for its issuers.
+// show security pki …, show version, file list / delete; files come with
+// <file-put>. get-software-information, get-route-engine-information and
+// get-chassis-inventory answer what facts gathering asks. Anything else is
+// refused with an rpc-error naming it. J-Web's HTTPS port presents the
+// committed pki-local-certificate with the CA certificates loaded for its
+// issuers.
 //
 // Faults: refused logins, a failing commit, a slow commit, a
 // configuration locked by another session, and a connection dropped while
@@ -22,25 +32,19 @@
 package junos
 
 import (
-	"bufio"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/xml"
 	"fmt"
-	"math/big"
 	"net"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/ottr-dev/ottr/internal/netconf"
 	"github.com/ottr-dev/ottr/internal/testpki"
 	"golang.org/x/crypto/ssh"
 )
@@ -73,29 +77,67 @@ type Device struct {
 	// Addr is the SSH/NETCONF port; WebAddr J-Web's HTTPS.
 	Addr, WebAddr string
 	// HostKey is the SSH host key, for known_hosts.
-	HostKey  ssh.PublicKey
+	HostKey ssh.PublicKey
+	// Hostname is the system host-name the device starts with.
 	Hostname string
 
-	mu        sync.Mutex
-	users     map[string]string
-	keys      map[string]*localCert // certificate-id
-	cas       map[string][]*x509.Certificate
-	files     map[string][]byte
-	candidate map[string]bool
-	committed map[string]bool
-	locked    bool
-	faults    Faults
-	factory   tls.Certificate
-	sshLn     net.Listener
-	webLn     net.Listener
-	config    *ssh.ServerConfig
-	rpcs      []string
+	mu    sync.Mutex
+	users map[string]string
+	keys  map[string]*localCert // certificate-id
+	cas   map[string][]*x509.Certificate
+	files map[string][]byte
+	// candidate is the shared candidate configuration; history[0] the
+	// active (committed) one and history[n] rollback n.
+	candidate *node
+	history   []commit
+	// lockedBy is the session holding the configuration lock, 0 none.
+	lockedBy   int
+	lockedUser string
+	// confirmTimer rolls back an unconfirmed commit; confirmGen tells a
+	// timer that fired late that it was confirmed meanwhile.
+	confirmTimer *time.Timer
+	confirmGen   int
+	// minute is how long the device's minute lasts (commit confirmed).
+	minute   time.Duration
+	sessions int
+	faults   Faults
+	factory  tls.Certificate
+	sshLn    net.Listener
+	webLn    net.Listener
+	config   *ssh.ServerConfig
+	rpcs     []string
 }
+
+// commit is one committed configuration, as "show system commit" lists.
+type commit struct {
+	config *node
+	user   string
+	at     time.Time
+	log    string
+}
+
+// maxRollback is how many configurations Junos keeps: rollback 0 to 49.
+const maxRollback = 50
+
+// initialConfig is a device as it leaves its first setup: NETCONF over
+// SSH on, J-Web with its system-generated certificate.
+const initialConfig = `set version 23.4R1.9
+set system host-name %s
+set system domain-name example.net
+set system services ssh
+set system services netconf ssh
+set system services web-management https system-generated-certificate`
 
 // Start runs a device with one user on 127.0.0.1.
 func Start(user, password string) (*Device, error) {
 	d := &Device{Hostname: "srx1", users: map[string]string{user: password}, keys: map[string]*localCert{},
-		cas: map[string][]*x509.Certificate{}, files: map[string][]byte{}, candidate: map[string]bool{}, committed: map[string]bool{}}
+		cas: map[string][]*x509.Certificate{}, files: map[string][]byte{}, minute: time.Minute}
+	active := newConfig()
+	if err := loadSet(active, fmt.Sprintf(initialConfig, d.Hostname)); err != nil {
+		return nil, err
+	}
+	d.history = []commit{{config: active, user: "root", at: time.Now().Add(-24 * time.Hour), log: "initial setup"}}
+	d.candidate = active.clone(nil)
 	hk, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -132,6 +174,9 @@ func Start(user, password string) (*Device, error) {
 
 // Close stops the device.
 func (d *Device) Close() error {
+	d.mu.Lock()
+	d.confirmed()
+	d.mu.Unlock()
 	d.webLn.Close()
 	return d.sshLn.Close()
 }
@@ -143,6 +188,14 @@ func (d *Device) SetFaults(f Faults) {
 	d.faults = f
 }
 
+// SetMinute makes the device's minute last d, so that a test sees a
+// commit confirmed roll back without waiting minutes.
+func (d *Device) SetMinute(m time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.minute = m
+}
+
 // RPCs lists the operations received (command text or element name).
 func (d *Device) RPCs() []string {
 	d.mu.Lock()
@@ -150,34 +203,33 @@ func (d *Device) RPCs() []string {
 	return append([]string(nil), d.rpcs...)
 }
 
-// Committed returns the committed configuration's set lines, sorted, and
-// the loaded certificate ids.
+func setLines(n *node) []string {
+	var b strings.Builder
+	n.set(&b)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	sort.Strings(lines)
+	return lines
+}
+
+// Committed returns the active configuration as set commands, sorted,
+// and the loaded certificate ids.
 func (d *Device) Committed() ([]string, []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var lines, ids []string
-	for l := range d.committed {
-		lines = append(lines, l)
-	}
+	var ids []string
 	for id := range d.keys {
 		ids = append(ids, id)
 	}
-	sort.Strings(lines)
 	sort.Strings(ids)
-	return lines, ids
+	return setLines(d.history[0].config), ids
 }
 
-// Candidate returns the candidate configuration's set lines, sorted:
+// Candidate returns the candidate configuration as set commands, sorted:
 // equal to Committed's unless changes are pending.
 func (d *Device) Candidate() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var lines []string
-	for l := range d.candidate {
-		lines = append(lines, l)
-	}
-	sort.Strings(lines)
-	return lines
+	return setLines(d.candidate)
 }
 
 // Files lists the files put on the device (all under /var/tmp), sorted.
@@ -198,12 +250,17 @@ func (d *Device) Preload(id string, key crypto.Signer, chain []*x509.Certificate
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.keys[id] = &localCert{key: key, chain: chain[:1]}
+	lines := "set system services web-management https pki-local-certificate " + id
 	if len(chain) > 1 {
 		d.cas["corp-ca"] = chain[1:]
-		d.committed["set security pki ca-profile corp-ca ca-identity corp-ca"] = true
+		lines += "\nset security pki ca-profile corp-ca ca-identity corp-ca"
 	}
-	d.committed["set system services web-management https pki-local-certificate "+id] = true
-	d.candidate = clone(d.committed)
+	active := d.history[0].config.clone(nil)
+	if err := loadSet(active, lines); err != nil {
+		panic("sim/junos: preload: " + err.Error()) // a fixed, known-good statement
+	}
+	d.history = append([]commit{{config: active, user: "root", at: time.Now().Add(-time.Hour), log: "certificate in service"}}, d.history...)
+	d.candidate = active.clone(nil)
 }
 
 func (d *Device) auth(user, pw string) error {
@@ -215,17 +272,21 @@ func (d *Device) auth(user, pw string) error {
 	return nil
 }
 
-var webCert = regexp.MustCompile(`^set system services web-management https pki-local-certificate (\S+)$`)
+// webCertID is the local certificate J-Web is configured with in c, "" for
+// the system-generated one.
+func webCertID(c *node) string {
+	n, _ := c.subtree([]string{"system", "services", "web-management", "https", "pki-local-certificate"})
+	if n == nil {
+		return ""
+	}
+	return n.value
+}
 
 func (d *Device) served(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for l := range d.committed {
-		if m := webCert.FindStringSubmatch(l); m != nil {
-			c := d.keys[m[1]]
-			if c == nil || len(c.chain) == 0 {
-				break
-			}
+	if id := webCertID(d.history[0].config); id != "" {
+		if c := d.keys[id]; c != nil && len(c.chain) > 0 {
 			tc := &tls.Certificate{PrivateKey: c.key, Leaf: c.chain[0], Certificate: [][]byte{c.chain[0].Raw}}
 			// The CA certificates loaded into profiles complete the chain.
 			issuer := c.chain[0]
@@ -280,7 +341,7 @@ func (d *Device) acceptSSH() {
 
 func (d *Device) serveConn(c net.Conn) {
 	defer c.Close()
-	_, chans, reqs, err := ssh.NewServerConn(c, d.config)
+	sc, chans, reqs, err := ssh.NewServerConn(c, d.config)
 	if err != nil {
 		return
 	}
@@ -299,7 +360,7 @@ func (d *Device) serveConn(c net.Conn) {
 			for req := range chReqs {
 				if req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "netconf" {
 					_ = req.Reply(true, nil)
-					d.netconf(ch, c)
+					d.netconf(ch, c, sc.User())
 					return
 				}
 				// No CLI shell is simulated: Junos's CLI needs prompts
@@ -309,219 +370,3 @@ func (d *Device) serveConn(c net.Conn) {
 		}()
 	}
 }
-
-const hello = `<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities>
-<capability>urn:ietf:params:netconf:base:1.0</capability>
-<capability>urn:ietf:params:netconf:capability:candidate:1.0</capability>
-<capability>urn:ietf:params:netconf:capability:confirmed-commit:1.0</capability>
-<capability>http://xml.juniper.net/netconf/junos/1.0</capability>
-<capability>http://xml.juniper.net/dmi/system/1.0</capability>
-</capabilities><session-id>%d</session-id></hello>`
-
-// rpc is one request.
-type rpc struct {
-	MessageID string `xml:"message-id,attr"`
-	Body      []byte `xml:",innerxml"`
-}
-
-func (d *Device) netconf(ch ssh.Channel, conn net.Conn) {
-	n, _ := rand.Int(rand.Reader, big.NewInt(60000))
-	if err := netconf.Write(ch, []byte(fmt.Sprintf(hello, n.Int64()+1000))); err != nil {
-		return
-	}
-	r := bufio.NewReader(ch)
-	if _, err := netconf.Read(r); err != nil { // the client's hello
-		return
-	}
-	// A session that ends holding the lock releases it, and its
-	// uncommitted changes go with it (RFC 6241 8.3.5.2).
-	holds := false
-	defer func() {
-		if holds {
-			d.mu.Lock()
-			d.locked = false
-			d.candidate = clone(d.committed)
-			d.mu.Unlock()
-		}
-	}()
-	for {
-		msg, err := netconf.Read(r)
-		if err != nil {
-			return
-		}
-		var req rpc
-		if err := xml.Unmarshal(msg, &req); err != nil {
-			_ = netconf.Write(ch, []byte(rpcError("", "protocol", "malformed-message", "syntax error")))
-			continue
-		}
-		body := strings.TrimSpace(string(req.Body))
-		reply, closeSession, drop := d.handle(body)
-		switch {
-		case (strings.HasPrefix(body, "<lock") || strings.HasPrefix(body, "<open-configuration")) && reply == "<ok/>":
-			holds = true
-		case strings.HasPrefix(body, "<unlock") || strings.HasPrefix(body, "<close-configuration"):
-			holds = false
-		}
-		if drop {
-			conn.Close()
-			return
-		}
-		_ = netconf.Write(ch, []byte(fmt.Sprintf(`<rpc-reply xmlns="urn:ietf:params:xml:ns:netconf:base:1.0" xmlns:junos="http://xml.juniper.net/junos/23.4R1/junos" message-id="%s">%s</rpc-reply>`,
-			esc(req.MessageID), reply)))
-		if closeSession {
-			return
-		}
-	}
-}
-
-// esc escapes text for an XML text node as Junos writes it: markup
-// characters only, line breaks left as they are.
-var esc = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace
-
-func rpcError(_, typ, tag, msg string) string {
-	return fmt.Sprintf("<rpc-error><error-type>%s</error-type><error-tag>%s</error-tag><error-severity>error</error-severity><error-message>%s</error-message></rpc-error>",
-		typ, tag, esc(msg))
-}
-
-func output(text string) string { return "<output>\n" + esc(text) + "\n</output>" }
-
-var element = regexp.MustCompile(`^<([a-zA-Z-]+)`)
-
-// handle answers one rpc body; it reports whether to close the session
-// and whether to drop the connection instead of answering.
-func (d *Device) handle(body string) (reply string, closeSession, drop bool) {
-	m := element.FindStringSubmatch(body)
-	if m == nil {
-		return rpcError("", "protocol", "operation-not-supported", "syntax error"), false, false
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	name := m[1]
-	switch name {
-	case "command":
-		var c struct {
-			Text string `xml:",chardata"`
-		}
-		_ = xml.Unmarshal([]byte(body), &c)
-		cmd := strings.Join(strings.Fields(c.Text), " ")
-		d.rpcs = append(d.rpcs, cmd)
-		out := d.command(cmd)
-		if x := d.faults.DropAfter; x != "" && strings.Contains(cmd, x) {
-			d.faults.DropAfter = ""
-			return "", false, true
-		}
-		return out, false, false
-	case "file-put":
-		d.rpcs = append(d.rpcs, name)
-		if d.faults.DropFilePut {
-			return "", false, true
-		}
-		var f struct {
-			Filename string `xml:"filename"`
-			Encoding string `xml:"encoding"`
-			Contents string `xml:"file-contents"`
-		}
-		if err := xml.Unmarshal([]byte(body), &f); err != nil || f.Encoding != "base64" || !strings.HasPrefix(f.Filename, "/var/tmp/") {
-			return rpcError("", "application", "invalid-value", "file-put: give a filename under /var/tmp and base64 contents"), false, false
-		}
-		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(f.Contents))
-		if err != nil {
-			return rpcError("", "application", "invalid-value", "file-put: contents are not base64"), false, false
-		}
-		d.files[f.Filename] = b
-		return "<ok/>", false, false
-	case "lock", "open-configuration":
-		d.rpcs = append(d.rpcs, name)
-		if u := d.faults.LockedBy; u != "" {
-			return rpcError("", "protocol", "lock-denied", "configuration database locked by:\n  "+u+" terminal p0 (pid 4242) on since 2024-05-01 10:00:00 UTC\n      exclusive [edit]"), false, false
-		}
-		if d.locked {
-			return rpcError("", "protocol", "lock-denied", "configuration database locked by:\n  another session"), false, false
-		}
-		d.locked = true
-		return "<ok/>", false, false
-	case "unlock", "close-configuration":
-		d.rpcs = append(d.rpcs, name)
-		d.locked = false
-		// Uncommitted changes go with the lock, as in configure private.
-		d.candidate = clone(d.committed)
-		return "<ok/>", false, false
-	case "load-configuration":
-		d.rpcs = append(d.rpcs, name)
-		var l struct {
-			Action string `xml:"action,attr"`
-			Format string `xml:"format,attr"`
-			Set    string `xml:"configuration-set"`
-		}
-		if err := xml.Unmarshal([]byte(body), &l); err != nil || l.Action != "set" || l.Format != "text" {
-			return rpcError("", "protocol", "operation-not-supported", `only action="set" format="text" is simulated`), false, false
-		}
-		if !d.locked {
-			return rpcError("", "protocol", "access-denied", "configuration database is not locked by this session"), false, false
-		}
-		for _, line := range strings.Split(l.Set, "\n") {
-			line = strings.Join(strings.Fields(line), " ")
-			switch {
-			case line == "":
-			case strings.HasPrefix(line, "set "):
-				// A leaf holds one value: setting the certificate replaces it.
-				if webCert.MatchString(line) {
-					for old := range d.candidate {
-						if webCert.MatchString(old) {
-							delete(d.candidate, old)
-						}
-					}
-				}
-				d.candidate[line] = true
-			case strings.HasPrefix(line, "delete "):
-				delete(d.candidate, "set "+strings.TrimPrefix(line, "delete "))
-			default:
-				return "<load-configuration-results>" + rpcError("", "application", "invalid-value", "syntax error: "+line) + "</load-configuration-results>", false, false
-			}
-		}
-		return "<load-configuration-results><ok/></load-configuration-results>", false, false
-	case "commit-configuration":
-		d.rpcs = append(d.rpcs, name)
-		if d.faults.CommitDelay > 0 {
-			d.mu.Unlock()
-			time.Sleep(d.faults.CommitDelay)
-			d.mu.Lock()
-		}
-		if msg := d.faults.CommitError; msg != "" {
-			return rpcError("", "application", "invalid-value", msg) + rpcError("", "protocol", "operation-failed", "error: configuration check-out failed"), false, false
-		}
-		for l := range d.candidate {
-			if m := webCert.FindStringSubmatch(l); m != nil {
-				if c := d.keys[m[1]]; c == nil || len(c.chain) == 0 {
-					return rpcError("", "application", "invalid-value", fmt.Sprintf("system services web-management https pki-local-certificate %s: local certificate not found", m[1])) +
-						rpcError("", "protocol", "operation-failed", "error: configuration check-out failed"), false, false
-				}
-			}
-		}
-		d.committed = clone(d.candidate)
-		return "<commit-results><routing-engine junos:style=\"normal\"><name>re0</name><commit-success/></routing-engine></commit-results>", false, false
-	case "close-session":
-		d.rpcs = append(d.rpcs, name)
-		return "<ok/>", true, false
-	}
-	return rpcError("", "protocol", "operation-not-supported", "syntax error, expecting <rpc> element: "+name), false, false
-}
-
-func clone(m map[string]bool) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-var (
-	genKey     = regexp.MustCompile(`^request security pki generate-key-pair certificate-id (\S+)(?: size (\d+))?(?: type (rsa|ecdsa))?$`)
-	genCSR     = regexp.MustCompile(`^request security pki generate-certificate-request certificate-id (\S+) subject "?CN=([^",]+)[^"]*"?(?: domain-name (\S+))?(?: digest (\S+))?$`)
-	caLoad     = regexp.MustCompile(`^request security pki ca-certificate load ca-profile (\S+) filename (\S+)$`)
-	localLoad  = regexp.MustCompile(`^request security pki local-certificate load certificate-id (\S+) filename (\S+)(?: key (\S+))?$`)
-	clearLocal = regexp.MustCompile(`^clear security pki (local-certificate|key-pair) certificate-id (\S+)$`)
-	showLocal  = regexp.MustCompile(`^show security pki local-certificate(?: certificate-id (\S+))? detail$`)
-	fileDelete = regexp.MustCompile(`^file delete (\S+)$`)
-	fileList   = regexp.MustCompile(`^file list (/var/tmp)/?$`)
-)

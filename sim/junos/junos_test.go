@@ -45,8 +45,9 @@ func TestJuniperClient(t *testing.T) {
 	if out := run("request security pki generate-key-pair certificate-id WEB-2026 size 2048 type rsa"); !strings.Contains(out, "Generated key pair WEB-2026, key size 2048 bits") {
 		t.Errorf("keygen: %s", out)
 	}
-	if out := run("request security pki generate-key-pair certificate-id WEB-2026 size 2048 type rsa"); !strings.Contains(out, "key file already exists") {
-		t.Errorf("duplicate: %s", out)
+	// A failed command is an rpc-error, as Junos answers it.
+	if _, err := s.Exec(netconf.RawMethod(`<command format="text">request security pki generate-key-pair certificate-id WEB-2026 size 2048 type rsa</command>`)); err == nil || !strings.Contains(err.Error(), "key file already exists") {
+		t.Errorf("duplicate: %v", err)
 	}
 	out := run(`request security pki generate-certificate-request certificate-id WEB-2026 subject "CN=fw1.example.com,O=Example" domain-name fw1.example.com digest sha-256`)
 	i := strings.Index(out, "-----BEGIN CERTIFICATE REQUEST-----")
@@ -69,16 +70,14 @@ func TestJuniperClient(t *testing.T) {
 	}
 	put("/var/tmp/WEB-2026.pem", ottr.EncodeChain(chain[:1]))
 	put("/var/tmp/lab-ca.pem", ottr.EncodeChain(chain[1:]))
-	if out := run("request security pki ca-certificate load ca-profile lab-ca filename /var/tmp/lab-ca.pem"); !strings.Contains(out, "does not exist") {
-		t.Errorf("CA load before the profile is committed: %s", out)
+	if _, err := s.Exec(netconf.RawMethod(`<command format="text">request security pki ca-certificate load ca-profile lab-ca filename /var/tmp/lab-ca.pem</command>`)); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("CA load before the profile is committed: %v", err)
 	}
 	if out := run("request security pki local-certificate load certificate-id WEB-2026 filename /var/tmp/WEB-2026.pem"); !strings.Contains(out, "Local certificate loaded successfully") {
 		t.Errorf("local load: %s", out)
 	}
-	// Configuration needs the lock; a second session cannot take it.
-	if _, err := s.Exec(netconf.RawMethod(`<load-configuration action="set" format="text"><configuration-set>set system services web-management https pki-local-certificate WEB-2026</configuration-set></load-configuration>`)); err == nil {
-		t.Error("load without the lock accepted")
-	}
+	// Once a session holds the lock, another can neither take it nor
+	// change the candidate.
 	if _, err := s.Exec(netconf.MethodLock("candidate")); err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +87,9 @@ func TestJuniperClient(t *testing.T) {
 	}
 	if _, err := other.Exec(netconf.MethodLock("candidate")); err == nil || !strings.Contains(err.Error(), "locked") {
 		t.Errorf("second lock: %v", err)
+	}
+	if _, err := other.Exec(netconf.RawMethod(`<load-configuration action="set" format="text"><configuration-set>set system services web-management https pki-local-certificate WEB-2026</configuration-set></load-configuration>`)); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Errorf("load by another session while locked: %v", err)
 	}
 	other.Close()
 	for _, cfg := range []string{
