@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"slices"
 )
 
@@ -65,10 +66,36 @@ func MakeCSR(r CSRRequest) (crypto.Signer, *x509.CertificateRequest, error) {
 		return nil, nil, err
 	}
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
-		Subject: pkix.Name{CommonName: r.CommonName}, DNSNames: r.Names()}, key)
+		Subject: r.Subject.Name(r.CommonName), DNSNames: r.Names()}, key)
 	if err != nil {
 		return nil, nil, err
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	return key, csr, err
 }
+
+// Name is the subject as a pkix.Name with cn as its common name.
+func (s Subject) Name(cn string) pkix.Name {
+	n := pkix.Name{CommonName: cn}
+	add := func(to *[]string, v string) {
+		if v != "" {
+			*to = []string{v}
+		}
+	}
+	add(&n.Country, s.Country)
+	add(&n.Province, s.State)
+	add(&n.Locality, s.Locality)
+	add(&n.Organization, s.Organization)
+	add(&n.OrganizationalUnit, s.OrganizationalUnit)
+	if s.Email != "" {
+		// PKCS #9 emailAddress, as OpenSSL writes it.
+		n.ExtraNames = append(n.ExtraNames, pkix.AttributeTypeAndValue{Type: oidEmailAddress,
+			Value: asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte(s.Email)}})
+	}
+	return n
+}
+
+// IsZero reports whether no field is set.
+func (s Subject) IsZero() bool { return s == Subject{} }
+
+var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}

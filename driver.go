@@ -19,9 +19,23 @@ type Driver interface {
 type CSRRequest struct {
 	CommonName string
 	DNSNames   []string
-	// KeyType is "rsa2048", "rsa4096", "p256" or "p384"; "" lets the
-	// driver choose its platform's default.
+	// KeyType is "rsa2048", "rsa3072", "rsa4096", "p256" or "p384"; ""
+	// lets the driver choose its platform's default.
 	KeyType string
+	// Subject holds the subject fields besides the common name (Ottr's
+	// recipes asked for C/ST/L/O/OU); the zero value asks for none.
+	Subject Subject
+}
+
+// Subject is a CSR's distinguished name besides its common name. Drivers
+// put every non-empty field in the request the device makes.
+type Subject struct {
+	Country            string `yaml:"country" json:"country,omitempty"` // two letters
+	State              string `yaml:"state" json:"state,omitempty"`
+	Locality           string `yaml:"locality" json:"locality,omitempty"`
+	Organization       string `yaml:"organization" json:"organization,omitempty"`
+	OrganizationalUnit string `yaml:"organizational_unit" json:"organizational_unit,omitempty"`
+	Email              string `yaml:"email" json:"email,omitempty"`
 }
 
 // CSRMaker is implemented by drivers whose devices generate the key and CSR
