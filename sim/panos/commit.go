@@ -3,18 +3,16 @@ package panos
 import (
 	"fmt"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 )
 
 // commit reads the commit command as XML: <commit/>, <commit></commit>,
 // with <description>, <force>, and <partial><admin><member>…</member></admin></partial>
 // (with or without action=partial: pango sends it without). A partial
-// commit of only some administrators' changes would need changes kept
-// per administrator, which the simulator does not keep; it refuses one
-// rather than committing other administrators' changes too.
+// commit commits the objects the named administrators changed and leaves
+// the other administrators' changes uncommitted (changes.go).
 func (d *Device) commit(w http.ResponseWriter, user, action, cmd string) {
+	var admins []string
 	if cmd == "" {
 		fail(w, "18", "Malformed Request: commit needs the cmd parameter")
 		return
@@ -58,7 +56,6 @@ func (d *Device) commit(w http.ResponseWriter, user, action, cmd string) {
 		return
 	}
 	if partial != nil {
-		var admins []string
 		for _, c := range partial.children {
 			if c.name != "admin" {
 				fail(w, "17", "commit -> partial -> "+c.name+": partial commits that exclude parts of the configuration are not simulated")
@@ -74,19 +71,16 @@ func (d *Device) commit(w http.ResponseWriter, user, action, cmd string) {
 			fail(w, "17", "commit -> partial: a partial commit without <admin><member> is not simulated")
 			return
 		}
-		var others []string
-		for _, u := range sortedKeys(d.changedBy) {
-			if !slices.Contains(admins, u) {
-				others = append(others, u)
-			}
-		}
-		if len(others) > 0 {
-			fail(w, "14", fmt.Sprintf("partial commit of %s while %s also have uncommitted changes is not simulated",
-				strings.Join(admins, ", "), strings.Join(others, ", ")))
-			return
+	}
+	next, keys := d.candidate.clone(), []objectKey(nil)
+	if partial != nil {
+		next, keys = d.partialConfig(admins)
+	} else {
+		for k := range d.changedBy {
+			keys = append(keys, k)
 		}
 	}
-	if !d.dirty && !force {
+	if len(keys) == 0 && !force {
 		reply(w, "success", "19", "<msg>There are no changes to commit.</msg>")
 		return
 	}
@@ -94,23 +88,27 @@ func (d *Device) commit(w http.ResponseWriter, user, action, cmd string) {
 	d.nextJob++
 	if d.faults.CommitFail != "" {
 		j.failed, j.details = true, []string{"Validation Error:", d.faults.CommitFail, "Commit failed"}
-	} else if problem := d.validate(); problem != "" {
+	} else if problem := validate(next); problem != "" {
 		j.failed, j.details = true, []string{"Validation Error:", problem, "Commit failed"}
 	} else {
-		j.commitOnDone = d.candidate.clone()
-		d.dirty = false
-		clear(d.changedBy)
+		// Committed changes are no one's any more; the other
+		// administrators' stay in the candidate, theirs to commit.
+		j.commitOnDone, d.committed = next, next.clone()
+		for _, k := range keys {
+			delete(d.changedBy, k)
+		}
 	}
 	d.jobs[j.id] = j
 	reply(w, "success", "19", fmt.Sprintf("<result><msg><line>Commit job enqueued with jobid %d</line></msg><job>%d</job></result>", j.id, j.id))
 }
 
-// validate is the commit's check: profiles must name certificates that
-// have both a key and a certificate.
-func (d *Device) validate() string {
-	for _, pn := range sortedKeys(d.candidate.profiles) {
-		p := d.candidate.profiles[pn]
-		c := d.candidate.certs[p.cert]
+// validate is the commit's check of the configuration it would make
+// running: profiles must name certificates that have both a key and a
+// certificate.
+func validate(cfg *config) string {
+	for _, pn := range sortedKeys(cfg.profiles) {
+		p := cfg.profiles[pn]
+		c := cfg.certs[p.cert]
 		switch {
 		case p.cert == "":
 			return fmt.Sprintf("ssl-tls-service-profile -> %s 'certificate' is missing", pn)

@@ -427,12 +427,6 @@ func (d *Device) configDelete(w http.ResponseWriter, user, area string, steps []
 	reply(w, "success", "20", "<msg>command succeeded</msg>")
 }
 
-// changed marks the candidate configuration as changed by user, as the
-// device tracks per administrator for partial commits.
-func (d *Device) changed(user string) {
-	d.dirty = true
-	d.changedBy[user] = true
-}
 func certXML(c *Cert) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<entry name="%s"><common-name>%s</common-name><algorithm>%s</algorithm><ca>no</ca>`, esc(c.Name), esc(c.CommonName), c.Algorithm)

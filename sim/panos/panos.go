@@ -120,8 +120,12 @@ type Device struct {
 	sessions  map[string]*Session
 	candidate *config
 	running   *config
-	dirty     bool
-	changedBy map[string]bool // administrators with uncommitted changes
+	// changedBy says which administrator changed each object since it
+	// was last committed; seen is the candidate after the last change,
+	// committed what runs once the queued commits are done.
+	changedBy map[objectKey]string
+	seen      *config
+	committed *config
 	jobs      map[int]*job
 	nextJob   int
 	faults    Faults
@@ -141,9 +145,10 @@ func Start(user, password string) (*Device, error) {
 		candidate: &config{certs: map[string]*Cert{}, profiles: map[string]*profile{}},
 		jobs:      map[int]*job{},
 		nextJob:   1,
-		changedBy: map[string]bool{},
+		changedBy: map[objectKey]string{},
 	}
 	d.running = d.candidate.clone()
+	d.settle()
 	var err error
 	d.factory = testpki.SelfSigned(d.Hostname, "Palo Alto Networks")
 	d.ln, err = net.Listen("tcp", "127.0.0.1:0")
@@ -252,6 +257,7 @@ func (d *Device) Preload(name, profileName string, key crypto.Signer, chain []*x
 	d.candidate.profiles[profileName] = &profile{cert: name, min: "tls1-2", max: "max"}
 	d.candidate.mgmt = profileName
 	d.running = d.candidate.clone()
+	d.settle()
 }
 
 // Protocols sets a profile's TLS versions in both configurations, as an
@@ -264,6 +270,7 @@ func (d *Device) Protocols(profileName, min, max string) {
 			p.min, p.max = min, max
 		}
 	}
+	d.settle()
 }
 
 // RunningProfile returns what the running configuration's profile holds:

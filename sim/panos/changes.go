@@ -1,0 +1,101 @@
+package panos
+
+import (
+	"slices"
+)
+
+// PAN-OS keeps uncommitted changes per administrator, object by object,
+// and a partial commit (<partial><admin><member>X</member></admin>) commits
+// only the objects X changed, leaving the others' changes in the candidate
+// configuration. The simulator tracks the objects it models — certificate
+// entries, service profiles and the management interface's profile — by
+// comparing the candidate with what it was after the last change.
+
+// objectKey names one tracked object: "cert:NAME", "profile:NAME" or "mgmt".
+type objectKey string
+
+// changedObjects lists the objects that differ between two configurations.
+func changedObjects(old, cur *config) []objectKey {
+	var keys []objectKey
+	for _, n := range unionKeys(old.certs, cur.certs) {
+		if !sameCert(old.certs[n], cur.certs[n]) {
+			keys = append(keys, objectKey("cert:"+n))
+		}
+	}
+	for _, n := range unionKeys(old.profiles, cur.profiles) {
+		a, b := old.profiles[n], cur.profiles[n]
+		if (a == nil) != (b == nil) || (a != nil && *a != *b) {
+			keys = append(keys, objectKey("profile:"+n))
+		}
+	}
+	if old.mgmt != cur.mgmt {
+		keys = append(keys, "mgmt")
+	}
+	return keys
+}
+
+func sameCert(a, b *Cert) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Name == b.Name && a.CommonName == b.CommonName && a.Algorithm == b.Algorithm &&
+		a.key == b.key && a.CSR == b.CSR && slices.Equal(a.Chain, b.Chain)
+}
+
+func unionKeys[V any](a, b map[string]V) []string {
+	keys := sortedKeys(a)
+	for _, k := range sortedKeys(b) {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// changed records what user changed in the candidate configuration since
+// the last change.
+func (d *Device) changed(user string) {
+	for _, k := range changedObjects(d.seen, d.candidate) {
+		d.changedBy[k] = user
+	}
+	d.seen = d.candidate.clone()
+}
+
+// settle makes the current candidate the baseline of change tracking, for
+// the test helpers that set both configurations at once.
+func (d *Device) settle() {
+	d.seen = d.candidate.clone()
+	d.committed = d.running.clone()
+}
+
+// partialConfig is the configuration a partial commit of admins makes:
+// what will be running once the commits already queued are done, with the
+// objects those administrators changed taken from the candidate.
+func (d *Device) partialConfig(admins []string) (*config, []objectKey) {
+	next := d.committed.clone()
+	var keys []objectKey
+	cand := d.candidate.clone()
+	for k, u := range d.changedBy {
+		if !slices.Contains(admins, u) {
+			continue
+		}
+		keys = append(keys, k)
+		switch {
+		case k == "mgmt":
+			next.mgmt = cand.mgmt
+		case len(k) > 5 && k[:5] == "cert:":
+			if c := cand.certs[string(k[5:])]; c != nil {
+				next.certs[string(k[5:])] = c
+			} else {
+				delete(next.certs, string(k[5:]))
+			}
+		case len(k) > 8 && k[:8] == "profile:":
+			if p := cand.profiles[string(k[8:])]; p != nil {
+				next.profiles[string(k[8:])] = p
+			} else {
+				delete(next.profiles, string(k[8:]))
+			}
+		}
+	}
+	return next, keys
+}
