@@ -41,6 +41,29 @@ func TestCSRProfileDefaults(t *testing.T) {
 	}
 }
 
+// csr.key_type can come from the environment, checked like the file's.
+func TestCSRKeyTypeFromEnvironment(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "OTTR_CSR_KEY_TYPE" {
+				return v
+			}
+			return ""
+		}
+	}
+	c, err := loadConfig(writeConfig(t, "data_dir: "+t.TempDir()+"\n"), env("p384"))
+	if err != nil || c.CSR.KeyType != "p384" {
+		t.Fatalf("OTTR_CSR_KEY_TYPE=p384: %q %v", c.CSR.KeyType, err)
+	}
+	if kt, _ := c.csrProfile(&ottr.Asset{}, "web-nginx"); kt != "p384" {
+		t.Errorf("key %q", kt)
+	}
+	_, err = loadConfig(writeConfig(t, "data_dir: "+t.TempDir()+"\n"), env("rsa1024"))
+	if p := ottr.ErrorProblems(err); len(p) != 1 || p[0].Field != "csr.key_type" {
+		t.Errorf("OTTR_CSR_KEY_TYPE=rsa1024: %v", err)
+	}
+}
+
 // Ottr's subject (csr.subject, its Terraform variables) reaches each Ottr
 // recipe with the fields its container sent; other recipes get it whole.
 func TestCSRProfileOttrSubjectFields(t *testing.T) {
