@@ -17,13 +17,23 @@ type CSRPolicy struct {
 	MinRSABits int
 	// AllowEd25519 admits Ed25519 keys, for CAs that issue for them.
 	AllowEd25519 bool
+	// KeyType, when set, is the key type the device was asked for
+	// (CSRRequest.KeyType): a request with another key is refused, so a
+	// device that ignores the setting fails clearly instead of rotating
+	// to a key nobody chose.
+	KeyType string
+	// Subject holds the subject fields the device was asked for; each set
+	// field must be in the request with that value.
+	Subject Subject
 }
 
 // CheckCSR checks a certificate request before it goes to the CA: its
 // signature is valid, its names (CN and SANs) are exactly names (order and
 // case aside), it asks for nothing but DNS names, and its key is RSA of at
-// least MinRSABits, ECDSA P-256 or P-384, or Ed25519 where allowed. The
-// EINVALID error lists every violation.
+// least MinRSABits, ECDSA P-256 or P-384, or Ed25519 where allowed; and,
+// where the policy says what was requested, that its key is of KeyType and
+// its subject holds Subject's fields. The EINVALID error lists every
+// violation.
 func CheckCSR(csr *x509.CertificateRequest, names []string, p CSRPolicy) error {
 	if csr == nil {
 		return Errorf(EINVALID, "csr: missing")
@@ -70,8 +80,14 @@ func CheckCSR(csr *x509.CertificateRequest, names []string, p CSRPolicy) error {
 			bad("csr.key", "Ed25519 keys are not accepted by this CA; use RSA ≥ %d, P-256 or P-384", minRSA)
 		}
 	default:
-		bad("csr.key", "unsupported key type %T", csr.PublicKey)
+		bad("csr.key", "unsupported key algorithm %s", csr.PublicKeyAlgorithm)
 	}
+	if p.KeyType != "" {
+		if got := KeyTypeOf(csr.PublicKey); got != p.KeyType {
+			bad("csr.key", "%s key; %s was requested (the device did not make the key type asked for)", describeKey(csr.PublicKey), p.KeyType)
+		}
+	}
+	probs = append(probs, subjectProblems(p.Subject, csr.Subject)...)
 	if len(probs) > 0 {
 		return Invalid("certificate request violates the CSR policy", probs...)
 	}

@@ -40,8 +40,12 @@ type Rotator struct {
 	// Notifier is told about failed (and, if it wants, succeeded)
 	// rotations; nil tells no one.
 	Notifier ottr.Notifier
-	// KeyType asks devices for this key type; "" lets them choose.
-	KeyType string
+	// CSRProfile says what an asset's device is asked to put in its CSR
+	// besides the names: the key type ("" lets the driver choose) and the
+	// subject fields, for the rotation's route recipe ("" when the asset
+	// has no route). The CSR policy then holds the device to them. nil
+	// asks for neither.
+	CSRProfile func(a *ottr.Asset, recipe string) (keyType string, subject ottr.Subject)
 	// StepTimeout bounds each step; default 5m.
 	StepTimeout time.Duration
 	// RetryBase is the first wait after a failure before the router may
@@ -504,11 +508,17 @@ func (x *run) makeCSR(ctx context.Context) (*x509.CertificateRequest, error) {
 		return nil, ottr.Errorf(ottr.EINVALID, "driver for %s cannot make a key and CSR", x.asset.HostPlatform)
 	}
 	names := x.asset.Names()
-	csr, err := m.CSR(ctx, ottr.CSRRequest{CommonName: x.asset.CommonName, DNSNames: names, KeyType: x.r.KeyType})
+	req := ottr.CSRRequest{CommonName: x.asset.CommonName, DNSNames: names}
+	if x.r.CSRProfile != nil {
+		recipe := x.recipe()
+		req.KeyType, req.Subject = x.r.CSRProfile(x.asset, recipe)
+		x.logf("info", "asking for %s", describeRequest(req, recipe))
+	}
+	csr, err := m.CSR(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("make CSR on the device: %w", err)
 	}
-	if err := ottr.CheckCSR(csr, names, ottr.CSRPolicy{}); err != nil {
+	if err := ottr.CheckCSR(csr, names, ottr.CSRPolicy{KeyType: req.KeyType, Subject: req.Subject}); err != nil {
 		return nil, err
 	}
 	pemCSR := encodeCSR(csr)
@@ -518,6 +528,35 @@ func (x *run) makeCSR(ctx context.Context) (*x509.CertificateRequest, error) {
 	}
 	x.logf("info", "CSR passes the policy: %s, %s key", strings.Join(names, ", "), keyName(csr))
 	return csr, nil
+}
+
+// recipe is the route recipe the rotation runs: the one recorded when it
+// was queued (router, API), else the asset's route now (a rotation asked
+// for from the command line records none).
+func (x *run) recipe() string {
+	if x.rot.Recipe != "" || x.r.Routes == nil {
+		return x.rot.Recipe
+	}
+	if route, err := x.r.Routes.LookupAsset(x.asset); err == nil {
+		return route.Recipe
+	}
+	return ""
+}
+
+// describeRequest says, for the log, what the device is asked for.
+func describeRequest(r ottr.CSRRequest, recipe string) string {
+	kt := r.KeyType
+	if kt == "" {
+		kt = "the driver's default"
+	}
+	subj := "no subject fields besides CN"
+	if !r.Subject.IsZero() {
+		subj = "subject " + r.Subject.String()
+	}
+	if recipe == "" {
+		recipe = "none"
+	}
+	return fmt.Sprintf("key %s, %s (recipe %s)", kt, subj, recipe)
 }
 
 // order gets the CSR signed and keeps the chain before anything else, so

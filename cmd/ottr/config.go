@@ -34,6 +34,12 @@ type Config struct {
 	Notify                 notify.Config       `yaml:"notify"`
 	Limits                 LimitsConfig        `yaml:"limits"`
 	Log                    LogConfig           `yaml:"log"`
+	// CSR is the key type and subject every device is asked for unless a
+	// CA, recipe, platform or asset says otherwise (csrprofile.go); its
+	// subject is the equivalent of the CSR fields of Ottr's deployment.
+	CSR CSRSettings `yaml:"csr"`
+	// Recipes holds settings per route recipe (the value in route.json).
+	Recipes map[string]CSRSettings `yaml:"recipes"`
 }
 
 // LimitsConfig bounds what the inventory may hold.
@@ -56,6 +62,8 @@ type CAConfig struct {
 	PreferredChain string   `yaml:"preferred_chain"`
 	RenewBefore    Duration `yaml:"renew_before"`
 	RenewFrac      float64  `yaml:"renew_fraction"`
+	// CSRSettings (key_type, subject) apply to the CA's assets.
+	CSRSettings `yaml:",inline"`
 }
 
 // EABConfig is External Account Binding for CAs that need it.
@@ -271,6 +279,7 @@ func (c *Config) validate() error {
 	}
 	c.DNS.validate(bad)
 	c.Devices.validate(bad)
+	c.validateCSR(bad)
 	if _, err := notify.New(c.Notify); err != nil {
 		for _, p := range ottr.ErrorProblems(err) {
 			bad(p.Field, "%s", p.Message)

@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"strings"
+
+	"github.com/ottr-dev/ottr"
 
 	"github.com/spf13/cobra"
 )
@@ -25,7 +28,9 @@ func (a *app) configCmd() *cobra.Command {
 and flags) and check it, the drivers' settings included. Every problem is
 printed with its key path (devices.platforms.lb.settings.profiles: ...) and
 the exit status is 2; otherwise it prints "config OK" and the platforms with
-their drivers. Deprecated keys are noted.`,
+their drivers, and what each route's devices are asked to put in their CSR
+(key type and subject, with the key each comes from). Deprecated keys, and
+recipes: entries no route uses, are noted.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			c, err := a.config()
@@ -53,8 +58,46 @@ their drivers. Deprecated keys are noted.`,
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%d asset override(s) in devices.assets\n", len(c.Devices.Assets))
-			return nil
+			return a.printCSRProfiles(c)
 		},
 	})
 	return cmd
+}
+
+// printCSRProfiles shows, per route of the route table, the key type and
+// subject its devices are asked for (asset overrides aside), so a setting
+// that changes an Ottr recipe is seen before it rotates anything.
+func (a *app) printCSRProfiles(c *Config) error {
+	rt, err := a.routeTable()
+	if err != nil {
+		fmt.Fprintf(a.stdout, "note: CSR settings per route not shown: %s\n", ottr.ErrorMessage(err))
+		return nil
+	}
+	if rt == nil {
+		return nil
+	}
+	used := map[string]bool{}
+	tw := newTable(a.stdout)
+	fmt.Fprintln(tw, "ROUTE\tRECIPE\tKEY\tSUBJECT")
+	for _, pn := range rt.PlatformNames() {
+		p := rt.Platforms[pn]
+		for _, ver := range sortedKeys(p.OS) {
+			for _, ca := range sortedKeys(p.OS[ver].CertificateAuthority) {
+				recipe := p.OS[ver].CertificateAuthority[ca]
+				used[recipe] = true
+				kt, subj, ktFrom, subjFrom := c.csrProfileFrom(&ottr.Asset{HostPlatform: pn, CertificateAuthority: ca}, recipe)
+				key, subject, _ := strings.Cut(describeProfile(kt, subj, ktFrom, subjFrom, isOttrRecipe(recipe)), "; ")
+				fmt.Fprintf(tw, "platform.%s.os.%s.certificate_authority.%s\t%s\t%s\t%s\n", pn, ver, ca, recipe, key, subject)
+			}
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range sortedKeys(c.Recipes) {
+		if !used[r] {
+			fmt.Fprintf(a.stdout, "note: recipes.%s is not a recipe of the route table: its settings apply to no asset\n", r)
+		}
+	}
+	return nil
 }

@@ -39,6 +39,10 @@ type DeviceConfig struct {
 	// of its package, decoded and checked by its registry entry when the
 	// file is read. An asset's settings replace its platform's.
 	Settings any `yaml:"-"`
+	// CSRSettings (key_type, subject) apply to the platform's or asset's
+	// devices, over the recipe's, CA's and global ones; an asset's over
+	// its platform's.
+	CSRSettings `yaml:",inline"`
 
 	// settingsKey is where Settings came from, "settings" or a deprecated
 	// per-driver block ("bigip"), and settingsFor the driver they were
@@ -58,12 +62,13 @@ func (d *DeviceConfig) UnmarshalYAML(n *yaml.Node) error {
 		Address    string               `yaml:"address"`
 		Port       int                  `yaml:"port"`
 		Settings   yaml.Node            `yaml:"settings"` // a *yaml.Node field stays empty in yaml.v3
+		CSR        CSRSettings          `yaml:",inline"`
 		Rest       map[string]yaml.Node `yaml:",inline"`
 	}
 	if err := n.Decode(&raw); err != nil {
 		return err
 	}
-	*d = DeviceConfig{Driver: raw.Driver, Credential: raw.Credential, Address: raw.Address, Port: raw.Port}
+	*d = DeviceConfig{Driver: raw.Driver, Credential: raw.Credential, Address: raw.Address, Port: raw.Port, CSRSettings: raw.CSR}
 	bad := func(field, format string, args ...any) {
 		d.probs = append(d.probs, ottr.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
@@ -79,7 +84,7 @@ func (d *DeviceConfig) UnmarshalYAML(n *yaml.Node) error {
 	for _, key := range sortedKeys(raw.Rest) {
 		switch {
 		case lookupPlatform(key) == nil:
-			bad(key, "is not a device setting (want driver, credential, address, port or settings)")
+			bad(key, "is not a device setting (want driver, credential, address, port, key_type, subject or settings)")
 		case raw.Driver != "" && key != raw.Driver:
 			bad(key, "holds settings of the %s driver but this entry uses %s: remove it", key, raw.Driver)
 		case node != nil:
@@ -155,6 +160,7 @@ func (d *DevicesConfig) validate(bad func(field, format string, args ...any)) {
 		if c.Port < 0 || c.Port > 65535 {
 			bad(field+".port", "%d is not a port", c.Port)
 		}
+		c.CSRSettings.check(field, bad)
 		if c.Settings == nil {
 			return
 		}
@@ -207,6 +213,12 @@ func (d *DevicesConfig) device(a *ottr.Asset) (DeviceConfig, error) {
 	}
 	if o.Settings != nil {
 		c.Settings, c.settingsKey, c.settingsFor = o.Settings, o.settingsKey, o.settingsFor
+	}
+	if o.KeyType != "" {
+		c.KeyType = o.KeyType
+	}
+	if o.Subject != nil {
+		c.Subject = o.Subject
 	}
 	if a.Credential != "" {
 		c.Credential = a.Credential

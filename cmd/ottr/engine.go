@@ -68,6 +68,7 @@ func (a *app) rotator(ctx context.Context) (*rotate.Rotator, error) {
 			return dc.address(as)
 		},
 		Roots:       func(ca string) *x509.CertPool { return roots[ca] },
+		CSRProfile:  c.csrProfile,
 		RetryBase:   time.Duration(c.Router.Interval),
 		Notifier:    ottr.Notifiers{a.notifier, a.rotations()},
 		StepTimeout: time.Duration(c.Workers.StepTimeout),

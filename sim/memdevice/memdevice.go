@@ -1,5 +1,6 @@
 // Package memdevice is an in-memory device for benchmarks and tests that
-// need many devices: it makes a real key and CSR (ECDSA P-256) for every
+// need many devices: it makes a real key of the requested type (ECDSA
+// P-256 by default) and a CSR with the requested subject fields for every
 // request, keeps the pending key "on the device", and serves whichever
 // chain was installed for its key. No network, no processes.
 package memdevice
@@ -7,11 +8,8 @@ package memdevice
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"sync"
 
@@ -39,12 +37,12 @@ func (d *Device) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := ottr.NewKey(req.KeyType)
 	if err != nil {
 		return nil, err
 	}
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
-		Subject: pkix.Name{CommonName: req.CommonName}, DNSNames: req.DNSNames}, key)
+		Subject: req.Subject.Name(req.CommonName), DNSNames: req.DNSNames}, key)
 	if err != nil {
 		return nil, err
 	}
