@@ -108,6 +108,9 @@ func (d *Device) commit(w http.ResponseWriter, user, action, cmd string) {
 // validate is the commit's check: profiles must name certificates that
 // have both a key and a certificate.
 func (d *Device) validate() string {
+	if err := checkGP(d.candidate.gp, d.candidate.profiles); err != nil {
+		return err.Error()
+	}
 	for _, pn := range sortedKeys(d.candidate.profiles) {
 		p := d.candidate.profiles[pn]
 		c := d.candidate.certs[p.cert]
