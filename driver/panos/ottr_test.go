@@ -4,6 +4,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
 	"slices"
 	"strings"
 	"testing"
@@ -18,18 +20,28 @@ import (
 var ottrSubject = ottr.Subject{Country: "US", State: "California", Locality: "San Francisco",
 	Organization: "Example Inc", OrganizationalUnit: "Security"}
 
-// A firewall Ottr rotated: its otter_panos_<date> certificate bound to the
-// management interface through Ottr's "otter" profile, and an older Ottr
-// certificate an administrator pointed a GlobalProtect portal's profile
-// at. Rotations by the driver's defaults move "otter" (no profile of
-// their own), prune Ottr's replaced certificate once Restore no longer
-// needs it, and never delete one a profile still names.
+// A firewall Ottr rotated: its otter_panos_<date> certificate bound
+// through Ottr's "otter" profile to the management interface and to a
+// GlobalProtect portal and gateway, and an older Ottr certificate an
+// administrator pointed another portal's profile at. Rotations by the
+// driver's defaults move "otter" (no profile of their own), so the portal
+// and gateway serve the new certificate too; Ottr's replaced certificate
+// is pruned once Restore no longer needs it, and one a profile still names
+// never is.
 func TestRotatesWhatOttrLeft(t *testing.T) {
 	ca := testpki.NewCA("Corp CA")
 	dev := start(t)
-	portal, ottrs := leaf(t, ca, "fw01.example.com"), leaf(t, ca, "fw01.example.com")
-	dev.Preload("otter_panos_2025_06_01", "gp-portal", portal.key, portal.chain)
+	older, ottrs := leaf(t, ca, "fw01.example.com"), leaf(t, ca, "fw01.example.com")
+	dev.Preload("otter_panos_2025_06_01", "partner-portal", older.key, older.chain)
 	dev.Preload("otter_panos_2025_09_01", "otter", ottrs.key, ottrs.chain) // binds the management interface last
+	var gpAddrs []string
+	for _, gp := range [][3]string{{"portal", "corp-portal", "otter"}, {"gateway", "corp-gw", "otter"}, {"portal", "partner", "partner-portal"}} {
+		addr, err := dev.AddGlobalProtect(gp[0], gp[1], gp[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		gpAddrs = append(gpAddrs, addr)
+	}
 	d := newDriver(t, dev, fwAsset(), nil)
 	req := ottr.CSRRequest{CommonName: "fw01.example.com", DNSNames: []string{"fw01.example.com", "vpn.example.com"}, Subject: ottrSubject}
 
@@ -46,6 +58,14 @@ func TestRotatesWhatOttrLeft(t *testing.T) {
 		cert, _, _, ok := dev.RunningProfile("otter")
 		if !ok || !served(t, d).Equal(chain[0]) {
 			t.Fatalf("profile otter names %q; the management interface serves %x, want %x", cert, served(t, d).SerialNumber, chain[0].SerialNumber)
+		}
+		for i, kind := range []string{"portal", "gateway"} {
+			if got := leafAt(t, gpAddrs[i]); !got.Equal(chain[0]) {
+				t.Errorf("the GlobalProtect %s on Ottr's profile serves %x, want %x", kind, got.SerialNumber, chain[0].SerialNumber)
+			}
+		}
+		if got := leafAt(t, gpAddrs[2]); !got.Equal(older.chain[0]) {
+			t.Errorf("the partner portal, on a profile of its own, serves %x, want its certificate %x", got.SerialNumber, older.chain[0].SerialNumber)
 		}
 		return cert
 	}
@@ -73,9 +93,20 @@ func TestRotatesWhatOttrLeft(t *testing.T) {
 	if certs[first] == nil {
 		t.Errorf("the certificate the second rotation replaced is gone: %v", keys(certs))
 	}
-	if p, _, _, _ := dev.RunningProfile("gp-portal"); p != "otter_panos_2025_06_01" || certs[p] == nil {
-		t.Errorf("the portal's profile names %q; certificates %v", p, keys(certs))
+	if p, _, _, _ := dev.RunningProfile("partner-portal"); p != "otter_panos_2025_06_01" || certs[p] == nil {
+		t.Errorf("the partner portal's profile names %q; certificates %v", p, keys(certs))
 	}
+}
+
+// leafAt is the certificate a TLS server presents.
+func leafAt(t *testing.T, addr string) *x509.Certificate {
+	t.Helper()
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // reading what is served
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0]
 }
 
 // The firewall makes the key Ottr's recipe asked for (RSA 2048) unless
