@@ -145,6 +145,9 @@ func TestRequestSubjectAndKey(t *testing.T) {
 	if _, err := d.CSR(t.Context(), ottr.CSRRequest{CommonName: "fw01.example.com", KeyType: "ed25519"}); ottr.ErrorCode(err) != ottr.EINVALID || !strings.Contains(err.Error(), "ed25519") {
 		t.Errorf("ed25519: %v", err)
 	}
+	if _, err := d.CSR(t.Context(), ottr.CSRRequest{CommonName: "fw01.example.com", Subject: ottr.Subject{Country: "USA"}}); ottr.ErrorCode(err) != ottr.EINVALID || !strings.Contains(err.Error(), "subject.country") {
+		t.Errorf("a three-letter country: %v", err)
+	}
 }
 
 // Our own names stay available as settings: profile "ottr" and

@@ -401,6 +401,11 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if err != nil {
 		return nil, err
 	}
+	if c := req.Subject.Country; c != "" && (len(c) != 2 || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != "") {
+		// country-code takes a two-letter code; the firewall's own refusal
+		// would not name the setting.
+		return nil, ottr.Invalid("PAN-OS request", ottr.Problem{Field: "subject.country", Message: fmt.Sprintf("%q: want a two-letter country code", c)})
+	}
 	entries, err := d.certs(ctx)
 	if err != nil {
 		return nil, err
