@@ -5,8 +5,12 @@
 // ssh` on the device):
 //
 //  1. request security pki generate-key-pair (ECDSA P-256 by default,
-//     P-384, RSA 2048/3072/4096) and generate-certificate-request: the key
-//     stays on the device. Junos puts one domain-name in a request, so an
+//     P-384, RSA 2048/3072/4096) and generate-certificate-request with the
+//     subject string CN=…,OU=…,O=…,L=…,ST=…,C=… from the request's subject
+//     fields (checked in the request the device prints): the key stays on
+//     the device. Junos's subject string has no email, and its email option
+//     is an alternative name CAs refuse, so a subject email is refused
+//     unless key_off_device is set. Junos puts one domain-name in a request, so an
 //     asset with more names is refused with an error saying so — unless
 //     key_off_device is set: then Ottr makes the key and a CSR with every
 //     name, keeps the key in memory, puts it in /var/tmp over NETCONF with

@@ -5,9 +5,11 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -16,11 +18,23 @@ import (
 	"github.com/ottr-dev/ottr/driver/served"
 )
 
-// CSR has the device make a key pair and a request. Junos puts one
-// domain-name in a request, so an asset with more names is refused.
+// CSR has the device make a key pair and a request with the subject
+// fields. Junos puts one domain-name in a request, so an asset with more
+// names is refused.
 func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
 	if d.c.KeyOffDevice {
 		return d.offDeviceCSR(ctx, req)
+	}
+	if req.Subject.Email != "" {
+		// Junos's subject string has no email attribute; its email option
+		// puts the address in the subject alternative names, which the CSR
+		// policy and ACME CAs refuse.
+		return nil, ottr.Errorf(ottr.EINVALID, "Junos %s cannot put the subject email %s in the request it makes (only as an alternative name, which CAs refuse): "+
+			"set key_off_device in its junos settings to make the request in Ottr, or drop the email from the subject", d.c.Address, req.Subject.Email)
+	}
+	dn, err := subjectDN(req)
+	if err != nil {
+		return nil, err
 	}
 	if extra := req.OtherNames(); len(extra) > 0 {
 		return nil, ottr.Errorf(ottr.EINVALID, "Junos %s can put one domain name in its request (%s), and this asset also needs %s: "+
@@ -42,23 +56,65 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	}
 	id := newID()
 	var csr *x509.CertificateRequest
-	err := d.with(ctx, func(s *session) error {
+	err = d.with(ctx, func(s *session) error {
 		s.cleanTmp(ctx)
 		out, err := s.command(fmt.Sprintf("request security pki generate-key-pair certificate-id %s size %s type %s", id, size, typ))
 		if err != nil {
 			return err
 		}
 		ottr.Logf(ctx, "Junos: %s", firstLine(out))
-		out, err = s.command(fmt.Sprintf(`request security pki generate-certificate-request certificate-id %s subject "CN=%s" domain-name %s digest sha-256`, id, req.CommonName, req.CommonName))
+		out, err = s.command(fmt.Sprintf(`request security pki generate-certificate-request certificate-id %s subject "%s" domain-name %s digest sha-256`, id, dn, req.CommonName))
 		if err != nil {
 			return err
 		}
 		if csr, err = ottr.ParseCSR([]byte(out)); err != nil {
 			return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: the request printed no certificate request: %w", d.c.Address, err)
 		}
+		if bad := subjectProblems(req.Subject, csr.Subject); len(bad) > 0 {
+			return ottr.Errorf(ottr.EINVALID, "Junos %s: the request the device made leaves out %s; nothing was ordered", d.c.Address, strings.Join(bad, "; "))
+		}
 		return nil
 	})
 	return csr, err
+}
+
+// dnValue is what a subject field may hold inside the quoted subject
+// string: Junos splits it at commas and its CLI at quotes.
+var dnValue = regexp.MustCompile(`^[A-Za-z0-9 .&'()/:_+@-]+$`)
+
+// subjectDN is the subject string of generate-certificate-request:
+// CN=…,OU=…,O=…,L=…,ST=…,C=… with the fields the request asks for.
+func subjectDN(req ottr.CSRRequest) (string, error) {
+	parts := []string{"CN=" + req.CommonName}
+	for _, f := range []struct{ attr, field, v string }{{"OU", "subject.organizational_unit", req.Subject.OrganizationalUnit},
+		{"O", "subject.organization", req.Subject.Organization}, {"L", "subject.locality", req.Subject.Locality},
+		{"ST", "subject.state", req.Subject.State}, {"C", "subject.country", req.Subject.Country}} {
+		if f.v == "" {
+			continue
+		}
+		if !dnValue.MatchString(f.v) || (f.attr == "C" && len(f.v) != 2) {
+			return "", ottr.Invalid("Junos request", ottr.Problem{Field: f.field,
+				Message: fmt.Sprintf("%q cannot go into a Junos subject string (letters, digits, spaces and .&'()/:_+@- only; a country is two letters)", f.v)})
+		}
+		parts = append(parts, f.attr+"="+f.v)
+	}
+	return strings.Join(parts, ","), nil
+}
+
+// subjectProblems lists the requested subject fields (email aside) the
+// request the device made lacks or changed.
+func subjectProblems(want ottr.Subject, got pkix.Name) []string {
+	var bad []string
+	for _, f := range []struct {
+		name, want string
+		got        []string
+	}{{"country", want.Country, got.Country}, {"state", want.State, got.Province}, {"locality", want.Locality, got.Locality},
+		{"organization", want.Organization, got.Organization}, {"organizational_unit", want.OrganizationalUnit, got.OrganizationalUnit}} {
+		if f.want != "" && !slices.Equal(f.got, []string{f.want}) {
+			bad = append(bad, fmt.Sprintf("%s %q (the request has %q)", f.name, f.want, strings.Join(f.got, ", ")))
+		}
+	}
+	return bad
 }
 
 // newID names a key pair this driver makes: ottr-<time>-<random>.

@@ -9,10 +9,12 @@
 //     does;
 //  2. PUT /services/https with csr "new": the Lighthouse makes an RSA key
 //     (2048 by default, or 4096) and a CSR for its common name, with the
-//     subject fields of the subject setting (country, state, locality,
-//     organization, org_unit, email); the key stays on the device. The
-//     CSR is fetched from the link the answer gives (only on the same
-//     host);
+//     subject fields (country, state, locality, organization, org_unit,
+//     email): each field of the subject setting wins, the rotation's
+//     subject (CSRRequest.Subject) fills those it leaves empty, and the
+//     request is checked for every one; the key stays on the device. Other
+//     key types are refused (key_off_device makes them in Ottr). The CSR
+//     is fetched from the link the answer gives (only on the same host);
 //  3. PUT /services/https with the full chain and https.csr (the
 //     request's fields, without "new"): a PUT without https.csr cancels
 //     the pending request, and with it the key. The Lighthouse checks the

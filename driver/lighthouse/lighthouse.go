@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +40,10 @@ type Config struct {
 	// TLS connection. Without it, multi-name assets are refused.
 	KeyOffDevice bool `yaml:"key_off_device"`
 	// Subject is what the Lighthouse's own request says besides the
-	// common name (its https.csr fields); empty fields are left out.
+	// common name (its https.csr fields). Each field set here wins over
+	// the rotation's subject (CSRRequest.Subject: the CA's, recipe's or
+	// platform's), which fills the fields left empty; fields empty in both
+	// are left out.
 	Subject Subject `yaml:"subject"`
 	// RequestTimeout bounds one call; default 1m.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
@@ -63,6 +69,66 @@ type Subject struct {
 	Email        string `yaml:"email"`
 }
 
+// merge is s with the fields it leaves empty taken from r: settings for
+// one device are more specific than a CA's or platform's subject.
+func (s Subject) merge(r ottr.Subject) Subject {
+	pick := func(mine, theirs string) string {
+		if mine != "" {
+			return mine
+		}
+		return theirs
+	}
+	return Subject{Country: pick(s.Country, r.Country), State: pick(s.State, r.State), Locality: pick(s.Locality, r.Locality),
+		Organization: pick(s.Organization, r.Organization), OrgUnit: pick(s.OrgUnit, r.OrganizationalUnit), Email: pick(s.Email, r.Email)}
+}
+
+// problems are what the Lighthouse would refuse in its own words only
+// after the request was sent; checking them here names the field.
+func (s Subject) problems() []ottr.Problem {
+	var probs []ottr.Problem
+	if s.Country != "" && !country.MatchString(s.Country) {
+		probs = append(probs, ottr.Problem{Field: "subject.country", Message: fmt.Sprintf("%q: want a two-letter country code", s.Country)})
+	}
+	if s.Email != "" && !email.MatchString(s.Email) {
+		probs = append(probs, ottr.Problem{Field: "subject.email", Message: fmt.Sprintf("%q is not an email address", s.Email)})
+	}
+	for _, f := range []struct{ field, v string }{{"state", s.State}, {"locality", s.Locality}, {"organization", s.Organization},
+		{"org_unit", s.OrgUnit}, {"email", s.Email}} {
+		if len(f.v) > 64 {
+			probs = append(probs, ottr.Problem{Field: "subject." + f.field, Message: "longer than the 64 characters a subject field may have"})
+		}
+	}
+	return probs
+}
+
+// missing lists the subject's fields a request lacks or changed.
+func (s Subject) missing(got pkix.Name) []string {
+	var bad []string
+	for _, f := range []struct {
+		name, want string
+		got        []string
+	}{{"country", strings.ToUpper(s.Country), got.Country}, {"state", s.State, got.Province}, {"locality", s.Locality, got.Locality},
+		{"organization", s.Organization, got.Organization}, {"org_unit", s.OrgUnit, got.OrganizationalUnit}, {"email", s.Email, emails(got)}} {
+		if f.want != "" && !slices.Equal(f.got, []string{f.want}) {
+			bad = append(bad, fmt.Sprintf("%s %q (the request has %q)", f.name, f.want, strings.Join(f.got, ", ")))
+		}
+	}
+	return bad
+}
+
+var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
+
+// emails are a name's PKCS #9 emailAddress attributes.
+func emails(n pkix.Name) []string {
+	var out []string
+	for _, a := range n.Names {
+		if v, ok := a.Value.(string); ok && a.Type.Equal(oidEmailAddress) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // fields are the subject's https.csr fields, without the empty ones.
 func (s Subject) fields() map[string]any {
 	out := map[string]any{}
@@ -85,6 +151,9 @@ type Driver struct {
 	mu      sync.Mutex
 	session string
 	offKey  crypto.Signer // a key made here for a multi-name certificate
+	// asked is the subject of the request the Lighthouse made, sent again
+	// with the certificate.
+	asked *Subject
 }
 
 var (
@@ -137,21 +206,7 @@ func (c Config) Check() []ottr.Problem {
 	if c.APIVersion != "" && !apiVersion.MatchString(c.APIVersion) {
 		probs = append(probs, ottr.Problem{Field: "api_version", Message: fmt.Sprintf("%q: want v3.N", c.APIVersion)})
 	}
-	// The device refuses these in its own words only after the request was
-	// sent; checking them here names the setting.
-	if c.Subject.Country != "" && !country.MatchString(c.Subject.Country) {
-		probs = append(probs, ottr.Problem{Field: "subject.country", Message: fmt.Sprintf("%q: want a two-letter country code", c.Subject.Country)})
-	}
-	if c.Subject.Email != "" && !email.MatchString(c.Subject.Email) {
-		probs = append(probs, ottr.Problem{Field: "subject.email", Message: fmt.Sprintf("%q is not an email address", c.Subject.Email)})
-	}
-	for field, v := range map[string]string{"state": c.Subject.State, "locality": c.Subject.Locality, "organization": c.Subject.Organization,
-		"org_unit": c.Subject.OrgUnit, "email": c.Subject.Email} {
-		if len(v) > 64 {
-			probs = append(probs, ottr.Problem{Field: "subject." + field, Message: "longer than the 64 characters a subject field may have"})
-		}
-	}
-	return probs
+	return append(probs, c.Subject.problems()...)
 }
 
 // apiErrors is Lighthouse's error envelope.
@@ -325,7 +380,11 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 			} `json:"csr"`
 		} `json:"https"`
 	}
-	csrFields := d.c.Subject.fields()
+	subj := d.c.Subject.merge(req.Subject)
+	if probs := subj.problems(); len(probs) > 0 {
+		return nil, ottr.Invalid("Lighthouse request subject", probs...)
+	}
+	csrFields := subj.fields()
 	csrFields["csr"], csrFields["common_name"], csrFields["key_length"] = "new", req.CommonName, bits
 	body := map[string]any{"https": map[string]any{"csr": csrFields}}
 	if _, err := d.call(ctx, http.MethodPut, "/services/https", body, &out); err != nil {
@@ -358,6 +417,12 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if csr.Subject.CommonName != req.CommonName {
 		return nil, ottr.Errorf(ottr.EINVALID, "Lighthouse %s made a request for %q, not %s", d.c.Address, csr.Subject.CommonName, req.CommonName)
 	}
+	if bad := subj.missing(csr.Subject); len(bad) > 0 {
+		return nil, ottr.Errorf(ottr.EINVALID, "Lighthouse %s: the request it made leaves out %s; nothing was ordered", d.c.Address, strings.Join(bad, "; "))
+	}
+	d.mu.Lock()
+	d.asked = &subj
+	d.mu.Unlock()
 	return csr, nil
 }
 
@@ -406,8 +471,16 @@ func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	} else {
 		// A PUT without https.csr cancels the device's pending request
 		// (RAML), and with it the key this certificate is for; Ottr's own
-		// Lighthouse client sends the request's fields with the upload.
-		csrFields := d.c.Subject.fields()
+		// Lighthouse client sends the request's fields with the upload. A
+		// driver that did not make the request (a resumed rotation) knows
+		// only the setting's fields.
+		d.mu.Lock()
+		subj := d.c.Subject
+		if d.asked != nil {
+			subj = *d.asked
+		}
+		d.mu.Unlock()
+		csrFields := subj.fields()
 		csrFields["common_name"] = chain[0].Subject.CommonName
 		https["csr"] = csrFields
 	}

@@ -23,8 +23,8 @@ func checkFirewall(t *testing.T, dev *simpanos.Device, what string, want []byte,
 	if _, bound := dev.Running(); bound != entry {
 		t.Errorf("%s: the running configuration binds %q, want %q", what, bound, entry)
 	}
-	if cert, mgmt := dev.Candidate(); cert != entry || mgmt != "ottr" {
-		t.Errorf("%s: the candidate binds %q through %q, want %q through ottr", what, cert, mgmt, entry)
+	if cert, mgmt := dev.Candidate(); cert != entry || mgmt != "otter" {
+		t.Errorf("%s: the candidate binds %q through %q, want %q through otter", what, cert, mgmt, entry)
 	}
 }
 
@@ -68,7 +68,7 @@ func TestFailuresLeaveTheFirewallAsItWas(t *testing.T) {
 		t.Fatalf("retry by a new driver: %v", err)
 	}
 	_, target := dev.Running()
-	if !strings.HasPrefix(target, "ottr-") {
+	if !strings.HasPrefix(target, "otter_panos_") {
 		t.Fatalf("bound %q after the retry", target)
 	}
 	checkFirewall(t, dev, "after the retry", chain[0].Raw, target)

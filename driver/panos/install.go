@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"encoding/xml"
 	"net/url"
 	"strings"
 	"time"
@@ -225,22 +226,65 @@ func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
 	return nil
 }
 
-// prune deletes certificates this driver made, except keep (just
-// installed) and previous (for Restore), and commits. It never touches
-// certificates made by anyone else; a failure is logged, not returned.
+// ours reports whether a certificate is one prune may delete: made by
+// Ottr (otter_panos_…) or by this driver, under either naming.
+func (d *Driver) ours(name string) bool {
+	return strings.HasPrefix(name, ottrPrefix) || strings.HasPrefix(name, ownPrefix) ||
+		(d.c.CertificatePrefix != "" && strings.HasPrefix(name, d.c.CertificatePrefix))
+}
+
+// referenced lists the certificates the candidate's SSL/TLS service
+// profiles name: an administrator may have pointed another profile (one a
+// GlobalProtect portal uses, say) at a certificate Ottr made.
+func (d *Driver) referenced(ctx context.Context) (map[string]bool, error) {
+	if err := d.login(ctx); err != nil {
+		return nil, err
+	}
+	_, raw, err := d.post(ctx, url.Values{"type": {"config"}, "action": {"get"}, "xpath": {profilePath}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Profiles []entry `xml:"result>ssl-tls-service-profile>entry"`
+	}
+	if err := xml.Unmarshal(raw, &r); err != nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: reading the SSL/TLS service profiles: %w", d.c.Address, err)
+	}
+	refs := map[string]bool{}
+	for _, p := range r.Profiles {
+		refs[strings.TrimSpace(p.Certificate)] = true
+	}
+	return refs, nil
+}
+
+// prune deletes certificates Ottr or this driver made, except keep (just
+// installed), previous (for Restore) and any a profile still names, and
+// commits. The firewall itself refuses to delete a certificate something
+// else refers to (a GlobalProtect portal, a decryption rule); that refusal
+// is logged and the certificate left. Certificates made by anyone else are
+// never touched; a failure is logged, not returned.
 func (d *Driver) prune(ctx context.Context, keep, previous string) {
 	entries, err := d.certs(ctx)
 	if err != nil {
 		ottr.Logf(ctx, "warn: listing certificates to prune: %s", ottr.ErrorMessage(err))
 		return
 	}
+	refs, err := d.referenced(ctx)
+	if err != nil {
+		ottr.Logf(ctx, "warn: listing the profiles' certificates, nothing pruned: %s", ottr.ErrorMessage(err))
+		return
+	}
 	deleted := 0
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name, prefix) || e.Name == keep || e.Name == previous {
+		if !d.ours(e.Name) || e.Name == keep || e.Name == previous {
+			continue
+		}
+		if refs[e.Name] {
+			ottr.Logf(ctx, "kept old certificate %s: an SSL/TLS service profile still names it", e.Name)
 			continue
 		}
 		if _, err := d.call(ctx, url.Values{"type": {"config"}, "action": {"delete"}, "xpath": {certEntry(e.Name)}}); err != nil {
-			ottr.Logf(ctx, "warn: deleting %s: %s", e.Name, ottr.ErrorMessage(err))
+			ottr.Logf(ctx, "warn: kept old certificate %s: %s", e.Name, ottr.ErrorMessage(err))
 			continue
 		}
 		deleted++

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -30,9 +31,17 @@ type Config struct {
 	// ip_address (or system_name) on 443.
 	Address string `yaml:"address"`
 	// Profile is the SSL/TLS service profile the certificate is bound
-	// through (created if missing); default "ottr". GlobalProtect portals
-	// and gateways that use the profile follow it.
+	// through (created if missing); default "otter", the profile Ottr's
+	// panos recipes created and bound to the management interface
+	// (airbnb/ottr platforms/panos-9.x/src/app.py), so a firewall Ottr
+	// rotated keeps its bindings. GlobalProtect portals and gateways that
+	// use the profile follow it.
 	Profile string `yaml:"profile"`
+	// CertificatePrefix names the certificates this driver makes
+	// <prefix><time>-<random> (e.g. "ottr-"); empty: Ottr's names,
+	// otter_panos_<YYYY_MM_DD> (with a random suffix when that name is
+	// taken).
+	CertificatePrefix string `yaml:"certificate_prefix"`
 	// SkipManagement leaves the management interface's profile alone (for
 	// a certificate used only by GlobalProtect).
 	SkipManagement bool `yaml:"skip_management"`
@@ -57,8 +66,13 @@ type Config struct {
 	Trust ottr.TrustCheck `yaml:"-"`
 }
 
-// prefix marks certificates this driver made: the only ones it deletes.
-const prefix = "ottr-"
+// Certificates with these prefixes are the only ones prune deletes: Ottr's
+// (otter_panos_<date>, platforms/panos-*/src/app.py) and this driver's,
+// under either naming.
+const (
+	ottrPrefix = "otter_panos_"
+	ownPrefix  = "ottr-"
+)
 
 // Driver rotates the management (and GlobalProtect) certificate of a
 // PAN-OS firewall through its XML API.
@@ -87,7 +101,7 @@ func New(c Config) (*Driver, error) {
 		c.Address = net.JoinHostPort(c.Asset.Host(), "443")
 	}
 	if c.Profile == "" {
-		c.Profile = "ottr"
+		c.Profile = "otter"
 	}
 	if c.Credential.Get("api_key").IsZero() && (c.Credential.Get("username").IsZero() || c.Credential.Get("password").IsZero()) {
 		probs = append(probs, ottr.Problem{Field: "credential", Message: "needs username and password, or api_key"})
@@ -121,6 +135,11 @@ func (c Config) Check() []ottr.Problem {
 	}
 	if strings.ContainsAny(c.Profile, "'\"<>&") || len(c.Profile) > 31 {
 		probs = append(probs, ottr.Problem{Field: "profile", Message: fmt.Sprintf("%q: at most 31 characters, no quotes or markup", c.Profile)})
+	}
+	// PAN-OS names are at most 31 characters; the time and random suffix
+	// take 20.
+	if p := c.CertificatePrefix; p != "" && (len(p) > 11 || strings.Trim(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != "") {
+		probs = append(probs, ottr.Problem{Field: "certificate_prefix", Message: fmt.Sprintf("%q: at most 11 letters, digits, '_', '.' or '-'", p)})
 	}
 	return probs
 }
@@ -288,17 +307,58 @@ func (d *Driver) call(ctx context.Context, params url.Values) (*response, error)
 	return r, err
 }
 
-// algorithm is the generate command's algorithm element for a key type.
+// algorithm is the generate command's algorithm element for a key type;
+// "" is RSA 2048, the key Ottr's panos recipes had the firewall make
+// (platforms/panos-9.x/src/app.py).
 func algorithm(kt string) (string, error) {
 	switch kt {
-	case "", "p256":
+	case "", "rsa2048", "rsa3072", "rsa4096":
+		bits := strings.TrimPrefix(kt, "rsa")
+		if kt == "" {
+			bits = "2048"
+		}
+		return "<RSA><rsa-nbits>" + bits + "</rsa-nbits></RSA>", nil
+	case "p256":
 		return "<ECDSA><ecdsa-nbits>256</ecdsa-nbits></ECDSA>", nil
 	case "p384":
 		return "<ECDSA><ecdsa-nbits>384</ecdsa-nbits></ECDSA>", nil
-	case "rsa2048", "rsa3072", "rsa4096":
-		return "<RSA><rsa-nbits>" + strings.TrimPrefix(kt, "rsa") + "</rsa-nbits></RSA>", nil
 	}
 	return "", ottr.Errorf(ottr.EINVALID, "PAN-OS cannot make a %q key (p256, p384, rsa2048, rsa3072, rsa4096)", kt)
+}
+
+// subjectXML is the generate command's subject elements, in the order
+// Ottr's recipe sent them. The email is left out: Ottr's panos recipes
+// never sent one, and where the firewall puts the generate command's
+// email (subject or subjectAltName, which ACME CAs refuse) is not
+// documented; the caller says so in the log.
+func subjectXML(s ottr.Subject) string {
+	var b strings.Builder
+	for _, f := range []struct{ tag, v string }{{"country-code", s.Country}, {"state", s.State},
+		{"locality", s.Locality}, {"organization", s.Organization}} {
+		if f.v != "" {
+			b.WriteString("<" + f.tag + ">" + x(f.v) + "</" + f.tag + ">")
+		}
+	}
+	if s.OrganizationalUnit != "" {
+		b.WriteString("<organization-unit><member>" + x(s.OrganizationalUnit) + "</member></organization-unit>")
+	}
+	return b.String()
+}
+
+// subjectProblems lists the requested subject fields (email aside) the
+// request the firewall made lacks or changed.
+func subjectProblems(want ottr.Subject, got pkix.Name) []string {
+	var bad []string
+	for _, f := range []struct {
+		name, want string
+		got        []string
+	}{{"country", want.Country, got.Country}, {"state", want.State, got.Province}, {"locality", want.Locality, got.Locality},
+		{"organization", want.Organization, got.Organization}, {"organizational_unit", want.OrganizationalUnit, got.OrganizationalUnit}} {
+		if f.want != "" && !slices.Equal(f.got, []string{f.want}) {
+			bad = append(bad, fmt.Sprintf("%s %q (the request has %q)", f.name, f.want, strings.Join(f.got, ", ")))
+		}
+	}
+	return bad
 }
 
 func x(s string) string {
@@ -307,23 +367,60 @@ func x(s string) string {
 	return b.String()
 }
 
+// newName is a certificate name no entry has: Ottr's otter_panos_<date>
+// (a random suffix when a rotation already made that day's), or
+// <certificate_prefix><time>-<random>.
+func (d *Driver) newName(taken []entry) string {
+	free := func(n string) bool {
+		return !slices.ContainsFunc(taken, func(e entry) bool { return e.Name == n })
+	}
+	now := time.Now().UTC()
+	for {
+		suffix := make([]byte, 2)
+		_, _ = rand.Read(suffix)
+		var name string
+		if d.c.CertificatePrefix != "" {
+			name = d.c.CertificatePrefix + now.Format("20060102-150405") + "-" + hex.EncodeToString(suffix) // at most 31
+		} else {
+			name = ottrPrefix + now.Format("2006_01_02") // Ottr's exact name, 22 characters
+			if !free(name) {
+				name += "_" + hex.EncodeToString(suffix)
+			}
+		}
+		if free(name) {
+			return name
+		}
+	}
+}
+
 // CSR has the firewall generate a key and a CSR for every name (signed-by
-// external): the key stays in the firewall's configuration.
+// external) with the requested subject fields: the key stays in the
+// firewall's configuration.
 func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
 	algo, err := algorithm(req.KeyType)
 	if err != nil {
 		return nil, err
 	}
-	suffix := make([]byte, 2)
-	_, _ = rand.Read(suffix)
-	name := prefix + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(suffix) // 25 of PAN-OS's 31
+	if c := req.Subject.Country; c != "" && (len(c) != 2 || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != "") {
+		// country-code takes a two-letter code; the firewall's own refusal
+		// would not name the setting.
+		return nil, ottr.Invalid("PAN-OS request", ottr.Problem{Field: "subject.country", Message: fmt.Sprintf("%q: want a two-letter country code", c)})
+	}
+	entries, err := d.certs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name := d.newName(entries)
 	var hosts strings.Builder
 	for _, n := range req.Names() {
 		hosts.WriteString("<member>" + x(n) + "</member>")
 	}
 	cmd := "<request><certificate><generate><certificate-name>" + name + "</certificate-name><name>" + x(req.CommonName) + "</name>" +
-		"<algorithm>" + algo + "</algorithm><digest>sha256</digest><hostname>" + hosts.String() + "</hostname>" +
+		"<algorithm>" + algo + "</algorithm><digest>sha256</digest>" + subjectXML(req.Subject) + "<hostname>" + hosts.String() + "</hostname>" +
 		"<ca>no</ca><signed-by>external</signed-by></generate></certificate></request>"
+	if req.Subject.Email != "" {
+		ottr.Logf(ctx, "the request leaves out the subject email %s: Ottr's PAN-OS recipe did not send one either", req.Subject.Email)
+	}
 	if _, err := d.call(ctx, url.Values{"type": {"op"}, "cmd": {cmd}}); err != nil {
 		return nil, err
 	}
@@ -337,9 +434,16 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if err != nil {
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: export of %s: %w", d.c.Address, name, err)
 	}
-	if missing := req.MissingNames(csr); len(missing) > 0 {
+	missing := req.MissingNames(csr)
+	bad := subjectProblems(req.Subject, csr.Subject)
+	if len(missing) > 0 || len(bad) > 0 {
 		_, _ = d.call(ctx, url.Values{"type": {"config"}, "action": {"delete"}, "xpath": {certEntry(name)}})
-		return nil, ottr.Errorf(ottr.EINVALID, "PAN-OS %s: the request the firewall made leaves out %s; nothing was ordered", d.c.Address, strings.Join(missing, ", "))
+		var what []string
+		if len(missing) > 0 {
+			what = append(what, strings.Join(missing, ", "))
+		}
+		what = append(what, bad...)
+		return nil, ottr.Errorf(ottr.EINVALID, "PAN-OS %s: the request the firewall made leaves out %s; nothing was ordered", d.c.Address, strings.Join(what, "; "))
 	}
 	return csr, nil
 }

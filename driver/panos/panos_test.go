@@ -69,13 +69,13 @@ func TestConformance(t *testing.T) {
 }
 
 // preloaded is a firewall in service: a certificate from the company CA
-// bound to the management interface through the "ottr" profile, and one
+// bound to the management interface through Ottr's "otter" profile, and one
 // certificate Ottr did not make.
 func preloaded(t *testing.T, ca *testpki.CA) (*simpanos.Device, []*x509.Certificate) {
 	t.Helper()
 	dev := start(t)
 	old := leaf(t, ca, "fw01.example.com")
-	dev.Preload("corp-mgmt-2025", "ottr", old.key, old.chain)
+	dev.Preload("corp-mgmt-2025", "otter", old.key, old.chain)
 	return dev, old.chain
 }
 
@@ -131,7 +131,7 @@ func TestPebbleRotation(t *testing.T) {
 		t.Errorf("served certificate does not verify against Pebble: %v", err)
 	}
 	certs, bound := dev.Running()
-	if !strings.HasPrefix(bound, "ottr-") || certs[bound].Algorithm != "ECDSA" {
+	if !strings.HasPrefix(bound, "otter_panos_") || certs[bound].Algorithm != "RSA" { // Ottr's name and key
 		t.Errorf("bound %q (%+v)", bound, certs[bound])
 	}
 	if certs["corp-mgmt-2025"] == nil {
@@ -297,7 +297,7 @@ func TestPruneAndRestore(t *testing.T) {
 	certs, bound := dev.Running()
 	var ours []string
 	for n := range certs {
-		if strings.HasPrefix(n, "ottr-") {
+		if strings.HasPrefix(n, "otter_panos_") {
 			ours = append(ours, n)
 		}
 	}
@@ -375,14 +375,14 @@ func TestFailedRotations(t *testing.T) {
 func TestKeepsProfileSettings(t *testing.T) {
 	ca := testpki.NewCA("Corp CA")
 	dev, _ := preloaded(t, ca)
-	dev.Protocols("ottr", "tls1-3", "max")
+	dev.Protocols("otter", "tls1-3", "max")
 	d := newDriver(t, dev, fwAsset(), nil)
 	chain, err := install(t, d, ca)
 	if err != nil {
 		t.Fatalf("Install: %v", err)
 	}
-	cert, min, max, ok := dev.RunningProfile("ottr")
-	if !ok || !strings.HasPrefix(cert, "ottr-") || min != "tls1-3" || max != "max" {
+	cert, min, max, ok := dev.RunningProfile("otter")
+	if !ok || !strings.HasPrefix(cert, "otter_panos_") || min != "tls1-3" || max != "max" {
 		t.Errorf("profile after the rotation: certificate %q, TLS %s to %s", cert, min, max)
 	}
 	if !served(t, d).Equal(chain[0]) {
@@ -394,7 +394,7 @@ func TestKeepsProfileSettings(t *testing.T) {
 	if _, err := install(t, d, ca); err != nil {
 		t.Fatalf("Install on a fresh firewall: %v", err)
 	}
-	if _, min, max, ok := fresh.RunningProfile("ottr"); !ok || min != "tls1-2" || max != "max" {
+	if _, min, max, ok := fresh.RunningProfile("otter"); !ok || min != "tls1-2" || max != "max" {
 		t.Errorf("created profile: TLS %s to %s (exists %v)", min, max, ok)
 	}
 }

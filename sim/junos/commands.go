@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
 	"regexp"
@@ -140,22 +139,8 @@ func (d *Device) opCommand(cmd string) string {
 		}
 		d.keys[m[1]] = &localCert{key: key}
 		return fmt.Sprintf("Generated key pair %s, key size %s bits", m[1], size)
-	case genCSR.MatchString(cmd):
-		m := genCSR.FindStringSubmatch(cmd)
-		c := d.keys[m[1]]
-		if c == nil {
-			return "error: Key pair " + m[1] + " not found"
-		}
-		tmpl := &x509.CertificateRequest{Subject: pkix.Name{CommonName: m[2]}}
-		if m[3] != "" {
-			tmpl.DNSNames = []string{m[3]} // Junos puts exactly one domain-name in the request
-		}
-		der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, c.key)
-		if err != nil {
-			return "error: certificate request generation failed"
-		}
-		return "Generated certificate request\n" + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})) +
-			"Fingerprint:\n9a:59:1c:00:de:ad:be:ef:00:11:22:33:44:55:66:77:88:99:aa:2e (sha1)\na8:82:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:d1 (md5)"
+	case strings.HasPrefix(cmd, genCSRPrefix):
+		return d.generateRequest(cmd)
 	case caLoad.MatchString(cmd):
 		m := caLoad.FindStringSubmatch(cmd)
 		if p, _ := d.history[0].config.subtree([]string{"security", "pki", "ca-profile", m[1]}); p == nil {
@@ -270,7 +255,6 @@ func parseKey(b []byte) (crypto.Signer, error) {
 
 var (
 	genKey     = regexp.MustCompile(`^request security pki generate-key-pair certificate-id (\S+)(?: size (\d+))?(?: type (rsa|ecdsa))?$`)
-	genCSR     = regexp.MustCompile(`^request security pki generate-certificate-request certificate-id (\S+) subject "?CN=([^",]+)[^"]*"?(?: domain-name (\S+))?(?: digest (\S+))?$`)
 	caLoad     = regexp.MustCompile(`^request security pki ca-certificate load ca-profile (\S+) filename (\S+)$`)
 	localLoad  = regexp.MustCompile(`^request security pki local-certificate load certificate-id (\S+) filename (\S+)(?: key (\S+))?$`)
 	clearLocal = regexp.MustCompile(`^clear security pki (local-certificate|key-pair) certificate-id (\S+)$`)

@@ -17,7 +17,8 @@
 // commands arrive as <command> and answer Junos's CLI text in <output>, a
 // configuration in <configuration-information>, and a failure as an
 // rpc-error: request security pki generate-key-pair /
-// generate-certificate-request (one domain-name, as Junos allows),
+// generate-certificate-request (the subject DN's attributes kept; one
+// domain-name, ip-address and email, as Junos allows),
 // ca-certificate load, local-certificate load, clear security pki …,
 // show security pki …, show version, file list / delete; files come with
 // <file-put>. get-software-information, get-route-engine-information and

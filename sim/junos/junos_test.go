@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,61 @@ func TestJuniperClient(t *testing.T) {
 	}
 	if out := run("show security pki local-certificate certificate-id WEB-2026 detail"); !strings.Contains(out, "Serial number: "+chain[0].SerialNumber.Text(16)) {
 		t.Errorf("show: %s", out)
+	}
+}
+
+// The request keeps every attribute of the subject string and the one
+// email Junos takes (in the subject alternative names, where Junos puts
+// it); options come in any order; an attribute Junos lacks is refused.
+func TestRequestSubject(t *testing.T) {
+	dev, err := junos.Start("netops", "Netops.Passw0rd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	s, err := netconf.DialSSH(dev.Addr, netconf.SSHConfigPassword("netops", "Netops.Passw0rd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	run := func(cmd string) (string, error) {
+		r, err := s.Exec(netconf.RawMethod(`<command format="text">` + cmd + `</command>`))
+		if err != nil {
+			return "", err
+		}
+		return r.Data, nil
+	}
+	if out, err := run("request security pki generate-key-pair certificate-id K size 256 type ecdsa"); err != nil || !strings.Contains(out, "Generated key pair") {
+		t.Fatal(out, err)
+	}
+	out, err := run(`request security pki generate-certificate-request certificate-id K domain-name fw1.example.com subject "CN=fw1.example.com,OU=Net Ops,O=Example Inc,L=San Francisco,ST=California,C=US" email pki@example.com digest sha-256`)
+	i := strings.Index(out, "-----BEGIN")
+	if err != nil || i < 0 {
+		t.Fatalf("request: %v %s", err, out)
+	}
+	blk, _ := pem.Decode([]byte(out[i:]))
+	if blk == nil {
+		t.Fatalf("no request: %s", out)
+	}
+	csr, err := x509.ParseCertificateRequest(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := csr.Subject.String(); got != "CN=fw1.example.com,OU=Net Ops,O=Example Inc,L=San Francisco,ST=California,C=US" {
+		t.Errorf("subject %s", got)
+	}
+	if !slices.Equal(csr.DNSNames, []string{"fw1.example.com"}) || !slices.Equal(csr.EmailAddresses, []string{"pki@example.com"}) {
+		t.Errorf("alternative names %v %v", csr.DNSNames, csr.EmailAddresses)
+	}
+	for cmd, want := range map[string]string{
+		`request security pki generate-certificate-request certificate-id K subject "CN=a,E=x@example.com"`: "unknown attribute E",
+		`request security pki generate-certificate-request certificate-id K subject "CN=a,C=USA"`:           "two-letter",
+		`request security pki generate-certificate-request certificate-id K domain-name a.example.com`:      "subject",
+		`request security pki generate-certificate-request certificate-id K subject "CN=a`:                  "unterminated",
+		`request security pki generate-certificate-request certificate-id K subject CN=a colour blue`:       "colour",
+	} {
+		if _, err := run(cmd); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an rpc-error naming %q", cmd, err, want)
+		}
 	}
 }

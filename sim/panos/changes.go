@@ -31,8 +31,21 @@ func changedObjects(old, cur *config) []objectKey {
 	if old.mgmt != cur.mgmt {
 		keys = append(keys, "mgmt")
 	}
+	for k, v := range cur.gp {
+		if old.gp[k] != v {
+			keys = append(keys, gpObject(k))
+		}
+	}
+	for k := range old.gp {
+		if _, ok := cur.gp[k]; !ok {
+			keys = append(keys, gpObject(k))
+		}
+	}
 	return keys
 }
+
+// gpObject is the tracked key of a GlobalProtect portal or gateway.
+func gpObject(k gpKey) objectKey { return objectKey("gp:" + k.kind + ":" + k.name) }
 
 func sameCert(a, b *Cert) bool {
 	if a == nil || b == nil {
@@ -73,6 +86,9 @@ func (d *Device) settle() {
 // objects those administrators changed taken from the candidate.
 func (d *Device) partialConfig(admins []string) (*config, []objectKey) {
 	next := d.committed.clone()
+	if next.gp == nil {
+		next.gp = map[gpKey]string{}
+	}
 	var keys []objectKey
 	cand := d.candidate.clone()
 	for k, u := range d.changedBy {
@@ -95,7 +111,29 @@ func (d *Device) partialConfig(admins []string) (*config, []objectKey) {
 			} else {
 				delete(next.profiles, string(k[8:]))
 			}
+		default:
+			for gk := range unionGP(cand.gp, next.gp) {
+				if gpObject(gk) != k {
+					continue
+				}
+				if v, ok := cand.gp[gk]; ok {
+					next.gp[gk] = v
+				} else {
+					delete(next.gp, gk)
+				}
+			}
 		}
 	}
 	return next, keys
+}
+
+func unionGP(a, b map[gpKey]string) map[gpKey]bool {
+	out := map[gpKey]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
 }

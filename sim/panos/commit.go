@@ -104,8 +104,11 @@ func (d *Device) commit(w http.ResponseWriter, user, action, cmd string) {
 
 // validate is the commit's check of the configuration it would make
 // running: profiles must name certificates that have both a key and a
-// certificate.
+// certificate, and GlobalProtect must name profiles that exist.
 func validate(cfg *config) string {
+	if err := checkGP(cfg.gp, cfg.profiles); err != nil {
+		return err.Error()
+	}
 	for _, pn := range sortedKeys(cfg.profiles) {
 		p := cfg.profiles[pn]
 		c := cfg.certs[p.cert]

@@ -25,8 +25,8 @@ func (d *Device) config(w http.ResponseWriter, user, action, xpath, element stri
 	}
 	area, ok := areaOf(steps)
 	if !ok {
-		fail(w, "6", fmt.Sprintf("Bad xpath: %s is outside what this simulator models (%s, %s, %s/ssl-tls-service-profile)",
-			xpath, stepsString(certsSteps), stepsString(profileSteps), stepsString(systemSteps)))
+		fail(w, "6", fmt.Sprintf("Bad xpath: %s is outside what this simulator models (%s, %s, %s/ssl-tls-service-profile, %s)",
+			xpath, stepsString(certsSteps), stepsString(profileSteps), stepsString(systemSteps), stepsString(gpSteps)))
 		return
 	}
 	switch action {
@@ -70,6 +70,9 @@ func areaOf(steps []step) (string, bool) {
 	if _, ok := under(steps, profileSteps); ok {
 		return "profile", true
 	}
+	if _, ok := under(steps, gpSteps); ok {
+		return "globalprotect", true
+	}
 	if rest, ok := under(steps, systemSteps); ok {
 		// The system node itself may be written (its ssl-tls-service-profile
 		// child is all that is modelled); reading it whole would show
@@ -105,7 +108,11 @@ func (c *config) tree() *node {
 	if c.mgmt != "" {
 		system.children = append(system.children, el("ssl-tls-service-profile", c.mgmt))
 	}
-	return el("config", "", shared, el("devices", "", entryNode("localhost.localdomain", el("deviceconfig", "", system))))
+	device := entryNode("localhost.localdomain", el("deviceconfig", "", system))
+	if vsys := c.gpTree(); vsys != nil {
+		device.children = append(device.children, vsys)
+	}
+	return el("config", "", shared, el("devices", "", device))
 }
 
 func profileNode(name string, p *profile) *node {
@@ -309,7 +316,15 @@ func (d *Device) store(w http.ResponseWriter, user string, root *node) {
 		fail(w, "12", fmt.Sprintf("system -> ssl-tls-service-profile '%s' is not a valid reference", mgmt))
 		return
 	}
-	d.candidate.profiles, d.candidate.mgmt = profiles, mgmt
+	gp, err := readGP(root)
+	if err == nil {
+		err = checkGP(gp, profiles)
+	}
+	if err != nil {
+		fail(w, "12", err.Error())
+		return
+	}
+	d.candidate.profiles, d.candidate.mgmt, d.candidate.gp = profiles, mgmt, gp
 	d.changed(user)
 	reply(w, "success", "20", "<msg>command succeeded</msg>")
 }
@@ -422,7 +437,18 @@ func (d *Device) configDelete(w http.ResponseWriter, user, area string, steps []
 		fail(w, "10", fmt.Sprintf("%s cannot be deleted because of references from:\n deviceconfig -> system -> ssl-tls-service-profile", mgmt))
 		return
 	}
-	d.candidate.profiles, d.candidate.mgmt = profiles, mgmt
+	gp, err := readGP(root)
+	if err != nil {
+		fail(w, "12", err.Error())
+		return
+	}
+	for _, k := range sortedGP(gp) {
+		if p := gp[k]; p != "" && profiles[p] == nil {
+			fail(w, "10", fmt.Sprintf("%s cannot be deleted because of references from:\n %s -> ssl-tls-service-profile", p, k))
+			return
+		}
+	}
+	d.candidate.profiles, d.candidate.mgmt, d.candidate.gp = profiles, mgmt, gp
 	d.changed(user)
 	reply(w, "success", "20", "<msg>command succeeded</msg>")
 }

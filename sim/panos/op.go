@@ -69,6 +69,10 @@ func (d *Device) generate(w http.ResponseWriter, user string, gen *node) {
 	case g.CA != "" && g.CA != "no":
 		fail(w, "12", "request -> certificate -> generate -> ca: only 'no' is simulated")
 		return
+	case g.Country != "" && (len(g.Country) != 2 || strings.Trim(g.Country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != ""):
+		// The device offers ISO 3166 codes for country-code.
+		fail(w, "12", fmt.Sprintf("request -> certificate -> generate -> country-code '%s' is not a valid value", g.Country))
+		return
 	case d.candidate.certs[g.Name] != nil:
 		fail(w, "12", fmt.Sprintf("%s already exists", g.Name))
 		return

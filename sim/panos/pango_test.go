@@ -81,7 +81,9 @@ func TestPango(t *testing.T) {
 	      <certificate-name>onbox</certificate-name><name>fw.example.com</name>
 	      <algorithm><ECDSA><ecdsa-nbits>256</ecdsa-nbits></ECDSA></algorithm>
 	      <hostname><member>fw.example.com</member><member>vpn.example.com</member></hostname>
-	      <organization>Example</organization><signed-by>external</signed-by><ca>no</ca>
+	      <country-code>US</country-code><state>California</state><locality>San Francisco</locality>
+	      <organization>Example</organization><organization-unit><member>Security</member></organization-unit>
+	      <signed-by>external</signed-by><ca>no</ca>
 	    </generate>
 	  </certificate>
 	</request>`
@@ -97,9 +99,13 @@ func TestPango(t *testing.T) {
 		t.Fatalf("export gave %q", csrPEM)
 	}
 	csr, err := x509.ParseCertificateRequest(block.Bytes)
-	if err != nil || csr.Subject.CommonName != "fw.example.com" || !slices.Equal(csr.Subject.Organization, []string{"Example"}) ||
+	if err != nil || csr.Subject.String() != "CN=fw.example.com,OU=Security,O=Example,L=San Francisco,ST=California,C=US" ||
 		!slices.Equal(csr.DNSNames, []string{"fw.example.com", "vpn.example.com"}) || csr.CheckSignature() != nil {
 		t.Fatalf("CSR %v: %+v", err, csr)
+	}
+	badCountry := strings.Replace(strings.Replace(gen, "onbox", "usa", 1), "<country-code>US<", "<country-code>USA<", 1)
+	if _, err := fw.Op(badCountry, "", nil, nil); err == nil || panosCode(t, err) != 12 || !strings.Contains(err.Error(), "country-code 'USA'") {
+		t.Errorf("generate with a three-letter country: %v", err)
 	}
 	e, err := fw.Device.Certificate.Get("", "onbox")
 	if err != nil || e.Csr == "" || e.PrivateKey == "" || e.PublicKey != "" || e.Algorithm != "ECDSA" || e.CommonName != "fw.example.com" {

@@ -12,6 +12,8 @@
 // its own port with the certificate the running configuration binds to
 // the management interface, as the device's web UI and API do. Until a
 // profile is bound it serves a self-signed factory certificate.
+// GlobalProtect portals and gateways name the profile they serve with;
+// those added with AddGlobalProtect serve HTTPS on ports of their own.
 //
 // Faults can be injected: refused credentials, an error body for one call
 // type or one configuration xpath, a commit that fails validation, slow
@@ -29,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -77,11 +80,12 @@ type profile struct{ cert, min, max string }
 type config struct {
 	certs    map[string]*Cert
 	profiles map[string]*profile
-	mgmt     string // the management interface's ssl-tls-service-profile
+	mgmt     string           // the management interface's ssl-tls-service-profile
+	gp       map[gpKey]string // GlobalProtect portals and gateways: their profile
 }
 
 func (c *config) clone() *config {
-	n := &config{certs: map[string]*Cert{}, profiles: map[string]*profile{}, mgmt: c.mgmt}
+	n := &config{certs: map[string]*Cert{}, profiles: map[string]*profile{}, mgmt: c.mgmt, gp: maps.Clone(c.gp)}
 	for k, v := range c.certs {
 		cp := *v
 		cp.Chain = append([]*x509.Certificate(nil), v.Chain...)
@@ -131,6 +135,7 @@ type Device struct {
 	faults    Faults
 	factory   tls.Certificate
 	srv       *http.Server
+	extra     []*http.Server // GlobalProtect portals' and gateways' HTTPS
 	ln        net.Listener
 	calls     []string
 }
@@ -142,7 +147,7 @@ func Start(user, password string) (*Device, error) {
 		users:     map[string]string{user: password},
 		keys:      map[string]string{},
 		sessions:  map[string]*Session{},
-		candidate: &config{certs: map[string]*Cert{}, profiles: map[string]*profile{}},
+		candidate: &config{certs: map[string]*Cert{}, profiles: map[string]*profile{}, gp: map[gpKey]string{}},
 		jobs:      map[int]*job{},
 		nextJob:   1,
 		changedBy: map[objectKey]string{},
@@ -171,7 +176,15 @@ func Start(user, password string) (*Device, error) {
 }
 
 // Close stops the device.
-func (d *Device) Close() error { return d.srv.Close() }
+func (d *Device) Close() error {
+	d.mu.Lock()
+	extra := d.extra
+	d.mu.Unlock()
+	for _, s := range extra {
+		s.Close()
+	}
+	return d.srv.Close()
+}
 
 // SetFaults replaces the injected faults.
 func (d *Device) SetFaults(f Faults) {
@@ -289,19 +302,25 @@ func (d *Device) RunningProfile(name string) (cert, min, max string, ok bool) {
 func (d *Device) served(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.running.profiles[d.running.mgmt]
+	return d.servedBy(d.running.mgmt), nil
+}
+
+// servedBy is the certificate and key a running profile names (the
+// factory certificate if there is none yet).
+func (d *Device) servedBy(profileName string) *tls.Certificate {
+	p := d.running.profiles[profileName]
 	if p == nil {
-		return &d.factory, nil
+		return &d.factory
 	}
 	c := d.running.certs[p.cert]
 	if c == nil || len(c.Chain) == 0 || c.key == nil {
-		return &d.factory, nil
+		return &d.factory
 	}
 	tc := &tls.Certificate{PrivateKey: c.key, Leaf: c.Chain[0]}
 	for _, x := range c.Chain {
 		tc.Certificate = append(tc.Certificate, x.Raw)
 	}
-	return tc, nil
+	return tc
 }
 
 // response is PAN-OS's envelope.
