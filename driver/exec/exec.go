@@ -323,13 +323,24 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if keyType == "" {
 		keyType = "p256"
 	}
-	out, err := d.run(ctx, "csr", d.c.CSR, map[string]string{
+	env := map[string]string{
 		"OTTR_CSR_FILE":    csrFile,
 		"OTTR_COMMON_NAME": req.CommonName,
 		"OTTR_SANS":        strings.Join(req.DNSNames, ","),
 		"OTTR_KEY_TYPE":    keyType,
 		"OTTR_WORK_DIR":    dir,
-	})
+	}
+	// The subject fields asked for, each only when set; OTTR_SUBJECT is
+	// the whole subject as openssl req -subj takes it.
+	s := req.Subject
+	for k, v := range map[string]string{"OTTR_SUBJECT_C": s.Country, "OTTR_SUBJECT_ST": s.State, "OTTR_SUBJECT_L": s.Locality,
+		"OTTR_SUBJECT_O": s.Organization, "OTTR_SUBJECT_OU": s.OrganizationalUnit, "OTTR_SUBJECT_EMAIL": s.Email} {
+		if v != "" {
+			env[k] = v
+		}
+	}
+	env["OTTR_SUBJECT"] = opensslSubject(req.CommonName, s)
+	out, err := d.run(ctx, "csr", d.c.CSR, env)
 	if err != nil {
 		return nil, err
 	}
@@ -417,4 +428,18 @@ func (d *Driver) serverName() string {
 		return d.c.ServerName
 	}
 	return d.c.Asset.CommonName
+}
+
+// opensslSubject is the subject as openssl req -subj reads it, with / and
+// \ escaped in values.
+func opensslSubject(cn string, s ottr.Subject) string {
+	esc := strings.NewReplacer(`\`, `\\`, "/", `\/`)
+	var b strings.Builder
+	for _, f := range []struct{ k, v string }{{"C", s.Country}, {"ST", s.State}, {"L", s.Locality}, {"O", s.Organization},
+		{"OU", s.OrganizationalUnit}, {"CN", cn}, {"emailAddress", s.Email}} {
+		if f.v != "" {
+			b.WriteString("/" + f.k + "=" + esc.Replace(f.v))
+		}
+	}
+	return b.String()
 }

@@ -232,7 +232,7 @@ func TestScriptEnvironment(t *testing.T) {
 	sort.Strings(names)
 	want := []string{"APPLIANCE_PROXY", "ENV_OUT", "HOME", "LANG", "LC_ALL", "OTTR_CERTIFICATE_AUTH", "OTTR_COMMON_NAME",
 		"OTTR_CRED_PASSWORD", "OTTR_CSR_FILE", "OTTR_DEVICE_MODEL", "OTTR_HOST_PLATFORM", "OTTR_IP_ADDRESS", "OTTR_KEY_TYPE",
-		"OTTR_OS_VERSION", "OTTR_PORT", "OTTR_SANS", "OTTR_SYSTEM_NAME", "OTTR_VALIDATE_CERT", "OTTR_WORK_DIR", "PATH", "TMPDIR"}
+		"OTTR_OS_VERSION", "OTTR_PORT", "OTTR_SANS", "OTTR_SUBJECT", "OTTR_SYSTEM_NAME", "OTTR_VALIDATE_CERT", "OTTR_WORK_DIR", "PATH", "TMPDIR"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("script environment (-want +got):\n%s", diff)
 	}
