@@ -77,7 +77,12 @@ func checkRotated(t testing.TB, db *store.DB, f *fleet, hs map[string]*history) 
 			}
 		}
 		if h.rot.State != ottr.StateSucceeded {
-			problem("rotation %s at step %s after %d attempts: %s", h.rot.State, h.rot.Step, h.rot.Attempts, h.rot.Error)
+			// The end of its log says how it got there.
+			var tail strings.Builder
+			for _, l := range h.rot.Log[max(0, len(h.rot.Log)-25):] {
+				fmt.Fprintf(&tail, "\n    %s %-9s %s", l.Time.Format("15:04:05.000"), l.Step, l.Message)
+			}
+			problem("rotation %s at step %s after %d attempts: %s%s", h.rot.State, h.rot.Step, h.rot.Attempts, h.rot.Error, tail.String())
 			continue
 		}
 		a, err := db.GetAsset(t.Context(), n)
