@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -219,5 +220,45 @@ func TestOttrHookFailures(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"post 10", "post 20"}, h.logLines()); diff != "" {
 		t.Errorf("hooks run by the retry (-want +got):\n%s", diff)
+	}
+}
+
+// With InheritOwner and InheritMode, the new files keep the owner, group
+// and mode of the ones they replace, as Ottr's writes over the existing
+// files did, except that a key never stays readable by others.
+func TestInheritOwnerAndMode(t *testing.T) {
+	h := newOttrHost(t)
+	if os.Geteuid() != 0 {
+		t.Skip("changing a file's owner needs root")
+	}
+	h.files.InheritOwner, h.files.InheritMode = true, true
+	modes := map[string]os.FileMode{h.files.KeyPath: 0o644, h.files.CertPath: 0o640, h.files.LeafPath: 0o444, h.files.CAPath: 0o604}
+	for p, m := range modes {
+		os.Chmod(p, m)
+		if err := os.Chown(p, 1234, 2345); err != nil {
+			t.Fatal(err)
+		}
+	}
+	csr, stderr, err := h.csr(ottr.CSRRequest{CommonName: "web.example.com"})
+	if err != nil {
+		t.Fatalf("csr: %v\n%s", err, stderr)
+	}
+	chain := testpki.NewCA("New CA").Sign(csr, time.Hour)
+	if out, err := h.run(h.files.Install("cat", chain), ottr.EncodeChain(chain)); err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	modes[h.files.KeyPath] = 0o640
+	for p, m := range modes {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := st.Sys().(*syscall.Stat_t)
+		if st.Mode().Perm() != m || sys.Uid != 1234 || sys.Gid != 2345 {
+			t.Errorf("%s: mode %v owner %d:%d, want %v 1234:2345", filepath.Base(p), st.Mode().Perm(), sys.Uid, sys.Gid, m)
+		}
+	}
+	if b := h.read(h.files.CertPath); !bytes.Equal(b, ottr.EncodeChain(chain)) {
+		t.Error("the new chain is not in place")
 	}
 }

@@ -38,6 +38,13 @@ type Files struct {
 	// CertMode is the chain's octal mode (default 0644); the key is 0600.
 	CertMode     string
 	Owner, Group string
+	// InheritOwner and InheritMode give each new file the owner and group,
+	// or the mode, of the file it replaces (when there is one) instead of
+	// Owner and Group, or CertMode and 0600: what Ottr's `echo … > file`
+	// and `openssl req -keyout` over the existing files left, so a service
+	// user given access to them keeps it. A key never becomes readable by
+	// others, whatever the old one's mode.
+	InheritOwner, InheritMode bool
 	// Reload is the argv run after installing; empty runs nothing.
 	Reload []string
 	// PreHook and PostHook are a hook directory (Ottr's
@@ -228,6 +235,21 @@ split_chain %s %s
 			own = Quote(f.Owner)
 		}
 		fmt.Fprintf(b, "chown %s \"$keynew\"%s\n", own, news.String())
+	}
+	if f.InheritOwner || f.InheritMode {
+		for _, t := range f.targets() {
+			var cmds []string
+			if f.InheritOwner {
+				cmds = append(cmds, fmt.Sprintf("chown --reference=\"$%s\" \"$%snew\"", t.v, t.v))
+			}
+			if f.InheritMode {
+				cmds = append(cmds, fmt.Sprintf("chmod --reference=\"$%s\" \"$%snew\"", t.v, t.v))
+				if t.v == "key" {
+					cmds = append(cmds, `chmod o-rwx "$keynew"`)
+				}
+			}
+			fmt.Fprintf(b, "if [ -f \"$%s\" ]; then %s; fi\n", t.v, strings.Join(cmds, "; "))
+		}
 	}
 	b.WriteString(olds.String() + "switched=1\n" + moves.String() + "reload\n")
 	if f.PostHook != "" {

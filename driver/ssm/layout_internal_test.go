@@ -24,13 +24,13 @@ func TestDefaultsAreOttrsLayout(t *testing.T) {
 	}{
 		{"Ottr's", Config{}, hostscript.Files{KeyPath: "/opt/otter/certs/www.example.com.key", CertPath: "/opt/otter/certs/fullchain.cer",
 			LeafPath: "/opt/otter/certs/www.example.com.cer", CAPath: "/opt/otter/certs/ca.cer", CertMode: "0644",
-			PreHook: "/opt/otter/hooks/pre", PostHook: "/opt/otter/hooks/post"}},
-		{"own paths", Config{CertPath: "/etc/nginx/tls/site.crt", KeyPath: "/etc/nginx/tls/site.key", PreHook: "/usr/local/bin/pre"},
-			hostscript.Files{KeyPath: "/etc/nginx/tls/site.key", CertPath: "/etc/nginx/tls/site.crt", CertMode: "0644",
-				PreHook: "/usr/local/bin/pre", PostHook: "/opt/otter/hooks/post"}},
-		{"own paths with leaf", Config{CertPath: "/etc/tls/chain.pem", LeafPath: "/etc/tls/leaf.pem"},
-			hostscript.Files{KeyPath: "/etc/ssl/ottr/www.example.com.key", CertPath: "/etc/tls/chain.pem", LeafPath: "/etc/tls/leaf.pem", CertMode: "0644",
-				PreHook: "/opt/otter/hooks/pre", PostHook: "/opt/otter/hooks/post"}},
+			PreHook: "/opt/otter/hooks/pre", PostHook: "/opt/otter/hooks/post", InheritOwner: true, InheritMode: true}},
+		{"own paths", Config{CertPath: "/etc/nginx/tls/site.crt", KeyPath: "/etc/nginx/tls/site.key", PreHook: "/usr/local/bin/pre", Owner: "www-data"},
+			hostscript.Files{KeyPath: "/etc/nginx/tls/site.key", CertPath: "/etc/nginx/tls/site.crt", CertMode: "0644", Owner: "www-data",
+				PreHook: "/usr/local/bin/pre", PostHook: "/opt/otter/hooks/post", InheritMode: true}},
+		{"own paths with leaf", Config{CertPath: "/etc/tls/chain.pem", LeafPath: "/etc/tls/leaf.pem", CertMode: "0640"},
+			hostscript.Files{KeyPath: "/etc/ssl/ottr/www.example.com.key", CertPath: "/etc/tls/chain.pem", LeafPath: "/etc/tls/leaf.pem", CertMode: "0640",
+				PreHook: "/opt/otter/hooks/pre", PostHook: "/opt/otter/hooks/post", InheritOwner: true}},
 	} {
 		c := tc.c
 		c.Asset, c.Credential = a, cred

@@ -45,9 +45,11 @@ type Config struct {
 	// /opt/otter/certs/fullchain.cer, <cn>.key, <cn>.cer and ca.cer.
 	// Setting cert_path or key_path chooses another layout, where the leaf
 	// and issuers files are written only when leaf_path and ca_path say
-	// where. CertMode, Owner, Group, Reload, PreHook and PostHook are as
-	// for the linux driver; the hooks default to Ottr's hook directories
-	// /opt/otter/hooks/pre and /opt/otter/hooks/post (see hostscript).
+	// where. New files keep the owner, group and mode of the files they
+	// replace, as Ottr's left them (a key never readable by others),
+	// unless Owner, Group or CertMode say otherwise. Reload, PreHook and
+	// PostHook are as for the linux driver; the hooks default to Ottr's
+	// hook directories /opt/otter/hooks/pre and post (see hostscript).
 	CertPath string   `yaml:"cert_path"`
 	KeyPath  string   `yaml:"key_path"`
 	LeafPath string   `yaml:"leaf_path"`
@@ -415,7 +417,10 @@ const (
 // cert_path or key_path chooses another (see Config).
 func (c Config) files(cn string) hostscript.Files {
 	f := hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, LeafPath: c.LeafPath, CAPath: c.CAPath, CertMode: c.CertMode,
-		Owner: c.Owner, Group: c.Group, Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook}
+		Owner: c.Owner, Group: c.Group, Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook,
+		// Ottr wrote over the files in place, which kept their owner and
+		// mode; settings for them replace that.
+		InheritOwner: c.Owner == "" && c.Group == "", InheritMode: c.CertMode == ""}
 	if c.CertPath == "" && c.KeyPath == "" {
 		// Ottr's import_certificate wrote acme.sh's fullchain.cer (leaf
 		// and issuers), ca.cer (issuers) and <cn>.cer (leaf) here, beside
