@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,7 +137,7 @@ echo "pre 20-second pending=$p" >> "$LOG"`)
 	if out, err := h.run(h.files.Install("cat", chain), ottr.EncodeChain(chain)); err != nil {
 		t.Fatalf("install: %v\n%s", err, out)
 	}
-	serial := "post serial=" + strings.ToUpper(chain[0].SerialNumber.Text(16))
+	serial := "post serial=" + opensslSerial(chain[0])
 	if diff := cmp.Diff([]string{serial}, h.logLines()); diff != "" {
 		t.Errorf("hooks run by the install (-want +got):\n%s", diff)
 	}
@@ -155,7 +156,7 @@ echo "pre 20-second pending=$p" >> "$LOG"`)
 	if out, err := h.run(h.files.Restore("cat", old), h.oldPEM); err != nil {
 		t.Fatalf("restore: %v\n%s", err, out)
 	}
-	oldSerial := "post serial=" + strings.ToUpper(old[0].SerialNumber.Text(16))
+	oldSerial := "post serial=" + opensslSerial(old[0])
 	if diff := cmp.Diff([]string{"pre 10-first", "pre 20-second pending=no", oldSerial}, h.logLines()); diff != "" {
 		t.Errorf("hooks run by the restore (-want +got):\n%s", diff)
 	}
@@ -174,8 +175,9 @@ func TestOttrHookFailures(t *testing.T) {
 	h := newOttrHost(t)
 	h.hook(h.pre, "10-fails.sh", 0o644, `echo "pre 10" >> "$LOG"; [ -e "$CERTS/../fail-pre" ] && exit 3; exit 0`)
 	h.hook(h.pre, "20-after.sh", 0o644, `echo "pre 20" >> "$LOG"`)
-	h.hook(h.post, "10-fails.sh", 0o644, `echo "post 10" >> "$LOG"; [ -e "$CERTS/../fail-post" ] && { echo "service did not come back" >&2; exit 4; }; exit 0`)
-	h.hook(h.post, "20-after.sh", 0o644, `echo "post 20" >> "$LOG"`)
+	h.hook(h.post, "10-reload.sh", 0o644, `echo "post 10 $(openssl x509 -in "$CERTS/web.example.com.cer" -noout -serial)" >> "$LOG"`)
+	h.hook(h.post, "20-fails.sh", 0o644, `echo "post 20" >> "$LOG"; [ -e "$CERTS/../fail-post" ] && { echo "service did not come back" >&2; exit 4; }; exit 0`)
+	h.hook(h.post, "30-after.sh", 0o644, `echo "post 30" >> "$LOG"`)
 	marker := func(name string) string { return filepath.Join(h.root, "opt/otter", name) }
 
 	os.WriteFile(marker("fail-pre"), nil, 0o644)
@@ -203,10 +205,14 @@ func TestOttrHookFailures(t *testing.T) {
 		before[p] = h.read(p)
 	}
 	out, err := h.run(h.files.Install("cat", chain), ottr.EncodeChain(chain))
-	if err == nil || !strings.Contains(out, "service did not come back") || !strings.Contains(out, "10-fails.sh failed with status 4") {
+	if err == nil || !strings.Contains(out, "service did not come back") || !strings.Contains(out, "20-fails.sh failed with status 4") {
 		t.Fatalf("install with a failing post hook: %v\n%s", err, out)
 	}
-	if diff := cmp.Diff([]string{"post 10"}, h.logLines()); diff != "" {
+	// The post hooks that ran with the new files run again with the old
+	// ones put back, so what they reloaded holds the files on disk.
+	oldSerial, newSerial := "post 10 serial="+opensslSerial(leafOf(before[h.files.CertPath])),
+		"post 10 serial="+opensslSerial(chain[0])
+	if diff := cmp.Diff([]string{newSerial, "post 20", oldSerial, "post 20"}, h.logLines()); diff != "" {
 		t.Errorf("hooks run (-want +got):\n%s", diff)
 	}
 	for p, b := range before {
@@ -218,7 +224,7 @@ func TestOttrHookFailures(t *testing.T) {
 	if out, err := h.run(h.files.Install("cat", chain), ottr.EncodeChain(chain)); err != nil {
 		t.Fatalf("retry: %v\n%s", err, out)
 	}
-	if diff := cmp.Diff([]string{"post 10", "post 20"}, h.logLines()); diff != "" {
+	if diff := cmp.Diff([]string{newSerial, "post 20", "post 30"}, h.logLines()); diff != "" {
 		t.Errorf("hooks run by the retry (-want +got):\n%s", diff)
 	}
 }
@@ -261,4 +267,14 @@ func TestInheritOwnerAndMode(t *testing.T) {
 	if b := h.read(h.files.CertPath); !bytes.Equal(b, ottr.EncodeChain(chain)) {
 		t.Error("the new chain is not in place")
 	}
+}
+
+func leafOf(pemBytes []byte) *x509.Certificate {
+	chain, _ := ottr.ParseChain(pemBytes)
+	return chain[0]
+}
+
+// opensslSerial is a certificate's serial as openssl x509 -serial prints it.
+func opensslSerial(c *x509.Certificate) string {
+	return strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes()))
 }

@@ -155,6 +155,16 @@ func (f *Files) prelude() string {
 	if len(f.Reload) > 0 {
 		reload = QuoteAll(f.Reload) + " >&2"
 	}
+	// Post hooks that ran with the new files (Ottr's hosts reload their
+	// services there) run again once the old ones are back, so the
+	// services hold what is on disk; the one that failed may fail again.
+	rerun := ""
+	if f.PostHook != "" {
+		rerun = fmt.Sprintf(`    if [ -n "$posted" ]; then
+      ( run_hook %s ) || echo "the post hook failed again with the files put back" >&2
+    fi
+`, Quote(f.PostHook))
+	}
 	var vars, putBack, temps strings.Builder
 	for _, t := range f.targets() {
 		fmt.Fprintf(&vars, "%s=%s\n%snew=\"$%s.ottr-new-$$\"\n%sold=\"$%s.ottr-old-$$\"\n", t.v, Quote(t.path), t.v, t.v, t.v, t.v)
@@ -167,6 +177,7 @@ umask 077
 kprev="$key.ottr-prev-$$"
 cprev="$crt.ottr-prev-$$"
 switched=
+posted=
 reload() { %s; }
 pubkey() { openssl pkey -in "$1" -pubout 2>/dev/null; }
 certkey() { openssl x509 -in "$1" -noout -pubkey 2>/dev/null; }
@@ -183,7 +194,7 @@ finish() {
       echo "could not put back the key and certificate that were in place: check $key and $crt" >&2
     fi
     reload
-  fi
+%s  fi
   rm -f "$given" "$kprev" "$cprev"%s
   exit "$rc"
 }
@@ -191,7 +202,7 @@ trap finish EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
-%s`, vars.String(), reload, putBack.String(), temps.String(), hookFunctions)
+%s`, vars.String(), reload, putBack.String(), rerun, temps.String(), hookFunctions)
 }
 
 // place is the script's part that makes the key in file "$srckey" and the
@@ -253,7 +264,7 @@ split_chain %s %s
 	}
 	b.WriteString(olds.String() + "switched=1\n" + moves.String() + "reload\n")
 	if f.PostHook != "" {
-		fmt.Fprintf(b, "run_hook %s\n", Quote(f.PostHook))
+		fmt.Fprintf(b, "posted=1\nrun_hook %s\n", Quote(f.PostHook))
 	}
 	b.WriteString("switched=\n")
 }

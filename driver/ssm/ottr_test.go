@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -144,8 +145,8 @@ echo "pre 20 instance=$AWS_SSM_INSTANCE_ID uid=$(id -u) key=$p" >> "$LOG"`, 0o64
 		t.Errorf("CSR SANs (-want +got):\n%s", diff)
 	}
 
-	old := strings.ToUpper(oldChain[0].SerialNumber.Text(16))
-	newSerial := strings.ToUpper(chain[0].SerialNumber.Text(16))
+	old := opensslSerial(oldChain[0])
+	newSerial := opensslSerial(chain[0])
 	want := []string{"pre 10 serial=" + old, "pre 20 instance=" + h.inst.ID + " uid=" + strings.TrimSpace(runID(t)) + " key=none",
 		"post 10 leaf=" + newSerial + " chain=" + newSerial}
 	if diff := cmp.Diff(want, strings.Split(strings.TrimSpace(string(mustRead(t, log))), "\n")); diff != "" {
@@ -210,4 +211,9 @@ func keyDescription(k any) string {
 		return fmt.Sprintf("%T %s", k, k.Curve.Params().Name)
 	}
 	return fmt.Sprintf("%T", k)
+}
+
+// opensslSerial is a certificate's serial as openssl x509 -serial prints it.
+func opensslSerial(c *x509.Certificate) string {
+	return strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes()))
 }
