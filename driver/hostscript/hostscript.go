@@ -2,10 +2,13 @@
 // certificate on a Linux host, whatever carries them there: the linux
 // driver runs them over SSH, the ssm driver through AWS Systems Manager.
 // openssl on the host makes the key (mode 0600, it never leaves the host)
-// and the CSR; the chain is checked against that key and moved into place
-// with temp file + rename, the previous pair kept for Restore; hooks and a
-// reload command run around it. Whatever fails, key and chain in place are
-// a pair, on disk and in service, and no temp file is left (Install).
+// and the CSR, with options OpenSSL 1.0.2 already had (csr.go); the chain
+// is checked against that key and moved into place with temp file +
+// rename, with the leaf and issuers files cut from it when asked, the
+// previous pair kept for Restore; hooks (Ottr's hook directories or single
+// programs, hooks.go) and a reload command run around it. Whatever fails,
+// key and chain in place are a pair, on disk and in service, and no temp
+// file is left (Install).
 //
 // Every value put into a script is quoted as one shell word (Quote): a
 // path, owner or name is only ever a name, whatever it contains. Reload

@@ -217,3 +217,29 @@ func keyDescription(k any) string {
 func opensslSerial(c *x509.Certificate) string {
 	return strings.ToUpper(hex.EncodeToString(c.SerialNumber.Bytes()))
 }
+
+// With verify: files, an instance that serves the certificate nowhere Ottr
+// can connect to is rotated and verified from the chain in place, read
+// through SSM.
+func TestVerifyFromFiles(t *testing.T) {
+	h := startHost(t)
+	open := func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) {
+		c := h.config(a, cred)
+		c.Serve, c.Verify = "127.0.0.1:1", ssm.VerifyFiles // nothing listens there
+		return ssm.New(c)
+	}
+	env := rotatetest.New(t, "web01.example.com", "www.example.com")
+	rot, err := env.Rotate(t, webAsset(), h.inst.Addr, open)
+	if err != nil || rot.State != ottr.StateSucceeded {
+		t.Fatalf("rotation %s: %v\n%s", rot.State, err, rotatetest.Log(rot))
+	}
+	chain, _ := ottr.ParseChain(mustRead(t, h.inst.CertPath))
+	if chain[0].SerialNumber.Text(16) != rot.NewSerial {
+		t.Errorf("the file holds %x, the rotation recorded %s", chain[0].SerialNumber, rot.NewSerial)
+	}
+	c := h.config(webAsset(), cred)
+	c.Verify = "disk"
+	if _, err := ssm.New(c); len(ottr.ErrorProblems(err)) != 1 || ottr.ErrorProblems(err)[0].Field != "verify" {
+		t.Errorf("verify: disk: %v", err)
+	}
+}

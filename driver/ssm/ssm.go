@@ -64,6 +64,11 @@ type Config struct {
 	// the asset's ip_address (or system_name) on 443. ServerName is the SNI.
 	Serve      string `yaml:"serve"`
 	ServerName string `yaml:"server_name"`
+	// Verify is how the certificate in service is read: "tls" (default)
+	// from Serve; "files" from the chain file on the instance, through
+	// SSM, for instances whose certificate is not served where Ottr can
+	// connect (Ottr itself read back only the file it had been issued).
+	Verify string `yaml:"verify"`
 	// Poll is how often a command's result is read (default 1s) and
 	// Timeout how long one command may run on the instance (default 5m,
 	// at most 48h, whole seconds: AWS-RunShellScript's executionTimeout).
@@ -372,9 +377,27 @@ func printChain(chain []*x509.Certificate) string {
 	return "printf '%s' " + hostscript.Quote(string(ottr.EncodeChain(chain)))
 }
 
-// Current returns the chain the host serves.
+// Verify values.
+const (
+	VerifyTLS   = "tls"
+	VerifyFiles = "files"
+)
+
+// Current returns the chain the host serves or, with verify: files, the
+// chain in place on the instance.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return served.Chain(ctx, d.c.Serve, d.c.ServerName)
+	if d.c.Verify != VerifyFiles {
+		return served.Chain(ctx, d.c.Serve, d.c.ServerName)
+	}
+	out, err := d.run(ctx, "read the certificate", "cat "+hostscript.Quote(d.files.CertPath))
+	if err != nil {
+		return nil, err
+	}
+	chain, err := ottr.ParseChain(out)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "read the certificate: %s on %s holds no certificate (%w)", d.files.CertPath, d.c.Asset.SystemName, err)
+	}
+	return chain, nil
 }
 
 // Check reports the problems of the settings alone (no asset or
@@ -387,6 +410,11 @@ func (c Config) Check() []ottr.Problem {
 	}
 	f := c.files(cn)
 	probs := f.Check(cn)
+	switch c.Verify {
+	case "", VerifyTLS, VerifyFiles:
+	default:
+		probs = append(probs, ottr.Problem{Field: "verify", Message: fmt.Sprintf("%q is not %s or %s", c.Verify, VerifyTLS, VerifyFiles)})
+	}
 	switch c.NameMatch {
 	case "", MatchFirstLabel, MatchWhole:
 	default:
