@@ -17,6 +17,7 @@ import (
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/hostscript"
 	"github.com/ottr-dev/ottr/internal/testpki"
+	"github.com/ottr-dev/ottr/internal/testtool"
 )
 
 // ottrHost is a directory laid out as Ottr left a host, under root:
@@ -37,9 +38,7 @@ type ottrHost struct {
 func newOttrHost(t *testing.T) *ottrHost {
 	t.Helper()
 	requireTools(t)
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash: Ottr's hooks run with bash")
-	}
+	testtool.Need(t, "bash", "bash") // Ottr's hooks run with bash
 	root := t.TempDir()
 	certs := filepath.Join(root, "opt/otter/certs")
 	h := &ottrHost{t: t, root: root, log: filepath.Join(root, "hooks.log"), ca: testpki.NewCA("Old CA"),

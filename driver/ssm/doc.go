@@ -27,6 +27,11 @@
 //  3. GetCommandInvocation is polled until the command ends; its exit
 //     status, and the end of its stderr, decide the outcome.
 //
+// The new certificate must then be served over TLS at Serve, or, with
+// verify: files, be the chain file in place, read through SSM (for
+// instances that serve it nowhere Ottr can connect; Ottr itself never
+// checked the host).
+//
 // Timeout bounds the run on the instance (AWS-RunShellScript's
 // executionTimeout parameter; SSM stops the script and reports TimedOut);
 // SendCommand's TimeoutSeconds, which bounds only delivery to the agent,

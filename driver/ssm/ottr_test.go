@@ -22,6 +22,7 @@ import (
 	"github.com/ottr-dev/ottr/driver/hostscript"
 	"github.com/ottr-dev/ottr/driver/ssm"
 	"github.com/ottr-dev/ottr/internal/rotatetest"
+	"github.com/ottr-dev/ottr/internal/testtool"
 )
 
 // ottrSubject is what an Ottr deployment's recipe put in its requests.
@@ -62,9 +63,7 @@ func openssl(t *testing.T, stdin []byte, args ...string) string {
 // file is replaced with the new key, chain, leaf and issuers, and the
 // request was Ottr's RSA-2048 with its subject.
 func TestOttrHostRotation(t *testing.T) {
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash: Ottr's hooks run with bash")
-	}
+	testtool.Need(t, "bash", "bash") // Ottr's hooks run with bash
 	h := startHost(t)
 	root := t.TempDir()
 	certs, hooks := filepath.Join(root, ssm.OttrCertDir), filepath.Join(root, ssm.OttrHookDir)
