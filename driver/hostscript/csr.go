@@ -10,17 +10,20 @@ import (
 )
 
 // keyCommand is the openssl command that writes a new key of keyType to
-// the file "$tmp". Each form exists in OpenSSL 1.0.2 (Ubuntu 16.04, which
-// Ottr's recipe supported) as in 3.x; req -newkey ec -pkeyopt and -addext
-// do not, so the key is made apart from the request.
+// the file "$raw" (the CSR script then writes it as PKCS #8 to "$tmp",
+// the form Ottr's `req -keyout` left on every OpenSSL version, where
+// genrsa on 1.0.2 and ecparam write their own). Each form exists in
+// OpenSSL 1.0.2 (Ubuntu 16.04, which Ottr's recipe supported) as in 3.x;
+// req -newkey ec -pkeyopt and -addext do not, so the key is made apart
+// from the request.
 func keyCommand(keyType string) (string, error) {
 	switch keyType {
 	case "rsa2048", "rsa3072", "rsa4096":
-		return "genrsa -out \"$tmp\" " + strings.TrimPrefix(keyType, "rsa"), nil
+		return "genrsa -out \"$raw\" " + strings.TrimPrefix(keyType, "rsa"), nil
 	case "", "p256":
-		return `ecparam -name prime256v1 -genkey -noout -param_enc named_curve -out "$tmp"`, nil
+		return `ecparam -name prime256v1 -genkey -noout -param_enc named_curve -out "$raw"`, nil
 	case "p384":
-		return `ecparam -name secp384r1 -genkey -noout -param_enc named_curve -out "$tmp"`, nil
+		return `ecparam -name secp384r1 -genkey -noout -param_enc named_curve -out "$raw"`, nil
 	}
 	return "", ottr.Invalid("csr", ottr.Problem{Field: "key_type", Message: fmt.Sprintf("%q is not one of rsa2048, rsa3072, rsa4096, p256, p384", keyType)})
 }
@@ -159,10 +162,11 @@ func (f *Files) CSR(req ottr.CSRRequest) (string, error) {
 umask 077
 pending=%s
 tmp="$pending.ottr-new-$$"
+raw="$pending.ottr-raw-$$"
 cnf="$pending.ottr-cnf-$$"
 req="$pending.ottr-csr-$$"
 err="$pending.ottr-err-$$"
-trap 'rm -f "$tmp" "$cnf" "$req" "$err"' EXIT
+trap 'rm -f "$tmp" "$raw" "$cnf" "$req" "$err"' EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -183,6 +187,7 @@ ossl() {
 	fmt.Fprintf(&b, `mkdir -p %s
 printf '%%s' %s > "$cnf"
 ossl %s
+ossl pkey -in "$raw" -out "$tmp"
 ossl req -new -key "$tmp" -config "$cnf" -subj %s -out "$req"
 mv -f "$tmp" "$pending"
 cat "$req"

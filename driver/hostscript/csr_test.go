@@ -172,8 +172,9 @@ func TestCSRKeyTypesAndSubject(t *testing.T) {
 			if _, err := tls.X509KeyPair(ottr.EncodeChain(chain), keyPEM); err != nil {
 				t.Errorf("the pending key is not the request's: %v", err)
 			}
-			if b, _ := pem.Decode(keyPEM); b == nil {
-				t.Error("the pending key is not PEM")
+			// PKCS #8, as Ottr's req -keyout wrote it.
+			if b, _ := pem.Decode(keyPEM); b == nil || b.Type != "PRIVATE KEY" {
+				t.Errorf("the pending key is not a PEM PKCS #8 key: %.40q", keyPEM)
 			}
 			if diff := cmp.Diff([]string{"certs/web.example.com.key.pending"}, files(t, dir)); diff != "" {
 				t.Errorf("files (-want +got):\n%s", diff)
