@@ -258,7 +258,8 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 		}
 		aws := simssm.Start("AKIDDEMO", "demo-secret")
 		defer aws.Close()
-		inst, err := aws.AddInstance(ec2, certPath, keyPath)
+		// Tagged as Ottr's instances are: Name is the first label.
+		inst, err := aws.AddInstance("web01", certPath, keyPath)
 		if err != nil {
 			return 0, err
 		}

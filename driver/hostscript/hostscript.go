@@ -2,10 +2,13 @@
 // certificate on a Linux host, whatever carries them there: the linux
 // driver runs them over SSH, the ssm driver through AWS Systems Manager.
 // openssl on the host makes the key (mode 0600, it never leaves the host)
-// and the CSR; the chain is checked against that key and moved into place
-// with temp file + rename, the previous pair kept for Restore; hooks and a
-// reload command run around it. Whatever fails, key and chain in place are
-// a pair, on disk and in service, and no temp file is left (Install).
+// and the CSR, with options OpenSSL 1.0.2 already had (csr.go); the chain
+// is checked against that key and moved into place with temp file +
+// rename, with the leaf and issuers files cut from it when asked, the
+// previous pair kept for Restore; hooks (Ottr's hook directories or single
+// programs, hooks.go) and a reload command run around it. Whatever fails,
+// key and chain in place are a pair, on disk and in service, and no temp
+// file is left (Install).
 //
 // Every value put into a script is quoted as one shell word (Quote): a
 // path, owner or name is only ever a name, whatever it contains. Reload
@@ -29,14 +32,29 @@ import (
 
 // Files says where a host keeps its certificate and what to run.
 type Files struct {
+	// CertPath receives the chain (leaf first), KeyPath its key.
 	CertPath, KeyPath string
+	// LeafPath and CAPath, when set, also receive the leaf alone and its
+	// issuers alone, cut from the chain placed at CertPath and replaced
+	// with it (Ottr's <cn>.cer and ca.cer beside fullchain.cer).
+	LeafPath, CAPath string
 	// CertMode is the chain's octal mode (default 0644); the key is 0600.
 	CertMode     string
 	Owner, Group string
+	// InheritOwner and InheritMode give each new file the owner and group,
+	// or the mode, of the file it replaces (when there is one) instead of
+	// Owner and Group, or CertMode and 0600: what Ottr's `echo … > file`
+	// and `openssl req -keyout` over the existing files left, so a service
+	// user given access to them keeps it. A key never becomes readable by
+	// others, whatever the old one's mode.
+	InheritOwner, InheritMode bool
 	// Reload is the argv run after installing; empty runs nothing.
 	Reload []string
-	// PreHook and PostHook run before and after the install when they
-	// exist and are executable (Ottr's /opt/otter/hooks/{pre,post}).
+	// PreHook and PostHook are a hook directory (Ottr's
+	// /opt/otter/hooks/pre and post: every *.sh in it runs with bash) or
+	// one executable file; see hookFunctions. A pre hook directory runs
+	// before the CSR's key is made, a pre hook file just before the
+	// install changes the files; the post hook runs after the reload.
 	PreHook, PostHook string
 }
 
@@ -64,7 +82,8 @@ func (f *Files) Check(commonName string) []ottr.Problem {
 	for _, p := range []struct {
 		field, path string
 		optional    bool
-	}{{"cert_path", f.CertPath, false}, {"key_path", f.KeyPath, false}, {"pre_hook", f.PreHook, true}, {"post_hook", f.PostHook, true}} {
+	}{{"cert_path", f.CertPath, false}, {"key_path", f.KeyPath, false}, {"leaf_path", f.LeafPath, true}, {"ca_path", f.CAPath, true},
+		{"pre_hook", f.PreHook, true}, {"post_hook", f.PostHook, true}} {
 		switch {
 		case p.optional && p.path == "":
 		case ottr.HasControl(p.path):
@@ -74,6 +93,15 @@ func (f *Files) Check(commonName string) []ottr.Problem {
 		case path.Clean(p.path) != p.path:
 			bad(p.field, "%q is not a clean path (it would be %q)", p.path, path.Clean(p.path))
 		}
+	}
+	// The files are replaced together: two of them at one path would
+	// leave only the last.
+	seen := map[string]string{}
+	for _, t := range f.targets() {
+		if other, ok := seen[t.path]; ok {
+			bad(t.field, "%q is also %s", t.path, other)
+		}
+		seen[t.path] = t.field
 	}
 	for _, v := range []struct{ field, value string }{{"owner", f.Owner}, {"group", f.Group}} {
 		switch {
@@ -91,6 +119,23 @@ func (f *Files) Check(commonName string) []ottr.Problem {
 	return probs
 }
 
+// target is one file an install replaces: v names its shell variable in
+// the scripts, v+"new" and v+"old" its temp files.
+type target struct{ field, v, path string }
+
+// targets are the files an install replaces, in the order it renames
+// them: the key, the chain, then the leaf and issuers when configured.
+func (f *Files) targets() []target {
+	t := []target{{"key_path", "key", f.KeyPath}, {"cert_path", "crt", f.CertPath}}
+	if f.LeafPath != "" {
+		t = append(t, target{"leaf_path", "leaf", f.LeafPath})
+	}
+	if f.CAPath != "" {
+		t = append(t, target{"ca_path", "ca", f.CAPath})
+	}
+	return t
+}
+
 // Quote makes s one word for a POSIX shell.
 func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
@@ -103,43 +148,6 @@ func QuoteAll(argv []string) string {
 	return strings.Join(q, " ")
 }
 
-// CSR is the script that makes a fresh key next to the key path (as
-// <key>.pending, written to a temp file and renamed, so an interrupted run
-// leaves no half-written key) and prints a CSR for req on stdout. The key
-// and chain in place are not touched.
-func (f *Files) CSR(req ottr.CSRRequest) (string, error) {
-	var newkey string
-	switch req.KeyType {
-	case "", "p256":
-		newkey = "-newkey ec -pkeyopt ec_paramgen_curve:P-256"
-	case "p384":
-		newkey = "-newkey ec -pkeyopt ec_paramgen_curve:P-384"
-	case "rsa2048", "rsa3072", "rsa4096":
-		newkey = "-newkey rsa:" + strings.TrimPrefix(req.KeyType, "rsa")
-	default:
-		return "", ottr.Errorf(ottr.EINVALID, "key type %q is not supported", req.KeyType)
-	}
-	names := req.DNSNames
-	if len(names) == 0 {
-		names = []string{req.CommonName}
-	}
-	san := "subjectAltName=DNS:" + strings.Join(names, ",DNS:")
-	return fmt.Sprintf(`set -e
-umask 077
-pending=%s
-tmp="$pending.ottr-new-$$"
-trap 'rm -f "$tmp"' EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
-mkdir -p %s
-csr=$(openssl req -new %s -nodes -keyout "$tmp" -subj %s -addext %s 2>/dev/null)
-mv -f "$tmp" "$pending"
-printf '%%s\n' "$csr"
-printf 'made a new key in %%s\n' "$pending" >&2`,
-		Quote(f.KeyPath+".pending"), Quote(path.Dir(f.KeyPath)), newkey, Quote("/CN="+req.CommonName), Quote(san)), nil
-}
-
 // prelude starts the Install and Restore scripts: the paths, the temp
 // files, the reload, and the exit trap that removes every temp file and,
 // when the run fails after it began to replace the pair in place, puts the
@@ -150,18 +158,29 @@ func (f *Files) prelude() string {
 	if len(f.Reload) > 0 {
 		reload = QuoteAll(f.Reload) + " >&2"
 	}
+	// Post hooks that ran with the new files (Ottr's hosts reload their
+	// services there) run again once the old ones are back, so the
+	// services hold what is on disk; the one that failed may fail again.
+	rerun := ""
+	if f.PostHook != "" {
+		rerun = fmt.Sprintf(`    if [ -n "$posted" ]; then
+      ( run_hook %s ) || echo "the post hook failed again with the files put back" >&2
+    fi
+`, Quote(f.PostHook))
+	}
+	var vars, putBack, temps strings.Builder
+	for _, t := range f.targets() {
+		fmt.Fprintf(&vars, "%s=%s\n%snew=\"$%s.ottr-new-$$\"\n%sold=\"$%s.ottr-old-$$\"\n", t.v, Quote(t.path), t.v, t.v, t.v, t.v)
+		fmt.Fprintf(&putBack, "    if [ -f \"$%sold\" ]; then mv -f \"$%sold\" \"$%s\"; else rm -f \"$%s\"; fi\n", t.v, t.v, t.v, t.v)
+		fmt.Fprintf(&temps, " \"$%snew\" \"$%sold\"", t.v, t.v)
+	}
 	return fmt.Sprintf(`set -e
 umask 077
-key=%s
-crt=%s
-given="$crt.ottr-given-$$"
-knew="$key.ottr-new-$$"
-cnew="$crt.ottr-new-$$"
-kold="$key.ottr-old-$$"
-cold="$crt.ottr-old-$$"
+%sgiven="$crt.ottr-given-$$"
 kprev="$key.ottr-prev-$$"
 cprev="$crt.ottr-prev-$$"
 switched=
+posted=
 reload() { %s; }
 pubkey() { openssl pkey -in "$1" -pubout 2>/dev/null; }
 certkey() { openssl x509 -in "$1" -noout -pubkey 2>/dev/null; }
@@ -172,59 +191,94 @@ finish() {
   rc=$?
   set +e
   if [ "$rc" -ne 0 ] && [ -n "$switched" ]; then
-    if [ -f "$kold" ]; then mv -f "$kold" "$key"; else rm -f "$key"; fi
-    if [ -f "$cold" ]; then mv -f "$cold" "$crt"; else rm -f "$crt"; fi
-    if pair "$key" "$crt" || { [ ! -f "$key" ] && [ ! -f "$crt" ]; }; then
+%s    if pair "$key" "$crt" || { [ ! -f "$key" ] && [ ! -f "$crt" ]; }; then
       echo "put back the key and certificate that were in place" >&2
     else
       echo "could not put back the key and certificate that were in place: check $key and $crt" >&2
     fi
     reload
-  fi
-  rm -f "$given" "$knew" "$cnew" "$kold" "$cold" "$kprev" "$cprev"
+%s  fi
+  rm -f "$given" "$kprev" "$cprev"%s
   exit "$rc"
 }
 trap finish EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
-`, Quote(f.KeyPath), Quote(f.CertPath), reload)
+%s`, vars.String(), reload, putBack.String(), rerun, temps.String(), hookFunctions)
 }
 
 // place is the script's part that makes the key in file "$srckey" and the
-// chain in file "$srccrt" the pair in place: both are copied to temp
-// files beside the targets and given their modes and owner, the pre hook
-// runs (a failure there changes nothing), the pair in place is copied
-// aside, both temp files are renamed over the targets back to back, the
-// service reloads and the post hook runs. A failure from the renames on
-// puts the pair that was in place back (the exit trap).
-func (f *Files) place(b *strings.Builder) {
-	if f.PreHook != "" {
-		fmt.Fprintf(b, "if [ -x %s ]; then %s >&2; fi\n", Quote(f.PreHook), Quote(f.PreHook))
-	}
-	b.WriteString(`cp "$srckey" "$knew"
-cp "$srccrt" "$cnew"
-chmod 600 "$knew"
+// chain in file "$srccrt" the pair in place: the pre hook runs (a failure
+// there changes nothing; see preHook), both are copied to temp files
+// beside the targets (with the leaf and the issuers cut from the chain
+// when LeafPath and CAPath are set) and given their modes and owner, the
+// files in place are copied aside, the temp files are renamed over the
+// targets back to back, the service reloads and the post hook runs. A
+// failure from the renames on puts the files that were in place back (the
+// exit trap).
+func (f *Files) place(b *strings.Builder, restoring bool) {
+	f.preHook(b, restoring)
+	b.WriteString(`cp "$srckey" "$keynew"
+cp "$srccrt" "$crtnew"
+chmod 600 "$keynew"
 `)
-	fmt.Fprintf(b, "chmod %s \"$cnew\"\n", Quote(f.CertMode))
+	if f.LeafPath != "" || f.CAPath != "" {
+		// The leaf is the chain's first PEM block, the issuers the rest.
+		fmt.Fprintf(b, `split_chain() {
+  : > "$1"
+  : > "$2"
+  first="$1" rest="$2" awk '/^-----BEGIN /{n++} n==1{print > ENVIRON["first"]} n>1{print > ENVIRON["rest"]}' "$srccrt"
+  [ -s "$1" ] || { echo "no certificate in the chain to cut the leaf from" >&2; exit 1; }
+}
+split_chain %s %s
+`, tempOr(f.LeafPath, "leaf"), tempOr(f.CAPath, "ca"))
+	}
+	var news, olds, moves strings.Builder
+	for _, t := range f.targets() {
+		if t.v != "key" {
+			fmt.Fprintf(&news, " \"$%snew\"", t.v)
+		}
+		fmt.Fprintf(&olds, "if [ -f \"$%s\" ]; then cp -p \"$%s\" \"$%sold\"; fi\n", t.v, t.v, t.v)
+		fmt.Fprintf(&moves, "mv -f \"$%snew\" \"$%s\"\n", t.v, t.v)
+	}
+	fmt.Fprintf(b, "chmod %s%s\n", Quote(f.CertMode), news.String())
 	if f.Owner != "" || f.Group != "" {
 		own := Quote(f.Owner + ":" + f.Group)
 		if f.Group == "" {
 			own = Quote(f.Owner)
 		}
-		fmt.Fprintf(b, "chown %s \"$knew\" \"$cnew\"\n", own)
+		fmt.Fprintf(b, "chown %s \"$keynew\"%s\n", own, news.String())
 	}
-	b.WriteString(`if [ -f "$key" ]; then cp -p "$key" "$kold"; fi
-if [ -f "$crt" ]; then cp -p "$crt" "$cold"; fi
-switched=1
-mv -f "$knew" "$key"
-mv -f "$cnew" "$crt"
-reload
-`)
+	if f.InheritOwner || f.InheritMode {
+		for _, t := range f.targets() {
+			var cmds []string
+			if f.InheritOwner {
+				cmds = append(cmds, fmt.Sprintf("chown --reference=\"$%s\" \"$%snew\"", t.v, t.v))
+			}
+			if f.InheritMode {
+				cmds = append(cmds, fmt.Sprintf("chmod --reference=\"$%s\" \"$%snew\"", t.v, t.v))
+				if t.v == "key" {
+					cmds = append(cmds, `chmod o-rwx "$keynew"`)
+				}
+			}
+			fmt.Fprintf(b, "if [ -f \"$%s\" ]; then %s; fi\n", t.v, strings.Join(cmds, "; "))
+		}
+	}
+	b.WriteString(olds.String() + "switched=1\n" + moves.String() + "reload\n")
 	if f.PostHook != "" {
-		fmt.Fprintf(b, "if [ -x %s ]; then %s >&2; fi\n", Quote(f.PostHook), Quote(f.PostHook))
+		fmt.Fprintf(b, "posted=1\nrun_hook %s\n", Quote(f.PostHook))
 	}
 	b.WriteString("switched=\n")
+}
+
+// tempOr is the temp file of target v when its path is set, else
+// /dev/null (what is cut for it is not kept).
+func tempOr(p, v string) string {
+	if p == "" {
+		return "/dev/null"
+	}
+	return `"$` + v + `new"`
 }
 
 // receive is the scripts' part that writes the chain printed by the shell
@@ -273,7 +327,7 @@ if [ "$srckey" != "$key" ] && [ -n "$have" ] && [ "$have" = "$(certkey "$crt")" 
   mv -f "$cprev" "$crt.prev"
 fi
 `)
-	f.place(&b)
+	f.place(&b, false)
 	fmt.Fprintf(&b, `if [ "$srckey" != "$key" ]; then rm -f "$key.pending" || :; fi
 printf 'installed %%s in %%s\n' %s "$crt" >&2
 `, Quote(fmt.Sprintf("%x", chain[0].SerialNumber)))
@@ -300,7 +354,7 @@ else
   exit 65
 fi
 `)
-	f.place(&b)
+	f.place(&b, true)
 	b.WriteString("echo 'restored the previous certificate' >&2\n")
 	return b.String()
 }

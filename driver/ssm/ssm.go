@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,18 +28,32 @@ import (
 // Config is how to find one instance through Systems Manager and where
 // its certificate lives.
 type Config struct {
-	// Name is the instance's Name tag; default the asset's system_name
-	// (Ottr's lookup).
-	Name string `yaml:"name"`
+	// Name, when set, is the one Name tag the instance is found by.
+	// Otherwise the names tried are the asset's system_name and then each
+	// SAN, in order, as Ottr did: the first that tags exactly one
+	// instance wins. NameMatch says what of each is the tag: "first_label"
+	// (default: "web01" for web01.example.com, Ottr's get_system_metadata
+	// in platforms/linux-aws-ssm/src/app.py) or "whole" (the whole name).
+	Name      string `yaml:"name"`
+	NameMatch string `yaml:"name_match"`
 	// Region of the instance; default us-east-1. Endpoint replaces SSM's
 	// (VPC endpoints, tests).
 	Region   string `yaml:"region"`
 	Endpoint string `yaml:"endpoint"`
-	// CertPath, KeyPath, CertMode, Owner, Group, Reload, PreHook and
+	// CertPath (the chain), KeyPath, LeafPath (the leaf alone) and CAPath
+	// (the issuers alone) default to where Ottr's recipe wrote them:
+	// /opt/otter/certs/fullchain.cer, <cn>.key, <cn>.cer and ca.cer.
+	// Setting cert_path or key_path chooses another layout, where the leaf
+	// and issuers files are written only when leaf_path and ca_path say
+	// where. New files keep the owner, group and mode of the files they
+	// replace, as Ottr's left them (a key never readable by others),
+	// unless Owner, Group or CertMode say otherwise. Reload, PreHook and
 	// PostHook are as for the linux driver; the hooks default to Ottr's
-	// /opt/otter/hooks/pre and /opt/otter/hooks/post (run when present).
+	// hook directories /opt/otter/hooks/pre and post (see hostscript).
 	CertPath string   `yaml:"cert_path"`
 	KeyPath  string   `yaml:"key_path"`
+	LeafPath string   `yaml:"leaf_path"`
+	CAPath   string   `yaml:"ca_path"`
 	CertMode string   `yaml:"cert_mode"`
 	Owner    string   `yaml:"owner"`
 	Group    string   `yaml:"group"`
@@ -48,6 +64,11 @@ type Config struct {
 	// the asset's ip_address (or system_name) on 443. ServerName is the SNI.
 	Serve      string `yaml:"serve"`
 	ServerName string `yaml:"server_name"`
+	// Verify is how the certificate in service is read: "tls" (default)
+	// from Serve; "files" from the chain file on the instance, through
+	// SSM, for instances whose certificate is not served where Ottr can
+	// connect (Ottr itself read back only the file it had been issued).
+	Verify string `yaml:"verify"`
 	// Poll is how often a command's result is read (default 1s) and
 	// Timeout how long one command may run on the instance (default 5m,
 	// at most 48h, whole seconds: AWS-RunShellScript's executionTimeout).
@@ -91,20 +112,15 @@ func New(c Config) (*Driver, error) {
 	if c.Asset == nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "ssm driver: no asset")
 	}
-	if c.Name == "" {
-		c.Name = c.Asset.SystemName
-	}
 	if c.Region == "" {
 		c.Region = "us-east-1"
 	}
-	if c.PreHook == "" {
-		c.PreHook = "/opt/otter/hooks/pre"
-	}
-	if c.PostHook == "" {
-		c.PostHook = "/opt/otter/hooks/post"
-	}
 	probs := c.Check()
-	d := &Driver{files: c.files()}
+	if strings.Contains(c.Asset.CommonName, "/") {
+		// Ottr's file names hold the common name: it must stay one name.
+		probs = append(probs, ottr.Problem{Field: "common_name", Message: fmt.Sprintf("%q contains '/'", c.Asset.CommonName)})
+	}
+	d := &Driver{files: c.files(c.Asset.CommonName)}
 	_ = d.files.Check(c.Asset.CommonName) // fills in the defaults; its problems are Check's
 	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
 	akid, secret := c.Credential.Get("access_key_id"), c.Credential.Get("secret_access_key")
@@ -172,32 +188,63 @@ func classify(what string, err error) error {
 	return ottr.Errorf(ottr.EUNAVAILABLE, "SSM %s: %w", what, err)
 }
 
-// instance finds the one instance tagged Name, and checks its agent is
-// online.
+// NameMatch values: what of each name is the instance's Name tag.
+const (
+	MatchFirstLabel = "first_label"
+	MatchWhole      = "whole"
+)
+
+// tagNames are the Name tags to look for, in order: Name alone when set,
+// else the system_name and then each SAN (Ottr's hostnames list), each
+// cut to its first label unless NameMatch is whole, each tried once.
+func (c Config) tagNames() []string {
+	if c.Name != "" {
+		return []string{c.Name}
+	}
+	var tags []string
+	for _, n := range append([]string{c.Asset.SystemName}, c.Asset.SubjectAlternativeName...) {
+		if c.NameMatch != MatchWhole {
+			n, _, _ = strings.Cut(n, ".")
+		}
+		if n != "" && !slices.Contains(tags, n) {
+			tags = append(tags, n)
+		}
+	}
+	return tags
+}
+
+// instance finds the managed instance as Ottr's get_system_metadata did:
+// the first Name tag (tagNames) that exactly one instance carries, whose
+// agent must be Online. A tag on several instances is an error, as it
+// was for Ottr, not a reason to try the next name.
 func (d *Driver) instance(ctx context.Context) (string, error) {
-	out, err := d.client.DescribeInstanceInformation(ctx, &awsssm.DescribeInstanceInformationInput{
-		Filters: []types.InstanceInformationStringFilter{{Key: aws.String("tag:Name"), Values: []string{d.c.Name}}}})
-	if err != nil {
-		if ctx.Err() != nil {
-			return "", ctx.Err()
+	tags := d.c.tagNames()
+	for _, tag := range tags {
+		out, err := d.client.DescribeInstanceInformation(ctx, &awsssm.DescribeInstanceInformationInput{
+			Filters: []types.InstanceInformationStringFilter{{Key: aws.String("tag:Name"), Values: []string{tag}}}})
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			return "", classify("find instance", err)
 		}
-		return "", classify("find instance", err)
-	}
-	switch n := len(out.InstanceInformationList); {
-	case n == 0:
-		return "", ottr.Errorf(ottr.ENOTFOUND, "SSM: no managed instance is tagged Name=%s in %s", d.c.Name, d.c.Region)
-	case n > 1:
-		var ids []string
-		for _, i := range out.InstanceInformationList {
-			ids = append(ids, aws.ToString(i.InstanceId))
+		switch n := len(out.InstanceInformationList); {
+		case n == 0:
+			continue
+		case n > 1:
+			var ids []string
+			for _, i := range out.InstanceInformationList {
+				ids = append(ids, aws.ToString(i.InstanceId))
+			}
+			return "", ottr.Errorf(ottr.EINVALID, "SSM: %d instances are tagged Name=%s (%s); tag exactly one", n, tag, strings.Join(ids, ", "))
 		}
-		return "", ottr.Errorf(ottr.EINVALID, "SSM: %d instances are tagged Name=%s (%s); tag exactly one", n, d.c.Name, strings.Join(ids, ", "))
+		i := out.InstanceInformationList[0]
+		if i.PingStatus != types.PingStatusOnline {
+			return "", ottr.Errorf(ottr.EUNAVAILABLE, "SSM: instance %s (Name=%s) is %s, not Online", aws.ToString(i.InstanceId), tag, i.PingStatus)
+		}
+		return aws.ToString(i.InstanceId), nil
 	}
-	i := out.InstanceInformationList[0]
-	if i.PingStatus != types.PingStatusOnline {
-		return "", ottr.Errorf(ottr.EUNAVAILABLE, "SSM: instance %s (Name=%s) is %s, not Online", aws.ToString(i.InstanceId), d.c.Name, i.PingStatus)
-	}
-	return aws.ToString(i.InstanceId), nil
+	return "", ottr.Errorf(ottr.ENOTFOUND, "SSM: no managed instance is tagged Name=%s in %s", strings.Join(tags, " or Name="), d.c.Region)
 }
 
 // run runs script on the instance with AWS-RunShellScript and returns its
@@ -256,17 +303,20 @@ func (d *Driver) run(ctx context.Context, what, script string) ([]byte, error) {
 				if inv.ResponseCode == 65 {
 					code = ottr.EINVALID
 				}
-				return nil, ottr.Errorf(code, "%s on %s (%s) %s with status %d: %s", what, d.c.Name, id, strings.ToLower(string(inv.Status)), inv.ResponseCode, tail)
+				return nil, ottr.Errorf(code, "%s on %s (%s) %s with status %d: %s", what, d.c.Asset.SystemName, id, strings.ToLower(string(inv.Status)), inv.ResponseCode, tail)
 			}
 		}
 		if time.Now().After(deadline) {
-			return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s on %s: command %s did not finish in %s", what, d.c.Name, cmd, d.c.Timeout)
+			return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s on %s: command %s did not finish in %s", what, d.c.Asset.SystemName, cmd, d.c.Timeout)
 		}
 	}
 }
 
 // CSR has openssl on the instance make a fresh key and a CSR.
 func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
+	if req.KeyType == "" {
+		req.KeyType = "rsa2048" // Ottr's generate_csr: -newkey rsa:2048
+	}
 	script, err := d.files.CSR(req)
 	if err != nil {
 		return nil, err
@@ -277,7 +327,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	}
 	csr, err := ottr.ParseCSR(out)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request (%w)", d.c.Name, err)
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "csr: openssl on %s printed no certificate request (%w)", d.c.Asset.SystemName, err)
 	}
 	return csr, nil
 }
@@ -327,9 +377,27 @@ func printChain(chain []*x509.Certificate) string {
 	return "printf '%s' " + hostscript.Quote(string(ottr.EncodeChain(chain)))
 }
 
-// Current returns the chain the host serves.
+// Verify values.
+const (
+	VerifyTLS   = "tls"
+	VerifyFiles = "files"
+)
+
+// Current returns the chain the host serves or, with verify: files, the
+// chain in place on the instance.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
-	return served.Chain(ctx, d.c.Serve, d.c.ServerName)
+	if d.c.Verify != VerifyFiles {
+		return served.Chain(ctx, d.c.Serve, d.c.ServerName)
+	}
+	out, err := d.run(ctx, "read the certificate", "cat "+hostscript.Quote(d.files.CertPath))
+	if err != nil {
+		return nil, err
+	}
+	chain, err := ottr.ParseChain(out)
+	if err != nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "read the certificate: %s on %s holds no certificate (%w)", d.files.CertPath, d.c.Asset.SystemName, err)
+	}
+	return chain, nil
 }
 
 // Check reports the problems of the settings alone (no asset or
@@ -340,8 +408,21 @@ func (c Config) Check() []ottr.Problem {
 	if c.Asset != nil {
 		cn = c.Asset.CommonName
 	}
-	f := c.files()
+	f := c.files(cn)
 	probs := f.Check(cn)
+	switch c.Verify {
+	case "", VerifyTLS, VerifyFiles:
+	default:
+		probs = append(probs, ottr.Problem{Field: "verify", Message: fmt.Sprintf("%q is not %s or %s", c.Verify, VerifyTLS, VerifyFiles)})
+	}
+	switch c.NameMatch {
+	case "", MatchFirstLabel, MatchWhole:
+	default:
+		probs = append(probs, ottr.Problem{Field: "name_match", Message: fmt.Sprintf("%q is not %s or %s", c.NameMatch, MatchFirstLabel, MatchWhole)})
+	}
+	if ottr.HasControl(c.Name) {
+		probs = append(probs, ottr.Problem{Field: "name", Message: fmt.Sprintf("%q contains a control character", c.Name)})
+	}
 	if c.Timeout < 0 || c.Timeout > maxTimeout {
 		probs = append(probs, ottr.Problem{Field: "timeout", Message: fmt.Sprintf("%s is not between 1s and 48h (AWS-RunShellScript's executionTimeout)", c.Timeout)})
 	}
@@ -353,7 +434,38 @@ func (c Config) Check() []ottr.Problem {
 	return probs
 }
 
-func (c Config) files() hostscript.Files {
-	return hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, CertMode: c.CertMode, Owner: c.Owner,
-		Group: c.Group, Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook}
+// OttrCertDir is where Ottr's recipe kept the key and certificates, and
+// OttrHookDir its pre and post hook directories.
+const (
+	OttrCertDir = "/opt/otter/certs"
+	OttrHookDir = "/opt/otter/hooks"
+)
+
+// files is where the certificate of cn goes: Ottr's layout unless
+// cert_path or key_path chooses another (see Config).
+func (c Config) files(cn string) hostscript.Files {
+	f := hostscript.Files{CertPath: c.CertPath, KeyPath: c.KeyPath, LeafPath: c.LeafPath, CAPath: c.CAPath, CertMode: c.CertMode,
+		Owner: c.Owner, Group: c.Group, Reload: c.Reload, PreHook: c.PreHook, PostHook: c.PostHook,
+		// Ottr wrote over the files in place, which kept their owner and
+		// mode; settings for them replace that.
+		InheritOwner: c.Owner == "" && c.Group == "", InheritMode: c.CertMode == ""}
+	if c.CertPath == "" && c.KeyPath == "" {
+		// Ottr's import_certificate wrote acme.sh's fullchain.cer (leaf
+		// and issuers), ca.cer (issuers) and <cn>.cer (leaf) here, beside
+		// the key its generate_csr made.
+		if f.LeafPath == "" {
+			f.LeafPath = path.Join(OttrCertDir, cn+".cer")
+		}
+		if f.CAPath == "" {
+			f.CAPath = path.Join(OttrCertDir, "ca.cer")
+		}
+		f.CertPath, f.KeyPath = path.Join(OttrCertDir, "fullchain.cer"), path.Join(OttrCertDir, cn+".key")
+	}
+	if f.PreHook == "" {
+		f.PreHook = path.Join(OttrHookDir, "pre")
+	}
+	if f.PostHook == "" {
+		f.PostHook = path.Join(OttrHookDir, "post")
+	}
+	return f
 }

@@ -50,7 +50,8 @@ func startHost(t *testing.T) *host {
 	os.WriteFile(filepath.Join(dir, "web.crt"), ottr.EncodeChain(ca.Sign(csr, 30*24*time.Hour)), 0o644)
 	svc := simssm.Start(akid, secret)
 	t.Cleanup(svc.Close)
-	inst, err := svc.AddInstance("web01.example.com", filepath.Join(dir, "web.crt"), filepath.Join(dir, "web.key"))
+	// Tagged as Ottr found it: Name is the first label of the system name.
+	inst, err := svc.AddInstance("web01", filepath.Join(dir, "web.crt"), filepath.Join(dir, "web.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,16 +119,43 @@ func TestPebbleRotationWithHooks(t *testing.T) {
 func TestFaults(t *testing.T) {
 	t.Run("instance lookup", func(t *testing.T) {
 		h := startHost(t)
+		req := ottr.CSRRequest{CommonName: "web01.example.com"}
+		// Ottr looked for the first label of the system name, then of each
+		// SAN: none tagged is not found, naming each tag tried.
 		a := webAsset()
-		a.SystemName = "db01.example.com"
+		a.SystemName, a.SubjectAlternativeName = "db01.example.com", []string{"db01.example.com", "db.example.com"}
 		d, _ := ssm.New(h.config(a, cred))
-		_, err := d.CSR(t.Context(), ottr.CSRRequest{CommonName: "web01.example.com"})
-		if ottr.ErrorCode(err) != ottr.ENOTFOUND || !strings.Contains(err.Error(), "Name=db01.example.com") {
+		_, err := d.CSR(t.Context(), req)
+		if ottr.ErrorCode(err) != ottr.ENOTFOUND || !strings.Contains(err.Error(), "Name=db01 or Name=db in") {
 			t.Errorf("untagged: %v", err)
 		}
-		h.svc.AddInstance("web01.example.com", h.inst.CertPath, h.inst.KeyPath)
-		_, err = h.driver(t).CSR(t.Context(), ottr.CSRRequest{CommonName: "web01.example.com"})
-		if ottr.ErrorCode(err) != ottr.EINVALID || !strings.Contains(err.Error(), "2 instances") {
+		// A SAN's first label finds the instance when the system name's
+		// does not.
+		a.SubjectAlternativeName = []string{"db01.example.com", "web01.example.org"}
+		d, _ = ssm.New(h.config(a, cred))
+		if _, err := d.CSR(t.Context(), req); err != nil {
+			t.Errorf("found by a SAN: %v", err)
+		}
+		// The whole name is a tag only with name_match: whole.
+		whole := startHost(t)
+		whole.svc.Tag(whole.inst.ID, "Name", "web01.example.com")
+		_, err = whole.driver(t).CSR(t.Context(), req)
+		if ottr.ErrorCode(err) != ottr.ENOTFOUND || !strings.Contains(err.Error(), "Name=web01 or Name=www in") {
+			t.Errorf("tagged with the whole name, default match: %v", err)
+		}
+		c := whole.config(webAsset(), cred)
+		c.NameMatch = ssm.MatchWhole
+		d, err = ssm.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.CSR(t.Context(), req); err != nil {
+			t.Errorf("name_match whole: %v", err)
+		}
+		// A tag on two instances is an error, not a reason to try the next.
+		h.svc.AddInstance("web01", h.inst.CertPath, h.inst.KeyPath)
+		_, err = h.driver(t).CSR(t.Context(), req)
+		if ottr.ErrorCode(err) != ottr.EINVALID || !strings.Contains(err.Error(), "2 instances are tagged Name=web01 ") {
 			t.Errorf("two instances: %v", err)
 		}
 	})
