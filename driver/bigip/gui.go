@@ -130,10 +130,11 @@ func (d *Driver) guiCSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certifi
 }
 
 // removeGUIObjects deletes otter.csr and otter.key, as Ottr did before
-// each run; not finding them is fine, anything else (a profile using
+// each run, and an upload a run could not remove (httpd, and REST with it,
+// down); not finding them is fine, anything else (a profile using
 // otter.key) is not.
 func (d *Driver) removeGUIObjects(ctx context.Context) error {
-	for _, c := range []string{"tmsh delete sys crypto csr " + guiReq, "tmsh delete sys crypto key " + guiKey} {
+	for _, c := range []string{"tmsh delete sys crypto csr " + guiReq, "tmsh delete sys crypto key " + guiKey, "rm -f " + uploads + guiUpload} {
 		out, err := d.bash(ctx, c)
 		if err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/bigip"
+	"github.com/ottr-dev/ottr/driver/drivertest"
 	"github.com/ottr-dev/ottr/internal/rotatetest"
 	"github.com/ottr-dev/ottr/internal/testpki"
 	simbigip "github.com/ottr-dev/ottr/sim/bigip"
@@ -247,6 +248,27 @@ func TestGUIFailuresPutTheBackupBack(t *testing.T) {
 		})
 	}
 
+	// httpd does not come back: REST went with it, so the error says what
+	// to put back by hand; done on the console, the old pair is served.
+	dev.SetFaults(simbigip.Faults{HTTPDFails: "(28)No space left on device: AH00023: Couldn't create the ssl-cache mutex"})
+	err = d.Install(t.Context(), chain)
+	dev.SetFaults(simbigip.Faults{})
+	if err == nil || !strings.Contains(err.Error(), "server.crt.backup") || !strings.Contains(err.Error(), "tmsh restart sys service httpd") {
+		t.Fatalf("Install with httpd not starting: %v", err)
+	}
+	if running, _, _ := dev.HTTPD(); running {
+		t.Fatal("httpd runs")
+	}
+	dev.WriteFile(simbigip.HTTPDCert, dev.File(simbigip.HTTPDCert+".backup"))
+	dev.WriteFile(simbigip.HTTPDKey, dev.File(simbigip.HTTPDKey+".backup"))
+	if err := dev.StartHTTPD(); err != nil {
+		t.Fatal(err)
+	}
+	if got := serving(t, dev); !got.Equal(old) {
+		t.Errorf("after the console put the backup back: serial %x", got.SerialNumber)
+	}
+	// The upload could not be removed with REST down; the next run does.
+
 	// Another run replaced otter.key: refused before anything is copied.
 	backupBefore := dev.File(simbigip.HTTPDCert + ".backup")
 	if _, err := guiDriver(t, dev, time.Second).CSR(t.Context(), ottr.CSRRequest{CommonName: "bigip1.example.com"}); err != nil {
@@ -355,4 +377,18 @@ func TestTargets(t *testing.T) {
 			t.Errorf("%+v: %v, want one problem for %s", tc.c, probs, tc.field)
 		}
 	}
+}
+
+func TestConformanceManagementGUI(t *testing.T) {
+	var dev *simbigip.Device
+	drivertest.Run(t, drivertest.Harness{
+		New: func(t *testing.T) ottr.Driver {
+			dev = start(t)
+			return guiDriver(t, dev, 5*time.Second)
+		},
+		CommonName: "bigip1.example.com",
+		SANs:       []string{"bigip1.example.com", "f5.example.com"},
+		KeyTypes:   []string{"rsa2048"},
+		Break:      func(*testing.T) { dev.Close() },
+	})
 }

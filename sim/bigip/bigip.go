@@ -35,7 +35,7 @@
 // Faults: refused credentials, tokens that expire, 503 "Configuration
 // Utility restarting..." answers, an error for one path (and method), a
 // connection dropped during an upload, CSRs that lose their alternative
-// names, and util/bash commands that fail.
+// names, util/bash commands that fail, and an httpd that does not start.
 package bigip
 
 import (
@@ -84,6 +84,9 @@ type Faults struct {
 	// FailCommand makes util/bash commands containing it fail: Message is
 	// their output (as a shell error), and they change nothing.
 	FailCommand string
+	// HTTPDFails makes httpd fail to start, with this reason, whatever
+	// its files hold (a full disk, a broken configuration).
+	HTTPDFails string
 }
 
 type token struct {

@@ -142,6 +142,9 @@ func (d *Device) track(c net.Conn, s http.ConnState) {
 // The caller holds d.mu.
 func (d *Device) startHTTPD() error {
 	pair, err := loadPair(d.files[HTTPDCert], d.files[HTTPDKey])
+	if d.faults.HTTPDFails != "" {
+		pair, err = nil, errors.New(d.faults.HTTPDFails)
+	}
 	d.web.mu.Lock()
 	for c := range d.web.conns {
 		c.Close()
