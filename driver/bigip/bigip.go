@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,7 +39,8 @@ const (
 // Config is how to reach one BIG-IP and what to bind.
 type Config struct {
 	// Address is the management interface (iControl REST), host:port;
-	// default the asset's ip_address (or system_name) on 443.
+	// default the asset's ip_address (or system_name) on its port, 443
+	// unless the asset says otherwise.
 	Address string `yaml:"address"`
 	// Target is what is rotated: management_gui (default) or
 	// client_ssl_profiles. Setting Profiles alone implies
@@ -120,7 +122,11 @@ func New(c Config) (*Driver, error) {
 		c.Serve = cmp.Or(c.Serve, c.Address)
 	}
 	if c.Address == "" {
-		c.Address = net.JoinHostPort(c.Asset.Host(), "443")
+		port := 443
+		if c.Asset.Port != 0 {
+			port = c.Asset.Port
+		}
+		c.Address = net.JoinHostPort(c.Asset.Host(), strconv.Itoa(port))
 	}
 	if c.Serve == "" {
 		c.Serve = c.Address

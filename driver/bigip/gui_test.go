@@ -10,7 +10,9 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -33,10 +35,13 @@ func ottrAsset() *ottr.Asset {
 
 // ottrConfig is the driver's configuration when the otter-f5 recipe picks
 // it with no devices settings: only the asset and the platform's
-// credential. Address stands in for the default <ip_address>:443, which
-// a test cannot listen on.
+// credential. The asset's port stands in for Ottr's 443, which a test
+// cannot listen on.
 func ottrConfig(dev *simbigip.Device, a *ottr.Asset) bigip.Config {
-	return bigip.Config{Address: dev.Addr, Asset: a, Credential: ottr.Credential{"username": ottr.Secret(user), "password": ottr.Secret(pass)}}
+	host, port, _ := net.SplitHostPort(dev.Addr)
+	a.IPAddress = host
+	a.Port, _ = strconv.Atoi(port)
+	return bigip.Config{Asset: a, Credential: ottr.Credential{"username": ottr.Secret(user), "password": ottr.Secret(pass)}}
 }
 
 // ottrSubject is the subject Ottr's container put in its requests (the
