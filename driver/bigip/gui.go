@@ -239,6 +239,13 @@ func (d *Driver) guiInstall(ctx context.Context, chain []*x509.Certificate) erro
 		if c, err := d.Current(ctx); err == nil && len(c) > 0 && c[0].Equal(leaf) {
 			return nil
 		}
+		pub, err := d.publicKeyOn(ctx, serverKey)
+		if err != nil {
+			return err
+		}
+		if !ottr.SamePublicKey(pub, leaf.PublicKey) {
+			return ottr.Errorf(ottr.EINVALID, "BIG-IP %s: %s holds the new certificate but %s is not its key; httpd was not restarted", d.c.Address, serverCrt, serverKey)
+		}
 		if err := d.restartHTTPD(ctx); err != nil {
 			return err
 		}

@@ -309,6 +309,20 @@ func TestGUIFailuresPutTheBackupBack(t *testing.T) {
 	if err := d.Restore(t.Context(), chain); ottr.ErrorCode(err) != ottr.ENOTFOUND {
 		t.Errorf("Restore of a certificate not in the backup: %v", err)
 	}
+
+	// A run that stopped half-way left server.crt new and server.key old:
+	// a restart would keep httpd from starting, so there is none.
+	oldFile := dev.File(simbigip.HTTPDCert)
+	dev.WriteFile(simbigip.HTTPDCert, ottr.EncodeChain(chain[:1]))
+	_, _, startsBefore := dev.HTTPD()
+	if err := d.Install(t.Context(), chain); ottr.ErrorCode(err) != ottr.EINVALID || !strings.Contains(err.Error(), "httpd was not restarted") {
+		t.Errorf("Install over a half-placed pair: %v", err)
+	}
+	if running, _, starts := dev.HTTPD(); !running || starts != startsBefore {
+		t.Errorf("httpd running %v, restarted %d times", running, starts-startsBefore)
+	}
+	dev.WriteFile(simbigip.HTTPDCert, oldFile)
+	checkGUI(t, dev, "at the end", old)
 }
 
 func keyOf(t *testing.T, dev *simbigip.Device) any {
