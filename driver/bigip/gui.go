@@ -330,6 +330,9 @@ func (d *Driver) guiInstall(ctx context.Context, chain []*x509.Certificate) erro
 // connection is not a failure; what the port serves afterwards decides.
 func (d *Driver) restartHTTPD(ctx context.Context) error {
 	out, err := d.bash(ctx, "tmsh restart sys service httpd")
+	// The restart ends every connection httpd held; a kept one would fail
+	// the next call.
+	d.client.CloseIdleConnections()
 	if err != nil && ottr.ErrorCode(err) != ottr.EUNAVAILABLE {
 		return err
 	}
@@ -348,6 +351,7 @@ func (d *Driver) awaitGUI(ctx context.Context, leaf *x509.Certificate) error {
 		}
 		return ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: after the httpd restart the management port %w", d.c.Address, err)
 	}
+	d.client.CloseIdleConnections()
 	ottr.Logf(ctx, "management port %s serves serial %x", d.c.Serve, leaf.SerialNumber)
 	return nil
 }

@@ -411,3 +411,23 @@ func TestConformanceManagementGUI(t *testing.T) {
 		Break:      func(*testing.T) { dev.Close() },
 	})
 }
+
+// httpd carries REST: when the restart cuts off the answer to the call
+// that asked for it, what the port serves afterwards decides.
+func TestGUIRestartCutsTheAnswer(t *testing.T) {
+	dev := start(t)
+	d := guiDriver(t, dev, 5*time.Second)
+	csr, err := d.CSR(t.Context(), ottr.CSRRequest{CommonName: "bigip1.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := testpki.NewCA("Corp CA").Sign(csr, time.Hour)
+	dev.SetFaults(simbigip.Faults{RestartCutsReply: true})
+	if err := d.Install(t.Context(), chain); err != nil {
+		t.Fatalf("Install: %v", err)
+	}
+	checkGUI(t, dev, "after the install", chain[0])
+	if dev.Key("/Common/otter.key") != nil {
+		t.Error("otter.key left after the restart")
+	}
+}

@@ -87,6 +87,10 @@ type Faults struct {
 	// HTTPDFails makes httpd fail to start, with this reason, whatever
 	// its files hold (a full disk, a broken configuration).
 	HTTPDFails string
+	// RestartCutsReply restarts httpd before the answer to the call that
+	// asked for it goes out, so the caller sees its connection close, as
+	// it may on the device, where httpd carries REST.
+	RestartCutsReply bool
 }
 
 type token struct {
