@@ -84,6 +84,9 @@ func (d *Driver) guiCSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certifi
 	if err != nil {
 		return nil, err
 	}
+	if err := d.checkHTTPDFiles(ctx); err != nil {
+		return nil, err
+	}
 	if err := d.removeGUIObjects(ctx); err != nil {
 		return nil, err
 	}
@@ -127,6 +130,29 @@ func (d *Driver) guiCSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certifi
 		return nil, ottr.Errorf(ottr.EINVALID, "BIG-IP %s: the request the device made leaves out %s; nothing was ordered", d.c.Address, strings.Join(missing, ", "))
 	}
 	return csr, nil
+}
+
+// checkHTTPDFiles makes sure httpd reads the files Ottr's recipe
+// replaces (sys httpd ssl-certfile and ssl-certkeyfile at their
+// server.crt and server.key, under /etc/httpd/conf or the /config it links
+// to) before anything is ordered: a box pointed elsewhere (F5's
+// bigip_device_certificate does so for other names) would keep serving
+// its certificate.
+func (d *Driver) checkHTTPDFiles(ctx context.Context) error {
+	var h struct {
+		CertFile string `json:"sslCertfile"`
+		KeyFile  string `json:"sslCertkeyfile"`
+	}
+	if err := d.do(ctx, http.MethodGet, "/mgmt/tm/sys/httpd", nil, &h); err != nil {
+		return err
+	}
+	for _, f := range []struct{ prop, got, want string }{{"ssl-certfile", h.CertFile, serverCrt}, {"ssl-certkeyfile", h.KeyFile, serverKey}} {
+		if f.got != "" && f.got != f.want && f.got != strings.Replace(f.want, "/config/", "/etc/", 1) {
+			return ottr.Errorf(ottr.EINVALID, "BIG-IP %s: httpd reads sys httpd %s %s, not %s, which Ottr's recipe replaces; point it back or rotate it by hand; nothing was ordered",
+				d.c.Address, f.prop, f.got, f.want)
+		}
+	}
+	return nil
 }
 
 // removeGUIObjects deletes otter.csr and otter.key, as Ottr did before

@@ -382,6 +382,12 @@ func TestTargets(t *testing.T) {
 	if k, ok := csr.PublicKey.(*rsa.PublicKey); err != nil || !ok || k.N.BitLen() != 3072 {
 		t.Errorf("rsa3072 for the GUI: %v", err)
 	}
+	// httpd pointed at other files (as F5's bigip_device_certificate does
+	// for other names) would never serve what Ottr's recipe places there.
+	dev.SetHTTPDFiles("/config/httpd/conf/ssl.crt/mgmt.crt", "/config/httpd/conf/ssl.key/mgmt.key")
+	if _, err := guiDriver(t, dev, time.Second).CSR(t.Context(), ottr.CSRRequest{CommonName: "bigip1.example.com"}); ottr.ErrorCode(err) != ottr.EINVALID || !strings.Contains(err.Error(), "ssl-certfile /config/httpd/conf/ssl.crt/mgmt.crt") {
+		t.Errorf("httpd reading other files: %v", err)
+	}
 	for _, tc := range []struct {
 		c     bigip.Config
 		field string

@@ -35,7 +35,8 @@
 // Faults: refused credentials, tokens that expire, 503 "Configuration
 // Utility restarting..." answers, an error for one path (and method), a
 // connection dropped during an upload, CSRs that lose their alternative
-// names, util/bash commands that fail, and an httpd that does not start.
+// names, util/bash commands that fail, an httpd that does not start, and
+// a restart that cuts off the answer to the call asking for it.
 package bigip
 
 import (
@@ -152,6 +153,7 @@ func Start(user, password, profile string) (*Device, error) {
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
 	d.files[HTTPDKey] = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	d.files[HTTPDCert] = crt
+	d.web.certFile, d.web.keyFile = "/etc/httpd/conf/ssl.crt/server.crt", "/etc/httpd/conf/ssl.key/server.key"
 	d.srv = &http.Server{Handler: http.HandlerFunc(d.serve), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0),
 		ConnState: d.track}
 	if err := d.listenMgmt("127.0.0.1:0"); err != nil {
@@ -502,6 +504,8 @@ func (d *Device) route(req request) (int, any) {
 		}
 		d.saved = d.cfg.fingerprint()
 		return 200, map[string]any{"kind": "tm:sys:config:savestate", "command": "save"}
+	case p == "/mgmt/tm/sys/httpd" && m == http.MethodGet:
+		return d.httpdSettings()
 	case m == http.MethodGet && (p == "/mgmt/tm/sys" || p == "/mgmt/tm/sys/version" || p == "/mgmt/tm/sys/provision" ||
 		p == "/mgmt/tm/sys/clock" || p == "/mgmt/tm/sys/hardware"):
 		return d.system(p)

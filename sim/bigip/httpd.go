@@ -34,9 +34,15 @@ const (
 	HTTPDKey  = httpdKeyDir + "server.key"
 )
 
-// httpd is the management web server: its files, the pair it loaded, and
-// the connections it holds, closed when it restarts or stops.
+// httpd is the management web server: the files it is configured with,
+// the pair it loaded, and the connections it holds, closed when it
+// restarts or stops.
 type httpd struct {
+	// certFile and keyFile are sys httpd ssl-certfile and
+	// ssl-certkeyfile, as the device shows them (under /etc/httpd/conf,
+	// which links to /config/httpd/conf). Only d.mu guards them.
+	certFile, keyFile string
+
 	mu      sync.Mutex
 	pair    *tls.Certificate
 	ln      net.Listener
@@ -74,14 +80,14 @@ func factoryPair() (crypto.Signer, []byte) {
 // loadPair reads the pair as mod_ssl does at start: the certificate file
 // (its first certificate the server's, the rest sent as its chain) and the
 // key file must parse, and the key must be the certificate's.
-func loadPair(certPEM, keyPEM []byte) (*tls.Certificate, error) {
+func loadPair(certFile, keyFile string, certPEM, keyPEM []byte) (*tls.Certificate, error) {
 	chain, err := ottr.ParseChain(certPEM)
 	if err != nil || len(chain) == 0 {
-		return nil, errors.New("SSLCertificateFile: file '" + HTTPDCert + "' does not exist or is empty")
+		return nil, errors.New("SSLCertificateFile: file '" + certFile + "' does not exist or is empty")
 	}
 	key, err := parseKey(keyPEM)
 	if err != nil {
-		return nil, errors.New("Init: Unable to read server private key from file " + HTTPDKey)
+		return nil, errors.New("Init: Unable to read server private key from file " + keyFile)
 	}
 	if !ottr.SamePublicKey(key.Public(), chain[0].PublicKey) {
 		return nil, errors.New("SSL Library Error: error:0B080074:x509 certificate routines:X509_check_private_key:key values mismatch")
@@ -141,7 +147,7 @@ func (d *Device) track(c net.Conn, s http.ConnState) {
 // device, until someone fixes the files on the console and starts it.
 // The caller holds d.mu.
 func (d *Device) startHTTPD() error {
-	pair, err := loadPair(d.files[HTTPDCert], d.files[HTTPDKey])
+	pair, err := loadPair(d.web.certFile, d.web.keyFile, d.files[onDisk(d.web.certFile)], d.files[onDisk(d.web.keyFile)])
 	if d.faults.HTTPDFails != "" {
 		pair, err = nil, errors.New(d.faults.HTTPDFails)
 	}
@@ -167,6 +173,32 @@ func (d *Device) startHTTPD() error {
 		return d.listenMgmt(d.Addr)
 	}
 	return nil
+}
+
+// onDisk is where a file under /etc/httpd/conf really is.
+func onDisk(p string) string {
+	if rest, ok := strings.CutPrefix(p, "/etc/httpd/conf/"); ok {
+		return httpdConf + rest
+	}
+	return p
+}
+
+// SetHTTPDFiles points httpd at other files in its ssl.crt and ssl.key
+// directories (tmsh modify sys httpd ssl-certfile … ssl-certkeyfile …,
+// as F5's bigip_device_certificate module does for names other than
+// server.crt); they take effect at the next start.
+func (d *Device) SetHTTPDFiles(cert, key string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.web.certFile, d.web.keyFile = cert, key
+}
+
+// httpdSettings is GET /mgmt/tm/sys/httpd.
+func (d *Device) httpdSettings() (int, any) {
+	return 200, map[string]any{"kind": "tm:sys:httpd:httpdstate", "selfLink": selfLink("/mgmt/tm/sys/httpd"),
+		"allow": []string{"All"}, "authName": "BIG-IP", "authPamDashboardTimeout": "off", "authPamIdleTimeout": 1200,
+		"authPamValidateIp": "on", "fastcgiTimeout": 300, "hostnameLookup": "off", "logLevel": "warn", "maxClients": 10,
+		"redirectHttpToHttps": "disabled", "sslCertfile": d.web.certFile, "sslCertkeyfile": d.web.keyFile, "sslPort": 443}
 }
 
 // restartLater restarts httpd once the answer to the call asking for it

@@ -71,6 +71,12 @@ func TestOttrManagementGUIRotation(t *testing.T) {
 	if _, ok := factory.PublicKey.(*rsa.PublicKey); !ok || factory.Subject.CommonName != "localhost.localdomain" {
 		t.Errorf("factory management certificate: %v %T", factory.Subject, factory.PublicKey)
 	}
+	if code, body := call("GET", "/mgmt/tm/sys/httpd", nil, nil); code != 200 || body["sslCertfile"] != "/etc/httpd/conf/ssl.crt/server.crt" || body["sslCertkeyfile"] != "/etc/httpd/conf/ssl.key/server.key" {
+		t.Errorf("sys httpd: %d %v", code, body)
+	}
+	if code, body := call("PATCH", "/mgmt/tm/sys/httpd", map[string]string{"sslCertfile": "/config/httpd/conf/ssl.crt/x.crt"}, nil); code != 400 || !isTMError(body, 400, "not modelled") {
+		t.Errorf("modify sys httpd: %d %v", code, body)
+	}
 	// Ottr's clean-up of an earlier run: nothing there yet.
 	if out := bash("tmsh delete sys crypto csr otter.csr"); !strings.Contains(out, "was not found") {
 		t.Errorf("delete of a missing CSR: %q", out)
