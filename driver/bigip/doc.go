@@ -8,13 +8,15 @@
 //
 //  1. POST /mgmt/shared/authn/login for a token (renewed once when it
 //     expires mid-rotation);
-//  2. otter.csr and otter.key of an earlier run are deleted (tmsh through
-//     util/bash), otter.key is made on the box (RSA-2048, the device's
-//     default Ottr relied on, or RSA-3072/4096 when asked) and otter.csr
-//     with it: the common name, every subject alternative name and the
-//     subject fields (C, ST, L, O, OU, email) of the CSRRequest; the
-//     request is read back with "tmsh list sys crypto csr" as Ottr did,
-//     and refused if it lacks a name or a field;
+//  2. httpd must read server.crt and server.key (sys httpd ssl-certfile,
+//     ssl-certkeyfile), or nothing is ordered; otter.csr and otter.key of
+//     an earlier run are deleted (tmsh through util/bash), otter.key is
+//     made on the box (RSA-2048, the device's default Ottr relied on, or
+//     RSA-3072/4096 when asked) and otter.csr with it: the common name,
+//     every subject alternative name and the subject fields (C, ST, L, O,
+//     OU, email) of the CSRRequest; the request is read back with "tmsh
+//     list sys crypto csr" as Ottr did, and refused if it lacks a name or
+//     a field;
 //  3. the certificate is checked against otter.key on the box (openssl
 //     pkey -pubout: the key never leaves it), uploaded through REST (Ottr
 //     used scp), and placed as Ottr did: server.crt and server.key under
