@@ -14,7 +14,7 @@ func TestConfigCheck(t *testing.T) {
 	c := newCLI(t)
 	bad := writeConfig(t, `devices:
   platforms:
-    lb: {driver: bigip, settings: {profilez: [/Common/x]}}
+    lb: {driver: bigip, settings: {target: client_ssl_profiles, profilez: [/Common/x]}}
     odd: {driver: ciscoo}
 `)
 	out, errs, err := c.run("", "config", "check", "--config", bad)

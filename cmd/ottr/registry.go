@@ -92,7 +92,7 @@ var registry = []platform{
 			return panosdriver.New(c)
 		}),
 	entry(driverInfo{Driver: "bigip", Protocol: "F5 iControl REST", OnBoxKey: true, SANs: "all", Rollback: true,
-		Binds: "client-ssl profiles' certKeyChain"}, []string{"otter-f5-"},
+		Binds: "the management GUI's httpd certificate (as Ottr); client-ssl profiles' certKeyChain with target client_ssl_profiles"}, []string{"otter-f5-"},
 		func(c bigipdriver.Config, _ bool, o driverOpen) (ottr.Driver, error) {
 			c.Asset, c.Credential = o.asset, o.cred
 			if c.Serve == "" {

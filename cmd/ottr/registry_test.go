@@ -59,7 +59,7 @@ func TestDeviceSettingsCheckedAtLoad(t *testing.T) {
   platforms:
     lb:
       driver: bigip
-      settings: {serve: 10.0.0.1:443, profilez: [/Common/x]}
+      settings: {target: client_ssl_profiles, serve: 10.0.0.1:443, profilez: [/Common/x]}
     fw:
       driver: panos
       panos: {profil: mgmt}

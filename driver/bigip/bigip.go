@@ -2,6 +2,7 @@ package bigip
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,21 +24,44 @@ import (
 	"github.com/ottr-dev/ottr/driver/served"
 )
 
+// What a BIG-IP driver rotates.
+const (
+	// TargetManagementGUI is the management interface's own certificate
+	// (httpd: /config/httpd/conf/ssl.crt/server.crt and
+	// ssl.key/server.key), what Ottr's otter-f5-14x recipe rotated; the
+	// default.
+	TargetManagementGUI = "management_gui"
+	// TargetClientSSLProfiles is the certKeyChain of LTM client-ssl
+	// profiles (Profiles), served by virtual servers.
+	TargetClientSSLProfiles = "client_ssl_profiles"
+)
+
 // Config is how to reach one BIG-IP and what to bind.
 type Config struct {
 	// Address is the management interface (iControl REST), host:port;
-	// default the asset's ip_address (or system_name) on 443.
+	// default the asset's ip_address (or system_name) on its port, 443
+	// unless the asset says otherwise.
 	Address string `yaml:"address"`
+	// Target is what is rotated: management_gui (default) or
+	// client_ssl_profiles. Setting Profiles alone implies
+	// client_ssl_profiles, so configurations written before the
+	// management GUI was the default keep rotating their profiles.
+	Target string `yaml:"target"`
 	// Profiles are the client-ssl profiles (full paths, /Common/name) whose
-	// certKeyChain gets the new certificate; at least one.
+	// certKeyChain gets the new certificate (client_ssl_profiles only).
 	Profiles []string `yaml:"profiles"`
-	// Serve is a virtual server using the first profile, host:port, where
-	// the new certificate is checked by a handshake; ServerName its SNI
-	// (default the asset's common name).
+	// Serve is where the new certificate is checked by a handshake,
+	// host:port: for client_ssl_profiles a virtual server using the first
+	// profile (required); for management_gui the management port
+	// (default Address; Address defaults to it too). ServerName is its
+	// SNI (default the asset's common name).
 	Serve      string `yaml:"serve"`
 	ServerName string `yaml:"server_name"`
 	// RequestTimeout bounds one call; default 1m.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// RestartTimeout bounds how long httpd may take after a restart to
+	// serve the new pair (management_gui); default 2m.
+	RestartTimeout time.Duration `yaml:"restart_timeout"`
 	// RootCAs verify the management interface; nil uses the system roots.
 	// An asset's certificate_validation "False" turns verification off.
 	RootCAs *x509.CertPool `yaml:"-"`
@@ -49,13 +74,25 @@ type Config struct {
 	Trust ottr.TrustCheck `yaml:"-"`
 }
 
+// target is what c rotates: as set, or implied by Profiles.
+func (c Config) target() string {
+	if c.Target == "" && len(c.Profiles) > 0 {
+		return TargetClientSSLProfiles
+	}
+	if c.Target == "" {
+		return TargetManagementGUI
+	}
+	return c.Target
+}
+
 // prefix marks the objects this driver made: the only ones it deletes.
 const prefix = "ottr-"
 
-// Driver rotates the certificate of BIG-IP client-ssl profiles through
-// iControl REST.
+// Driver rotates the certificate of the BIG-IP management GUI or of
+// client-ssl profiles through iControl REST.
 type Driver struct {
 	c      Config
+	target string
 	base   string
 	client *http.Client
 
@@ -78,11 +115,24 @@ func New(c Config) (*Driver, error) {
 	}
 	probs := c.Check()
 	bad := func(f, m string) { probs = append(probs, ottr.Problem{Field: f, Message: m}) }
+	target := c.target()
+	if target == TargetManagementGUI {
+		// One port: httpd serves the GUI and iControl REST alike.
+		c.Address = cmp.Or(c.Address, c.Serve)
+		c.Serve = cmp.Or(c.Serve, c.Address)
+	}
 	if c.Address == "" {
-		c.Address = net.JoinHostPort(c.Asset.Host(), "443")
+		port := 443
+		if c.Asset.Port != 0 {
+			port = c.Asset.Port
+		}
+		c.Address = net.JoinHostPort(c.Asset.Host(), strconv.Itoa(port))
 	}
 	if c.Serve == "" {
-		bad("serve", "give the host:port of a virtual server using the profile, to check what it serves")
+		c.Serve = c.Address
+		if target == TargetClientSSLProfiles {
+			bad("serve", "give the host:port of a virtual server using the profile, to check what it serves")
+		}
 	}
 	if c.Credential.Get("username").IsZero() || c.Credential.Get("password").IsZero() {
 		bad("credential", "needs username and password")
@@ -96,8 +146,11 @@ func New(c Config) (*Driver, error) {
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = time.Minute
 	}
+	if c.RestartTimeout <= 0 {
+		c.RestartTimeout = 2 * time.Minute
+	}
 	tc := devicetls.Config(c.RootCAs, c.Asset.SystemName, bool(c.Asset.CertificateValidation), c.Trust)
-	return &Driver{c: c, base: "https://" + c.Address,
+	return &Driver{c: c, target: target, base: "https://" + c.Address,
 		client: &http.Client{Timeout: c.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc}}}, nil
 }
 
@@ -113,8 +166,17 @@ func (c Config) Check() []ottr.Problem {
 			bad("address", fmt.Sprintf("%q is not host:port", c.Address))
 		}
 	}
-	if len(c.Profiles) == 0 {
-		bad("profiles", "name at least one client-ssl profile, e.g. /Common/clientssl-www")
+	switch c.target() {
+	case TargetManagementGUI:
+		if len(c.Profiles) > 0 {
+			bad("profiles", "are for target client_ssl_profiles; target management_gui rotates the management interface's own certificate")
+		}
+	case TargetClientSSLProfiles:
+		if len(c.Profiles) == 0 {
+			bad("profiles", "name at least one client-ssl profile, e.g. /Common/clientssl-www")
+		}
+	default:
+		bad("target", fmt.Sprintf("%q: want management_gui (the management interface's certificate, as Ottr) or client_ssl_profiles", c.Target))
 	}
 	for i, p := range c.Profiles {
 		if !strings.HasPrefix(p, "/") || strings.Count(p, "/") != 2 {
@@ -125,6 +187,9 @@ func (c Config) Check() []ottr.Problem {
 		if _, _, err := net.SplitHostPort(c.Serve); err != nil {
 			bad("serve", fmt.Sprintf("%q is not host:port", c.Serve))
 		}
+	}
+	if c.RestartTimeout < 0 {
+		bad("restart_timeout", "must not be negative")
 	}
 	return probs
 }
@@ -263,10 +328,19 @@ func (d *Driver) login(ctx context.Context) error {
 	return nil
 }
 
-// CSR has the BIG-IP create a key and a CSR for every name in one call
-// (tmsh "create sys crypto key … gen-csr"); the key stays on the device.
-// The CSR is read through a bulk download, which needs no advanced shell.
+// CSR has the BIG-IP make a key and a request for the certificate; the
+// key stays on the device.
 func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
+	if d.target == TargetManagementGUI {
+		return d.guiCSR(ctx, req)
+	}
+	return d.profileCSR(ctx, req)
+}
+
+// profileCSR has the BIG-IP create a key and a CSR for every name in one
+// call (tmsh "create sys crypto key … gen-csr"). The CSR is read through a
+// bulk download, which needs no advanced shell.
+func (d *Driver) profileCSR(ctx context.Context, req ottr.CSRRequest) (*x509.CertificateRequest, error) {
 	suffix := make([]byte, 3)
 	_, _ = rand.Read(suffix)
 	name := prefix + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(suffix)
@@ -431,8 +505,9 @@ func (d *Driver) profile(ctx context.Context, p string) (binding, error) {
 	return out.binding, nil
 }
 
-// Current returns the chain the virtual server presents (read, not
-// trusted: verification is the rotation's verify step).
+// Current returns the chain the virtual server (client_ssl_profiles) or
+// the management port (management_gui) presents (read, not trusted:
+// verification is the rotation's verify step).
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
 	return served.Chain(ctx, d.c.Serve, d.c.ServerName)
 }

@@ -13,14 +13,18 @@ import (
 	"github.com/ottr-dev/ottr/driver/served"
 )
 
-// Install uploads and installs the certificate under the name of the key
-// the device made for it (and the intermediates as <name>-chain.crt),
+// Install puts the certificate in service: for the management GUI see
+// guiInstall; for client-ssl profiles it uploads and installs the
+// certificate under the name of the key the device made for it (and the intermediates as <name>-chain.crt),
 // points every profile's certKeyChain at them, saves the configuration,
 // and checks the virtual server presents the new certificate. Objects this
 // driver made earlier are deleted, except the ones just replaced.
 func (d *Driver) Install(ctx context.Context, chain []*x509.Certificate) error {
 	if len(chain) == 0 {
 		return ottr.Errorf(ottr.EINVALID, "no certificate to install")
+	}
+	if d.target == TargetManagementGUI {
+		return d.guiInstall(ctx, chain)
 	}
 	name, err := d.keyFor(ctx, chain[0])
 	if err != nil {
@@ -213,7 +217,8 @@ func (d *Driver) prune(ctx context.Context, keep, prev binding) {
 	_ = d.do(ctx, http.MethodPost, "/mgmt/tm/sys/config", map[string]string{"command": "save"}, nil)
 }
 
-// Restore binds the certificate object holding previous (with the key of
+// Restore brings previous back: for the management GUI see guiRestore;
+// for client-ssl profiles it binds the certificate object holding previous (with the key of
 // the same name and its chain) again and saves; a failure points the
 // profiles back at what they had. It finds the objects on the device, so
 // a driver opened in another process restores as well, and it may be
@@ -221,6 +226,9 @@ func (d *Driver) prune(ctx context.Context, keep, prev binding) {
 func (d *Driver) Restore(ctx context.Context, previous []*x509.Certificate) error {
 	if len(previous) == 0 {
 		return ottr.Errorf(ottr.EINVALID, "no previous certificate to restore")
+	}
+	if d.target == TargetManagementGUI {
+		return d.guiRestore(ctx, previous)
 	}
 	certs, err := d.installed(ctx)
 	if err != nil {

@@ -19,13 +19,24 @@
 // profile's certificate and chain, so a rotation is checked by a real
 // handshake.
 //
+// The management port is httpd's: it presents the pair httpd loaded from
+// /config/httpd/conf/ssl.crt/server.crt and ssl.key/server.key when it
+// last started. util/bash runs one simple command at a time on the files
+// modelled (cat, cp, rm, openssl pkey -pubout) and the tmsh commands
+// Ottr's f5-14.x container used; a restart of httpd (tmsh restart sys
+// service httpd, bigstart restart httpd) happens after its answer, ends
+// every management connection, and loads the files again: if the key is
+// not the certificate's, httpd does not start and the port, REST included,
+// refuses connections until StartHTTPD (the console).
+//
 // What it does not model it refuses with a 400 in F5's envelope naming
 // what is not modelled, never a success.
 //
 // Faults: refused credentials, tokens that expire, 503 "Configuration
 // Utility restarting..." answers, an error for one path (and method), a
-// connection dropped during an upload, and CSRs that lose their
-// alternative names.
+// connection dropped during an upload, CSRs that lose their alternative
+// names, util/bash commands that fail, an httpd that does not start, and
+// a restart that cuts off the answer to the call asking for it.
 package bigip
 
 import (
@@ -71,6 +82,16 @@ type Faults struct {
 	DropUpload bool
 	// DropSANs makes CSRs keep only the common name.
 	DropSANs bool
+	// FailCommand makes util/bash commands containing it fail: Message is
+	// their output (as a shell error), and they change nothing.
+	FailCommand string
+	// HTTPDFails makes httpd fail to start, with this reason, whatever
+	// its files hold (a full disk, a broken configuration).
+	HTTPDFails string
+	// RestartCutsReply restarts httpd before the answer to the call that
+	// asked for it goes out, so the caller sees its connection close, as
+	// it may on the device, where httpd carries REST.
+	RestartCutsReply bool
 }
 
 type token struct {
@@ -103,6 +124,10 @@ type Device struct {
 	srv     *http.Server
 	vs      net.Listener
 	paths   []string
+	// files are the files on disk the simulator models outside the
+	// configuration: httpd's pair and its backups, /var/tmp.
+	files map[string][]byte
+	web   httpd
 }
 
 // Start runs a BIG-IP with one administrator, the built-in parent profile
@@ -111,7 +136,8 @@ type Device struct {
 func Start(user, password, profile string) (*Device, error) {
 	d := &Device{ProfileName: profile, users: map[string]string{user: password}, tokens: map[string]token{},
 		uploads: map[string][]byte{}, csrs: map[string]*x509.CertificateRequest{}, cfg: newConfig(),
-		txns: map[string][]request{}, booted: time.Now().Add(-37 * time.Hour)}
+		txns: map[string][]request{}, booted: time.Now().Add(-37 * time.Hour), files: map[string][]byte{}}
+	d.web.conns = map[net.Conn]bool{}
 	var err error
 	d.mgmt = testpki.SelfSigned("bigip1", "MyCompany")
 	// The factory default.crt/default.key pair, as on every BIG-IP.
@@ -123,13 +149,19 @@ func Start(user, password, profile string) (*Device, error) {
 		d.cfg.profiles["/Common/"+profile] = &clientSSL{parent: "/Common/clientssl", chains: factory}
 	}
 	d.saved = d.cfg.fingerprint()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	key, crt := factoryPair()
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	d.files[HTTPDKey] = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	d.files[HTTPDCert] = crt
+	d.web.certFile, d.web.keyFile = "/etc/httpd/conf/ssl.crt/server.crt", "/etc/httpd/conf/ssl.key/server.key"
+	d.srv = &http.Server{Handler: http.HandlerFunc(d.serve), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0),
+		ConnState: d.track}
+	if err := d.listenMgmt("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
-	d.Addr = ln.Addr().String()
-	d.srv = &http.Server{Handler: http.HandlerFunc(d.serve), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
-	go d.srv.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{d.mgmt}})) //nolint:errcheck // ends with Close
+	if err := d.startHTTPD(); err != nil {
+		return nil, err
+	}
 	d.vs, err = tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: d.virtualCert})
 	if err != nil {
 		return nil, err
@@ -141,6 +173,9 @@ func Start(user, password, profile string) (*Device, error) {
 
 // Close stops the device.
 func (d *Device) Close() error {
+	d.web.mu.Lock()
+	d.web.closed = true
+	d.web.mu.Unlock()
 	d.vs.Close()
 	return d.srv.Close()
 }
@@ -454,6 +489,8 @@ func (d *Device) route(req request) (int, any) {
 	switch {
 	case p == "/mgmt/tm/sys/crypto/key" && m == http.MethodPost:
 		return d.cryptoKey(req.body)
+	case p == "/mgmt/tm/sys/crypto/csr" && m == http.MethodPost:
+		return d.cryptoCSR(req.body)
 	case p == "/mgmt/tm/sys/crypto/cert" && m == http.MethodPost:
 		return d.installCert(req.body)
 	case strings.HasPrefix(p, "/mgmt/tm/util/unix-") && m == http.MethodPost:
@@ -467,6 +504,8 @@ func (d *Device) route(req request) (int, any) {
 		}
 		d.saved = d.cfg.fingerprint()
 		return 200, map[string]any{"kind": "tm:sys:config:savestate", "command": "save"}
+	case p == "/mgmt/tm/sys/httpd" && m == http.MethodGet:
+		return d.httpdSettings()
 	case m == http.MethodGet && (p == "/mgmt/tm/sys" || p == "/mgmt/tm/sys/version" || p == "/mgmt/tm/sys/provision" ||
 		p == "/mgmt/tm/sys/clock" || p == "/mgmt/tm/sys/hardware"):
 		return d.system(p)
