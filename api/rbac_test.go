@@ -70,7 +70,7 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fx.tokens[who] = tok
+		fx.tokens[who] = "Bearer " + tok
 	}
 	for _, r := range []ottr.Role{ottr.RoleDeveloper, ottr.RolePrivileged, ottr.RoleAdmin} {
 		issue(string(r), tk, r)

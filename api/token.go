@@ -132,18 +132,24 @@ func (t *Tokens) Issue(u *ottr.User) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodRS256, c).SignedString(t.key)
 }
 
-// Check verifies a token (with or without the "Bearer " prefix) and
+// Check verifies an Authorization header value, "Bearer <token>", and
 // returns the user it names as the store has it now. Only RS256 is
 // accepted; "none" and every other algorithm are refused. A token of
 // another generation than its user's, or issued before its user was
 // created, is refused.
 func (t *Tokens) Check(ctx context.Context, token string) (*ottr.User, error) {
 	token = strings.TrimSpace(token)
-	if len(token) > 7 && strings.EqualFold(token[:7], "bearer ") {
-		token = strings.TrimSpace(token[7:])
-	}
 	if token == "" {
-		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "missing token")
+		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "missing token: send Authorization: Bearer <token>")
+	}
+	// Ottr read the header with parse('Bearer {}', header), which folds
+	// case, and refused one without the scheme (its tests assert 401).
+	if len(token) <= 7 || !strings.EqualFold(token[:7], "bearer ") {
+		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "the Authorization header must be \"Bearer <token>\"")
+	}
+	token = strings.TrimSpace(token[7:])
+	if token == "" {
+		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "missing token: send Authorization: Bearer <token>")
 	}
 	var c Claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &t.key.PublicKey, nil },
