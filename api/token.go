@@ -79,10 +79,23 @@ func NewTokens(ctx context.Context, c TokenConfig) (*Tokens, error) {
 	return t, nil
 }
 
+// CheckSigningKey reports why b cannot sign tokens: it must be a PEM RSA
+// private key (PKCS#1 or PKCS#8, unencrypted), as Ottr's was.
+func CheckSigningKey(b []byte) error {
+	_, err := parseRSAKey(b)
+	return err
+}
+
 func parseRSAKey(b []byte) (*rsa.PrivateKey, error) {
 	blk, _ := pem.Decode(b)
 	if blk == nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: no PEM block")
+	}
+	if strings.Contains(blk.Type, "PUBLIC") || strings.Contains(blk.Type, "CERTIFICATE") {
+		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: a %s, want the RSA private key (Ottr's {PREFIX}/otter/private_key)", blk.Type)
+	}
+	if blk.Headers["Proc-Type"] != "" || strings.Contains(blk.Type, "ENCRYPTED") {
+		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: encrypted; give it unencrypted")
 	}
 	if k, err := x509.ParsePKCS1PrivateKey(blk.Bytes); err == nil {
 		return k, nil
@@ -93,7 +106,7 @@ func parseRSAKey(b []byte) (*rsa.PrivateKey, error) {
 	}
 	rk, ok := k.(*rsa.PrivateKey)
 	if !ok {
-		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: %T, want RSA (RS256)", k)
+		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: not an RSA key (tokens are RS256)")
 	}
 	return rk, nil
 }
