@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/api"
 	"github.com/ottr-dev/ottr/internal/testtool"
@@ -133,4 +134,48 @@ func newServerWith(t *testing.T, db *store.DB, tk *api.Tokens) *httptest.Server 
 	srv := httptest.NewServer((&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Version: "test"}).Handler())
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// TestOttrAuthorizationCases are Ottr's api/backend/tests/
+// test_api_authorization.py cases, each a 401: a token without exp,
+// without username, expired, signed with another key, without the Bearer
+// scheme, and an empty header.
+func TestOttrAuthorizationCases(t *testing.T) {
+	keys := rbacKeys()
+	key, _ := jwt.ParseRSAPrivateKeyFromPEM(keys[0])
+	other, _ := jwt.ParseRSAPrivateKeyFromPEM(keys[1])
+	db := openStore(t)
+	if err := db.CreateUser(t.Context(), &ottr.User{Username: "admin", Role: ottr.RoleAdmin, PasswordHash: "x", Created: time.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := api.NewTokens(t.Context(), api.TokenConfig{KeyPEM: keys[0], Users: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServerWith(t, db, tk)
+	now := time.Now()
+	sign := func(k any, claims jwt.MapClaims) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	good := sign(key, jwt.MapClaims{"username": "admin", "role": "ADMIN", "iat": now.Unix(), "exp": now.Add(30 * time.Minute).Unix()})
+	if code, body, _ := request(t, srv, "GET", "/api/v1/search?system_name=example.com", "", "Bearer "+good); code != 200 {
+		t.Fatalf("Ottr's ADMIN token: %d %s", code, body)
+	}
+	for name, auth := range map[string]string{
+		"no expiration":       "Bearer " + sign(key, jwt.MapClaims{"username": "admin", "role": "ADMIN", "iat": now.Unix()}),
+		"no username":         "Bearer " + sign(key, jwt.MapClaims{"role": "ADMIN", "iat": now.Unix(), "exp": now.Add(30 * time.Minute).Unix()}),
+		"expired":             "Bearer " + sign(key, jwt.MapClaims{"username": "admin", "role": "ADMIN", "iat": now.Add(-time.Hour).Unix(), "exp": now.Add(-30 * time.Minute).Unix()}),
+		"invalid private key": "Bearer " + sign(other, jwt.MapClaims{"username": "admin", "role": "ADMIN", "iat": now.Unix(), "exp": now.Add(30 * time.Minute).Unix()}),
+		"no bearer header":    good,
+		"empty header":        "",
+	} {
+		code, body, h := request(t, srv, "GET", "/api/v1/search?system_name=example.com", "", auth)
+		if code != 401 || !strings.Contains(h.Get("Content-Type"), "problem+json") {
+			t.Errorf("%s: %d %s, want 401 problem+json", name, code, body)
+		}
+	}
 }
