@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"time"
 
@@ -20,12 +22,15 @@ type APIConfig struct {
 
 // validate reads and parses the signing key, so that 'ottr config check'
 // and startup refuse a wrong file; problems name the key and the path,
-// never the file's content.
+// never the file's content. Every command loads the configuration, and an
+// operator's commands may run as a user the key (mode 0600, the server's)
+// is not readable by: that is left for 'ottr serve' to report, rather than
+// stopping every command.
 func (c APIConfig) validate(bad func(field, format string, args ...any)) {
 	if c.TokenSigningKey == "" {
 		return
 	}
-	if _, err := c.signingKey(); err != nil {
+	if _, err := c.signingKey(); err != nil && !errors.Is(err, fs.ErrPermission) {
 		bad("api.token_signing_key", "%s", ottr.ErrorMessage(err))
 	}
 }
@@ -38,7 +43,7 @@ func (c APIConfig) signingKey() ([]byte, error) {
 	}
 	b, err := os.ReadFile(c.TokenSigningKey)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EINVALID, "%s: cannot read it: %v", c.TokenSigningKey, pathErr(err))
+		return nil, &keyReadError{ottr.Errorf(ottr.EINVALID, "%s: cannot read it: %v", c.TokenSigningKey, pathErr(err)), err}
 	}
 	if err := api.CheckSigningKey(b); err != nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "%s: %s", c.TokenSigningKey, ottr.ErrorMessage(err))
@@ -55,6 +60,16 @@ func (c APIConfig) tokenConfig(secrets ottr.SecretStore, users ottr.UserStore) (
 	}
 	return api.TokenConfig{KeyPEM: key, Secrets: secrets, Users: users, Lifetime: 30 * time.Minute}, nil
 }
+
+// keyReadError is a key file that could not be read: the message names
+// the path, and errors.Is sees the cause (fs.ErrPermission).
+type keyReadError struct {
+	msg   error
+	cause error
+}
+
+func (e *keyReadError) Error() string   { return e.msg.Error() }
+func (e *keyReadError) Unwrap() []error { return []error{e.msg, e.cause} }
 
 // pathErr drops the path from an *os.PathError: the message names it once.
 func pathErr(err error) error {
