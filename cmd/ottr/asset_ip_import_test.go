@@ -25,3 +25,16 @@ func TestImportLeadingZeroIP(t *testing.T) {
 		t.Errorf("import of 010.0.0.256: %v\n%s", err, errs)
 	}
 }
+
+// TestAssetListFindsAnyCase: on the database directly, as through the
+// API, a name or address filter finds the asset however it is written.
+func TestAssetListFindsAnyCase(t *testing.T) {
+	c := newCLI(t)
+	c.ok("asset", "add", "FW01.Example.com", "--platform", "panos", "--os", "9.1.0", "--model", "PA-XXXX", "--ca", "lets_encrypt", "--ip", "010.0.0.9")
+	for _, args := range [][]string{{"--system-name", "FW01.EXAMPLE.COM"}, {"--system-name", "fw01.example.com."}, {"--ip-address", "10.0.0.009"}} {
+		out := c.ok(append([]string{"asset", "list", "-o", "json"}, args...)...)
+		if !strings.Contains(out, `"system_name":"fw01.example.com"`) || !strings.Contains(out, `"ip_address":"10.0.0.9"`) {
+			t.Errorf("asset list %v: %s", args, out)
+		}
+	}
+}
