@@ -64,6 +64,11 @@ type User struct {
 	// issued before them. It starts at 0, the generation of tokens that
 	// carry none (those of Airbnb Ottr's signing key).
 	TokenGeneration int64 `json:"-"`
+	// Rehashed is set by an UpdateUser function that stores the same
+	// password under a new hash (an imported Ottr bcrypt hash upgraded at
+	// login): the password has not changed, so the user's tokens are not
+	// revoked. It is never stored.
+	Rehashed bool `json:"-"`
 }
 
 // NormalizeUsername gives a user name its one stored form: without
@@ -107,7 +112,8 @@ type UserStore interface {
 	// UpdateUser applies fn to the stored user in one transaction;
 	// ENOTFOUND if absent. When fn changes the password hash or the role
 	// (or changes TokenGeneration), the stored generation is raised by one,
-	// revoking the user's tokens; fn cannot lower it.
+	// revoking the user's tokens, unless fn changed only the hash and set
+	// Rehashed; fn cannot lower it.
 	UpdateUser(ctx context.Context, username string, fn func(*User) error) (*User, error)
 	// DeleteUser removes a user; ENOTFOUND if absent.
 	DeleteUser(ctx context.Context, username string) error

@@ -99,7 +99,9 @@ func (l AssetLimits) Validate(a *Asset, t *RouteTable) error {
 		bad("host_platform", "%q not supported, valid parameters include: %s", a.HostPlatform, pyList(t.PlatformNames()))
 	}
 	if a.IPAddress != "" {
-		if _, err := netip.ParseAddr(a.IPAddress); err != nil || strings.Contains(a.IPAddress, "%") {
+		if ip, ok := NormalIP(a.IPAddress); ok {
+			a.IPAddress = ip
+		} else {
 			bad("ip_address", "%q is not a valid IPv4 or IPv6 address", a.IPAddress)
 		}
 	}
@@ -147,6 +149,39 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // HasControl reports whether s holds a C0 control character (NUL,
 // newline, …) or DEL: never part of a name, a path or a label.
 func HasControl(s string) bool { return strings.ContainsFunc(s, isControl) }
+
+// NormalIP gives an ip_address its stored form, and reports whether it is
+// an address at all. Ottr took four dot-separated runs of digits, each at
+// most 255, and read them as decimal (api/backend/app/shared/network.py:
+// octet.isdigit(), int(octet)), so "010.0.0.9" was 10.0.0.9; netip refuses
+// leading zeros, which some parsers read as octal. Such an address is
+// stored as 10.0.0.9. IPv6 addresses (an addition of ours, without a zone)
+// are kept as written.
+func NormalIP(s string) (string, bool) {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return s, !strings.Contains(s, "%")
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) != 4 {
+		return "", false
+	}
+	var b [4]byte
+	for i, p := range parts {
+		if p == "" || strings.IndexFunc(p, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+			return "", false
+		}
+		p = strings.TrimLeft(p, "0")
+		if len(p) > 3 {
+			return "", false
+		}
+		n, _ := strconv.Atoi("0" + p)
+		if n > 255 {
+			return "", false
+		}
+		b[i] = byte(n)
+	}
+	return netip.AddrFrom4(b).String(), true
+}
 
 // NormalName is a DNS name as Ottr stores it: trimmed, lower case, without
 // the root's trailing dot.

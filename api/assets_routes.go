@@ -237,6 +237,12 @@ func (in *SearchInput) filter() (ottr.AssetFilter, error) {
 	if f.Limit == 0 {
 		f.Limit = 1000
 	}
+	// Names and addresses are stored in one form (lower case; plain
+	// dotted decimal); a search finds them however they were written.
+	f.SystemName, f.CommonName = ottr.NormalName(f.SystemName), ottr.NormalName(f.CommonName)
+	if ip, ok := ottr.NormalIP(f.IPAddress); ok {
+		f.IPAddress = ip
+	}
 	var probs []ottr.Problem
 	if in.DaysUntilExpiration != "" {
 		d, err := strconv.Atoi(in.DaysUntilExpiration)

@@ -84,13 +84,13 @@ func TestAuthenticate(t *testing.T) {
 	if code != 400 || !strings.Contains(body, "updated_password") || strings.Contains(body, "weak\"") {
 		t.Errorf("weak new password: %d %s", code, body)
 	}
-	if code, body, _ := call(t, srv, "PUT", "/user/v1/authenticate", `{"username":"admin","password":"Passw0rd!","updated_password":"N3w-Passw0rd!"}`); code != 204 {
+	if code, body, _ := call(t, srv, "PUT", "/user/v1/authenticate", `{"username":"admin","password":"Passw0rd!","updated_password":"N3w.Passw0rd!"}`); code != 204 {
 		t.Fatalf("change: %d %s", code, body)
 	}
-	if code, _, _ := call(t, srv, "POST", "/user/v1/authenticate", `{"username":"admin","password":"N3w-Passw0rd!"}`); code != 200 {
+	if code, _, _ := call(t, srv, "POST", "/user/v1/authenticate", `{"username":"admin","password":"N3w.Passw0rd!"}`); code != 200 {
 		t.Errorf("new password refused: %d", code)
 	}
-	if code, _, _ := call(t, srv, "PUT", "/user/v1/authenticate", `{"username":"admin","password":"Passw0rd!","updated_password":"Other-Passw0rd!"}`); code != 401 {
+	if code, _, _ := call(t, srv, "PUT", "/user/v1/authenticate", `{"username":"admin","password":"Passw0rd!","updated_password":"Other.Passw0rd!"}`); code != 401 {
 		t.Errorf("old password still works for a change: %d", code)
 	}
 	// The interactive docs come from the binary, nothing from a CDN.

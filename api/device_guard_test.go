@@ -28,7 +28,7 @@ func TestCredentialsFollowTheDevice(t *testing.T) {
 			t.Fatal(err)
 		}
 		tok, _ := tk.Issue(u)
-		tokens[r] = tok
+		tokens[r] = "Bearer " + tok
 	}
 	admin, priv := tokens[ottr.RoleAdmin], tokens[ottr.RolePrivileged]
 	// Platform "panos" logs in with a stored set; "plain" sends nothing.

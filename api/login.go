@@ -52,7 +52,33 @@ func (s *Server) verify(ctx context.Context, username, password string) (*ottr.U
 	if !VerifyPassword(hash, password) {
 		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "wrong user name or password")
 	}
+	if IsOttrHash(hash) {
+		s.upgradeHash(ctx, u, password)
+	}
 	return u, nil
+}
+
+// upgradeHash replaces a user's imported Ottr (bcrypt) hash with an
+// Argon2id hash of the password just verified. It runs in the login's hash
+// slot. It is the same password, so the user's tokens, Ottr's included,
+// stay valid. A failure leaves the old hash, which still works, for the
+// next login to try again: the login itself succeeds.
+func (s *Server) upgradeHash(ctx context.Context, u *ottr.User, password string) {
+	h, err := HashPassword(password)
+	if err == nil {
+		_, err = s.Users.UpdateUser(ctx, u.Username, func(x *ottr.User) error {
+			if x.PasswordHash != u.PasswordHash {
+				return nil // changed meanwhile: keep the newer one
+			}
+			x.PasswordHash, x.Rehashed = h, true
+			return nil
+		})
+	}
+	if err != nil {
+		s.logger().WarnContext(ctx, "could not replace an imported Ottr password hash; the next login tries again", "user", u.Username, "err", err)
+		return
+	}
+	s.logger().InfoContext(ctx, "imported Ottr password hash replaced by Argon2id", "user", u.Username)
 }
 
 // hashPassword hashes pw in one of the bounded slots.

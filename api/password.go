@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/ottr-dev/ottr"
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Argon2id parameters: 3 passes over 64 MiB in 2 lanes (RFC 9106's second
@@ -29,24 +31,31 @@ const (
 // specials are the characters Ottr's password rule asks for one of.
 const specials = "@$!%*#?&."
 
-// CheckPassword applies Ottr's password rule: at least 8 characters with
-// an upper-case and a lower-case letter, a digit and one of @$!%*#?&. —
-// and at most 128, so hashing cannot be used to burn CPU. The error lists
-// what is missing, never the password.
+// CheckPassword applies Ottr's password rule exactly (Ottr's
+// api/backend/app/shared/client.py validate_password:
+// ^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)(?=.*[@$!%*#?&.])[A-Za-z\d@$!#%*?&.]{8,}$):
+// at least 8 characters, each an ASCII letter, a digit or one of
+// @$!%*#?&., with a lower-case and an upper-case ASCII letter, a digit and
+// one of @$!%*#?&. Python's \d is any Unicode decimal digit, and so is
+// unicode.IsDigit. Two differences, both refusals: at most 128 characters,
+// so hashing cannot be used to burn CPU, and no trailing newline (Python's
+// $ matches before one, so Ottr took "Passw0rd!\n", a password no login
+// form reproduces). The error lists what is missing, never the password.
 func CheckPassword(field, pw string) error {
 	var probs []string
-	if len(pw) < 8 {
+	n := utf8.RuneCountInString(pw)
+	if n < 8 {
 		probs = append(probs, "at least 8 characters")
 	}
-	if len(pw) > 128 {
+	if n > 128 {
 		probs = append(probs, "at most 128 characters")
 	}
 	has := func(f func(rune) bool) bool { return strings.IndexFunc(pw, f) >= 0 }
-	if !has(unicode.IsUpper) {
-		probs = append(probs, "an upper-case letter")
+	if !has(func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
+		probs = append(probs, "an upper-case letter A-Z")
 	}
-	if !has(unicode.IsLower) {
-		probs = append(probs, "a lower-case letter")
+	if !has(func(r rune) bool { return 'a' <= r && r <= 'z' }) {
+		probs = append(probs, "a lower-case letter a-z")
 	}
 	if !has(unicode.IsDigit) {
 		probs = append(probs, "a digit")
@@ -54,10 +63,18 @@ func CheckPassword(field, pw string) error {
 	if !strings.ContainsAny(pw, specials) {
 		probs = append(probs, "one of "+specials)
 	}
+	if has(func(r rune) bool { return !passwordRune(r) }) {
+		probs = append(probs, "only letters A-Z and a-z, digits and "+specials+" (no spaces or other characters)")
+	}
 	if len(probs) > 0 {
 		return ottr.Invalid("password is too weak", ottr.Problem{Field: field, Message: "needs " + strings.Join(probs, ", ")})
 	}
 	return nil
+}
+
+// passwordRune reports whether Ottr's rule allows r in a password.
+func passwordRune(r rune) bool {
+	return 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || unicode.IsDigit(r) || strings.ContainsRune(specials, r)
 }
 
 // HashPassword returns an Argon2id hash in the PHC string format
@@ -92,6 +109,9 @@ func VerifyPassword(hash, pw string) bool {
 }
 
 func verify(hash, pw string) bool {
+	if IsOttrHash(hash) {
+		return verifyBcrypt(hash, pw)
+	}
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false
@@ -110,4 +130,23 @@ func verify(hash, pw string) bool {
 	}
 	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// IsOttrHash reports whether hash is a bcrypt hash as Airbnb Ottr stored
+// them (api/backend/app/models.py: bcrypt.hashpw(pw.encode('utf8'),
+// bcrypt.gensalt(14)), "$2b$14$…"). Such hashes are verified so that
+// imported users keep their passwords, and replaced by an Argon2id hash at
+// the user's next successful login.
+func IsOttrHash(hash string) bool {
+	return len(hash) == 60 && (strings.HasPrefix(hash, "$2b$") || strings.HasPrefix(hash, "$2a$") || strings.HasPrefix(hash, "$2y$"))
+}
+
+// verifyBcrypt checks pw as Python's bcrypt 3.x did for Ottr: the UTF-8
+// bytes, of which bcrypt reads only the first 72.
+func verifyBcrypt(hash, pw string) bool {
+	b := []byte(pw)
+	if len(b) > 72 {
+		b = b[:72]
+	}
+	return bcrypt.CompareHashAndPassword([]byte(hash), b) == nil
 }

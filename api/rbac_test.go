@@ -70,7 +70,7 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fx.tokens[who] = tok
+		fx.tokens[who] = "Bearer " + tok
 	}
 	for _, r := range []ottr.Role{ottr.RoleDeveloper, ottr.RolePrivileged, ottr.RoleAdmin} {
 		issue(string(r), tk, r)
@@ -125,6 +125,7 @@ func TestRBACMatrix(t *testing.T) {
 		{"GET", "/healthz", "", "", 200},
 		{"GET", "/readyz", "", "", 200},
 		{"GET", "/openapi.json", "", "", 200},
+		{"GET", "/swagger.json", "", "", 200},
 		{"GET", "/metrics", "", "", 200},
 		{"GET", "/docs", "", "", 200},
 		{"POST", "/user/v1/authenticate", `{"username":"victim-{who}","password":"Passw0rd!"}`, "", 200},

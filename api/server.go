@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -108,7 +109,7 @@ func (s *Server) Handler() http.Handler {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 	}
-	api := humago.New(mux, cfg)
+	api := humago.New(exactRoot{mux}, cfg)
 	// Before the operations: huma binds middlewares when one is registered.
 	api.UseMiddleware(bodyLimits(api))
 	s.routes(api)
@@ -117,6 +118,14 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", m.handler())
 	mux.Handle("GET /docs", docsHandler())
 	mux.Handle("GET /docs/", docsHandler())
+	// Ottr (flask-restx) served its API description at /swagger.json;
+	// scripts and gateways that fetch it get ours (OpenAPI 3.1).
+	mux.HandleFunc("GET /swagger.json", func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path, r2.URL.RawPath = "/openapi.json", ""
+		mux.ServeHTTP(w, r2)
+	})
+	mux.Handle("/", unrouted(mux))
 	// Every body is bounded, raw bodies included.
 	return withSecurityHeaders(withClientIP(withAccessLog(s.logger(), m.observe(http.MaxBytesHandler(mux, maxBody)))))
 }
@@ -253,6 +262,48 @@ func (s *Server) logger() *slog.Logger {
 }
 
 func asNoRoute(err error, target **ottr.NoRouteError) bool { return errors.As(err, target) }
+
+// exactRoot registers huma's "GET /" as "GET /{$}": in a ServeMux "/"
+// matches every path, and the health check must not answer 200 for paths
+// that do not exist.
+type exactRoot struct{ *http.ServeMux }
+
+func (m exactRoot) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	if pattern == "GET /" {
+		pattern = "GET /{$}"
+	}
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+// unrouted answers what no route takes, in problem+json like every other
+// error: 405 with Allow when the path exists for other methods, else 404.
+func unrouted(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			r2 := r.Clone(r.Context())
+			r2.Method = m
+			if _, pat := mux.Handler(r2); pat != "" && pat != "/" {
+				allow = append(allow, m)
+			}
+		}
+		p := huma.ErrorModel{Status: http.StatusNotFound, Title: http.StatusText(http.StatusNotFound),
+			Detail: short(fmt.Sprintf("no such path: %s", r.URL.Path))}
+		if len(allow) > 0 {
+			if slices.Contains(allow, http.MethodGet) {
+				allow = append(allow, http.MethodHead)
+			}
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			p.Status, p.Title = http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed)
+			p.Detail = short(fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(p.Status)
+		if r.Method != http.MethodHead {
+			_ = json.NewEncoder(w).Encode(p)
+		}
+	})
+}
 
 //go:embed docs
 var docsFS embed.FS

@@ -79,10 +79,23 @@ func NewTokens(ctx context.Context, c TokenConfig) (*Tokens, error) {
 	return t, nil
 }
 
+// CheckSigningKey reports why b cannot sign tokens: it must be a PEM RSA
+// private key (PKCS#1 or PKCS#8, unencrypted), as Ottr's was.
+func CheckSigningKey(b []byte) error {
+	_, err := parseRSAKey(b)
+	return err
+}
+
 func parseRSAKey(b []byte) (*rsa.PrivateKey, error) {
 	blk, _ := pem.Decode(b)
 	if blk == nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: no PEM block")
+	}
+	if strings.Contains(blk.Type, "PUBLIC") || strings.Contains(blk.Type, "CERTIFICATE") {
+		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: a %s, want the RSA private key (Ottr's {PREFIX}/otter/private_key)", blk.Type)
+	}
+	if blk.Headers["Proc-Type"] != "" || strings.Contains(blk.Type, "ENCRYPTED") {
+		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: encrypted; give it unencrypted")
 	}
 	if k, err := x509.ParsePKCS1PrivateKey(blk.Bytes); err == nil {
 		return k, nil
@@ -93,7 +106,7 @@ func parseRSAKey(b []byte) (*rsa.PrivateKey, error) {
 	}
 	rk, ok := k.(*rsa.PrivateKey)
 	if !ok {
-		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: %T, want RSA (RS256)", k)
+		return nil, ottr.Errorf(ottr.EINVALID, "token signing key: not an RSA key (tokens are RS256)")
 	}
 	return rk, nil
 }
@@ -132,18 +145,24 @@ func (t *Tokens) Issue(u *ottr.User) (string, error) {
 	return jwt.NewWithClaims(jwt.SigningMethodRS256, c).SignedString(t.key)
 }
 
-// Check verifies a token (with or without the "Bearer " prefix) and
+// Check verifies an Authorization header value, "Bearer <token>", and
 // returns the user it names as the store has it now. Only RS256 is
 // accepted; "none" and every other algorithm are refused. A token of
 // another generation than its user's, or issued before its user was
 // created, is refused.
 func (t *Tokens) Check(ctx context.Context, token string) (*ottr.User, error) {
 	token = strings.TrimSpace(token)
-	if len(token) > 7 && strings.EqualFold(token[:7], "bearer ") {
-		token = strings.TrimSpace(token[7:])
-	}
 	if token == "" {
-		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "missing token")
+		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "missing token: send Authorization: Bearer <token>")
+	}
+	// Ottr read the header with parse('Bearer {}', header), which folds
+	// case, and refused one without the scheme (its tests assert 401).
+	if len(token) <= 7 || !strings.EqualFold(token[:7], "bearer ") {
+		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "the Authorization header must be \"Bearer <token>\"")
+	}
+	token = strings.TrimSpace(token[7:])
+	if token == "" {
+		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "missing token: send Authorization: Bearer <token>")
 	}
 	var c Claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &t.key.PublicKey, nil },

@@ -59,25 +59,25 @@ func TestTokenRevokedByRoleChangeAndDelete(t *testing.T) {
 	if _, _, err := jwt.NewParser().ParseUnverified(tok, claims); err != nil || claims["gen"] != float64(0) {
 		t.Errorf("issued token's gen claim = %v (%v), want 0", claims["gen"], err)
 	}
-	if _, err := tk.Check(ctx, tok); err != nil {
+	if _, err := tk.Check(ctx, "Bearer "+tok); err != nil {
 		t.Fatalf("fresh token: %v", err)
 	}
 	if _, err := db.UpdateUser(ctx, "alice", func(u *ottr.User) error { u.Role = ottr.RoleDeveloper; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := tk.Check(ctx, tok); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
+	if got, err := tk.Check(ctx, "Bearer "+tok); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
 		t.Errorf("token from before a role change: %+v %v, want EUNAUTHORIZED", got, err)
 	}
 	u2, _ := db.GetUser(ctx, "alice")
 	tok2, _ := tk.Issue(u2)
-	if got, err := tk.Check(ctx, tok2); err != nil || got.Role != ottr.RoleDeveloper {
+	if got, err := tk.Check(ctx, "Bearer "+tok2); err != nil || got.Role != ottr.RoleDeveloper {
 		t.Errorf("token from after the role change: %+v %v", got, err)
 	}
 
 	if err := db.DeleteUser(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tk.Check(ctx, tok2); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
+	if _, err := tk.Check(ctx, "Bearer "+tok2); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
 		t.Errorf("deleted user's token: %v", err)
 	}
 	// A new alice, a second later, is someone else: the old alice's token,
@@ -86,7 +86,7 @@ func TestTokenRevokedByRoleChangeAndDelete(t *testing.T) {
 	if err := db.CreateUser(ctx, &ottr.User{Username: "alice", Role: ottr.RoleDeveloper, PasswordHash: "y", Created: now}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := tk.Check(ctx, tok2); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
+	if got, err := tk.Check(ctx, "Bearer "+tok2); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
 		t.Errorf("token of a deleted user, after a user of that name is made again: %+v %v", got, err)
 	}
 }
@@ -109,13 +109,13 @@ func TestOttrTokenWithoutGeneration(t *testing.T) {
 	// Exactly Ottr's claims, signed with the imported key.
 	ottrTok, _ := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"username": "bob", "role": "PRIVILEGED",
 		"iat": time.Now().Unix(), "exp": time.Now().Add(30 * time.Minute).Unix()}).SignedString(key)
-	if got, err := tk.Check(ctx, ottrTok); err != nil || got.Username != "bob" {
+	if got, err := tk.Check(ctx, "Bearer "+ottrTok); err != nil || got.Username != "bob" {
 		t.Fatalf("Ottr token, generation 0: %+v %v", got, err)
 	}
 	if _, err := db.UpdateUser(ctx, "bob", func(u *ottr.User) error { u.PasswordHash = "y"; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tk.Check(ctx, ottrTok); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
+	if _, err := tk.Check(ctx, "Bearer "+ottrTok); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
 		t.Errorf("Ottr token after a password change: %v", err)
 	}
 }

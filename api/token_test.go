@@ -41,26 +41,33 @@ func TestTokens(t *testing.T) {
 	if c.Username != "alice" || c.Role != ottr.RolePrivileged || c.ExpiresAt.Sub(c.IssuedAt.Time) != 30*time.Minute {
 		t.Errorf("claims %+v", c)
 	}
-	for _, form := range []string{tok, "Bearer " + tok, "bearer  " + tok} {
+	for _, form := range []string{"Bearer " + tok, "bearer  " + tok, "BEARER " + tok} {
 		got, err := tk.Check(ctx, form)
 		if err != nil || got.Username != "alice" {
 			t.Errorf("Check(%.12s…): %v", form, err)
 		}
 	}
+	// Ottr refused a header without the scheme (its
+	// test_authentication_no_bearer_header asserts 401), and so do we.
+	for _, form := range []string{tok, "Token " + tok, "Bearer" + tok, "Bearer", ""} {
+		if got, err := tk.Check(ctx, form); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
+			t.Errorf("Check(%.12s…) = %+v, %v; want EUNAUTHORIZED", form, got, err)
+		}
+	}
 	// The signing key was generated once and is kept sealed: a second
 	// instance (another replica) accepts the same token.
 	tk2, _ := api.NewTokens(ctx, api.TokenConfig{Secrets: db, Users: db, Now: clock})
-	if _, err := tk2.Check(ctx, tok); err != nil {
+	if _, err := tk2.Check(ctx, "Bearer "+tok); err != nil {
 		t.Errorf("second instance: %v", err)
 	}
 	// Demotion is seen at once: the token from before it is revoked.
 	db.UpdateUser(ctx, "alice", func(u *ottr.User) error { u.Role = ottr.RoleDeveloper; return nil })
-	if got, err := tk.Check(ctx, tok); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
+	if got, err := tk.Check(ctx, "Bearer "+tok); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
 		t.Errorf("token from before a demotion: %+v %v, want EUNAUTHORIZED", got, err)
 	}
 	// Deletion too.
 	db.DeleteUser(ctx, "alice")
-	if _, err := tk.Check(ctx, tok); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
+	if _, err := tk.Check(ctx, "Bearer "+tok); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
 		t.Errorf("deleted user: %v", err)
 	}
 	db.CreateUser(ctx, &ottr.User{Username: "alice", Role: ottr.RoleAdmin, PasswordHash: "x"})
@@ -68,7 +75,7 @@ func TestTokens(t *testing.T) {
 	// Expired.
 	later := func() time.Time { return now.Add(31 * time.Minute) }
 	old, _ := api.NewTokens(ctx, api.TokenConfig{Secrets: db, Users: db, Now: later})
-	if _, err := old.Check(ctx, tok); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED || !strings.Contains(err.Error(), "expired") {
+	if _, err := old.Check(ctx, "Bearer "+tok); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED || !strings.Contains(err.Error(), "expired") {
 		t.Errorf("expired: %v", err)
 	}
 	// alg "none", HS256 with the public key as secret, another RSA key, garbage.
@@ -80,6 +87,9 @@ func TestTokens(t *testing.T) {
 	forged, _ := jwt.NewWithClaims(jwt.SigningMethodRS256, api.Claims{Username: "alice", Role: ottr.RoleAdmin,
 		RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}}).SignedString(other)
 	for name, bad := range map[string]string{"none": none, "HS256": hs, "other key": forged, "garbage": "a.b.c", "empty": "Bearer "} {
+		if !strings.HasPrefix(bad, "Bearer ") {
+			bad = "Bearer " + bad
+		}
 		if _, err := tk.Check(ctx, bad); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -91,7 +101,7 @@ func TestTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := imported.Check(ctx, forged); err != nil || got.Role != ottr.RoleAdmin {
+	if got, err := imported.Check(ctx, "Bearer "+forged); err != nil || got.Role != ottr.RoleAdmin {
 		t.Errorf("token of the imported key: %v", err)
 	}
 	if _, err := api.NewTokens(ctx, api.TokenConfig{KeyPEM: []byte("nope"), Users: db}); ottr.ErrorCode(err) != ottr.EINVALID {

@@ -56,6 +56,15 @@ type DeleteUserInput struct {
 
 var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
 
+// CheckUsername reports why name (as NormalizeUsername gives it) cannot be
+// a user's name: the API's routes take only these characters.
+func CheckUsername(field, name string) error {
+	if !usernameRE.MatchString(name) {
+		return ottr.Invalid("invalid user name", ottr.Problem{Field: field, Message: fmt.Sprintf("%q: use 1-128 letters, digits, '.', '_', '@' or '-', starting with a letter or digit", name)})
+	}
+	return nil
+}
+
 func (s *Server) userRoutes(api huma.API) {
 	sec := []map[string][]string{{"bearer": {}}}
 	errs := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden}

@@ -95,7 +95,7 @@ func BenchmarkSearch(b *testing.B) {
 						path = fmt.Sprintf(q.path, j>>16&255, j>>8&255, j&255)
 					}
 					req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-					req.Header.Set("Authorization", token)
+					req.Header.Set("Authorization", "Bearer "+token)
 					start := time.Now()
 					resp, err := client.Do(req)
 					if err == nil {

@@ -261,6 +261,12 @@ func (d *DB) FindAssets(ctx context.Context, f ottr.AssetFilter) ([]*ottr.Asset,
 	if err := f.Check(); err != nil {
 		return nil, "", err
 	}
+	// Names and addresses are stored in one form; a filter finds them
+	// however it writes them (FW01.Example.com, 010.0.0.9).
+	f.SystemName, f.CommonName = ottr.NormalName(f.SystemName), ottr.NormalName(f.CommonName)
+	if ip, ok := ottr.NormalIP(f.IPAddress); ok {
+		f.IPAddress = ip
+	}
 	var where []string
 	var args []any
 	eq := func(col, v string) {

@@ -97,7 +97,9 @@ func (d *DB) UpdateUser(ctx context.Context, name string, fn func(*ottr.User) er
 		}
 		// The generation only ever rises: setting it back must not revive
 		// revoked tokens.
-		revoke := u.PasswordHash != before.PasswordHash || u.Role != before.Role || u.TokenGeneration != before.TokenGeneration
+		// A rehash of the same password (Rehashed) is no password change.
+		revoke := (u.PasswordHash != before.PasswordHash && !u.Rehashed) || u.Role != before.Role || u.TokenGeneration != before.TokenGeneration
+		u.Rehashed = false
 		u.TokenGeneration, u.Updated = before.TokenGeneration, d.now().UTC()
 		if revoke {
 			u.TokenGeneration++

@@ -42,6 +42,10 @@ func TestTokenGeneration(t *testing.T) {
 			{"explicit revocation", func(u *ottr.User) error { u.TokenGeneration++; return nil }, 4},
 			// A caller cannot move the generation back to revive old tokens.
 			{"set back", func(u *ottr.User) error { u.TokenGeneration = 0; return nil }, 5},
+			// The same password under a new hash (an Ottr bcrypt hash
+			// upgraded at login) is no password change.
+			{"rehash", func(u *ottr.User) error { u.PasswordHash, u.Rehashed = "h4", true; return nil }, 5},
+			{"rehash with a role change", func(u *ottr.User) error { u.PasswordHash, u.Rehashed, u.Role = "h5", true, ottr.RoleAdmin; return nil }, 6},
 		}
 		for _, s := range steps {
 			got, err := db.UpdateUser(ctx, "alice", s.fn)
@@ -50,6 +54,9 @@ func TestTokenGeneration(t *testing.T) {
 			}
 			if got.TokenGeneration != s.want || gen() != s.want {
 				t.Errorf("%s: generation returned %d, stored %d, want %d", s.name, got.TokenGeneration, gen(), s.want)
+			}
+			if got.Rehashed {
+				t.Errorf("%s: Rehashed came back set; it is never stored", s.name)
 			}
 		}
 	})

@@ -33,6 +33,7 @@ type Config struct {
 	Devices                DevicesConfig       `yaml:"devices"`
 	Notify                 notify.Config       `yaml:"notify"`
 	Limits                 LimitsConfig        `yaml:"limits"`
+	API                    APIConfig           `yaml:"api"`
 	Log                    LogConfig           `yaml:"log"`
 	// CSR is the key type and subject every device is asked for unless a
 	// CA, recipe, platform or asset says otherwise (csrprofile.go); its
@@ -280,6 +281,7 @@ func (c *Config) validate() error {
 	c.DNS.validate(bad)
 	c.Devices.validate(bad)
 	c.validateCSR(bad)
+	c.API.validate(bad)
 	if _, err := notify.New(c.Notify); err != nil {
 		for _, p := range ottr.ErrorProblems(err) {
 			bad(p.Field, "%s", p.Message)

@@ -57,7 +57,15 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := api.NewTokens(ctx, api.TokenConfig{Secrets: db, Users: db})
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	tc, err := c.API.tokenConfig(db, db)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := api.NewTokens(ctx, tc)
 	if err != nil {
 		return nil, err
 	}
@@ -68,10 +76,6 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 	var dns ottr.ChallengeDNS
 	if ch, err := a.challenges(ctx); err == nil {
 		dns = ch
-	}
-	c, err := a.config()
-	if err != nil {
-		return nil, err
 	}
 	s := &api.Server{CAs: sortedKeys(c.CertificateAuthorities), Ready: func(ctx context.Context) error { _, err := db.ListSecrets(ctx, "-"); return err }, Users: db, Assets: db, Tokens: tokens, Routes: rt, Limits: c.assetLimits(), DNS: dns, Rotations: eng, RotationStore: db, Audit: db, Trust: db, UsesCredential: a.usesCredential, Logger: a.log, Version: version,
 		Collectors: []prometheus.Collector{a.rotations(), &metrics.Expiry{Assets: db}}}

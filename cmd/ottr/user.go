@@ -141,6 +141,6 @@ which is how the first ADMIN is made.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(add, list, del)
+	cmd.AddCommand(add, list, del, a.userImportCmd())
 	return cmd
 }
