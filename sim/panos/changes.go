@@ -1,6 +1,7 @@
 package panos
 
 import (
+	"crypto/x509"
 	"slices"
 )
 
@@ -52,7 +53,7 @@ func sameCert(a, b *Cert) bool {
 		return a == b
 	}
 	return a.Name == b.Name && a.CommonName == b.CommonName && a.Algorithm == b.Algorithm &&
-		a.key == b.key && a.CSR == b.CSR && slices.Equal(a.Chain, b.Chain)
+		a.key == b.key && a.CSR == b.CSR && slices.EqualFunc(a.Chain, b.Chain, (*x509.Certificate).Equal)
 }
 
 func unionKeys[V any](a, b map[string]V) []string {
@@ -66,12 +67,66 @@ func unionKeys[V any](a, b map[string]V) []string {
 }
 
 // changed records what user changed in the candidate configuration since
-// the last change.
-func (d *Device) changed(user string) {
+// the last change, and the objects the operation wrote (touched): a write
+// makes its administrator the owner of what it addresses even when the
+// value stays the same, as PAN-OS marks the node it wrote with the
+// administrator — so a worker that takes over another's half-done change
+// by writing the same binding again commits it with its own.
+func (d *Device) changed(user string, touched ...objectKey) {
 	for _, k := range changedObjects(d.seen, d.candidate) {
 		d.changedBy[k] = user
 	}
+	for _, k := range touched {
+		d.changedBy[k] = user
+	}
 	d.seen = d.candidate.clone()
+}
+
+// touchedObjects lists the tracked objects a write at steps reaches: the
+// written node's own object, or the objects inside what it wrote. delta is
+// a tree holding only what the operation wrote, at its place.
+func touchedObjects(delta *node) []objectKey {
+	var keys []objectKey
+	if list := find(delta, profileSteps); list != nil {
+		for _, e := range list.children {
+			if n := e.attr("name"); e.name == "entry" && n != "" {
+				keys = append(keys, objectKey("profile:"+n))
+			}
+		}
+	}
+	if sys := find(delta, systemSteps); sys != nil && sys.child("ssl-tls-service-profile") != nil {
+		keys = append(keys, "mgmt")
+	}
+	if gp := find(delta, gpSteps); gp != nil {
+		for kind, list := range gpKinds {
+			if l := gp.child(list); l != nil {
+				for _, e := range l.children {
+					if n := e.attr("name"); e.name == "entry" && n != "" {
+						keys = append(keys, gpObject(gpKey{kind, n}))
+					}
+				}
+			}
+		}
+	}
+	return keys
+}
+
+// deltaTree is the tree of one write: the elements at steps (for an edit,
+// in place of the node steps names).
+func deltaTree(steps []step, elems []*node, edit bool) *node {
+	root := el(steps[0].name, "")
+	if edit {
+		parent := ensure(root, steps[:len(steps)-1])
+		for _, e := range elems {
+			parent.children = append(parent.children, e.clone())
+		}
+		return root
+	}
+	target := ensure(root, steps)
+	for _, e := range elems {
+		target.children = append(target.children, e.clone())
+	}
+	return root
 }
 
 // settle makes the current candidate the baseline of change tracking, for

@@ -120,4 +120,19 @@ func TestPartialCommit(t *testing.T) {
 	if j := commit(k1, "admin"); j.Job.Result != "OK" {
 		t.Errorf("admin commits its last change: %s", j.Body)
 	}
+	// A write of the value already there still makes its writer the
+	// owner: admin takes over admin2's half-done binding by writing it
+	// again, and commits it.
+	sys := "/config/devices/entry[@name='localhost.localdomain']/deviceconfig/system"
+	do(k2, "type", "config", "action", "set", "xpath", sys, "element", "<ssl-tls-service-profile>by2</ssl-tls-service-profile>")
+	do(k1, "type", "config", "action", "edit", "xpath", sys+"/ssl-tls-service-profile", "element", "<ssl-tls-service-profile>by2</ssl-tls-service-profile>")
+	if j := commit(k1, "admin"); j.Job.Result != "OK" {
+		t.Fatalf("admin commits the binding it wrote again: %s", j.Body)
+	}
+	if a := do(k1, "type", "config", "action", "show", "xpath", sys+"/ssl-tls-service-profile"); !strings.Contains(a.Body, "by2") {
+		t.Errorf("running management profile after the takeover: %s", a.Body)
+	}
+	if a := commit(k2, "admin2"); a.Code != "19" {
+		t.Errorf("admin2 still has the binding admin took over: %s", a.Body)
+	}
 }

@@ -274,7 +274,7 @@ func (d *Device) configWrite(w http.ResponseWriter, user, action string, steps [
 			merge(target, e)
 		}
 	}
-	d.store(w, user, root)
+	d.store(w, user, root, touchedObjects(deltaTree(steps, elems, action == "edit"))...)
 }
 
 func merge(dst, src *node) {
@@ -300,7 +300,7 @@ func merge(dst, src *node) {
 // store reads the profiles and the management binding back from the
 // changed tree and, if the device would accept them, makes them the
 // candidate configuration.
-func (d *Device) store(w http.ResponseWriter, user string, root *node) {
+func (d *Device) store(w http.ResponseWriter, user string, root *node, touched ...objectKey) {
 	profiles, mgmt, err := readProfiles(root)
 	if err != nil {
 		fail(w, "12", err.Error())
@@ -325,7 +325,7 @@ func (d *Device) store(w http.ResponseWriter, user string, root *node) {
 		return
 	}
 	d.candidate.profiles, d.candidate.mgmt, d.candidate.gp = profiles, mgmt, gp
-	d.changed(user)
+	d.changed(user, touched...)
 	reply(w, "success", "20", "<msg>command succeeded</msg>")
 }
 
@@ -416,7 +416,7 @@ func (d *Device) configDelete(w http.ResponseWriter, user, area string, steps []
 			}
 		}
 		delete(d.candidate.certs, name)
-		d.changed(user)
+		d.changed(user, objectKey("cert:"+name))
 		reply(w, "success", "20", "<msg>command succeeded</msg>")
 		return
 	}
@@ -449,7 +449,7 @@ func (d *Device) configDelete(w http.ResponseWriter, user, area string, steps []
 		}
 	}
 	d.candidate.profiles, d.candidate.mgmt, d.candidate.gp = profiles, mgmt, gp
-	d.changed(user)
+	d.changed(user, touchedObjects(deltaTree(steps, nil, false))...)
 	reply(w, "success", "20", "<msg>command succeeded</msg>")
 }
 

@@ -150,7 +150,7 @@ func (d *Device) importFile(w http.ResponseWriter, r *http.Request, user string)
 	if c.key == nil {
 		c.Algorithm = algorithmOfPublic(c.Chain[0].PublicKey)
 	}
-	d.changed(user)
+	d.changed(user, objectKey("cert:"+name))
 	reply(w, "success", "", "<msg><line>"+esc(category)+" "+esc(name)+" imported successfully</line></msg>")
 }
 

@@ -133,7 +133,7 @@ func (d *Device) generate(w http.ResponseWriter, user string, gen *node) {
 	}
 	csr, _ := x509.ParseCertificateRequest(der)
 	d.candidate.certs[g.Name] = &Cert{Name: g.Name, CommonName: g.CommonName, Algorithm: algo, key: key, CSR: csr}
-	d.changed(user)
+	d.changed(user, objectKey("cert:"+g.Name))
 	reply(w, "success", "", "<result>Successfully generated certificate and key pair</result>")
 }
 
