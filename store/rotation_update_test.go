@@ -93,15 +93,40 @@ func TestUpdateRotationWritesChanges(t *testing.T) {
 	})
 }
 
-// TestPostgresPoolCapped: the store's PostgreSQL pool is capped, and more
-// concurrent saves than connections wait for one instead of failing or
-// deadlocking.
+// TestPostgresPoolCapped: the store's PostgreSQL pool is capped (at no
+// less than MinMaxConns); more concurrent saves than connections wait for
+// one instead of failing or deadlocking, and so do two scans whose
+// callbacks write, as two router passes at once do.
 func TestPostgresPoolCapped(t *testing.T) {
 	forEachEngineConfig(t, func(t *testing.T, c Config) {
-		c.MaxConns = 3
+		c.MaxConns = 2
 		db := openTest(t, c)
-		if got := db.db.Stats().MaxOpenConnections; (c.DSN != "") != (got == 3) {
-			t.Fatalf("pool cap %d on %s, want 3 on PostgreSQL only (0 = uncapped)", got, db.Dialect())
+		if got := db.db.Stats().MaxOpenConnections; (c.DSN != "") != (got == MinMaxConns) {
+			t.Fatalf("pool cap %d on %s, want %d on PostgreSQL only (0 = uncapped)", got, db.Dialect(), MinMaxConns)
+		}
+		for i := range 40 {
+			a := fullAsset(fmt.Sprintf("scan%02d.example.com", i))
+			if err := db.CreateAsset(t.Context(), a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		scanned := make(chan error, 2)
+		for p := range 2 {
+			go func() {
+				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+				defer cancel()
+				n := 0
+				scanned <- db.ScanAssets(ctx, ottr.AssetScan{}, func(a *ottr.Asset) error {
+					n++
+					// Rows held open while another connection writes.
+					return db.CreateRotation(ctx, &ottr.Rotation{SystemName: fmt.Sprintf("p%d-%d.example.com", p, n), State: ottr.StateSucceeded})
+				})
+			}()
+		}
+		for range 2 {
+			if err := <-scanned; err != nil {
+				t.Fatalf("two scans writing from their callbacks: %v", err)
+			}
 		}
 		var ids []string
 		for i := range 12 {

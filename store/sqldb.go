@@ -41,6 +41,11 @@ type Config struct {
 // (100 by default) beside the job queue's own pools.
 const DefaultMaxConns = 25
 
+// MinMaxConns is the smallest pool the store runs with: two scans whose
+// callbacks write (a periodic router pass and one asked for) each hold
+// two connections.
+const MinMaxConns = 4
+
 // DB is Ottr's database. It implements ottr.AssetStore, ottr.RotationStore,
 // ottr.UserStore, ottr.AuditLog, ottr.SecretStore and ottr.TXTStore.
 type DB struct {
@@ -109,14 +114,17 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 		// Capped: uncapped, every busy worker held a server connection
 		// and three replicas ran PostgreSQL out of them ("too many
 		// clients"). No store method asks for a second connection while
-		// it holds one in a transaction, so waiting for one cannot
-		// deadlock; ScanAssets holds two (rows and labels) briefly.
+		// it holds one in a transaction, but a scan holds its rows while
+		// its callback writes (a router pass creating rotations, labels
+		// loaded per asset): two at once need four connections, hence
+		// the floor of MinMaxConns.
 		n := c.MaxConns
 		if n <= 0 {
 			n = DefaultMaxConns
 		}
-		d.db.SetMaxOpenConns(max(n, 2))
-		d.db.SetMaxIdleConns(min(16, max(n, 2)))
+		n = max(n, MinMaxConns)
+		d.db.SetMaxOpenConns(n)
+		d.db.SetMaxIdleConns(min(16, n))
 	}
 	d.db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := d.db.PingContext(ctx); err != nil {

@@ -275,8 +275,8 @@ func (c *Config) validate() error {
 	if c.DataDir == "" && c.Database == "" {
 		bad("data_dir", "is empty and no database DSN is set")
 	}
-	if c.DatabaseMaxConnections < 0 || c.DatabaseMaxConnections == 1 || c.DatabaseMaxConnections > 1000 {
-		bad("database_max_connections", "%d: want 0 (the default, %d) or 2 to 1000", c.DatabaseMaxConnections, store.DefaultMaxConns)
+	if n := c.DatabaseMaxConnections; n != 0 && (n < store.MinMaxConns || n > 1000) {
+		bad("database_max_connections", "%d: want 0 (the default, %d) or %d to 1000", n, store.DefaultMaxConns, store.MinMaxConns)
 	}
 	c.DNS.validate(bad)
 	c.Devices.validate(bad)

@@ -22,7 +22,7 @@ func TestDatabaseMaxConnectionsConfig(t *testing.T) {
 	if c, err := loadConfig(cfg, env); err != nil || c.DatabaseMaxConnections != 12 {
 		t.Errorf("from the environment: %d, %v; want 12", c.DatabaseMaxConnections, err)
 	}
-	for _, bad := range []string{"-1", "1", "5000"} {
+	for _, bad := range []string{"-1", "1", "3", "5000"} {
 		os.WriteFile(cfg, []byte("database_max_connections: "+bad+"\n"), 0o644)
 		if _, err := loadConfig(cfg, noEnv); ottr.ErrorCode(err) != ottr.EINVALID || !strings.Contains(err.Error(), "database_max_connections") {
 			t.Errorf("database_max_connections %s: %v; want EINVALID naming the key", bad, err)
