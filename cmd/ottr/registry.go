@@ -123,7 +123,7 @@ var registry = []platform{
 			return junosdriver.New(c)
 		}),
 	entry(driverInfo{Driver: "ssm", Protocol: "AWS Systems Manager Run Command (openssl on the instance)", OnBoxKey: true, SANs: "all", Rollback: true,
-		Binds: "key and chain files, Ottr's pre/post hooks, then a reload command"}, []string{"otter-linux-aws-ssm-"},
+		Binds: "Ottr's /opt/otter/certs files (key, leaf, issuers, full chain) between its pre and post hook directories, then a reload command"}, []string{"otter-linux-aws-ssm-"},
 		func(c ssmdriver.Config, _ bool, o driverOpen) (ottr.Driver, error) {
 			c.Asset, c.Credential = o.asset, o.cred
 			if c.Serve == "" {
