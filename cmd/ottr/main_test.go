@@ -90,7 +90,7 @@ func TestDemo(t *testing.T) {
 		n++
 	}
 	want := fmt.Sprintf("%d of %d rotations succeeded", n, n)
-	for _, line := range []string{"the firewall generated key and request ottr-", "commit job 1 finished"} {
+	for _, line := range []string{"the firewall generated key and request otter_panos_", "commit job 1 finished"} {
 		if !strings.Contains(out.String(), line) {
 			t.Errorf("demo output lacks the firewall's %q", line)
 		}
