@@ -199,15 +199,21 @@ devices:
 
 	// 5. DNS: the CNAMEs 'ottr dns records' prints, created where Ottr's
 	// Route 53 records were.
-	for name := range want {
+	var dnsNames []string
+	for _, as := range imported {
 		var recs []struct{ Name, Target string }
-		if err := json.Unmarshal([]byte(cli("", "dns", "records", name, "-o", "json")), &recs); err != nil {
+		if err := json.Unmarshal([]byte(cli("", "dns", "records", as.SystemName, "-o", "json")), &recs); err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range recs {
 			res.CNAME(r.Name, r.Target)
 		}
+		dnsNames = append(dnsNames, as.Names()...)
 	}
+	if len(dnsNames) != 5 { // four common names and www.example.com
+		t.Fatalf("names to delegate: %v", dnsNames)
+	}
+	cli("", append([]string{"dns", "check"}, dnsNames...)...)
 
 	// 6. The server. Pebble's chains name no issuer organization, so
 	// route.json's certificate_authority_organization (Let's Encrypt,
