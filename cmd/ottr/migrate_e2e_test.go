@@ -392,7 +392,13 @@ func (f *ottrFirewall) check(t *testing.T, r *ottr.Rotation) {
 	if !ok || !strings.HasPrefix(cert, "otter_panos_") || cert == ottrPanosCert {
 		t.Errorf("PAN-OS: profile otter names %q, want a new otter_panos_<date>", cert)
 	}
+	if _, _, _, ok := f.dev.RunningProfile("ottr"); ok {
+		t.Error("PAN-OS: a profile ottr was made beside Ottr's otter")
+	}
 	certs, bound := f.dev.Running()
+	if certs[ottrPanosCert] == nil {
+		t.Errorf("PAN-OS: %s, the certificate replaced, is gone (a rollback needs it)", ottrPanosCert)
+	}
 	if bound != cert {
 		t.Errorf("PAN-OS: the management interface is bound to %q, not through profile otter (%q)", bound, cert)
 	}
