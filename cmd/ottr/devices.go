@@ -264,6 +264,11 @@ func (a *app) openDriver(ctx context.Context, as *ottr.Asset) (ottr.Driver, erro
 			return nil, err
 		}
 		dc.Driver, recipe = recipeDriver(route.Recipe), route.Recipe
+		// Ottr reached every device on 443; an asset's own port is the one
+		// way to say otherwise without device settings.
+		if dc.Port == 0 {
+			dc.Port = as.Port
+		}
 		if dc.Credential == "" {
 			dc.Credential = as.Credential
 		}

@@ -63,7 +63,9 @@ func (a *app) rotator(ctx context.Context) (*rotate.Rotator, error) {
 		Address: func(as *ottr.Asset) string {
 			dc, err := c.Devices.device(as)
 			if err != nil {
-				return ""
+				// No device settings (an Ottr recipe picks the driver):
+				// the asset's own port, as openDriver uses it.
+				dc = DeviceConfig{Port: as.Port}
 			}
 			return dc.address(as)
 		},

@@ -193,6 +193,11 @@ func (l *issueLog) Write(b []byte) (int, error) {
 // RootPEM returns the root that Pebble's issued chains lead to.
 func (p *Pebble) RootPEM() []byte { return p.ca.GetRootCert(0).PEM() }
 
+// IntermediatePEM returns the intermediate that signs Pebble's
+// certificates: what a client needs beside the root to verify a server
+// that sends its leaf alone.
+func (p *Pebble) IntermediatePEM() []byte { return p.ca.GetIntermediateCert(0).PEM() }
+
 // AlternateRoot returns alternate root n (1-based) as parsed by Pebble.
 func (p *Pebble) AlternateRoot(n int) *x509.Certificate { return p.ca.GetRootCert(n).Cert }
 
