@@ -47,6 +47,11 @@ type RotationLeaser interface {
 	// have not changed since before: those a crash between recording a
 	// rotation and queueing its job may have left without a job.
 	UnheldRotations(ctx context.Context, before time.Time, limit int) ([]Lease, error)
+	// SupersedeUnheldRotation moves live rotation id from epoch to a new
+	// one if nobody holds it: the job at epoch was taken by a worker that
+	// died before claiming the rotation. ok is false when the rotation is
+	// held, finished or at another epoch already.
+	SupersedeUnheldRotation(ctx context.Context, id string, epoch int64) (l Lease, ok bool, err error)
 }
 
 // Claim is the outcome of ClaimRotation.

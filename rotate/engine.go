@@ -3,6 +3,7 @@ package rotate
 import (
 	"context"
 	crand "crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // RotationArgs is the durable job that runs one rotation.
@@ -301,6 +303,9 @@ func (e *Engine[TX]) reapLoop(ctx context.Context) {
 		if _, err := e.Reap(ctx); err != nil {
 			e.cfg.Logger.Warn("taking over rotations of stopped workers", "err", err)
 		}
+		if _, err := e.RescueUnclaimed(ctx); err != nil {
+			e.cfg.Logger.Warn("taking over rotations whose worker died before claiming them", "err", err)
+		}
 		if time.Since(lastSweep) >= sweep {
 			lastSweep = time.Now()
 			if _, err := e.Sweep(ctx); err != nil {
@@ -339,6 +344,44 @@ func (e *Engine[TX]) Reap(ctx context.Context) (int, error) {
 		}
 		n += len(ls)
 	}
+}
+
+// RescueUnclaimed takes over the rotations whose job a worker fetched and
+// then died before claiming the rotation (a kill in the milliseconds
+// between the two): River counts the job as running until its rescuer
+// gives up on it, long after, and the same job cannot be queued again
+// meanwhile. A rotation job running for a lease's time whose rotation
+// nobody holds is such a job; the rotation moves to a new epoch (the dead
+// job, should it run again, is superseded) with a job of its own. It
+// returns how many.
+func (e *Engine[TX]) RescueUnclaimed(ctx context.Context) (int, error) {
+	if e.leases == nil {
+		return 0, nil
+	}
+	res, err := e.client.JobList(ctx, river.NewJobListParams().Kinds(RotationArgs{}.Kind()).
+		States(rivertype.JobStateRunning).First(10000))
+	if err != nil {
+		return 0, err
+	}
+	var ls []ottr.Lease
+	for _, j := range res.Jobs {
+		if j.AttemptedAt == nil || time.Since(*j.AttemptedAt) < e.cfg.Lease {
+			continue // a worker claims within milliseconds of fetching
+		}
+		var args RotationArgs
+		if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
+			continue
+		}
+		l, ok, err := e.leases.SupersedeUnheldRotation(ctx, args.RotationID, args.Epoch)
+		if err != nil {
+			return len(ls), err
+		}
+		if ok {
+			e.cfg.Logger.Info("rotation taken over from a worker that stopped before claiming it", "rotation_id", l.RotationID, "asset", l.SystemName, "epoch", l.Epoch)
+			ls = append(ls, l)
+		}
+	}
+	return len(ls), e.insertLeases(ctx, ls)
 }
 
 // Sweep queues the live rotations nobody holds that have not changed for

@@ -75,6 +75,21 @@ func (d *DB) HandOverRotation(ctx context.Context, id, owner string, epoch int64
 	return l, true, nil
 }
 
+// SupersedeUnheldRotation moves unheld live rotation id from epoch to
+// epoch+1.
+func (d *DB) SupersedeUnheldRotation(ctx context.Context, id string, epoch int64) (ottr.Lease, bool, error) {
+	l := ottr.Lease{RotationID: id, Epoch: epoch + 1}
+	err := d.db.QueryRowContext(ctx, d.q(`UPDATE rotations SET lease_epoch = lease_epoch + 1
+		WHERE id = ? AND lease_epoch = ? AND lease_owner = '' AND state IN ('queued', 'running') RETURNING system_name`), id, epoch).Scan(&l.SystemName)
+	if err == sql.ErrNoRows {
+		return ottr.Lease{}, false, nil
+	}
+	if err != nil {
+		return ottr.Lease{}, false, fmt.Errorf("supersede rotation %s: %w", id, err)
+	}
+	return l, true, nil
+}
+
 // ReapRotationLeases takes over live rotations whose holder's lease ran out.
 func (d *DB) ReapRotationLeases(ctx context.Context, expiredBefore time.Time, limit int) ([]ottr.Lease, error) {
 	if limit <= 0 {
