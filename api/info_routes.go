@@ -10,6 +10,17 @@ import (
 	"github.com/ottr-dev/ottr"
 )
 
+// ReadyOutput answers /readyz: the API serves; whether rotations run
+// is said beside it, since a server without a CA or a delegate zone
+// still serves the API and its docs.
+type ReadyOutput struct {
+	Body struct {
+		Status    string   `json:"status" example:"ready"`
+		Rotations string   `json:"rotations,omitempty" enum:"running,paused,off" doc:"running; paused: the router queues nothing; off: see missing"`
+		Missing   []string `json:"missing,omitempty" doc:"what the configuration lacks before rotations can run, each with its key"`
+	}
+}
+
 // RoutesOutput is the route table as Ottr's route.json.
 type RoutesOutput struct {
 	Body json.RawMessage
@@ -52,15 +63,17 @@ func (s *Server) infoRoutes(api huma.API) {
 	sec := []map[string][]string{{"bearer": {}}}
 	errs := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden}
 	huma.Register(api, huma.Operation{OperationID: "readyz", Method: http.MethodGet, Path: "/readyz",
-		Summary: "Readiness: the database answers", Tags: []string{"health"}, Errors: []int{http.StatusServiceUnavailable}},
-		func(ctx context.Context, _ *struct{}) (*HealthOutput, error) {
+		Summary: "Readiness: the database answers; whether rotations run, and what they lack", Tags: []string{"health"}, Errors: []int{http.StatusServiceUnavailable}},
+		func(ctx context.Context, _ *struct{}) (*ReadyOutput, error) {
 			if s.Ready != nil {
 				if err := s.Ready(ctx); err != nil {
 					return nil, huma.Error503ServiceUnavailable("not ready: " + ottr.ErrorMessage(err))
 				}
 			}
-			out := &HealthOutput{}
+			out := &ReadyOutput{}
 			out.Body.Status = "ready"
+			out.Body.Rotations = s.RotationsState
+			out.Body.Missing = s.RotationsMissing
 			return out, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "get-routes", Method: http.MethodGet, Path: "/api/v1/routes",

@@ -57,3 +57,25 @@ func TestInfoEndpoints(t *testing.T) {
 		t.Errorf("readyz while not ready: %d", code)
 	}
 }
+
+// TestReadyzSaysWhatRotationsLack: a server without a CA or delegate zone
+// is ready (its API serves) and says that rotations are off and why.
+func TestReadyzSaysWhatRotationsLack(t *testing.T) {
+	db := openStore(t)
+	tk, _ := api.NewTokens(t.Context(), api.TokenConfig{Secrets: db, Users: db})
+	missing := []string{"certificate_authorities: no CA configured", "dns.zones: no delegate zone configured"}
+	s := &api.Server{Users: db, Assets: db, Tokens: tk, RotationsState: "off", RotationsMissing: missing}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	code, body, _ := request(t, srv, "GET", "/readyz", "", "")
+	want := `{"status":"ready","rotations":"off","missing":["certificate_authorities: no CA configured","dns.zones: no delegate zone configured"]}`
+	if code != 200 || strings.TrimSpace(body) != want {
+		t.Errorf("readyz: %d %s\nwant %s", code, body, want)
+	}
+	s = &api.Server{Users: db, Assets: db, Tokens: tk, RotationsState: "paused"}
+	srv2 := httptest.NewServer(s.Handler())
+	defer srv2.Close()
+	if code, body, _ := request(t, srv2, "GET", "/readyz", "", ""); code != 200 || strings.TrimSpace(body) != `{"status":"ready","rotations":"paused"}` {
+		t.Errorf("readyz paused: %d %s", code, body)
+	}
+}

@@ -52,9 +52,14 @@ type Server struct {
 	// CAs names the configured certificate authorities.
 	CAs []string
 	// Ready reports whether the server can serve (the database answers).
-	Ready  func(ctx context.Context) error
-	Tokens *Tokens
-	Logger *slog.Logger
+	Ready func(ctx context.Context) error
+	// RotationsState is what /readyz says of rotations: "running",
+	// "paused" (the router queues nothing) or "off" (RotationsMissing
+	// says what the configuration lacks). Empty: not reported.
+	RotationsState   string
+	RotationsMissing []string
+	Tokens           *Tokens
+	Logger           *slog.Logger
 	// Version is reported in the OpenAPI description.
 	Version string
 	// Collectors are served on /metrics beside the API's own metrics

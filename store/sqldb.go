@@ -34,6 +34,10 @@ type Config struct {
 	// MaxConns caps the PostgreSQL connections this process opens for
 	// the store (0: DefaultMaxConns). SQLite is not capped.
 	MaxConns int
+	// Memory opens an empty SQLite database that lives in memory only
+	// (DataDir and DSN unused): what a command that only reads sees where
+	// no database exists yet, without creating one on disk.
+	Memory bool
 }
 
 // DefaultMaxConns is the store's PostgreSQL pool size: several replicas
@@ -80,6 +84,13 @@ func Open(ctx context.Context, c Config) (*DB, error) {
 	}
 	var err error
 	switch {
+	case c.Memory:
+		d.db, err = sql.Open("sqlite", "file:ottr?mode=memory&_pragma=foreign_keys(1)")
+		if err == nil {
+			// Each connection to a memory database is a database of its
+			// own: keep one.
+			d.db.SetMaxOpenConns(1)
+		}
 	case c.DSN == "":
 		if c.DataDir == "" {
 			return nil, ottr.Errorf(ottr.EINVALID, "data_dir: empty, and no database DSN given")

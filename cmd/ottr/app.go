@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/ottr-dev/ottr/store"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -44,6 +46,10 @@ type app struct {
 	// once they are known to work on the database.
 	client *api.Client
 	local  bool
+	// readOnly is set for commands that only read: they open an existing
+	// database as it is and never create a directory, a master key or a
+	// database, nor migrate one.
+	readOnly bool
 
 	cfg *Config
 	db  *store.DB
@@ -93,9 +99,10 @@ database in --data-dir.`,
 		if a.output != "table" && a.output != "json" {
 			return usageError{fmt.Errorf("--output %q: want table or json", a.output)}
 		}
+		a.readOnly = readsOnly(cmd)
 		return nil
 	}
-	root.AddCommand(a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.credentialCmd(), a.userCmd(),
+	root.AddCommand(a.initCmd(), a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.credentialCmd(), a.userCmd(),
 		a.rotateCmd(), a.rotationsCmd(), a.serveCmd(), a.demoCmd(), a.loginCmd(), a.logoutCmd(), a.platformsCmd(), a.trustCmd(), a.configCmd())
 	return root
 }
@@ -153,7 +160,68 @@ func newLogger(w io.Writer, c LogConfig) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// store opens the database and brings its schema up to date.
+// readOnlyCommands only read the database (or nothing at all).
+var readOnlyCommands = map[string]bool{
+	"ottr asset list": true, "ottr asset get": true, "ottr asset export": true,
+	"ottr dns check": true, "ottr dns records": true, "ottr config check": true,
+	"ottr route check": true, "ottr route explain": true,
+	"ottr rotations list": true, "ottr rotations show": true,
+	"ottr user list": true, "ottr credential list": true, "ottr trust show": true,
+	"ottr platforms": true,
+}
+
+func readsOnly(cmd *cobra.Command) bool {
+	if readOnlyCommands[cmd.CommandPath()] {
+		return true
+	}
+	f := cmd.Flags().Lookup("dry-run")
+	return f != nil && f.Value.String() == "true"
+}
+
+// defaultDataDirUsed reports whether the database is the implicit one:
+// no data_dir or database named by flag, environment or config file.
+func (a *app) defaultDataDirUsed(c *Config) bool {
+	if c.Database != "" || a.flags.Changed("data-dir") || a.getenv("OTTR_DATA_DIR") != "" {
+		return false
+	}
+	return c.DataDir == defaultDataDir(a.getenv) && !a.configNamesDataDir()
+}
+
+// configNamesDataDir reports whether the config file sets data_dir
+// (even to the default's value, which is then a choice).
+func (a *app) configNamesDataDir() bool {
+	path := a.configPath
+	if path == "" {
+		path = a.getenv("OTTR_CONFIG")
+	}
+	if path == "" {
+		return false
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var keys map[string]any
+	if yaml.Unmarshal(b, &keys) != nil {
+		return false
+	}
+	_, ok := keys["data_dir"]
+	return ok
+}
+
+// whereDatabase names the database a command uses, for messages.
+func (a *app) whereDatabase(c *Config) string {
+	if c.Database != "" {
+		return "the PostgreSQL database of the configuration"
+	}
+	if a.defaultDataDirUsed(c) {
+		return fmt.Sprintf("the default data directory %s (no --data-dir, data_dir or database was given)", c.DataDir)
+	}
+	return "data directory " + c.DataDir
+}
+
+// store opens the database and brings its schema up to date; for a
+// read-only command it opens only a database that exists, as it is.
 func (a *app) store(ctx context.Context) (*store.DB, error) {
 	if a.db != nil {
 		return a.db, nil
@@ -161,6 +229,12 @@ func (a *app) store(ctx context.Context) (*store.DB, error) {
 	c, err := a.config()
 	if err != nil {
 		return nil, err
+	}
+	if a.readOnly {
+		return a.openExisting(ctx, c)
+	}
+	if a.defaultDataDirUsed(c) {
+		a.progress("using %s", a.whereDatabase(c))
 	}
 	sealer, err := a.sealer()
 	if err != nil {
@@ -180,6 +254,70 @@ func (a *app) store(ctx context.Context) (*store.DB, error) {
 	}
 	a.db = db
 	return db, nil
+}
+
+// openExisting opens the configured database for reading: a missing
+// SQLite database is reported, not created, and a schema this build
+// would migrate is reported, not migrated.
+func (a *app) openExisting(ctx context.Context, c *Config) (*store.DB, error) {
+	if c.Database == "" {
+		if _, err := os.Stat(filepath.Join(c.DataDir, "ottr.db")); err != nil {
+			return a.openEmpty(ctx, c)
+		}
+	}
+	if a.defaultDataDirUsed(c) {
+		a.progress("using %s", a.whereDatabase(c))
+	}
+	// Secrets stay sealed without a key; reading them then fails, but
+	// a read never makes a key.
+	var sealer *ottr.Sealer
+	if a.getenv("OTTR_MASTER_KEY") != "" || (c.DataDir != "" && fileExists(filepath.Join(c.DataDir, masterKeyFile))) {
+		var err error
+		if sealer, err = a.sealer(); err != nil {
+			return nil, err
+		}
+	}
+	db, err := store.Open(ctx, store.Config{DataDir: c.DataDir, DSN: c.Database.Reveal(), Logger: a.log, Sealer: sealer, MaxConns: c.DatabaseMaxConnections})
+	if err != nil {
+		return nil, err
+	}
+	cur, latest, err := db.MigrationStatus(ctx)
+	if err != nil {
+		db.Close()
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s has no Ottr schema (%s); this command only reads: run 'ottr migrate' first", a.whereDatabase(c), ottr.ErrorMessage(err))
+	}
+	if cur < latest {
+		db.Close()
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "%s has schema version %d, this ottr needs %d; this command only reads: run 'ottr migrate' first", a.whereDatabase(c), cur, latest)
+	}
+	a.db = db
+	return db, nil
+}
+
+// openEmpty stands for a database that does not exist yet: an empty one
+// in memory, so a read shows an empty inventory, and a note on stderr
+// says where it looked and that nothing was created.
+func (a *app) openEmpty(ctx context.Context, c *Config) (*store.DB, error) {
+	hint := "the first command that writes makes it (ottr migrate, ottr user add, ottr serve)"
+	if a.defaultDataDirUsed(c) {
+		hint = "name one with --data-dir, --database or --config, or log in to a server (ottr login)"
+	}
+	a.progress("note: no Ottr database in %s; nothing was created, and there is nothing to show: %s", a.whereDatabase(c), hint)
+	db, err := store.Open(ctx, store.Config{Memory: true, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.db = db
+	return db, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // validateAsset checks an asset against the route table and the
@@ -260,4 +398,21 @@ func (a *app) actor() string {
 		return "cli:" + u.Username
 	}
 	return "cli:" + strings.TrimSpace(a.getenv("USER"))
+}
+
+// whereNext says where commands look once no session names a server, so
+// a logged-out user is not shown an empty table from a database they
+// never chose.
+func (a *app) whereNext() string {
+	if s := a.server; s != "" {
+		return "commands go to " + s + " (--server)"
+	}
+	if s := a.getenv("OTTR_SERVER"); s != "" {
+		return "commands go to " + s + " (OTTR_SERVER)"
+	}
+	c, err := a.config()
+	if err != nil {
+		return "commands now use the local database of the configuration, which does not load: " + ottr.ErrorMessage(err)
+	}
+	return "asset, rotate, rotations and user commands now use " + a.whereDatabase(c) + "; give --server or log in again to use a server"
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -103,6 +104,9 @@ type RouterConfig struct {
 	RenewBefore   Duration               `yaml:"renew_before"`
 	RenewFraction float64                `yaml:"renew_fraction"`
 	Routes        map[string]RenewConfig `yaml:"routes"` // per recipe
+	// Paused keeps ottr serve's router from queueing anything; rotations
+	// asked for (ottr rotate, the API) still run.
+	Paused bool `yaml:"paused"`
 }
 
 // RenewConfig overrides the renewal window for one route recipe.
@@ -130,10 +134,10 @@ type LogConfig struct {
 	Format string `yaml:"format"` // text or json
 }
 
-func defaultConfig() Config {
+func defaultConfig(getenv func(string) string) Config {
 	return Config{
 		Listen:  "127.0.0.1:8080",
-		DataDir: defaultDataDir(),
+		DataDir: defaultDataDir(getenv),
 		Router:  RouterConfig{Interval: Duration(time.Hour), Jitter: 0.1},
 		Workers: WorkersConfig{Concurrency: 50, MaxAttempts: 5, Backoff: Duration(30 * time.Second),
 			MaxBackoff: Duration(30 * time.Minute), StepTimeout: Duration(5 * time.Minute), Lease: Duration(20 * time.Second)},
@@ -147,16 +151,27 @@ func defaultConfig() Config {
 	}
 }
 
-func defaultDataDir() string {
-	if d, err := os.UserConfigDir(); err == nil && os.Geteuid() != 0 {
-		return d + "/ottr"
+// geteuid tells root (whose default is /var/lib/ottr); tests replace it.
+var geteuid = os.Geteuid
+
+// defaultDataDir is where the database goes when nothing names one:
+// /var/lib/ottr for root, else $XDG_CONFIG_HOME/ottr (~/.config/ottr),
+// read from the same environment as the rest of the configuration.
+func defaultDataDir(getenv func(string) string) string {
+	if geteuid() != 0 {
+		if d := getenv("XDG_CONFIG_HOME"); filepath.IsAbs(d) {
+			return filepath.Join(d, "ottr")
+		}
+		if h := getenv("HOME"); h != "" {
+			return filepath.Join(h, ".config", "ottr")
+		}
 	}
 	return "/var/lib/ottr"
 }
 
 // loadConfig reads path (optional), then applies environment overrides.
 func loadConfig(path string, getenv func(string) string) (Config, error) {
-	c := defaultConfig()
+	c := defaultConfig(getenv)
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {

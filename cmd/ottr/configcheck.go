@@ -30,7 +30,8 @@ printed with its key path (devices.platforms.lb.settings.profiles: ...) and
 the exit status is 2; otherwise it prints "config OK" and the platforms with
 their drivers, and what each route's devices are asked to put in their CSR
 (key type and subject, with the key each comes from). Deprecated keys, and
-recipes: entries no route uses, are noted.`,
+recipes: entries no route uses, are noted, and so is what rotations still
+lack (a CA, a delegate zone): serve starts without them but rotates nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			c, err := a.config()
@@ -40,6 +41,9 @@ recipes: entries no route uses, are noted.`,
 			fmt.Fprintln(a.stdout, "config OK")
 			for _, d := range c.Devices.Deprecated() {
 				fmt.Fprintln(a.stdout, "note:", d)
+			}
+			for _, m := range rotationsMissing(c) {
+				fmt.Fprintln(a.stdout, "note: ottr serve runs no rotation until this is set:", m)
 			}
 			tw := newTable(a.stdout)
 			fmt.Fprintln(tw, "PLATFORM\tDRIVER\tSETTINGS")

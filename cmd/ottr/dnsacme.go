@@ -33,6 +33,11 @@ func (a *app) challenges(ctx context.Context) (*ottrdns.Challenges, error) {
 			zones[z] = dz
 			continue
 		}
+		if a.readOnly {
+			// Checking delegation reads DNS only: no database for it.
+			zones[z] = readOnlyZone{}
+			continue
+		}
 		db, err := a.store(ctx)
 		if err != nil {
 			return nil, err
@@ -131,4 +136,15 @@ func (a *app) issuer(ctx context.Context) (*acme.Issuer, error) {
 		cas[name] = ca.toACME()
 	}
 	return &acme.Issuer{CAs: cas, Secrets: db, DNS: ch, Logger: a.log}, nil
+}
+
+// readOnlyZone stands for a built-in zone in commands that only read.
+type readOnlyZone struct{}
+
+func (readOnlyZone) AddTXT(context.Context, string, string) error {
+	return ottr.Errorf(ottr.EINVALID, "this command only reads: it writes no TXT record")
+}
+
+func (readOnlyZone) RemoveTXT(context.Context, string, string) error {
+	return ottr.Errorf(ottr.EINVALID, "this command only reads: it removes no TXT record")
 }

@@ -299,6 +299,7 @@ func (a *app) logoutCmd() *cobra.Command {
 				return err
 			}
 			a.progress("logged out (%s removed)", p)
+			a.progress("%s", a.whereNext())
 			return nil
 		},
 	}

@@ -244,6 +244,12 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(errb.String(), "router pass") || !strings.Contains(errb.String(), "stopped") {
 		t.Errorf("serve log:\n%s", errb.String())
 	}
+	// A first start on a database that never rotated announces what its
+	// first pass queues before queueing it.
+	if l := errb.String(); !strings.Contains(l, "first start on this database") || !strings.Contains(l, "will_queue=1 assets=web01.example.com") ||
+		strings.Index(l, "first start on this database") > strings.Index(l, "router pass") {
+		t.Errorf("serve does not announce its first pass:\n%s", l)
+	}
 }
 
 // grepLines returns the lines of s that start with prefix.

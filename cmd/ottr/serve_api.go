@@ -46,7 +46,7 @@ func checkListen(addr, cert, key string, insecure bool) error {
 // serveAPI starts the HTTP API on addr ("" = off) and returns its stop
 // function. Plain HTTP is only allowed on loopback unless insecure is set;
 // otherwise a certificate and key are required.
-func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure bool, eng rotationEngine) (func(), error) {
+func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure bool, eng rotationEngine, st serveState) (func(), error) {
 	if addr == "" {
 		return func() {}, nil
 	}
@@ -77,8 +77,12 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 	if ch, err := a.challenges(ctx); err == nil {
 		dns = ch
 	}
-	s := &api.Server{CAs: sortedKeys(c.CertificateAuthorities), Ready: func(ctx context.Context) error { _, err := db.ListSecrets(ctx, "-"); return err }, Users: db, Assets: db, Tokens: tokens, Routes: rt, Limits: c.assetLimits(), DNS: dns, Rotations: eng, RotationStore: db, Audit: db, Trust: db, UsesCredential: a.usesCredential, Logger: a.log, Version: version,
+	s := &api.Server{CAs: sortedKeys(c.CertificateAuthorities), Ready: func(ctx context.Context) error { _, err := db.ListSecrets(ctx, "-"); return err }, Users: db, Assets: db, Tokens: tokens, Routes: rt, Limits: c.assetLimits(), DNS: dns, RotationStore: db, RotationsState: st.rotations(), RotationsMissing: st.missing, Audit: db, Trust: db, UsesCredential: a.usesCredential, Logger: a.log, Version: version,
 		Collectors: []prometheus.Collector{a.rotations(), &metrics.Expiry{Assets: db}}}
+	if eng != nil {
+		// A nil engine in the interface would not be nil to the API.
+		s.Rotations = eng
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "listen %s: %v", addr, err)
