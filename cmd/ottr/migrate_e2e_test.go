@@ -716,8 +716,6 @@ func opensslSerialOf(c *x509.Certificate) string {
 	return s
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
 func writeFile(t *testing.T, p string, b []byte, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(p, b, mode); err != nil {
