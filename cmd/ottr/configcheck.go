@@ -41,7 +41,7 @@ recipes: entries no route uses, are noted.`,
 			for _, d := range c.Devices.Deprecated() {
 				fmt.Fprintln(a.stdout, "note:", d)
 			}
-			tw := newTable(a.stdout)
+			tw := a.table()
 			fmt.Fprintln(tw, "PLATFORM\tDRIVER\tSETTINGS")
 			for _, n := range sortedKeys(c.Devices.Platforms) {
 				p := c.Devices.Platforms[n]
@@ -77,7 +77,8 @@ func (a *app) printCSRProfiles(c *Config) error {
 		return nil
 	}
 	used := map[string]bool{}
-	tw := newTable(a.stdout)
+	// Route keys and subjects are copied into config files: never cut.
+	tw := fullTable(a.stdout)
 	fmt.Fprintln(tw, "ROUTE\tRECIPE\tKEY\tSUBJECT")
 	for _, pn := range rt.PlatformNames() {
 		p := rt.Platforms[pn]
