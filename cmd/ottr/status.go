@@ -120,7 +120,7 @@ func (a *app) status(ctx context.Context) (*statusReport, error) {
 	live := map[string]bool{}
 	var newest []*ottr.Rotation
 	for _, st := range []ottr.State{ottr.StateQueued, ottr.StateRunning} {
-		f := ottr.RotationFilter{State: st, Limit: 1000}
+		f := ottr.RotationFilter{State: st, Limit: 500} // the API's largest page
 		for {
 			page, next, err := rots.FindRotations(ctx, f)
 			if err != nil {
