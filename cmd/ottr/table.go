@@ -41,6 +41,14 @@ func (a *app) table() *table {
 // newTable is a table that fits tableWidth, for output that has no app.
 func newTable(w io.Writer) *table { return &table{w: w, width: tableWidth} }
 
+// cell shortens s to n runes in a table, and leaves it whole with -o wide.
+func (a *app) cell(s string, n int) string {
+	if a.wide() {
+		return s
+	}
+	return truncate(s, n)
+}
+
 // fullTable aligns without fitting, for the few tables whose cells are
 // meant to be copied whole (config keys).
 func fullTable(w io.Writer) *table { return &table{w: w} }
