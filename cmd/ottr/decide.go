@@ -29,6 +29,9 @@ func (a *app) decider(ctx context.Context) (*rotate.Decider, error) {
 	} else if rt, err = a.routeTable(); err != nil {
 		return nil, err
 	}
+	if rt == nil {
+		a.progress("warning: no route table (--routes, or none on the server): every due asset counts as unrouted")
+	}
 	r := &rotate.Router{Routes: rt, Policy: c.policy(), Now: timeNow}
 	return r.Decider(), nil
 }

@@ -145,3 +145,24 @@ func TestAssetListDueIsTheRoutersDue(t *testing.T) {
 		t.Errorf("--due --limit 2 listed:\n%s", out)
 	}
 }
+
+// TestStatusWithoutRoutes: with no route table every due asset is
+// unrouted, and the command says why.
+func TestStatusWithoutRoutes(t *testing.T) {
+	c := newCLI(t)
+	c.ok("asset", "add", "fw01.example.com", "--platform", "panos", "--os", "9.1.0", "--ca", "lets_encrypt")
+	var out, errb strings.Builder
+	if err := run(t.Context(), []string{"--data-dir", c.dataDir, "status", "-o", "json"}, func(string) string { return "" }, nil, &out, &errb); err != nil {
+		t.Fatalf("status: %v %s", err, errb.String())
+	}
+	var rep statusReport
+	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.States[stUnrouted] != 1 || len(rep.Unrouted) != 1 || rep.Unrouted[0].MissingKey != "route table" {
+		t.Errorf("without routes: %+v", rep)
+	}
+	if !strings.Contains(errb.String(), "no route table") {
+		t.Errorf("no warning on stderr: %q", errb.String())
+	}
+}
