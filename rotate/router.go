@@ -81,22 +81,12 @@ func (r *Router) Pass(ctx context.Context, fn func(Candidate) error) (PassStats,
 	scan := ottr.AssetScan{ExpiringBefore: at.Add(r.Policy.MaxLead()), WindowStartsBefore: at.Add(time.Millisecond), Brief: true}
 	err := r.Assets.ScanAssets(ctx, scan, func(a *ottr.Asset) error {
 		st.Examined++
-		k := routeKey{a.HostPlatform, a.OSVersion, a.DeviceModel, a.CertificateAuthority}
-		res, ok := cache[k]
-		if !ok {
-			res = r.lookup(k)
-			cache[k] = res
-		}
-		recipe := ""
-		if res.route != nil {
-			recipe = res.route.Recipe
-		}
-		d := r.Policy.Due(a, recipe, at)
+		res, d := r.decide(a, at, cache)
 		if !d.Due {
 			return nil
 		}
 		st.Due++
-		if l := a.LastRotation; l != nil && l.RetryAfter != nil && at.Before(l.RetryAfter.Time) {
+		if heldBack(a, at) {
 			st.Held++
 			return nil
 		}
@@ -124,6 +114,58 @@ func (r *Router) Pass(ctx context.Context, fn func(Candidate) error) (PassStats,
 	log.Info("router pass done", "examined", st.Examined, "due", st.Due, "held", st.Held, "routed", st.Routed, "unrouted", st.Unrouted, "duration", st.Duration)
 	return st, nil
 }
+
+// decide routes a and decides whether it is due at at, looking each
+// route key up once per cache.
+func (r *Router) decide(a *ottr.Asset, at time.Time, cache map[routeKey]routeResult) (routeResult, ottr.Decision) {
+	k := routeKey{a.HostPlatform, a.OSVersion, a.DeviceModel, a.CertificateAuthority}
+	res, ok := cache[k]
+	if !ok {
+		res = r.lookup(k)
+		cache[k] = res
+	}
+	recipe := ""
+	if res.route != nil {
+		recipe = res.route.Recipe
+	}
+	return res, r.Policy.Due(a, recipe, at)
+}
+
+// Decider gives the router's verdict on assets one at a time, exactly as
+// a pass reaches it, for listings and summaries that must agree with the
+// router. It is not safe for concurrent use.
+type Decider struct {
+	r     *Router
+	at    time.Time
+	cache map[routeKey]routeResult
+}
+
+// Decider returns a Decider at the router's now.
+func (r *Router) Decider() *Decider {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	return &Decider{r: r, at: now(), cache: map[routeKey]routeResult{}}
+}
+
+// Decide says whether a is due and which route serves it; exactly one of
+// the route and the no-route error is set. A due asset whose last rotation
+// failed and whose backoff has not run out is due but Held: a pass leaves
+// it for later.
+func (d *Decider) Decide(a *ottr.Asset) (dec ottr.Decision, route *ottr.Route, noRoute *ottr.NoRouteError, held bool) {
+	res, dec := d.r.decide(a, d.at, d.cache)
+	return dec, res.route, res.noRoute, dec.Due && heldBack(a, d.at)
+}
+
+// heldBack says a's last rotation failed and its backoff runs past at.
+func heldBack(a *ottr.Asset, at time.Time) bool {
+	l := a.LastRotation
+	return l != nil && l.RetryAfter != nil && at.Before(l.RetryAfter.Time)
+}
+
+// At is the instant the Decider decides at.
+func (d *Decider) At() time.Time { return d.at }
 
 func (r *Router) lookup(k routeKey) routeResult {
 	if r.Routes == nil {

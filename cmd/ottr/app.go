@@ -20,9 +20,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 // app holds what every subcommand shares: the process's streams, the
 // global flags, and lazily opened configuration, store and route table.
 type app struct {
@@ -77,7 +74,7 @@ proven through a delegated DNS zone, installed, committed and verified.
 Commands read the config file (--config), OTTR_* environment variables and
 flags, in rising precedence. Without --database they use the embedded SQLite
 database in --data-dir.`,
-		Version:       version,
+		Version:       readBuildInfo().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -86,24 +83,27 @@ database in --data-dir.`,
 	pf.StringVar(&a.dataDir, "data-dir", "", "directory of the embedded SQLite database (config data_dir)")
 	pf.StringVar(&a.database, "database", "", "PostgreSQL DSN postgres://…; empty = SQLite in --data-dir (config database, env OTTR_DATABASE)")
 	pf.StringVar(&a.routesPath, "routes", "", "Ottr route.json (config routes)")
-	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
+	pf.StringVarP(&a.output, "output", "o", "table", "output format: table (fits 120 columns), wide (every column, nothing cut) or json")
 	pf.StringVar(&a.logLevel, "log-level", "", "debug, info, warn or error (config log.level)")
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "no progress output on stderr")
 	pf.StringVar(&a.server, "server", "", "Ottr server URL: asset, rotate, rotations and user commands go through its API (env OTTR_SERVER; default: the server of 'ottr login')")
 	pf.BoolVar(&a.insecure, "insecure", false, "allow sending the password or token over plain http:// to a host other than this machine (certificate checks are not affected)")
 	a.flags = pf
-	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("table", "json"))
+	_ = root.RegisterFlagCompletionFunc("output", fixedCompletion("table", "wide", "json"))
 	_ = root.RegisterFlagCompletionFunc("log-level", fixedCompletion("debug", "info", "warn", "error"))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		if a.output != "table" && a.output != "json" {
-			return usageError{fmt.Errorf("--output %q: want table or json", a.output)}
+		if a.output != "table" && a.output != "wide" && a.output != "json" {
+			return usageError{fmt.Errorf("--output %q: want table, wide or json", a.output)}
 		}
 		a.readOnly = readsOnly(cmd)
 		return nil
 	}
 	root.AddCommand(a.initCmd(), a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.credentialCmd(), a.userCmd(),
 		a.rotateCmd(), a.rotationsCmd(), a.serveCmd(), a.demoCmd(), a.loginCmd(), a.logoutCmd(), a.platformsCmd(), a.trustCmd(), a.configCmd())
+	root.AddCommand(a.statusCmd(), a.versionCmd())
+	root.SetVersionTemplate("{{.Version}}\n")
+	a.registerCompletions(root)
 	return root
 }
 
@@ -167,7 +167,9 @@ var readOnlyCommands = map[string]bool{
 	"ottr route check": true, "ottr route explain": true,
 	"ottr rotations list": true, "ottr rotations show": true,
 	"ottr user list": true, "ottr credential list": true, "ottr trust show": true,
-	"ottr platforms": true,
+	"ottr platforms": true, "ottr status": true, "ottr version": true,
+	// Shell completion asks cobra's hidden commands while the user types.
+	"ottr __complete": true, "ottr __completeNoDesc": true,
 }
 
 func readsOnly(cmd *cobra.Command) bool {

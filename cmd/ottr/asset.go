@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/rotate"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -249,7 +250,7 @@ func (a *app) printAsset(as *ottr.Asset) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	tw := newTable(a.stdout)
+	tw := a.table()
 	for _, k := range keys {
 		v := m[k]
 		switch x := v.(type) {
@@ -269,12 +270,23 @@ func (a *app) assetListCmd() *cobra.Command {
 	var days int
 	var labels []string
 	var limit int
+	var due bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List assets, filtered by any Ottr field (filters are AND-ed)",
+		Long: `List assets, filtered by any Ottr field (filters are AND-ed).
+
+--due lists the assets a router pass calls due now, decided by the router's
+own code: no certificate recorded (never rotated), expired, inside the
+renewal window of the route's, CA's or default rule (router.renew_before,
+a third of the lifetime), or inside the CA's ARI window. Assets held back
+after failures are due too; the router retries them when their backoff
+runs out. --days-until-expiration only compares the recorded expiry and so
+leaves out assets that have none.`,
 		Example: `  ottr asset list --host-platform panos --data-center DC1
+  ottr asset list --due
   ottr asset list --days-until-expiration 30 -o json
-  ottr asset list --label team=netops --limit 50`,
+  ottr asset list --label team=netops --limit 50 -o wide`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("days-until-expiration") {
@@ -297,16 +309,32 @@ func (a *app) assetListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			now := time.Now()
+			var dec *rotate.Decider
+			if due {
+				if dec, err = a.decider(cmd.Context()); err != nil {
+					return err
+				}
+			}
+			now := timeNow()
 			arr := &jsonArray{w: a.stdout}
-			tw := newTable(a.stdout)
+			tw := a.table()
 			if !a.json() {
-				fmt.Fprintln(tw, "SYSTEM_NAME\tPLATFORM\tOS_VERSION\tCA\tEXPIRATION\tDAYS_LEFT\tDATA_CENTER")
+				head := "SYSTEM_NAME\tPLATFORM\tOS_VERSION\tCA\tEXPIRATION\tDAYS_LEFT"
+				if !due || a.wide() { // --due makes room for the reason
+					head += "\tDATA_CENTER"
+				}
+				if a.wide() {
+					head += "\tDEVICE_MODEL\tIP_ADDRESS\tLAST_ROTATION"
+				}
+				if due {
+					head += "\tDUE_REASON"
+				}
+				fmt.Fprintln(tw, head)
 			}
 			n := 0
 			for {
 				f.Limit = 1000
-				if limit > 0 && limit-n < f.Limit {
+				if limit > 0 && !due && limit-n < f.Limit {
 					f.Limit = limit - n
 				}
 				page, next, err := db.FindAssets(cmd.Context(), f)
@@ -314,6 +342,17 @@ func (a *app) assetListCmd() *cobra.Command {
 					return err
 				}
 				for _, as := range page {
+					if limit > 0 && n >= limit {
+						break
+					}
+					reason := ""
+					if dec != nil {
+						d, _, _, _ := dec.Decide(as)
+						if !d.Due {
+							continue
+						}
+						reason = d.Reason
+					}
 					n++
 					if a.json() {
 						if err := arr.add(as); err != nil {
@@ -321,8 +360,22 @@ func (a *app) assetListCmd() *cobra.Command {
 						}
 						continue
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", as.SystemName, as.HostPlatform, as.OSVersion,
-						as.CertificateAuthority, expiry(as.CertificateExpiration), daysLeft(as.CertificateExpiration, now), as.DataCenter)
+					exp := expiry(as.CertificateExpiration)
+					if as.CertificateExpiration != nil && !a.wide() {
+						exp = as.CertificateExpiration.UTC().Format(time.DateOnly) // DAYS_LEFT says the rest
+					}
+					row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", as.SystemName, as.HostPlatform, as.OSVersion,
+						as.CertificateAuthority, exp, daysLeft(as.CertificateExpiration, now))
+					if !due || a.wide() {
+						row += "\t" + as.DataCenter
+					}
+					if a.wide() {
+						row += fmt.Sprintf("\t%s\t%s\t%s", as.DeviceModel, as.IPAddress, lastRotation(as.LastRotation))
+					}
+					if due {
+						row += "\t" + reason
+					}
+					fmt.Fprintln(tw, row)
 				}
 				if next == "" || (limit > 0 && n >= limit) {
 					break
@@ -343,10 +396,25 @@ func (a *app) assetListCmd() *cobra.Command {
 	fs.StringVar(&f.HostPlatform, "host-platform", "", "exact host_platform")
 	fs.StringVar(&f.Origin, "origin", "", "exact origin (API, import, cli, …)")
 	fs.StringVar(&f.CertificateAuthority, "certificate-authority", "", "exact certificate_authority")
-	fs.IntVar(&days, "days-until-expiration", 0, "assets whose certificate expires within this many days (expired included)")
+	fs.IntVar(&days, "days-until-expiration", 0, "assets whose recorded certificate expires within this many days (expired included; assets without one are not listed: see --due)")
+	fs.BoolVar(&due, "due", false, "only the assets the router calls due now (never rotated, expired or inside their renewal window), with the reason")
 	fs.StringArrayVar(&labels, "label", nil, "label key=value (repeatable)")
 	fs.IntVar(&limit, "limit", 0, "at most this many assets (0 = all)")
+	_ = cmd.RegisterFlagCompletionFunc("system-name", a.completeAssets)
+	_ = cmd.RegisterFlagCompletionFunc("host-platform", a.completePlatforms)
 	return cmd
+}
+
+// lastRotation says how the asset's last rotation ended, for -o wide.
+func lastRotation(l *ottr.LastRotation) string {
+	if l == nil {
+		return "-"
+	}
+	s := l.Status + " " + l.Time.Local().Format(time.DateTime)
+	if l.Failures > 1 {
+		s += fmt.Sprintf(" (%d failures in a row)", l.Failures)
+	}
+	return s
 }
 
 func (a *app) assetUpdateCmd() *cobra.Command {

@@ -45,7 +45,7 @@ lack (a CA, a delegate zone): serve starts without them but rotates nothing.`,
 			for _, m := range rotationsMissing(c) {
 				fmt.Fprintln(a.stdout, "note: ottr serve runs no rotation until this is set:", m)
 			}
-			tw := newTable(a.stdout)
+			tw := a.table()
 			fmt.Fprintln(tw, "PLATFORM\tDRIVER\tSETTINGS")
 			for _, n := range sortedKeys(c.Devices.Platforms) {
 				p := c.Devices.Platforms[n]
@@ -81,7 +81,8 @@ func (a *app) printCSRProfiles(c *Config) error {
 		return nil
 	}
 	used := map[string]bool{}
-	tw := newTable(a.stdout)
+	// Route keys and subjects are copied into config files: never cut.
+	tw := fullTable(a.stdout)
 	fmt.Fprintln(tw, "ROUTE\tRECIPE\tKEY\tSUBJECT")
 	for _, pn := range rt.PlatformNames() {
 		p := rt.Platforms[pn]

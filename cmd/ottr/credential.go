@@ -111,7 +111,7 @@ func (a *app) credentialListCmd() *cobra.Command {
 			if a.json() {
 				return writeJSON(a.stdout, out)
 			}
-			tw := newTable(a.stdout)
+			tw := a.table()
 			fmt.Fprintln(tw, "NAME\tKEYS")
 			for _, c := range out {
 				fmt.Fprintf(tw, "%s\t%s\n", c.Name, strings.Join(c.Keys, ", "))

@@ -62,7 +62,7 @@ it ends inside one of dns.zones. Exit status 0 only when every name does.`,
 					return err
 				}
 			} else {
-				tw := newTable(a.stdout)
+				tw := a.table()
 				fmt.Fprintln(tw, "NAME\tOK\tCHAIN\tZONE")
 				for _, r := range results {
 					ok := "yes"

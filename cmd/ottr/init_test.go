@@ -252,7 +252,7 @@ func TestReadOnlyCommandsCreateNothing(t *testing.T) {
 	for _, args := range [][]string{
 		{"config", "check", "--config", cfg},
 		{"dns", "check", "--config", cfg, "fw01.example.com"},
-		{"platforms"},
+		{"platforms"}, {"version"}, {"status"}, {"__complete", "asset", "get", ""},
 	} {
 		runEnv(t, env, "", args...)
 	}

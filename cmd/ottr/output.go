@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ottr-dev/ottr"
@@ -14,13 +13,14 @@ import (
 
 func (a *app) json() bool { return a.output == "json" }
 
+// wide is -o wide: tables show every column, nothing cut.
+func (a *app) wide() bool { return a.output == "wide" }
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
-
-func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
 
 // jsonArray streams a JSON array one element at a time, so listings of any
 // size use constant memory.

@@ -47,11 +47,11 @@ func (a *app) rotationsListCmd() *cobra.Command {
 				}
 				return writeJSON(a.stdout, rs)
 			}
-			tw := newTable(a.stdout)
+			tw := a.table()
 			fmt.Fprintln(tw, "ID\tASSET\tSTATE\tSTEP\tATTEMPTS\tOLD → NEW SERIAL\tCREATED\tERROR")
 			for _, r := range rs {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.SystemName, r.State, r.Step, r.Attempts,
-					serials(r), r.CreatedAt.Local().Format(time.DateTime), truncate(r.Error, 60))
+					serials(r), r.CreatedAt.Local().Format(time.DateTime), a.cell(r.Error, 60))
 			}
 			return tw.Flush()
 		},

@@ -71,7 +71,7 @@ errors, not for unrouted assets.`,
 			}
 			r := &rotate.Router{Assets: db, Routes: rt, Policy: c.policy(), Now: timeNow, Logger: nullLogger()}
 			arr := &jsonArray{w: a.stdout}
-			tw := newTable(a.stdout)
+			tw := a.table()
 			if !a.json() {
 				fmt.Fprintln(tw, "SYSTEM_NAME\tSTATUS\tRECIPE / MISSING ROUTE KEY\tREASON")
 			}

@@ -106,7 +106,7 @@ which is how the first ADMIN is made.`,
 				}
 				return writeJSON(a.stdout, us)
 			}
-			tw := newTable(a.stdout)
+			tw := a.table()
 			fmt.Fprintln(tw, "USERNAME\tROLE\tCREATED")
 			for _, u := range us {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Username, u.Role, u.Created.Local().Format("2006-01-02 15:04"))
