@@ -103,7 +103,7 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 			t.Fatal(err)
 		}
 	}
-	fx.srv = httptest.NewServer((&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, DNS: dns,
+	fx.srv = api.NewCheckedServer(t, (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, DNS: dns,
 		Rotations: &queue{live: map[string]*ottr.Rotation{}}, RotationStore: db, Trust: db, CAs: []string{"lets_encrypt"}, Version: "test"}).Handler())
 	t.Cleanup(fx.srv.Close)
 	return fx

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -71,7 +70,7 @@ func TestRotateEndpoint(t *testing.T) {
 	q := &queue{live: map[string]*ottr.Rotation{}}
 	s := &api.Server{Users: db, Assets: db, Tokens: tk, Routes: rt, Rotations: q,
 		DNS: delegated{"fw01.example.com": true, "fw03.example.com": true}}
-	srv := httptest.NewServer(s.Handler())
+	srv := api.NewCheckedServer(t, s.Handler())
 	defer srv.Close()
 	do := func(path, token string) (int, string, http.Header) {
 		return request(t, srv, "POST", path, "", token)
