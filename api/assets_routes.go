@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -97,6 +98,9 @@ func decodeAssetFields(b []byte) (*ottr.Asset, map[string]json.RawMessage, error
 		case errors.As(err, &te) && te.Field != "":
 			return nil, nil, ottr.Invalid("invalid asset", ottr.Problem{Field: te.Field, Message: fmt.Sprintf("must be a %s, not a %s", jsonKind(te.Type.Kind()), te.Value)})
 		}
+		if p, ok := locateFieldError(b); ok {
+			return nil, nil, ottr.Invalid("invalid asset", p)
+		}
 		return nil, nil, ottr.Errorf(ottr.EINVALID, "request body: want an asset as a JSON object")
 	}
 	if dec.More() {
@@ -116,6 +120,52 @@ func decodeAssetFields(b []byte) (*ottr.Asset, map[string]json.RawMessage, error
 		return nil, nil, ottr.Invalid("invalid asset", probs...)
 	}
 	return &a, fields, nil
+}
+
+// locateFieldError names the field a body's decoding failed on when the
+// decoder did not (a value's own decoder, such as a time's, failing
+// inside an object): each field is decoded alone, and an object's fields
+// one by one, so the problem is given as "last_rotation.time", not as the
+// whole body.
+func locateFieldError(b []byte) (ottr.Problem, bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(b, &fields) != nil {
+		return ottr.Problem{}, false
+	}
+	try := func(v any) error {
+		raw, _ := json.Marshal(v)
+		var a ottr.Asset
+		return json.Unmarshal(raw, &a)
+	}
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		err := try(map[string]json.RawMessage{k: fields[k]})
+		if err == nil {
+			continue
+		}
+		var sub map[string]json.RawMessage
+		if json.Unmarshal(fields[k], &sub) == nil {
+			for _, sk := range slices.Sorted(maps.Keys(sub)) {
+				if serr := try(map[string]any{k: map[string]json.RawMessage{sk: sub[sk]}}); serr != nil {
+					return fieldProblem(k+"."+sk, serr), true
+				}
+			}
+		}
+		return fieldProblem(k, err), true
+	}
+	return ottr.Problem{}, false
+}
+
+// fieldProblem says in plain words what is wrong with one field's value.
+func fieldProblem(field string, err error) ottr.Problem {
+	var fe *ottr.FieldError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &fe):
+		return ottr.Problem{Field: field, Message: fe.Err.Error()}
+	case errors.As(err, &te):
+		return ottr.Problem{Field: field, Message: fmt.Sprintf("must be a %s, not a %s", jsonKind(te.Type.Kind()), te.Value)}
+	}
+	return ottr.Problem{Field: field, Message: err.Error()}
 }
 
 // assetFields are the JSON names an asset has.
@@ -166,7 +216,10 @@ func (s *Server) assetRoutes(api huma.API) {
 			}
 			a.Origin = ottr.OriginAPI
 			a.CertificateExpiration = nil
-			a.RenewalWindow = nil // output only: the CA's, for a certificate the asset has yet to get
+			// Output only (readOnly in the document): what Ottr learns from
+			// rotations, for a certificate the asset has yet to get.
+			a.RenewalWindow, a.LastRotation = nil, nil
+			a.CertificateSerial, a.CertificateIssuer, a.CertificateNotBefore = "", "", nil
 			a.CertificateValidation = true
 			if err := s.Limits.Validate(a, s.Routes); err != nil {
 				return nil, s.problem(ctx, err)
