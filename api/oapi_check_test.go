@@ -26,8 +26,17 @@ import (
 // unrouted requests) are not API operations and are not checked.
 func NewCheckedServer(t testing.TB, h http.Handler) *httptest.Server {
 	t.Helper()
+	srv := httptest.NewServer(CheckedHandler(t, h))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// CheckedHandler is h with every exchange checked as NewCheckedServer
+// does; tests that swap a server's handler swap in a checked one.
+func CheckedHandler(t testing.TB, h http.Handler) http.Handler {
+	t.Helper()
 	v := documentValidator(t, h)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var reqBody []byte
 		if r.Body != nil {
 			// The server bounds bodies itself; the copy only needs what it reads.
@@ -42,9 +51,7 @@ func NewCheckedServer(t testing.TB, h http.Handler) *httptest.Server {
 		if problems := checkExchange(v, req, reqBody, resp); problems != "" {
 			t.Errorf("%s %s (answered %d) disagrees with /openapi.json:\n%s", r.Method, r.URL.RequestURI(), rec.status, problems)
 		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	})
 }
 
 // checkExchange returns what the document says is wrong with one
