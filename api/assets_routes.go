@@ -96,7 +96,7 @@ func decodeAssetFields(b []byte) (*ottr.Asset, map[string]json.RawMessage, error
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return nil, nil, ottr.Errorf(ottr.EINVALID, "request body: JSON syntax error: the body ends early")
 		case errors.As(err, &te) && te.Field != "":
-			return nil, nil, ottr.Invalid("invalid asset", ottr.Problem{Field: te.Field, Message: fmt.Sprintf("must be a %s, not a %s", jsonKind(te.Type.Kind()), te.Value)})
+			return nil, nil, ottr.Invalid("invalid asset", typeProblem(te))
 		}
 		if p, ok := locateFieldError(b); ok {
 			return nil, nil, ottr.Invalid("invalid asset", p)
@@ -163,7 +163,9 @@ func fieldProblem(field string, err error) ottr.Problem {
 	case errors.As(err, &fe):
 		return ottr.Problem{Field: field, Message: fe.Err.Error()}
 	case errors.As(err, &te):
-		return ottr.Problem{Field: field, Message: fmt.Sprintf("must be a %s, not a %s", jsonKind(te.Type.Kind()), te.Value)}
+		p := typeProblem(te)
+		p.Field = field
+		return p
 	}
 	return ottr.Problem{Field: field, Message: err.Error()}
 }
@@ -179,6 +181,22 @@ var assetFields = sync.OnceValue(func() map[string]bool {
 	}
 	return m
 })
+
+// typeProblem says which field has the wrong JSON type, and what it must
+// be, in the client's terms: the field as the client wrote it (not the
+// decoder's path through Asset's own types) and JSON type names.
+func typeProblem(te *json.UnmarshalTypeError) ottr.Problem {
+	field := strings.TrimPrefix(te.Field, "plain.") // ottr.Asset's decoder decodes into a local type named plain
+	want := jsonKind(te.Type.Kind())
+	return ottr.Problem{Field: field, Message: fmt.Sprintf("must be %s %s, not %s %s", article(want), want, article(te.Value), te.Value)}
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
 
 // jsonKind names a Go kind as the JSON type a client must send.
 func jsonKind(k reflect.Kind) string {

@@ -135,3 +135,31 @@ func TestAssetOutputOnlyFields(t *testing.T) {
 		t.Errorf("stored asset: %d %s", code, body)
 	}
 }
+
+// TestAssetFieldErrorsInPlainWords: a value of the wrong type, at any
+// depth, is named by the field the client wrote, with JSON type names.
+func TestAssetFieldErrorsInPlainWords(t *testing.T) {
+	srv, _ := newServer(t)
+	do := func(method, path, body, token string) (int, string) {
+		code, b, _ := request(t, srv, method, path, body, token)
+		return code, b
+	}
+	admin := login(t, do, "admin", "Passw0rd!")
+	base := `"system_name":"fe.example.com","common_name":"fe.example.com","certificate_authority":"lets_encrypt","host_platform":"panos"`
+	for _, c := range []struct{ extra, want string }{
+		{`"renewal_window":5`, `"location":"renewal_window"`},
+		{`"renewal_window":5`, "must be an object, not a number"},
+		{`"renewal_window":{"start":"x"}`, `"location":"renewal_window.start"`},
+		{`"last_rotation":{"failures":"x"}`, `"location":"last_rotation.failures"`},
+		{`"port":"x"`, `"location":"port"`},
+		{`"labels":["a"]`, "must be an object, not an array"},
+		{`"certificate_not_before":"soon"`, `"location":"certificate_not_before"`},
+	} {
+		for _, method := range []string{"POST", "PUT"} {
+			code, body := do(method, "/api/v1/assets", `{`+base+`,`+c.extra+`}`, admin)
+			if code != 400 || !strings.Contains(body, c.want) || strings.Contains(body, "plain") || strings.Contains(body, "JSON object") {
+				t.Errorf("%s %s: %d %s\nwant 400 with %s", method, c.extra, code, body, c.want)
+			}
+		}
+	}
+}
