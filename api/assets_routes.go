@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -95,7 +96,10 @@ func decodeAssetFields(b []byte) (*ottr.Asset, map[string]json.RawMessage, error
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return nil, nil, ottr.Errorf(ottr.EINVALID, "request body: JSON syntax error: the body ends early")
 		case errors.As(err, &te) && te.Field != "":
-			return nil, nil, ottr.Invalid("invalid asset", ottr.Problem{Field: te.Field, Message: fmt.Sprintf("must be a %s, not a %s", jsonKind(te.Type.Kind()), te.Value)})
+			return nil, nil, ottr.Invalid("invalid asset", typeProblem(te))
+		}
+		if p, ok := locateFieldError(b); ok {
+			return nil, nil, ottr.Invalid("invalid asset", p)
 		}
 		return nil, nil, ottr.Errorf(ottr.EINVALID, "request body: want an asset as a JSON object")
 	}
@@ -118,6 +122,54 @@ func decodeAssetFields(b []byte) (*ottr.Asset, map[string]json.RawMessage, error
 	return &a, fields, nil
 }
 
+// locateFieldError names the field a body's decoding failed on when the
+// decoder did not (a value's own decoder, such as a time's, failing
+// inside an object): each field is decoded alone, and an object's fields
+// one by one, so the problem is given as "last_rotation.time", not as the
+// whole body.
+func locateFieldError(b []byte) (ottr.Problem, bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(b, &fields) != nil {
+		return ottr.Problem{}, false
+	}
+	try := func(v any) error {
+		raw, _ := json.Marshal(v)
+		var a ottr.Asset
+		return json.Unmarshal(raw, &a)
+	}
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		err := try(map[string]json.RawMessage{k: fields[k]})
+		if err == nil {
+			continue
+		}
+		var sub map[string]json.RawMessage
+		if json.Unmarshal(fields[k], &sub) == nil {
+			for _, sk := range slices.Sorted(maps.Keys(sub)) {
+				if serr := try(map[string]any{k: map[string]json.RawMessage{sk: sub[sk]}}); serr != nil {
+					return fieldProblem(k+"."+sk, serr), true
+				}
+			}
+		}
+		return fieldProblem(k, err), true
+	}
+	return ottr.Problem{}, false
+}
+
+// fieldProblem says in plain words what is wrong with one field's value.
+func fieldProblem(field string, err error) ottr.Problem {
+	var fe *ottr.FieldError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &fe):
+		return ottr.Problem{Field: field, Message: fe.Err.Error()}
+	case errors.As(err, &te):
+		p := typeProblem(te)
+		p.Field = field
+		return p
+	}
+	return ottr.Problem{Field: field, Message: err.Error()}
+}
+
 // assetFields are the JSON names an asset has.
 var assetFields = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
@@ -129,6 +181,22 @@ var assetFields = sync.OnceValue(func() map[string]bool {
 	}
 	return m
 })
+
+// typeProblem says which field has the wrong JSON type, and what it must
+// be, in the client's terms: the field as the client wrote it (not the
+// decoder's path through Asset's own types) and JSON type names.
+func typeProblem(te *json.UnmarshalTypeError) ottr.Problem {
+	field := strings.TrimPrefix(te.Field, "plain.") // ottr.Asset's decoder decodes into a local type named plain
+	want := jsonKind(te.Type.Kind())
+	return ottr.Problem{Field: field, Message: fmt.Sprintf("must be %s %s, not %s %s", article(want), want, article(te.Value), te.Value)}
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
 
 // jsonKind names a Go kind as the JSON type a client must send.
 func jsonKind(k reflect.Kind) string {
@@ -166,7 +234,10 @@ func (s *Server) assetRoutes(api huma.API) {
 			}
 			a.Origin = ottr.OriginAPI
 			a.CertificateExpiration = nil
-			a.RenewalWindow = nil // output only: the CA's, for a certificate the asset has yet to get
+			// Output only (readOnly in the document): what Ottr learns from
+			// rotations, for a certificate the asset has yet to get.
+			a.RenewalWindow, a.LastRotation = nil, nil
+			a.CertificateSerial, a.CertificateIssuer, a.CertificateNotBefore = "", "", nil
 			a.CertificateValidation = true
 			if err := s.Limits.Validate(a, s.Routes); err != nil {
 				return nil, s.problem(ctx, err)

@@ -23,7 +23,7 @@ func newServer(t *testing.T) (*httptest.Server, *api.Tokens) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer((&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Version: "test"}).Handler())
+	srv := api.NewCheckedServer(t, (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Version: "test"}).Handler())
 	t.Cleanup(srv.Close)
 	return srv, tk
 }

@@ -332,7 +332,7 @@ func wrongShape(key string, schema *huma.Schema, first byte) *huma.ErrorDetail {
 	if schema.Type == got {
 		return nil
 	}
-	return &huma.ErrorDetail{Location: "body." + key, Message: fmt.Sprintf("must be a %s, not an %s", schema.Type, got)}
+	return &huma.ErrorDetail{Location: "body." + key, Message: fmt.Sprintf("must be %s %s, not %s %s", article(schema.Type), schema.Type, article(got), got)}
 }
 
 // tooLong reports a string at i far over its field's maxLength: so far

@@ -42,7 +42,7 @@ func TestCheckBody(t *testing.T) {
 		{"duplicate past 16 keys", `{"labels":{` + manyKeys(40) + `,"k6":"x"}}`, asset, "duplicate"},
 		{"object for a string", `{"username":{"$ne":null}}`, login, "must be a string, not an object"},
 		{"array for a boolean", `{"certificate_validation":[true]}`, asset, "must be a boolean, not an array"},
-		{"array for an object", `{"labels":["a"]}`, asset, "must be a object, not an array"},
+		{"array for an object", `{"labels":["a"]}`, asset, "must be an object, not an array"},
 		{"too many keys", `{"labels":{` + manyKeys(maxBodyKeys+1) + `}}`, asset, "more than 1000 keys"},
 		{"too many elements", `{"a":[` + strings.Repeat("1,", maxBodyElements) + `1]}`, nil, "more than 10000 elements"},
 		{"long key", `{"` + strings.Repeat("k", maxBodyKeyLen+1) + `":1}`, nil, "longer than 256"},

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +32,7 @@ func TestCredentialsFollowTheDevice(t *testing.T) {
 	admin, priv := tokens[ottr.RoleAdmin], tokens[ottr.RolePrivileged]
 	// Platform "panos" logs in with a stored set; "plain" sends nothing.
 	uses := func(a *ottr.Asset) bool { return a.HostPlatform == "panos" || a.Credential != "" }
-	srv := httptest.NewServer((&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Trust: db, UsesCredential: uses, Version: "test"}).Handler())
+	srv := api.NewCheckedServer(t, (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Trust: db, UsesCredential: uses, Version: "test"}).Handler())
 	t.Cleanup(srv.Close)
 	do := func(method, path, body, token string) (int, string) {
 		code, resp, _ := request(t, srv, method, path, body, token)

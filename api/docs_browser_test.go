@@ -126,6 +126,21 @@ func TestDocsPageInChromium(t *testing.T) {
 	if !strings.HasPrefix(result, "200") || !strings.Contains(result, "[]") {
 		t.Errorf("search from the page: %q", result)
 	}
+	// Add an asset with the body the page fills in, untouched: the
+	// document's example, which the API must take.
+	add := `//details[.//span[@class="p" and text()="/api/v1/assets"] and .//span[text()="POST"]]`
+	var added string
+	if err := chromedp.Run(ctx,
+		chromedp.Click(add+`/summary`, chromedp.BySearch),
+		chromedp.Click(add+`//button`, chromedp.BySearch),
+		chromedp.Poll(`[...document.querySelectorAll("#ops details")].find(d => d.querySelector("span.p").textContent === "/api/v1/assets" && d.textContent.includes("POST")).querySelector("pre").textContent !== ""`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.TextContent(add+`//pre`, &added, chromedp.BySearch),
+	); err != nil {
+		t.Fatalf("adding an asset from /docs: %v", err)
+	}
+	if !strings.HasPrefix(added, "201") || !strings.Contains(added, `"fw1.example.com"`) {
+		t.Errorf("POST /api/v1/assets with the page's example: %q", added)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for _, p := range problems {

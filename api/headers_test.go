@@ -3,7 +3,6 @@ package api
 import (
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -14,7 +13,7 @@ import (
 // description, metrics, a 404), and checks the headers that stop
 // framing, MIME sniffing and referrer leaks.
 func TestSecurityHeaders(t *testing.T) {
-	srv := httptest.NewServer((&Server{Version: "test"}).Handler())
+	srv := NewCheckedServer(t, (&Server{Version: "test"}).Handler())
 	t.Cleanup(srv.Close)
 	pages := []string{"/docs", "/docs/"}
 	fs.WalkDir(docsFS, "docs", func(p string, d fs.DirEntry, err error) error {

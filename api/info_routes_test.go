@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -25,7 +24,7 @@ func TestInfoEndpoints(t *testing.T) {
 	ready := error(nil)
 	s := &api.Server{Users: db, Assets: db, Tokens: tk, Routes: rt, CAs: []string{"lets_encrypt", "digicert"},
 		DNS: delegated{"fw01.example.com": true}, Ready: func(context.Context) error { return ready }}
-	srv := httptest.NewServer(s.Handler())
+	srv := api.NewCheckedServer(t, s.Handler())
 	defer srv.Close()
 	dev, _ := tk.Issue(&ottr.User{Username: "dev", Role: ottr.RoleDeveloper})
 	do := func(method, path, body string) (int, string) {

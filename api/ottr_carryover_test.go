@@ -131,7 +131,7 @@ func TestOttrBcryptLongPassword(t *testing.T) {
 
 func newServerWith(t *testing.T, db *store.DB, tk *api.Tokens) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer((&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Version: "test"}).Handler())
+	srv := api.NewCheckedServer(t, (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Version: "test"}).Handler())
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -35,11 +36,14 @@ var callers = []string{"none", "malformed", "forged", "expired", "deleted", "dem
 // every caller a token, an asset "<who>.example.com", a user
 // "victim-<who>" and a live rotation on that asset.
 type rbacFixture struct {
-	srv    *httptest.Server
-	db     *store.DB
-	tokens map[string]string
-	rots   map[string]string
-	dns    delegated
+	srv *httptest.Server
+	// handler is the API's own, without the OpenAPI check srv runs, for
+	// tests that time it.
+	handler http.Handler
+	db      *store.DB
+	tokens  map[string]string
+	rots    map[string]string
+	dns     delegated
 }
 
 func newRBACFixture(t *testing.T) *rbacFixture {
@@ -103,8 +107,9 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 			t.Fatal(err)
 		}
 	}
-	fx.srv = httptest.NewServer((&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, DNS: dns,
-		Rotations: &queue{live: map[string]*ottr.Rotation{}}, RotationStore: db, Trust: db, CAs: []string{"lets_encrypt"}, Version: "test"}).Handler())
+	fx.handler = (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, DNS: dns,
+		Rotations: &queue{live: map[string]*ottr.Rotation{}}, RotationStore: db, Trust: db, CAs: []string{"lets_encrypt"}, Version: "test"}).Handler()
+	fx.srv = api.NewCheckedServer(t, fx.handler)
 	t.Cleanup(fx.srv.Close)
 	return fx
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -71,7 +70,7 @@ func TestRotateEndpoint(t *testing.T) {
 	q := &queue{live: map[string]*ottr.Rotation{}}
 	s := &api.Server{Users: db, Assets: db, Tokens: tk, Routes: rt, Rotations: q,
 		DNS: delegated{"fw01.example.com": true, "fw03.example.com": true}}
-	srv := httptest.NewServer(s.Handler())
+	srv := api.NewCheckedServer(t, s.Handler())
 	defer srv.Close()
 	do := func(path, token string) (int, string, http.Header) {
 		return request(t, srv, "POST", path, "", token)
@@ -85,7 +84,7 @@ func TestRotateEndpoint(t *testing.T) {
 		t.Fatalf("undelegated SAN: %d %s", code, body)
 	}
 	s.DNS = delegated{"fw01.example.com": true, "vpn.example.com": true, "fw03.example.com": true}
-	srv.Config.Handler = s.Handler()
+	srv.Config.Handler = api.CheckedHandler(t, s.Handler())
 	code, body, h := do("/api/v1/certificate/rotate/fw01.example.com", "Bearer "+admin)
 	var out struct {
 		ID     string `json:"id"`
@@ -114,7 +113,7 @@ func TestRotateEndpoint(t *testing.T) {
 		t.Errorf("absent: %d", code)
 	}
 	s.Rotations = nil
-	srv.Config.Handler = s.Handler()
+	srv.Config.Handler = api.CheckedHandler(t, s.Handler())
 	if code, _, _ := do("/api/v1/certificate/rotate/fw01.example.com", "Bearer "+admin); code != 503 {
 		t.Errorf("no engine: %d", code)
 	}

@@ -42,7 +42,7 @@ func (s *Server) rotationRoutes(api huma.API) {
 	sec := []map[string][]string{{"bearer": {}}}
 	errs := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden}
 	huma.Register(api, huma.Operation{OperationID: "list-rotations", Method: http.MethodGet, Path: "/api/v1/rotations",
-		Summary: "List rotations (DEVELOPER)", Tags: []string{"rotations"}, Security: sec, Errors: errs},
+		Summary: "List rotations (DEVELOPER)", Tags: []string{"rotations"}, Security: sec, Errors: append(errs, http.StatusServiceUnavailable)},
 		func(ctx context.Context, in *RotationsInput) (*RotationsOutput, error) {
 			if _, err := s.authorize(ctx, in.Authed, ottr.RoleDeveloper); err != nil {
 				return nil, err
@@ -78,7 +78,7 @@ func (s *Server) rotationRoutes(api huma.API) {
 			return out, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "get-rotation", Method: http.MethodGet, Path: "/api/v1/rotations/{id}",
-		Summary: "A rotation with its log (DEVELOPER)", Tags: []string{"rotations"}, Security: sec, Errors: append(errs, http.StatusNotFound)},
+		Summary: "A rotation with its log (DEVELOPER)", Tags: []string{"rotations"}, Security: sec, Errors: append(errs, http.StatusNotFound, http.StatusServiceUnavailable)},
 		func(ctx context.Context, in *RotationIDInput) (*RotationOutput, error) {
 			if _, err := s.authorize(ctx, in.Authed, ottr.RoleDeveloper); err != nil {
 				return nil, err
@@ -94,7 +94,7 @@ func (s *Server) rotationRoutes(api huma.API) {
 		})
 	huma.Register(api, huma.Operation{OperationID: "cancel-rotation", Method: http.MethodPost, Path: "/api/v1/rotations/{id}/cancel",
 		Summary: "Cancel a queued or running rotation; it stops between steps (PRIVILEGED)", Tags: []string{"rotations"},
-		Security: sec, Errors: append(errs, http.StatusNotFound, http.StatusConflict)},
+		Security: sec, Errors: append(errs, http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable)},
 		func(ctx context.Context, in *RotationIDInput) (*RotationOutput, error) {
 			u, err := s.authorize(ctx, in.Authed, ottr.RolePrivileged)
 			if err != nil {

@@ -3,7 +3,6 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -23,7 +22,7 @@ func TestRotationsEndpoints(t *testing.T) {
 		db.AppendRotationLog(ctx, r.ID, ottr.LogLine{Level: "info", Message: "queued by test"})
 	}
 	tk, _ := api.NewTokens(ctx, api.TokenConfig{Secrets: db, Users: db})
-	srv := httptest.NewServer((&api.Server{Users: db, Assets: db, Tokens: tk, RotationStore: db}).Handler())
+	srv := api.NewCheckedServer(t, (&api.Server{Users: db, Assets: db, Tokens: tk, RotationStore: db}).Handler())
 	defer srv.Close()
 	dev, _ := tk.Issue(&ottr.User{Username: "dev", Role: ottr.RoleDeveloper})
 	ops, _ := tk.Issue(&ottr.User{Username: "ops", Role: ottr.RolePrivileged})

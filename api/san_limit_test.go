@@ -45,7 +45,7 @@ func TestSANLimit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := httptest.NewServer((&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Version: "test",
+		srv := api.NewCheckedServer(t, (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Version: "test",
 			Limits: ottr.AssetLimits{MaxSANs: 3}}).Handler())
 		t.Cleanup(srv.Close)
 		admin := login(t, func(m, p, b, tok string) (int, string) { c, body, _ := request(t, srv, m, p, b, tok); return c, body }, "admin", "Passw0rd!")

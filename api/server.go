@@ -119,6 +119,7 @@ func (s *Server) Handler() http.Handler {
 	api.UseMiddleware(bodyLimits(api))
 	s.routes(api)
 	describeErrors(api.OpenAPI())
+	describeAssets(api.OpenAPI())
 	m := newMetrics(s.Version, s.Collectors...)
 	mux.Handle("GET /metrics", m.handler())
 	mux.Handle("GET /docs", docsHandler())

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +22,7 @@ func TestRenewalWindowIsOutputOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer((&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Version: "test"}).Handler())
+	srv := api.NewCheckedServer(t, (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Version: "test"}).Handler())
 	t.Cleanup(srv.Close)
 	two := func(m, p, b, tok string) (int, string) { c, body, _ := request(t, srv, m, p, b, tok); return c, body }
 	admin := login(t, two, "admin", "Passw0rd!")

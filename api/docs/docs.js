@@ -7,13 +7,18 @@ const el = (tag, attrs = {}, ...kids) => {
   return e;
 };
 
+// A request body to start from: the document's own example where it has
+// one (the API accepts those), else one built from the schema without the
+// readOnly fields, which the API sets itself.
 function example(schema, spec, depth = 0) {
   if (!schema || depth > 4) return null;
-  if (schema.$ref) return example(spec.components.schemas[schema.$ref.split("/").pop()], spec, depth + 1);
   if (schema.examples) return schema.examples[0];
+  if (schema.$ref) return example(spec.components.schemas[schema.$ref.split("/").pop()], spec, depth + 1);
   if (schema.type === "object" || schema.properties) {
     const o = {};
-    for (const [k, v] of Object.entries(schema.properties || {})) o[k] = example(v, spec, depth + 1);
+    for (const [k, v] of Object.entries(schema.properties || {})) {
+      if (!v.readOnly) o[k] = example(v, spec, depth + 1);
+    }
     return o;
   }
   if (schema.type === "array") return [];
