@@ -64,7 +64,7 @@ func TestReadyzSaysWhatRotationsLack(t *testing.T) {
 	tk, _ := api.NewTokens(t.Context(), api.TokenConfig{Secrets: db, Users: db})
 	missing := []string{"certificate_authorities: no CA configured", "dns.zones: no delegate zone configured"}
 	s := &api.Server{Users: db, Assets: db, Tokens: tk, RotationsState: "off", RotationsMissing: missing}
-	srv := httptest.NewServer(s.Handler())
+	srv := api.NewCheckedServer(t, s.Handler())
 	defer srv.Close()
 	code, body, _ := request(t, srv, "GET", "/readyz", "", "")
 	want := `{"status":"ready","rotations":"off","missing":["certificate_authorities: no CA configured","dns.zones: no delegate zone configured"]}`
@@ -72,7 +72,7 @@ func TestReadyzSaysWhatRotationsLack(t *testing.T) {
 		t.Errorf("readyz: %d %s\nwant %s", code, body, want)
 	}
 	s = &api.Server{Users: db, Assets: db, Tokens: tk, RotationsState: "paused"}
-	srv2 := httptest.NewServer(s.Handler())
+	srv2 := api.NewCheckedServer(t, s.Handler())
 	defer srv2.Close()
 	if code, body, _ := request(t, srv2, "GET", "/readyz", "", ""); code != 200 || strings.TrimSpace(body) != `{"status":"ready","rotations":"paused"}` {
 		t.Errorf("readyz paused: %d %s", code, body)
