@@ -403,22 +403,36 @@ func (a *app) assetDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			failed := 0
+			// Each name's failure is printed as it happens; the exit
+			// status is the failures' when they agree (4: none of them
+			// exist), else 1.
+			var failed []error
 			for _, name := range args {
 				before, err := db.GetAsset(cmd.Context(), name)
 				if err == nil {
 					err = db.DeleteAsset(cmd.Context(), name)
 				}
 				if err != nil {
-					failed++
+					switch ottr.ErrorCode(err) {
+					case ottr.EUNAUTHORIZED, ottr.EFORBIDDEN, ottr.EUNAVAILABLE:
+						// Every other name would fail the same way:
+						// said once, with its own exit status.
+						return err
+					}
+					failed = append(failed, err)
 					printError(a.stderr, err)
 					continue
 				}
 				a.audit(cmd.Context(), db, "asset.delete", "asset/"+name, before, nil)
 				a.progress("deleted %s", name)
 			}
-			if failed > 0 {
-				return errSilent
+			for _, err := range failed {
+				if exitCode(err) != exitCode(failed[0]) {
+					return errSilent
+				}
+			}
+			if len(failed) > 0 {
+				return printed{failed[0]}
 			}
 			return nil
 		},
