@@ -122,7 +122,6 @@ func TestExitStatus(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args
 			out, stderr, err := tc.run("", args...)
-			t.Logf("STDERR %s", stderr)
 			if got := exitCode(err); got != tc.status {
 				t.Errorf("ottr %s: exit status %d, want %d\n%s", strings.Join(args, " "), got, tc.status, stderr)
 			}
