@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"strings"
 )
 
 // ErrNoCertificate is returned by ParseChain for input without a
@@ -73,4 +74,23 @@ func ParseCSR(b []byte) (*x509.CertificateRequest, error) {
 			return x509.ParseCertificateRequest(block.Bytes)
 		}
 	}
+}
+
+// DescribeX509Error says in a few words why certificate or key bytes did
+// not parse. crypto/x509 passes on encoding/asn1's structure dumps ("tags
+// don't match (16 vs {class:1 tag:7 …}) {optional:false …}"), which tell
+// whoever gave the file nothing.
+func DescribeX509Error(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "truncated"):
+		return "it is cut short"
+	case strings.Contains(msg, "asn1:"), strings.Contains(msg, "malformed"):
+		return "its DER encoding is damaged or of another kind of object"
+	case strings.Contains(msg, "trailing data"):
+		return "it has extra bytes after the object"
+	case strings.Contains(msg, "unsupported") || strings.Contains(msg, "unknown"):
+		return strings.TrimPrefix(msg, "x509: ")
+	}
+	return "it does not parse"
 }

@@ -95,7 +95,7 @@ func TestExitStatus(t *testing.T) {
 		{"done through a server", remote, []string{"asset", "get", "fw02.example.com"}, 0, nil, "fw02.example.com"},
 
 		{"invalid input names the field", local.run, []string{"asset", "add", "sw01.example.com", "--platform", "cisco", "--ca", "lets_encrypt"}, 1, []string{"host_platform"}, ""},
-		{"conflict", local.run, []string{"asset", "add", "fw01.example.com", "--platform", "panos", "--os", "9.1.0", "--model", "PA-XXXX", "--ca", "lets_encrypt"}, 1, []string{"fw01.example.com"}, ""},
+		{"conflict", local.run, []string{"asset", "add", "fw01.example.com", "--platform", "panos", "--os", "9.1.0", "--model", "PA-XXXX", "--ca", "lets_encrypt"}, 1, []string{"fw01.example.com", "Change it with ottr asset update"}, ""},
 
 		{"missing argument", local.run, []string{"asset", "get"}, 2, []string{"missing SYSTEM_NAME", "usage: ottr asset get SYSTEM_NAME", "Run 'ottr asset get --help'"}, ""},
 		{"missing argument through a server", remote, []string{"asset", "get"}, 2, []string{"missing SYSTEM_NAME"}, ""},
@@ -108,16 +108,16 @@ func TestExitStatus(t *testing.T) {
 		{"configuration problems", local.run, []string{"--config", badConfig, "config", "check"}, 2, []string{"router.intervall"}, ""},
 
 		{"not logged in", remote, []string{"--server", "http://127.0.0.1:9", "asset", "list"}, 3, []string{"ottr login --server http://127.0.0.1:9"}, ""},
-		{"role too low to add", remote, []string{"asset", "add", "fw03.example.com", "--platform", "panos", "--os", "9.1.0", "--model", "PA-XXXX", "--ca", "lets_encrypt"}, 3, []string{"PRIVILEGED"}, ""},
+		{"role too low to add", remote, []string{"asset", "add", "fw03.example.com", "--platform", "panos", "--os", "9.1.0", "--model", "PA-XXXX", "--ca", "lets_encrypt"}, 3, []string{"PRIVILEGED", "Ask an ADMIN"}, ""},
 		{"role too low to delete", remote, []string{"asset", "delete", "fw02.example.com"}, 3, []string{"PRIVILEGED"}, ""},
 		// Said once, not once per name.
-		{"role too low to delete several", remote, []string{"asset", "delete", "fw02.example.com", "fw02.example.com"}, 3, []string{"PRIVILEGED"}, ""},
+		{"role too low to delete several", remote, []string{"asset", "delete", "fw02.example.com", "fw02.example.com"}, 3, []string{"PRIVILEGED", "Ask an ADMIN"}, ""},
 
-		{"no such asset", local.run, []string{"asset", "get", "nope.example.com"}, 4, []string{`"nope.example.com" not found`}, ""},
+		{"no such asset", local.run, []string{"asset", "get", "nope.example.com"}, 4, []string{`"nope.example.com" not found`, "ottr asset list shows"}, ""},
 		{"no such asset through a server", remote, []string{"asset", "get", "nope.example.com"}, 4, []string{"not found"}, ""},
 		{"none of the assets to delete exist", local.run, []string{"asset", "delete", "nope1.example.com", "nope2.example.com"}, 4, []string{"nope1.example.com", "nope2.example.com"}, ""},
 
-		{"server unreachable", withToken, []string{"--server", "http://127.0.0.1:1", "asset", "list"}, 5, []string{"connection refused"}, ""},
+		{"server unreachable", withToken, []string{"--server", "http://127.0.0.1:1", "asset", "list"}, 5, []string{"connection refused", "try again"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args

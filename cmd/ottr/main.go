@@ -92,14 +92,18 @@ func exitCode(err error) int {
 	return exitFailed
 }
 
-func printError(w io.Writer, err error) { printErrorFor(w, err, "ottr") }
+func printError(w io.Writer, err error) { printErrorFor(w, err, "") }
 
-// printErrorFor prints err once, for humans; a wrong command line is
-// followed by where its usage is explained (command is the command path,
-// "ottr asset get").
+// printErrorFor prints err once, for humans, with what to do about it: a
+// wrong command line is followed by where its usage is explained (command
+// is the command path, "ottr asset get"). printError, for one of several
+// failures a command reports itself, leaves the advice out.
 func printErrorFor(w io.Writer, err error, command string) {
 	var u usageError
 	if errors.As(err, &u) {
+		if command == "" {
+			command = "ottr"
+		}
 		fmt.Fprintf(w, "ottr: %v\nRun '%s --help' for usage.\n", u.error, command)
 		return
 	}
@@ -119,7 +123,42 @@ func printErrorFor(w io.Writer, err error, command string) {
 				fmt.Fprintf(w, "  %s\n", p)
 			}
 		}
+		if hint := advice(err); hint != "" && command != "" {
+			fmt.Fprintln(w, hint)
+		}
 		return
 	}
 	fmt.Fprintf(w, "ottr: %v\n", err)
+}
+
+// advice says what to do about an error of a kind whose messages (the
+// store's, the server's) say only what went wrong.
+func advice(err error) string {
+	msg := ottr.ErrorMessage(err)
+	kind, _, _ := strings.Cut(msg, " ")
+	switch ottr.ErrorCode(err) {
+	case ottr.EFORBIDDEN:
+		return "Ask an ADMIN for a role that allows it, or log in as a user who has one (ottr login)."
+	case ottr.ENOTFOUND:
+		switch kind {
+		case "asset":
+			return "ottr asset list shows the assets there are."
+		case "rotation":
+			return "ottr rotations list shows the rotations there are."
+		case "user":
+			return "ottr user list shows the users there are."
+		}
+	case ottr.ECONFLICT:
+		switch {
+		case kind == "asset" && strings.HasSuffix(msg, "already exists"):
+			return "Change it with ottr asset update, or delete it first."
+		case kind == "user" && strings.HasSuffix(msg, "already exists"):
+			return "Choose another name, or delete that user first."
+		}
+	case ottr.EUNAVAILABLE:
+		if !strings.Contains(msg, "try again") {
+			return "This may pass: try again once what is named above answers (is it running, and reachable from here?)."
+		}
+	}
+	return ""
 }
