@@ -60,6 +60,8 @@ func TestExitStatus(t *testing.T) {
 	local.ok("asset", "add", "fw01.example.com", "--platform", "panos", "--os", "9.1.0", "--model", "PA-XXXX", "--ca", "lets_encrypt")
 	badConfig := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(badConfig, []byte("router:\n  intervall: 5m\n"), 0o600)
+	emptyFile := filepath.Join(t.TempDir(), "route.json")
+	os.WriteFile(emptyFile, nil, 0o600)
 
 	url := startServer(t)
 	home := t.TempDir()
@@ -97,6 +99,11 @@ func TestExitStatus(t *testing.T) {
 		{"invalid input names the field", local.run, []string{"asset", "add", "sw01.example.com", "--platform", "cisco", "--ca", "lets_encrypt"}, 1, []string{"host_platform"}, ""},
 		{"conflict", local.run, []string{"asset", "add", "fw01.example.com", "--platform", "panos", "--os", "9.1.0", "--model", "PA-XXXX", "--ca", "lets_encrypt"}, 1, []string{"fw01.example.com", "Change it with ottr asset update"}, ""},
 
+		{"a file that does not parse", local.run, []string{"route", "check", emptyFile}, 1, []string{"the document is empty"}, ""},
+		{"a configuration that does not load", local.run, []string{"--config", badConfig, "asset", "list"}, 1, []string{"router.intervall: unknown key"}, ""},
+		// A failed rotation (1) is TestRotateCommand's.
+
+		{"a command group alone shows its help", local.run, []string{"asset"}, 0, nil, "Available Commands:"},
 		{"missing argument", local.run, []string{"asset", "get"}, 2, []string{"missing SYSTEM_NAME", "usage: ottr asset get SYSTEM_NAME", "Run 'ottr asset get --help'"}, ""},
 		{"missing argument through a server", remote, []string{"asset", "get"}, 2, []string{"missing SYSTEM_NAME"}, ""},
 		{"missing argument of delete", local.run, []string{"asset", "delete"}, 2, []string{"missing SYSTEM_NAME"}, ""},
