@@ -33,26 +33,46 @@ func configDecodeError(path string, data []byte, err error) error {
 	_ = yaml.Unmarshal(data, &root)
 	probs := make([]ottr.Problem, 0, len(errs))
 	for _, e := range errs {
-		probs = append(probs, configTypeProblem(&root, path, e))
+		probs = append(probs, yamlTypeProblem(&root, reflect.TypeFor[Config](), path+" ", e))
 	}
 	return ottr.Invalid(fmt.Sprintf("config %s has %d problem(s)", path, len(probs)), probs...)
+}
+
+// nodeDecodeError is configDecodeError for a block decoded on its own
+// into v (a DNS provider's settings): problems are under key paths within
+// the block.
+func nodeDecodeError(n *yaml.Node, v any, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return ottr.Invalid("", ottr.Problem{Message: strings.TrimPrefix(err.Error(), "yaml: ")})
+	}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	probs := make([]ottr.Problem, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		probs = append(probs, yamlTypeProblem(n, t, "", e))
+	}
+	return ottr.Invalid(fmt.Sprintf("%d problem(s)", len(probs)), probs...)
 }
 
 var (
 	yamlLine    = regexp.MustCompile(`^line (\d+): (.*)$`)
 	yamlUnknown = regexp.MustCompile("^field (\\S+) not found in type \\S+$")
-	yamlType    = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `(.*)`)? into \\S+$")
+	yamlType    = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `(.*)`)? into .+$")
 )
 
-// configTypeProblem explains one of yaml's "line N: ..." type errors at
-// the key path written on line N.
-func configTypeProblem(root *yaml.Node, path, e string) ottr.Problem {
+// yamlTypeProblem explains one of yaml's "line N: ..." type errors at
+// the key path written on line N of root, a document decoded into rootType;
+// file prefixes the line number.
+func yamlTypeProblem(root *yaml.Node, rootType reflect.Type, file, e string) ottr.Problem {
 	m := yamlLine.FindStringSubmatch(e)
 	if m == nil {
-		return ottr.Problem{Field: path, Message: e}
+		return ottr.Problem{Field: strings.TrimSpace(file), Message: e}
 	}
 	line, _ := strconv.Atoi(m[1])
-	where := path + " line " + m[1]
+	where := file + "line " + m[1]
 	keys := keyPathAt(root, line, "")
 	if u := yamlUnknown.FindStringSubmatch(m[2]); u != nil {
 		parent := keys
@@ -61,7 +81,7 @@ func configTypeProblem(root *yaml.Node, path, e string) ottr.Problem {
 		}
 		field := strings.Join(append(append([]string{}, parent...), u[1]), ".")
 		msg := "unknown key (" + where + ")"
-		if known := configKeys(parent); len(known) > 0 {
+		if known := yamlKeys(rootType, parent); len(known) > 0 {
 			msg += "; the keys here are " + strings.Join(known, ", ")
 		}
 		return ottr.Problem{Field: field, Message: msg}
@@ -78,7 +98,7 @@ func configTypeProblem(root *yaml.Node, path, e string) ottr.Problem {
 			}
 		}
 		want := "a value of another kind"
-		if ft, ok := configType(keys); ok {
+		if ft, ok := typeAt(rootType, keys); ok {
 			want = describeKind(ft)
 		}
 		return ottr.Problem{Field: strings.Join(keys, "."), Message: fmt.Sprintf("want %s, found %s (%s)", want, found, where)}
@@ -117,10 +137,9 @@ func keyPathAt(n *yaml.Node, line int, tag string) []string {
 	return best
 }
 
-// configType is the Go type of the Config field at a key path; map keys
-// (CA and recipe names) step into the map's values.
-func configType(keys []string) (reflect.Type, bool) {
-	t := reflect.TypeOf(Config{})
+// typeAt is the Go type of the field of t at a key path; map keys (CA
+// and recipe names) step into the map's values.
+func typeAt(t reflect.Type, keys []string) (reflect.Type, bool) {
 	for _, k := range keys {
 		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
 			t = t.Elem()
@@ -157,9 +176,9 @@ func fieldByYAML(t reflect.Type, key string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-// configKeys are the keys a mapping at path accepts, when it is a struct.
-func configKeys(path []string) []string {
-	t, ok := configType(path)
+// yamlKeys are the keys a mapping at path accepts, when it is a struct.
+func yamlKeys(root reflect.Type, path []string) []string {
+	t, ok := typeAt(root, path)
 	if !ok || t.Kind() != reflect.Struct {
 		return nil
 	}

@@ -23,6 +23,10 @@ func TestConfigDecodeErrorsNameKeys(t *testing.T) {
 		{"list for a string", "listen: [1, 2]\n", []string{"listen: want a string, found a list (F line 1)"}},
 		{"number for a section", "router: 3\n", []string{"router: want a mapping of keys, found 3 (F line 1)"}},
 		{"inside a named CA", "certificate_authorities:\n  le:\n    directroy: x\n", []string{"certificate_authorities.le.directroy: unknown key (F line 3)"}},
+		{"inside a DNS provider", "dns:\n  zones: [acme.example.net]\n  providers:\n    acme.example.net:\n      type: rfc2136\n      server: [1]\n",
+			[]string{"dns.providers.acme.example.net.server: want a string, found a list (line 6)"}},
+		{"scalar for a DNS provider", "dns:\n  providers:\n    acme.example.net: 5\n",
+			[]string{"dns.providers.acme.example.net: want a mapping of keys, found 5 (F line 3)"}},
 		{"bad duration", "router:\n  interval: abc\n", []string{`router.interval: "abc" is not a duration`}},
 		{"YAML syntax", "a: b: c\n", []string{"F: not valid YAML: mapping values are not allowed in this context (check the indentation"}},
 	} {
