@@ -132,7 +132,7 @@ func (a *app) readCSR(path string) (*x509.CertificateRequest, error) {
 		if blk != nil {
 			return nil, ottr.Errorf(ottr.EINVALID, "--csr %s: the CERTIFICATE REQUEST block does not hold a valid request (%s); generate the CSR again and give the whole file", path, ottr.DescribeX509Error(err))
 		}
-		return nil, ottr.Errorf(ottr.EINVALID, "--csr %s: not a PEM certificate request (-----BEGIN CERTIFICATE REQUEST-----) nor a DER one; give the CSR file the device generated", path)
+		return nil, ottr.Errorf(ottr.EINVALID, "--csr %s: not a certificate request, in PEM (-----BEGIN CERTIFICATE REQUEST-----) or DER; give the CSR file the device generated", path)
 	}
 	return csr, nil
 }

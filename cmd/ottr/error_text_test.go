@@ -36,7 +36,7 @@ func TestBadFilesAreDescribedForHumans(t *testing.T) {
 			"subject_alternative_name: found a JSON string where a list belongs"},
 		{"asset of the wrong kind", []string{"asset", "add", "-f", file("a2.json", `[{"system_name": "a.example.com"}]`)}, "found a JSON array where an object belongs"},
 		{"misspelt asset field", []string{"asset", "add", "-f", file("a3.json", `{"system_name": "a.example.com", "comon_name": "a.example.com"}`)}, "comon_name: is not an asset field"},
-		{"CSR that is not one", []string{"acme", "issue", "--ca", "lets_encrypt", "--csr", file("g.csr", "garbage\n")}, "not a PEM certificate request"},
+		{"CSR that is not one", []string{"acme", "issue", "--ca", "lets_encrypt", "--csr", file("g.csr", "garbage\n")}, "not a certificate request, in PEM"},
 		{"CSR cut short", []string{"acme", "issue", "--ca", "lets_encrypt", "--csr", file("short.csr",
 			"-----BEGIN CERTIFICATE REQUEST-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END CERTIFICATE REQUEST-----\n")}, "it is cut short"},
 	} {
