@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -39,7 +40,7 @@ func ParseChain(b []byte) ([]*x509.Certificate, error) {
 		}
 		c, err := x509.ParseCertificate(blk.Bytes)
 		if err != nil {
-			return nil, err
+			return nil, &x509Error{what: fmt.Sprintf("certificate %d of the PEM", len(out)+1), err: err}
 		}
 		out = append(out, c)
 	}
@@ -71,7 +72,11 @@ func ParseCSR(b []byte) (*x509.CertificateRequest, error) {
 			return nil, ErrNoCSR
 		}
 		if block.Type == "CERTIFICATE REQUEST" {
-			return x509.ParseCertificateRequest(block.Bytes)
+			csr, err := x509.ParseCertificateRequest(block.Bytes)
+			if err != nil {
+				return nil, &x509Error{what: "the CERTIFICATE REQUEST", err: err}
+			}
+			return csr, nil
 		}
 	}
 }
@@ -94,3 +99,13 @@ func DescribeX509Error(err error) string {
 	}
 	return "it does not parse"
 }
+
+// x509Error is a certificate or request that does not parse, described
+// without x509's ASN.1 dump; the cause stays reachable with errors.As.
+type x509Error struct {
+	what string
+	err  error
+}
+
+func (e *x509Error) Error() string { return e.what + " does not parse: " + DescribeX509Error(e.err) }
+func (e *x509Error) Unwrap() error { return e.err }
