@@ -112,6 +112,8 @@ func TestExitStatus(t *testing.T) {
 		{"unknown command", local.run, []string{"rotat"}, 2, []string{`unknown command "rotat" for "ottr"`, "did you mean rotate"}, ""},
 		{"unknown subcommand", local.run, []string{"asset", "lst"}, 2, []string{`unknown command "lst" for "ottr asset"`, "did you mean", "Run 'ottr asset --help'"}, ""},
 		{"unknown flag", local.run, []string{"asset", "list", "--bogus"}, 2, []string{"unknown flag: --bogus"}, ""},
+		{"flag value of the wrong kind", local.run, []string{"asset", "list", "--days-until-expiration", "x"}, 2, []string{`--days-until-expiration "x": want a whole number`}, ""},
+		{"duration flag without a unit", local.run, []string{"rotate", "fw01.example.com", "--timeout", "5"}, 2, []string{`--timeout "5": want a duration`}, ""},
 		{"configuration problems", local.run, []string{"--config", badConfig, "config", "check"}, 2, []string{"router.intervall"}, ""},
 
 		{"not logged in", remote, []string{"--server", "http://127.0.0.1:9", "asset", "list"}, 3, []string{"ottr login --server http://127.0.0.1:9"}, ""},
@@ -135,6 +137,11 @@ func TestExitStatus(t *testing.T) {
 			for _, w := range tc.stderr {
 				if n := strings.Count(stderr, w); n != 1 {
 					t.Errorf("ottr %s: stderr says %q %d times, want once:\n%s", strings.Join(args, " "), w, n, stderr)
+				}
+			}
+			for _, leak := range []string{"strconv", "Go value", "main.", "arg(s)"} {
+				if strings.Contains(stderr, leak) {
+					t.Errorf("ottr %s: stderr shows %q:\n%s", strings.Join(args, " "), leak, stderr)
 				}
 			}
 			if tc.status != 0 && !strings.HasPrefix(stderr, "ottr: ") {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,9 @@ import (
 // plain errors (exit status 1), and answers an unknown subcommand of a
 // command group ("ottr asset bogus") with help and status 0.
 func strictArgs(c *cobra.Command) {
+	if !c.HasParent() {
+		c.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{flagError(cmd, err)} })
+	}
 	for _, sub := range c.Commands() {
 		strictArgs(sub)
 	}
@@ -89,4 +93,29 @@ func requiredArgs(use string) []string {
 		flagValue = false
 	}
 	return req
+}
+
+var badFlagValue = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?--([\w-]+)" flag: `)
+
+// flagError says what a flag's value should be, where pflag passes on
+// strconv's or time's text ("strconv.ParseInt: parsing \"x\": invalid
+// syntax").
+func flagError(cmd *cobra.Command, err error) error {
+	m := badFlagValue.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	f := cmd.Flags().Lookup(m[2])
+	if f == nil {
+		return err
+	}
+	want := map[string]string{
+		"int": "a whole number", "int32": "a whole number", "int64": "a whole number", "uint": "a whole number",
+		"float32": "a number", "float64": "a number", "bool": "true or false",
+		"duration": "a duration such as 90s, 5m or 1h",
+	}[f.Value.Type()]
+	if want == "" {
+		return err
+	}
+	return fmt.Errorf("--%s %q: want %s", m[2], m[1], want)
 }
