@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -178,6 +179,12 @@ func (a *Asset) UnmarshalJSON(b []byte) error {
 		CertificateValidation json.RawMessage `json:"certificate_validation"`
 	}{plain: (*plain)(a)}
 	if err := json.Unmarshal(b, &aux); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			// The path goes through the embedded alias; callers name
+			// the JSON field.
+			te.Field = strings.TrimPrefix(te.Field, "plain.")
+		}
 		return err
 	}
 	a.CertificateExpiration = nil

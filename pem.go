@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"strings"
 )
 
 // ErrNoCertificate is returned by ParseChain for input without a
@@ -38,7 +40,7 @@ func ParseChain(b []byte) ([]*x509.Certificate, error) {
 		}
 		c, err := x509.ParseCertificate(blk.Bytes)
 		if err != nil {
-			return nil, err
+			return nil, &x509Error{what: fmt.Sprintf("certificate %d of the PEM", len(out)+1), err: err}
 		}
 		out = append(out, c)
 	}
@@ -70,7 +72,40 @@ func ParseCSR(b []byte) (*x509.CertificateRequest, error) {
 			return nil, ErrNoCSR
 		}
 		if block.Type == "CERTIFICATE REQUEST" {
-			return x509.ParseCertificateRequest(block.Bytes)
+			csr, err := x509.ParseCertificateRequest(block.Bytes)
+			if err != nil {
+				return nil, &x509Error{what: "the CERTIFICATE REQUEST", err: err}
+			}
+			return csr, nil
 		}
 	}
 }
+
+// DescribeX509Error says in a few words why certificate or key bytes did
+// not parse. crypto/x509 passes on encoding/asn1's structure dumps ("tags
+// don't match (16 vs {class:1 tag:7 …}) {optional:false …}"), which tell
+// whoever gave the file nothing.
+func DescribeX509Error(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "truncated"):
+		return "it is cut short"
+	case strings.Contains(msg, "asn1:"), strings.Contains(msg, "malformed"):
+		return "its DER encoding is damaged or of another kind of object"
+	case strings.Contains(msg, "trailing data"):
+		return "it has extra bytes after the object"
+	case strings.Contains(msg, "unsupported") || strings.Contains(msg, "unknown"):
+		return strings.TrimPrefix(msg, "x509: ")
+	}
+	return "it does not parse"
+}
+
+// x509Error is a certificate or request that does not parse, described
+// without x509's ASN.1 dump; the cause stays reachable with errors.As.
+type x509Error struct {
+	what string
+	err  error
+}
+
+func (e *x509Error) Error() string { return e.what + " does not parse: " + DescribeX509Error(e.err) }
+func (e *x509Error) Unwrap() error { return e.err }

@@ -26,4 +26,13 @@ func TestChainPEM(t *testing.T) {
 	if _, err := ottr.ParseChain(bad); err == nil || errors.Is(err, ottr.ErrNoCertificate) {
 		t.Errorf("broken certificate: %v", err)
 	}
+	// Said in words, without encoding/asn1's structure dump.
+	broken := append(ottr.EncodeChain(chain[:1]), bad...)
+	if _, err := ottr.ParseChain(broken); err == nil || err.Error() != "certificate 2 of the PEM does not parse: its DER encoding is damaged or of another kind of object" {
+		t.Errorf("broken second certificate: %v", err)
+	}
+	cut := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw[:len(csr.Raw)/2]})
+	if _, err := ottr.ParseCSR(cut); err == nil || err.Error() != "the CERTIFICATE REQUEST does not parse: it is cut short" {
+		t.Errorf("CSR cut short: %v", err)
+	}
 }

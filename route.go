@@ -79,7 +79,7 @@ func ParseRouteTable(r io.Reader) (*RouteTable, error) {
 	}
 	var top map[string]json.RawMessage
 	if err := strictUnmarshal(data, &top); err != nil {
-		return nil, Invalid("route table is not valid JSON", Problem{Field: "$", Message: jsonErr(data, err)})
+		return nil, Invalid("route table is not valid JSON", Problem{Field: "$", Message: DescribeJSONError(data, err)})
 	}
 	if top == nil {
 		return nil, Invalid("route table", Problem{Field: "$", Message: "want a JSON object, got null"})
@@ -394,38 +394,11 @@ func strictUnmarshal(data []byte, v any) error {
 		return err
 	}
 	if dec.More() {
-		return fmt.Errorf("unexpected data after the top-level value at offset %d", dec.InputOffset())
+		line, col := lineCol(data, dec.InputOffset()+1)
+		return fmt.Errorf("line %d, column %d: more after the end of the document; one JSON value is wanted", line, col)
 	}
 	return nil
 }
 
-// jsonErr describes a syntax error with its line and column.
-func jsonErr(data []byte, err error) string {
-	var off int64 = -1
-	switch e := err.(type) {
-	case *json.SyntaxError:
-		off = e.Offset
-	case *json.UnmarshalTypeError:
-		return typeErr(err)
-	}
-	if off < 0 {
-		return err.Error()
-	}
-	line, col := 1, 1
-	for i := 0; i < int(off) && i < len(data); i++ {
-		if data[i] == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
-	return fmt.Sprintf("line %d, column %d: %v", line, col, err)
-}
-
-func typeErr(err error) string {
-	if e, ok := err.(*json.UnmarshalTypeError); ok {
-		return fmt.Sprintf("found a JSON %s where a %s belongs", e.Value, e.Type)
-	}
-	return err.Error()
-}
+// typeErr says what kind of JSON a key wants, not which Go type.
+func typeErr(err error) string { return DescribeJSONError(nil, err) }

@@ -131,21 +131,9 @@ func (is *Issuer) Issue(ctx context.Context, req ottr.IssueRequest) ([]*x509.Cer
 	}
 	// Every name must be delegated before anything is ordered, so a
 	// missing CNAME costs no order and no rate limit.
-	var dels []ottr.Delegation
-	var probs []ottr.Problem
-	for _, n := range ottr.CSRNames(req.CSR) {
-		d, err := is.DNS.Delegate(ctx, n)
-		if err != nil {
-			if ottr.ErrorCode(err) != ottr.EINVALID {
-				return nil, err
-			}
-			probs = append(probs, ottr.Problem{Field: n, Message: ottr.ErrorMessage(err)})
-			continue
-		}
-		dels = append(dels, d)
-	}
-	if len(probs) > 0 {
-		return nil, ottr.Invalid("DNS-01 delegation is missing", probs...)
+	dels, err := ottr.CheckDelegations(ctx, is.DNS, ottr.CSRNames(req.CSR))
+	if err != nil {
+		return nil, err
 	}
 
 	ctx, box := withRetryAfterBox(ctx)

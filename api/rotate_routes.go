@@ -58,13 +58,11 @@ func (s *Server) rotateRoutes(api huma.API) {
 				}
 			}
 			if s.DNS != nil {
-				for _, n := range a.Names() {
-					if _, err := s.DNS.Delegate(ctx, n); err != nil {
-						if ottr.ErrorCode(err) != ottr.EINVALID {
-							return nil, s.problem(ctx, err)
-						}
-						probs = append(probs, ottr.Problem{Field: n, Message: ottr.ErrorMessage(err)})
+				if _, err := ottr.CheckDelegations(ctx, s.DNS, a.Names()); err != nil {
+					if ottr.ErrorCode(err) != ottr.EINVALID {
+						return nil, s.problem(ctx, err)
 					}
+					probs = append(probs, ottr.ErrorProblems(err)...)
 				}
 			}
 			if len(probs) > 0 {

@@ -80,8 +80,8 @@ func TestRotateEndpoint(t *testing.T) {
 
 	// vpn.example.com is not delegated yet: say so, queue nothing.
 	code, body, _ := do("/api/v1/certificate/rotate/fw01.example.com", "Bearer "+admin)
-	if code != 400 || !strings.Contains(body, "vpn.example.com") || len(q.live) != 0 {
-		t.Fatalf("undelegated SAN: %d %s", code, body)
+	if code != 400 || !strings.Contains(body, `{"message":"_acme-challenge.vpn.example.com has no CNAME","location":"vpn.example.com"}`) || len(q.live) != 0 {
+		t.Fatalf("undelegated SAN (named once, as the problem's location): %d %s", code, body)
 	}
 	s.DNS = delegated{"fw01.example.com": true, "vpn.example.com": true, "fw03.example.com": true}
 	srv.Config.Handler = api.CheckedHandler(t, s.Handler())

@@ -284,9 +284,18 @@ func jsonAsset(raw []byte) (*ottr.Asset, error) {
 	if err := json.Unmarshal(raw, a); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return nil, fmt.Errorf("%s: want a %s, found %s", te.Field, jsonType(te.Type.Kind().String()), te.Value)
+			want := jsonType(te.Type.Kind().String())
+			article := "a"
+			if want == "object" {
+				article = "an"
+			}
+			if te.Field == "" {
+				return nil, fmt.Errorf("want an asset as a JSON object, found a JSON %s", te.Value)
+			}
+			return nil, fmt.Errorf("%s: want %s %s, found %s", te.Field, article, want, te.Value)
 		}
-		return nil, err
+		// Syntax: the line and column within the record, in words.
+		return nil, errors.New(ottr.DescribeJSONError(raw, err))
 	}
 	clearNone(a)
 	return a, nil

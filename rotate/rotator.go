@@ -373,22 +373,11 @@ func (x *run) preflight(ctx context.Context) error {
 	if x.r.DNS == nil {
 		return nil
 	}
-	var probs []ottr.Problem
-	for _, n := range x.asset.Names() {
-		d, err := x.r.DNS.Delegate(ctx, n)
-		if err != nil {
-			if ottr.ErrorCode(err) != ottr.EINVALID {
-				return err
-			}
-			probs = append(probs, ottr.Problem{Field: n, Message: ottr.ErrorMessage(err)})
-			continue
-		}
-		x.logf("info", "%s delegated: %s", n, strings.Join(d.Chain, " → "))
+	dels, err := ottr.CheckDelegations(ctx, x.r.DNS, x.asset.Names())
+	for _, d := range dels {
+		x.logf("info", "%s delegated: %s", d.Name, strings.Join(d.Chain, " → "))
 	}
-	if len(probs) > 0 {
-		return ottr.Invalid("DNS-01 delegation is missing", probs...)
-	}
-	return nil
+	return err
 }
 
 // adoptUnused takes over the certificate the asset's last, failed rotation

@@ -118,15 +118,21 @@ func (a *app) readCSR(path string) (*x509.CertificateRequest, error) {
 	if err != nil {
 		return nil, ottr.Errorf(ottr.EINVALID, "--csr: %v", err)
 	}
-	if blk, _ := pem.Decode(b); blk != nil {
+	blk, _ := pem.Decode(b)
+	if blk != nil {
 		if blk.Type != "CERTIFICATE REQUEST" && blk.Type != "NEW CERTIFICATE REQUEST" {
-			return nil, ottr.Errorf(ottr.EINVALID, "--csr %s: PEM block is %q, want CERTIFICATE REQUEST", path, blk.Type)
+			return nil, ottr.Errorf(ottr.EINVALID, "--csr %s: the PEM block is a %s; give the device's certificate request (-----BEGIN CERTIFICATE REQUEST-----)", path, blk.Type)
 		}
 		b = blk.Bytes
 	}
 	csr, err := x509.ParseCertificateRequest(b)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EINVALID, "--csr %s: not a certificate request: %v", path, err)
+		// x509's text is an ASN.1 structure dump: say what the file
+		// is not, and what to give instead.
+		if blk != nil {
+			return nil, ottr.Errorf(ottr.EINVALID, "--csr %s: the CERTIFICATE REQUEST block does not hold a valid request (%s); generate the CSR again and give the whole file", path, ottr.DescribeX509Error(err))
+		}
+		return nil, ottr.Errorf(ottr.EINVALID, "--csr %s: not a certificate request, in PEM (-----BEGIN CERTIFICATE REQUEST-----) or DER; give the CSR file the device generated", path)
 	}
 	return csr, nil
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ottr-dev/ottr"
@@ -205,18 +208,65 @@ func readAssetFile(path string, stdin io.Reader, as *ottr.Asset) error {
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return usageError{err}
+			return usageError{fmt.Errorf("--file: %w", err)}
 		}
 		defer f.Close()
 		r = f
 	}
-	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(as); err != nil {
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
 		return ottr.Errorf(ottr.EINVALID, "%s: %v", path, err)
+	}
+	bad := func(probs ...ottr.Problem) error {
+		msg := fmt.Sprintf("%s: %d problem(s) with the asset", path, len(probs))
+		if len(probs) == 1 {
+			msg = path + ": " + probs[0].String()
+		}
+		return &ottr.Error{Code: ottr.EINVALID, Message: msg, Problems: probs}
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil || fields == nil {
+		if err == nil {
+			err = &json.UnmarshalTypeError{Value: "null", Type: reflect.TypeFor[ottr.Asset]()}
+		}
+		return bad(ottr.Problem{Message: ottr.DescribeJSONError(data, err) + "; an asset is a JSON object of Ottr's fields (see ottr asset get -o json)"})
+	}
+	// A misspelt field would otherwise be dropped without a word.
+	var probs []ottr.Problem
+	for k := range fields {
+		if !assetJSONFields()[k] {
+			probs = append(probs, ottr.Problem{Field: k, Message: "is not an asset field (ottr asset get NAME -o json shows the fields)"})
+		}
+	}
+	if len(probs) > 0 {
+		sort.Slice(probs, func(i, j int) bool { return probs[i].Field < probs[j].Field })
+		return bad(probs...)
+	}
+	if err := json.Unmarshal(data, as); err != nil {
+		var fe *ottr.FieldError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &fe):
+			return bad(ottr.Problem{Field: fe.Field, Message: fe.Err.Error()})
+		case errors.As(err, &te) && te.Field != "":
+			return bad(ottr.Problem{Field: te.Field, Message: strings.TrimPrefix(ottr.DescribeJSONError(data, err), te.Field+": ")})
+		}
+		return bad(ottr.Problem{Message: ottr.DescribeJSONError(data, err)})
 	}
 	return nil
 }
+
+// assetJSONFields are the JSON names an asset has.
+var assetJSONFields = sync.OnceValue(func() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeFor[ottr.Asset]()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			m[name] = true
+		}
+	}
+	return m
+})
 
 func (a *app) assetGetCmd() *cobra.Command {
 	return &cobra.Command{
@@ -471,22 +521,36 @@ func (a *app) assetDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			failed := 0
+			// Each name's failure is printed as it happens; the exit
+			// status is the failures' when they agree (4: none of them
+			// exist), else 1.
+			var failed []error
 			for _, name := range args {
 				before, err := db.GetAsset(cmd.Context(), name)
 				if err == nil {
 					err = db.DeleteAsset(cmd.Context(), name)
 				}
 				if err != nil {
-					failed++
+					switch ottr.ErrorCode(err) {
+					case ottr.EUNAUTHORIZED, ottr.EFORBIDDEN, ottr.EUNAVAILABLE:
+						// Every other name would fail the same way:
+						// said once, with its own exit status.
+						return err
+					}
+					failed = append(failed, err)
 					printError(a.stderr, err)
 					continue
 				}
 				a.audit(cmd.Context(), db, "asset.delete", "asset/"+name, before, nil)
 				a.progress("deleted %s", name)
 			}
-			if failed > 0 {
-				return errSilent
+			for _, err := range failed {
+				if exitCode(err) != exitCode(failed[0]) {
+					return errSilent
+				}
+			}
+			if len(failed) > 0 {
+				return printed{failed[0]}
 			}
 			return nil
 		},

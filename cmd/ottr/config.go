@@ -181,7 +181,7 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 		dec.KnownFields(true)
 		// io.EOF is an empty file: all defaults.
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return c, ottr.Errorf(ottr.EINVALID, "config %s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))
+			return c, configDecodeError(path, data, err)
 		}
 	}
 	if err := applyEnv(reflect.ValueOf(&c).Elem(), "OTTR", getenv); err != nil {

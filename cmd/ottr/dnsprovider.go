@@ -83,7 +83,7 @@ func (p DNSProviderConfig) decode(v any) error {
 		return nil
 	}
 	if err := p.node.Decode(v); err != nil {
-		return ottr.Errorf(ottr.EINVALID, "%v", err)
+		return nodeDecodeError(p.node, v, err)
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ func (a *app) loadSession() (*session, error) {
 	}
 	var s session
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, ottr.Errorf(ottr.EINVALID, "%s: %v; log in again", p, err)
+		return nil, ottr.Errorf(ottr.EINVALID, "%s is not a login session (%s): log in again, or remove it", p, ottr.DescribeJSONError(b, err))
 	}
 	return &s, nil
 }

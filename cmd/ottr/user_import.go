@@ -240,7 +240,7 @@ func readOttrUsers(b []byte) ([]ottrUserRow, string, error) {
 	case t[0] == '[':
 		var items []json.RawMessage
 		if err := json.Unmarshal(t, &items); err != nil {
-			return nil, "", ottr.Errorf(ottr.EINVALID, "not a JSON array of rows: %v", err)
+			return nil, "", ottr.Errorf(ottr.EINVALID, "not a JSON array of rows: %s", ottr.DescribeJSONError(t, err))
 		}
 		rows, err := jsonRows(items, "item")
 		return rows, "JSON array", err
