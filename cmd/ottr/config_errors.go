@@ -59,7 +59,7 @@ func nodeDecodeError(n *yaml.Node, v any, err error) error {
 
 var (
 	yamlLine    = regexp.MustCompile(`^line (\d+): (.*)$`)
-	yamlUnknown = regexp.MustCompile("^field (\\S+) not found in type \\S+$")
+	yamlUnknown = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 	yamlType    = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `(.*)`)? into .+$")
 )
 

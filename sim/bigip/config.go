@@ -1,5 +1,7 @@
 package bigip
 
+//lint:file-ignore ST1005 F5's own messages, ending with a period as the device writes them
+
 import (
 	"crypto"
 	"crypto/ecdsa"

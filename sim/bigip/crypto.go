@@ -206,9 +206,7 @@ func (d *Device) unix(cmd string, body []byte) (int, any) {
 		}
 	case cmd == "unix-rm" && len(args) == 1 && strings.HasPrefix(args[0], "/var/config/rest/"):
 		rel := strings.TrimPrefix(args[0], "/var/config/rest/")
-		if strings.HasPrefix(rel, "downloads/") {
-			rel = strings.TrimPrefix(rel, "downloads/")
-		}
+		rel = strings.TrimPrefix(rel, "downloads/")
 		if _, there := d.uploads[rel]; !there {
 			ok["commandResult"] = fmt.Sprintf("rm: cannot remove '%s': No such file or directory\n", args[0])
 			return 200, ok

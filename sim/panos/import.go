@@ -1,5 +1,7 @@
 package panos
 
+//lint:file-ignore ST1005 the device's own messages, capitalised as PAN-OS writes them
+
 import (
 	"crypto"
 	"crypto/ecdsa"
@@ -203,9 +205,11 @@ func parseKey(block *pem.Block, passphrase string) (crypto.Signer, error) {
 			return nil, err
 		}
 		typ = "PRIVATE KEY"
-	case x509.IsEncryptedPEMBlock(block): //nolint:staticcheck // the device reads keys written this way
+	//lint:ignore SA1019 the device reads keys OpenSSL wrote this way (-traditional)
+	case x509.IsEncryptedPEMBlock(block):
 		var err error
-		if der, err = x509.DecryptPEMBlock(block, []byte(passphrase)); err != nil { //nolint:staticcheck // as above
+		//lint:ignore SA1019 as above
+		if der, err = x509.DecryptPEMBlock(block, []byte(passphrase)); err != nil {
 			return nil, errors.New("Wrong passphrase: the private key cannot be decrypted")
 		}
 	}

@@ -133,7 +133,8 @@ func TestPango(t *testing.T) {
 	outCSR, outKey := testpki.CSR("portal.example.com", "portal.example.com")
 	outChain := ca.Sign(outCSR, 48*time.Hour)
 	der, _ := x509.MarshalECPrivateKey(outKey.(*ecdsa.PrivateKey))
-	encKey, _ := x509.EncryptPEMBlock(rand.Reader, "EC PRIVATE KEY", der, []byte("s3cret.Phrase"), x509.PEMCipherAES256) //nolint:staticcheck // how OpenSSL -traditional writes keys
+	//lint:ignore SA1019 how OpenSSL -traditional writes keys, which acme.sh sends
+	encKey, _ := x509.EncryptPEMBlock(rand.Reader, "EC PRIVATE KEY", der, []byte("s3cret.Phrase"), x509.PEMCipherAES256)
 	keyPEM := string(pem.EncodeToMemory(encKey))
 	err = fw.Device.Certificate.ImportPem("", 0, certificate.Pem{Name: "portal", Certificate: string(testpki.EncodeChain(outChain)), CertificateFilename: "portal.pem",
 		PrivateKey: keyPEM, PrivateKeyFilename: "portal.key", Passphrase: "wrong"})

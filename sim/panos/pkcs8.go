@@ -1,5 +1,7 @@
 package panos
 
+//lint:file-ignore ST1005 the device's own messages, capitalised as PAN-OS writes them
+
 import (
 	"crypto/aes"
 	"crypto/cipher"
