@@ -33,7 +33,7 @@ func TestServeSendsDigest(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	var errb bytes.Buffer
+	var errb syncBuffer
 	go func() {
 		done <- run(ctx, append([]string{"--data-dir", e.c.dataDir}, e.args("serve", "--listen", "")...),
 			func(k string) string { return e.c.env[k] }, nil, &bytes.Buffer{}, &errb)
@@ -46,9 +46,11 @@ func TestServeSendsDigest(t *testing.T) {
 		}
 		return n, title
 	}
+	// Stopped only once the sender has its answer: the receiver may
+	// record the digest before the sender reads the reply.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if n, _ := digests(); n > 0 || time.Now().After(deadline) {
+		if n, _ := digests(); n > 0 && strings.Contains(errb.String(), "daily digest sent") || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -589,7 +589,7 @@ func (h *ottrSSMHost) check(t *testing.T, r *ottr.Rotation) {
 func serveInProcess(t *testing.T, rt *ottr.RouteTable, args ...string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	a := &app{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: logs, stderr: logs}
 	a.routes = rt
 	a.pollInterval = 50 * time.Millisecond
@@ -638,23 +638,6 @@ func waitHealthy(t *testing.T, base string) {
 			t.Fatalf("the server never answered on %s: %v", base, err)
 		}
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // servedLeaf is the leaf a TLS server presents to a client asking for name.
