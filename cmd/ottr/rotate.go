@@ -33,6 +33,9 @@ follows its log.`,
 			} else if c != nil {
 				return a.rotateRemote(ctx, c, args[0], wait, timeout)
 			}
+			if wait && a.running != nil {
+				return errServerRunning(a.running, "running the rotation in this process")
+			}
 			db, err := a.store(ctx)
 			if err != nil {
 				return err
@@ -51,7 +54,7 @@ follows its log.`,
 					return err
 				}
 				if err := srv.Listen(ctx, c.DNS.Listen); err != nil {
-					return err
+					return dnsInUse(c.DNS.Listen, err)
 				}
 				defer srv.Close()
 			}
@@ -70,7 +73,11 @@ follows its log.`,
 				a.progress("rotation %s queued", r.ID)
 			}
 			if !wait {
-				a.progress("'ottr serve' runs it; follow it with: ottr rotations show %s", r.ID)
+				if a.running != nil {
+					a.progress("the server at %s runs it; follow it with: ottr rotations show %s", a.running.URL, r.ID)
+				} else {
+					a.progress("'ottr serve' runs it; follow it with: ottr rotations show %s", r.ID)
+				}
 				return a.printRotation(r)
 			}
 			if err := eng.Start(ctx); err != nil {
@@ -81,7 +88,19 @@ follows its log.`,
 				defer cancel()
 				_ = eng.Stop(stop)
 			}()
-			final, err := a.follow(ctx, db.GetRotation, r.ID, timeout)
+			get := db.GetRotation
+			if na, ok := eng.(api.NextAttempter); ok {
+				get = func(ctx context.Context, id string) (*ottr.Rotation, error) {
+					r, err := db.GetRotation(ctx, id)
+					if err == nil && r.State.Live() && r.Error != "" {
+						if at, ok, _ := na.NextAttempt(ctx, id); ok {
+							r.NextAttemptAt = &at
+						}
+					}
+					return r, err
+				}
+			}
+			final, err := a.follow(ctx, get, r.ID, timeout)
 			if err != nil {
 				return err
 			}
@@ -99,10 +118,11 @@ follows its log.`,
 	return cmd
 }
 
-// follow prints a rotation's log lines as they are written until it ends.
+// follow prints a rotation's log lines as they are written until it ends,
+// and, when an attempt failed and another is due, when and why.
 func (a *app) follow(ctx context.Context, get func(context.Context, string) (*ottr.Rotation, error), id string, timeout time.Duration) (*ottr.Rotation, error) {
 	deadline := time.Now().Add(timeout)
-	seen := 0
+	seen, retryShown := 0, 0
 	for {
 		r, err := get(ctx, id)
 		if err != nil {
@@ -114,6 +134,10 @@ func (a *app) follow(ctx context.Context, get func(context.Context, string) (*ot
 			}
 		}
 		seen = len(r.Log)
+		if r.State.Live() && r.Error != "" && r.NextAttemptAt != nil && r.Attempts > retryShown {
+			retryShown = r.Attempts
+			a.progress("%s", retryLine(r, time.Now()))
+		}
 		if !r.State.Live() {
 			return r, nil
 		}
@@ -158,4 +182,10 @@ func (a *app) rotateRemote(ctx context.Context, c *api.Client, name string, wait
 		return errSilent
 	}
 	return nil
+}
+
+// retryLine says why an attempt failed and when the next one runs.
+func retryLine(r *ottr.Rotation, now time.Time) string {
+	in := max(r.NextAttemptAt.Sub(now), 0).Round(time.Second)
+	return fmt.Sprintf("attempt %d failed: %s; retrying in %s (at %s)", r.Attempts, r.Error, in, r.NextAttemptAt.Local().Format("15:04:05"))
 }
