@@ -195,7 +195,8 @@ func (a *app) loginCmd() *cobra.Command {
 		Long: `Log in to an Ottr server and keep the token in
 $XDG_CONFIG_HOME/ottr/session.json (~/.config/ottr/session.json), mode 0600.
 Afterwards asset, rotate, rotations and user commands go to that server,
-unless a command names a database (--data-dir, --database, --config).
+unless a command names a database (--data-dir, --database, --config) that
+the server does not run on.
 
 The password is read from the terminal without echo, or from the first line
 of stdin (--password-stdin, or when stdin is not a terminal). Tokens last as

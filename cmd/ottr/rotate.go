@@ -17,13 +17,16 @@ func (a *app) rotateCmd() *cobra.Command {
 		Use:   "rotate SYSTEM_NAME [--wait]",
 		Short: "Rotate one asset's certificate now",
 		Long: `Queue a rotation of the asset's certificate (or join the one already
-running). Without --wait the rotation runs in 'ottr serve'. With --wait this
-process runs it, printing each step as it happens, and exits non-zero if the
-rotation fails.
+running). Without --wait the rotation runs in 'ottr serve'. With --wait the
+command prints each step as it happens, says when a failed attempt will be
+retried and why, and exits non-zero if the rotation fails.
 
-Through a server (--server, OTTR_SERVER or 'ottr login') the server checks
-the route and DNS delegation, queues the rotation and runs it; --wait then
-follows its log.`,
+Through a server (--server, OTTR_SERVER, 'ottr login', or the server found
+running on the database with a token for it) the server checks the route
+and DNS delegation, queues the rotation and runs it; --wait follows it.
+Without a server, --wait runs the rotation in this process (with the
+built-in DNS server on dns.listen). Beside a running server this command
+has no token for, --wait refuses and names the server to log in to.`,
 		Example: `  ottr rotate fw01.example.com --wait --config ottr.yaml`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -113,7 +116,7 @@ follows its log.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&wait, "wait", false, "run the rotation in this process and show its progress")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the rotation until it ends, showing its progress (run here when no server is in use)")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Hour, "with --wait, give up waiting after this long")
 	return cmd
 }
