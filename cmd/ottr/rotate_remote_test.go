@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -62,6 +63,22 @@ func TestRotateWaitThroughServer(t *testing.T) {
 	json.Unmarshal([]byte(e.c.ok(e.args("rotations", "list", "-o", "json")...)), &list)
 	if len(list) != 1 || list[0].Trigger != ottr.TriggerAPI || list[0].RequestedBy != "admin" || list[0].State != ottr.StateSucceeded {
 		t.Fatalf("the server's rotations: %+v", list)
+	}
+	// The server's audit log records who asked for it.
+	var sess session
+	b, _ := os.ReadFile(e.c.env["OTTR_SESSION_FILE"])
+	json.Unmarshal(b, &sess)
+	req, _ := http.NewRequest("GET", url+"/admin/v1/events?action=rotation.create", nil)
+	req.Header.Set("Authorization", sess.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []ottr.Event
+	json.NewDecoder(resp.Body).Decode(&events)
+	resp.Body.Close()
+	if len(events) != 1 || events[0].Actor != "admin" || events[0].Resource != "rotation/"+list[0].ID {
+		t.Errorf("audit: %d %+v", resp.StatusCode, events)
 	}
 	// The server ran it: its log has the rotation, and only it listened
 	// on dns.listen (a second listener would have failed to bind).
