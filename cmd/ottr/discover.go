@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -55,7 +56,13 @@ func (a *app) noteServer(c *Config, addr net.Addr, scheme string) func() {
 		a.log.Warn("commands on this database will not find this server", "file", p, "err", err)
 		return func() {}
 	}
-	return func() { _ = os.Remove(p) }
+	return func() {
+		// Another serve on the same data directory may have noted itself
+		// since: its note stays.
+		if cur, err := os.ReadFile(p); err == nil && bytes.Equal(cur, b) {
+			_ = os.Remove(p)
+		}
+	}
 }
 
 // discoverServer finds the server running on the configuration's

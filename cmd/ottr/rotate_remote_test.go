@@ -26,11 +26,18 @@ func TestRotateWaitThroughServer(t *testing.T) {
 		t.Fatalf("user add: %v %s", err, stderr)
 	}
 	url, serveLog, stop := startServe(t, e.c.env, append([]string{"--data-dir", e.c.dataDir}, e.args("serve", "--paused", "--listen", freeDNSPort(t))...)...)
+	note := filepath.Join(e.c.dataDir, serverFileName)
 	defer func() {
 		if err := stop(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
+		if _, err := os.Stat(note); !os.IsNotExist(err) {
+			t.Errorf("serve left %s: %v", note, err)
+		}
 	}()
+	if b, err := os.ReadFile(note); err != nil || !strings.Contains(string(b), `"url":"`+url+`"`) {
+		t.Errorf("serve's note: %s %v", b, err)
+	}
 
 	// No token for the server: refused, nothing queued, no port taken.
 	_, stderr, err := e.c.run("", e.args("rotate", "web01.example.com", "--wait")...)
