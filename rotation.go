@@ -95,6 +95,10 @@ type Rotation struct {
 	OrderURL string `json:"-"`
 	// Log is filled by GetRotation, not by listings.
 	Log []LogLine `json:"log,omitempty"`
+	// NextAttemptAt is when a live rotation whose last attempt failed
+	// tries again: the job queue's schedule, filled by the API's GET of
+	// one rotation so a client following it can say when; not stored.
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty" readOnly:"true"`
 	// Failures counts, on a failed rotation, the asset's failures in a row
 	// with this one, and Recovered, on a successful one, the failures in a
 	// row it ended: set for the Notifier (one message when a streak starts

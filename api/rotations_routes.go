@@ -90,6 +90,7 @@ func (s *Server) rotationRoutes(api huma.API) {
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}
+			s.fillNextAttempt(ctx, r)
 			return &RotationOutput{Body: r}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "cancel-rotation", Method: http.MethodPost, Path: "/api/v1/rotations/{id}/cancel",
@@ -110,4 +111,24 @@ func (s *Server) rotationRoutes(api huma.API) {
 			s.audit(ctx, u.Username, "rotation.cancel", "rotation/"+r.ID, nil, map[string]string{"state": string(r.State)})
 			return &RotationOutput{Body: r}, nil
 		})
+}
+
+// NextAttempter tells when a rotation's next attempt is due; the engine
+// knows, the rotation row does not.
+type NextAttempter interface {
+	NextAttempt(ctx context.Context, rotationID string) (time.Time, bool, error)
+}
+
+// fillNextAttempt sets when a live rotation whose last attempt failed
+// tries again, so a client following it can say so. Best effort: a
+// rotation is still worth showing without it.
+func (s *Server) fillNextAttempt(ctx context.Context, r *ottr.Rotation) {
+	na, ok := s.Rotations.(NextAttempter)
+	if !ok || !r.State.Live() || r.Error == "" {
+		return
+	}
+	if at, ok, err := na.NextAttempt(ctx, r.ID); err == nil && ok {
+		at = at.UTC()
+		r.NextAttemptAt = &at
+	}
 }

@@ -641,3 +641,28 @@ func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (h minLevel) WithGroup(g string) slog.Handler { return minLevel{h.Handler.WithGroup(g), h.min} }
+
+// NextAttempt is when a live rotation's next attempt is due: the
+// ScheduledAt of its job waiting for a retry (after a failed attempt, or
+// snoozed for a CA's Retry-After). ok is false when no job of the
+// rotation is waiting, e.g. while an attempt runs.
+func (e *Engine[TX]) NextAttempt(ctx context.Context, rotationID string) (at time.Time, ok bool, err error) {
+	// River makes a job due within its scheduler's interval available at
+	// once, keeping the time it is due: a job attempted before is waiting
+	// for its retry in that state too.
+	res, err := e.client.JobList(ctx, river.NewJobListParams().Kinds(RotationArgs{}.Kind()).
+		States(rivertype.JobStateRetryable, rivertype.JobStateScheduled, rivertype.JobStateAvailable).First(10000))
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	for _, j := range res.Jobs {
+		if j.State == rivertype.JobStateAvailable && j.Attempt == 0 {
+			continue
+		}
+		var args RotationArgs
+		if json.Unmarshal(j.EncodedArgs, &args) == nil && args.RotationID == rotationID {
+			return j.ScheduledAt, true, nil
+		}
+	}
+	return time.Time{}, false, nil
+}

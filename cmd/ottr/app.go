@@ -43,6 +43,9 @@ type app struct {
 	// once they are known to work on the database.
 	client *api.Client
 	local  bool
+	// running is a server found on the database a command works on
+	// directly, for want of a token for it.
+	running *runningServer
 	// readOnly is set for commands that only read: they open an existing
 	// database as it is and never create a directory, a master key or a
 	// database, nor migrate one.

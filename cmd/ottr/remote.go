@@ -98,8 +98,13 @@ var localFlags = []string{"data-dir", "database", "config"}
 
 // remote returns the API client commands should use, or nil when they
 // work on the database. A server named by --server or OTTR_SERVER wins;
-// then a named database (--data-dir, --database, --config or their
-// OTTR_ variables); then the server of the last 'ottr login'.
+// then, unless a database is named (--data-dir, --database, --config or
+// their OTTR_ variables), the server of the last 'ottr login'; then the
+// server found running on the database the command would use
+// (discoverServer), when there is a token for it (the login's or
+// OTTR_TOKEN). A running server without a token leaves the command on
+// the database, noted in a.running: what would compete with the server
+// refuses.
 func (a *app) remote() (*api.Client, error) {
 	if a.client != nil || a.local {
 		return a.client, nil
@@ -108,26 +113,37 @@ func (a *app) remote() (*api.Client, error) {
 	if server == "" {
 		server = a.getenv("OTTR_SERVER")
 	}
+	named := false
 	if server == "" {
 		for _, f := range localFlags {
 			if a.flags.Changed(f) || a.getenv("OTTR_"+strings.ToUpper(strings.ReplaceAll(f, "-", "_"))) != "" {
-				a.local = true
-				return nil, nil
+				named = true
 			}
 		}
 	}
 	var s *session
 	if _, err := a.sessionPath(); err == nil { // no home: no session
-		if s, err = a.loadSession(); err != nil {
+		// A command on a named database only borrows the login's token
+		// for a server it finds: a broken session is not its problem.
+		if s, err = a.loadSession(); err != nil && !named {
 			return nil, err
 		}
 	}
+	if server == "" && !named && s != nil {
+		server = s.Server
+	}
 	if server == "" {
-		if s == nil {
+		found := a.discoverServer(context.Background())
+		if found == nil {
 			a.local = true
 			return nil, nil
 		}
-		server = s.Server
+		if a.getenv("OTTR_TOKEN") == "" && (s == nil || s.Server != found.URL) {
+			a.running, a.local = found, true
+			return nil, nil
+		}
+		a.progress("going through the server running on this database at %s (found from %s)", found.URL, found.From)
+		server = found.URL
 	}
 	base, err := serverURL(server)
 	if err != nil {
@@ -179,7 +195,8 @@ func (a *app) loginCmd() *cobra.Command {
 		Long: `Log in to an Ottr server and keep the token in
 $XDG_CONFIG_HOME/ottr/session.json (~/.config/ottr/session.json), mode 0600.
 Afterwards asset, rotate, rotations and user commands go to that server,
-unless a command names a database (--data-dir, --database, --config).
+unless a command names a database (--data-dir, --database, --config) that
+the server does not run on.
 
 The password is read from the terminal without echo, or from the first line
 of stdin (--password-stdin, or when stdin is not a terminal). Tokens last as

@@ -17,13 +17,16 @@ func (a *app) rotateCmd() *cobra.Command {
 		Use:   "rotate SYSTEM_NAME [--wait]",
 		Short: "Rotate one asset's certificate now",
 		Long: `Queue a rotation of the asset's certificate (or join the one already
-running). Without --wait the rotation runs in 'ottr serve'. With --wait this
-process runs it, printing each step as it happens, and exits non-zero if the
-rotation fails.
+running). Without --wait the rotation runs in 'ottr serve'. With --wait the
+command prints each step as it happens, says when a failed attempt will be
+retried and why, and exits non-zero if the rotation fails.
 
-Through a server (--server, OTTR_SERVER or 'ottr login') the server checks
-the route and DNS delegation, queues the rotation and runs it; --wait then
-follows its log.`,
+Through a server (--server, OTTR_SERVER, 'ottr login', or the server found
+running on the database with a token for it) the server checks the route
+and DNS delegation, queues the rotation and runs it; --wait follows it.
+Without a server, --wait runs the rotation in this process (with the
+built-in DNS server on dns.listen). Beside a running server this command
+has no token for, --wait refuses and names the server to log in to.`,
 		Example: `  ottr rotate fw01.example.com --wait --config ottr.yaml`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -32,6 +35,9 @@ follows its log.`,
 				return err
 			} else if c != nil {
 				return a.rotateRemote(ctx, c, args[0], wait, timeout)
+			}
+			if wait && a.running != nil {
+				return errServerRunning(a.running, "running the rotation in this process")
 			}
 			db, err := a.store(ctx)
 			if err != nil {
@@ -51,7 +57,7 @@ follows its log.`,
 					return err
 				}
 				if err := srv.Listen(ctx, c.DNS.Listen); err != nil {
-					return err
+					return dnsInUse(c.DNS.Listen, err)
 				}
 				defer srv.Close()
 			}
@@ -70,7 +76,11 @@ follows its log.`,
 				a.progress("rotation %s queued", r.ID)
 			}
 			if !wait {
-				a.progress("'ottr serve' runs it; follow it with: ottr rotations show %s", r.ID)
+				if a.running != nil {
+					a.progress("the server at %s runs it; follow it with: ottr rotations show %s", a.running.URL, r.ID)
+				} else {
+					a.progress("'ottr serve' runs it; follow it with: ottr rotations show %s", r.ID)
+				}
 				return a.printRotation(r)
 			}
 			if err := eng.Start(ctx); err != nil {
@@ -81,7 +91,19 @@ follows its log.`,
 				defer cancel()
 				_ = eng.Stop(stop)
 			}()
-			final, err := a.follow(ctx, db.GetRotation, r.ID, timeout)
+			get := db.GetRotation
+			if na, ok := eng.(api.NextAttempter); ok {
+				get = func(ctx context.Context, id string) (*ottr.Rotation, error) {
+					r, err := db.GetRotation(ctx, id)
+					if err == nil && r.State.Live() && r.Error != "" {
+						if at, ok, _ := na.NextAttempt(ctx, id); ok {
+							r.NextAttemptAt = &at
+						}
+					}
+					return r, err
+				}
+			}
+			final, err := a.follow(ctx, get, r.ID, timeout)
 			if err != nil {
 				return err
 			}
@@ -94,15 +116,16 @@ follows its log.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&wait, "wait", false, "run the rotation in this process and show its progress")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the rotation until it ends, showing its progress (run here when no server is in use)")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Hour, "with --wait, give up waiting after this long")
 	return cmd
 }
 
-// follow prints a rotation's log lines as they are written until it ends.
+// follow prints a rotation's log lines as they are written until it ends,
+// and, when an attempt failed and another is due, when and why.
 func (a *app) follow(ctx context.Context, get func(context.Context, string) (*ottr.Rotation, error), id string, timeout time.Duration) (*ottr.Rotation, error) {
 	deadline := time.Now().Add(timeout)
-	seen := 0
+	seen, retryShown := 0, 0
 	for {
 		r, err := get(ctx, id)
 		if err != nil {
@@ -114,6 +137,10 @@ func (a *app) follow(ctx context.Context, get func(context.Context, string) (*ot
 			}
 		}
 		seen = len(r.Log)
+		if r.State.Live() && r.Error != "" && r.NextAttemptAt != nil && r.Attempts > retryShown {
+			retryShown = r.Attempts
+			a.progress("%s", retryLine(r, time.Now()))
+		}
 		if !r.State.Live() {
 			return r, nil
 		}
@@ -158,4 +185,10 @@ func (a *app) rotateRemote(ctx context.Context, c *api.Client, name string, wait
 		return errSilent
 	}
 	return nil
+}
+
+// retryLine says why an attempt failed and when the next one runs.
+func retryLine(r *ottr.Rotation, now time.Time) string {
+	in := max(r.NextAttemptAt.Sub(now), 0).Round(time.Second)
+	return fmt.Sprintf("attempt %d failed: %s; retrying in %s (at %s)", r.Attempts, r.Error, in, r.NextAttemptAt.Local().Format("15:04:05"))
 }

@@ -110,7 +110,9 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 		scheme = "https"
 	}
 	a.log.Info("api listening", "url", scheme+"://"+ln.Addr().String())
+	unnote := a.noteServer(c, ln.Addr(), scheme)
 	return func() {
+		defer unnote()
 		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(stop)
