@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ottr-dev/ottr"
 )
@@ -23,35 +20,7 @@ func TestCLIThroughServer(t *testing.T) {
 		t.Fatalf("bootstrap: %v %s", err, stderr)
 	}
 	// A CA the server never reaches: no rotation gets that far here.
-	cfg := filepath.Join(t.TempDir(), "ottr.yaml")
-	os.WriteFile(cfg, []byte("certificate_authorities:\n  lets_encrypt: {directory: \"https://127.0.0.1:1/directory\"}\ndns: {zones: [acme.example.net], resolvers: [\"127.0.0.1:1\"], propagation_timeout: 2s}\n"), 0o600)
-	listen := freeDNSPort(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	var serveErr bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"--config", cfg, "--data-dir", srv.dataDir, "--routes", "../../testdata/route.json", "serve", "--listen", listen},
-			func(string) string { return "" }, nil, &bytes.Buffer{}, &serveErr)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
-	url := "http://" + listen
-	for i := 0; ; i++ {
-		if resp, err := http.Get(url + "/readyz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i > 100 {
-			t.Fatalf("server not up: %s", serveErr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	url := serveUnreachableCA(t, srv)
 
 	home := t.TempDir()
 	env := map[string]string{"HOME": home}

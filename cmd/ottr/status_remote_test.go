@@ -2,11 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,35 +23,7 @@ func TestStatusDueAndCompletionThroughServer(t *testing.T) {
 	// added to the database before the server starts.
 	srv.ok("asset", "add", "lb01.example.com", "--platform", "f5", "--os", "14.1.0", "--ca", "lets_encrypt")
 	srv.ok("asset", "update", "lb01.example.com", "--certificate-expiration", time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339))
-	cfg := filepath.Join(t.TempDir(), "ottr.yaml")
-	os.WriteFile(cfg, []byte("certificate_authorities:\n  lets_encrypt: {directory: \"https://127.0.0.1:1/directory\"}\ndns: {zones: [acme.example.net], resolvers: [\"127.0.0.1:1\"], propagation_timeout: 2s}\n"), 0o600)
-	listen := freeDNSPort(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	var serveErr bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"--config", cfg, "--data-dir", srv.dataDir, "--routes", "../../testdata/route.json", "serve", "--listen", listen},
-			func(string) string { return "" }, nil, &bytes.Buffer{}, &serveErr)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
-	url := "http://" + listen
-	for i := 0; ; i++ {
-		if resp, err := http.Get(url + "/readyz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i > 100 {
-			t.Fatalf("server not up: %s", serveErr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	url := serveUnreachableCA(t, srv)
 	env := map[string]string{"HOME": t.TempDir()}
 	must := func(stdin string, args ...string) string {
 		t.Helper()
