@@ -522,7 +522,15 @@ func (w *worker[TX]) Work(ctx context.Context, job *river.Job[RotationArgs]) err
 	}
 	e.release(id, owner, job.Args.Epoch)
 	attempts := job.Attempt
-	if rot, gerr := e.rot.Rotations.GetRotation(context.WithoutCancel(ctx), id); gerr == nil && rot.Attempts >= e.cfg.MaxAttempts+interruptedAllowance {
+	// This attempt was the row's claimed.Attempts+1 (Run counts it first);
+	// without leases the count is read from the row.
+	rowAttempts := claimed.Attempts + 1
+	if e.leases == nil {
+		if rot, gerr := e.rot.Rotations.GetRotation(context.WithoutCancel(ctx), id); gerr == nil {
+			rowAttempts = rot.Attempts
+		}
+	}
+	if rowAttempts >= e.cfg.MaxAttempts+interruptedAllowance {
 		attempts = job.MaxAttempts
 	}
 	// Decided before anything else, a timeout on the last attempt
