@@ -124,7 +124,7 @@ func startDemoLab(dir string) (l *demoLab, err error) {
 		}
 		l.add(&ottr.Asset{SystemName: name, HostPlatform: "demo", OSVersion: "1.0",
 			CertificateExpiration: ottr.NewTime(chain[0].NotAfter), CertificateValidation: true},
-			DeviceConfig{Address: dev.Addr, Settings: execdriver.Config{
+			DeviceConfig{Driver: "exec", Address: dev.Addr, Settings: execdriver.Config{
 				CSR:      []string{filepath.Join(scripts, "csr.sh")},
 				Install:  []string{filepath.Join(scripts, "install.sh")},
 				Rollback: []string{filepath.Join(scripts, "rollback.sh")},
