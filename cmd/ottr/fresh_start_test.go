@@ -92,12 +92,28 @@ func TestFreshStart(t *testing.T) {
 	if !ok {
 		t.Fatalf("no Next commands:\n%s", printed)
 	}
+	// README.md and docs/cli.md show the same road (with /tmp/ottr-lab).
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliDoc, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var commands [][]string
 	for _, line := range strings.Split(next, "\n") {
 		line, _, _ = strings.Cut(line, "  #")
 		line = strings.TrimSpace(line)
 		if !strings.HasPrefix(line, "ottr ") && !strings.HasPrefix(line, "export ") {
 			continue
+		}
+		documented := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(strings.ReplaceAll(line, labDir, "/tmp/ottr-lab")) + `( +#.*)?$`)
+		if !documented.Match(readme) {
+			t.Errorf("README.md's road lacks the printed %q", line)
+		}
+		if !strings.HasPrefix(line, "ottr credential set") && !documented.Match(cliDoc) {
+			t.Errorf("docs/cli.md's road lacks the printed %q", line)
 		}
 		if strings.ContainsAny(line, `'"`) {
 			t.Fatalf("a printed command needs a shell's quoting, which this test does not do: %s", line)
