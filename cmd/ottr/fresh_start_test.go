@@ -275,3 +275,49 @@ func servedSerial(t *testing.T, addr, name string, roots *x509.CertPool) string 
 	defer conn.Close()
 	return conn.ConnectionState().PeerCertificates[0].SerialNumber.Text(16)
 }
+
+// ottr init --from-demo names what is wrong with the lab directory and
+// writes nothing then; demo --lab takes neither --keep nor --once.
+func TestInitFromDemoRefuses(t *testing.T) {
+	run1 := func(args ...string) (string, error) {
+		var out, errb strings.Builder
+		err := run(t.Context(), args, func(string) string { return "" }, nil, &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	empty := t.TempDir()
+	for _, tc := range []struct {
+		name, fragment, routes string
+		want                   []string
+	}{
+		{"no lab", "", "", []string{"--from-demo", "has no ottr-demo.yaml", "is ottr demo --lab " + empty + " running?"}},
+		{"foreign section", "dns: {zones: [acme.demo.test]}\nlisten: 0.0.0.0:80\n", "{}", []string{"--from-demo", "ottr-demo.yaml: listen is not a section the demo lab writes"}},
+		{"no route table", "dns: {zones: [acme.demo.test]}\n", "", []string{"--from-demo", "route.json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.fragment != "" {
+				os.WriteFile(filepath.Join(empty, "ottr-demo.yaml"), []byte(tc.fragment), 0o644)
+			}
+			os.Remove(filepath.Join(empty, "route.json"))
+			if tc.routes != "" {
+				os.WriteFile(filepath.Join(empty, "route.json"), []byte(tc.routes), 0o644)
+			}
+			dir := t.TempDir()
+			out, err := run1("init", dir, "--from-demo", empty)
+			if exitCode(err) != exitFailed {
+				t.Errorf("exit %d, want %d: %v\n%s", exitCode(err), exitFailed, err, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "ottr.yaml")); !os.IsNotExist(err) {
+				t.Errorf("a refused init wrote ottr.yaml: %v", err)
+			}
+		})
+	}
+	out, err := run1("demo", "--lab", t.TempDir(), "--once")
+	if exitCode(err) != exitUsage || !strings.Contains(out, "--lab runs the devices for a server until Ctrl-C; it takes neither --keep nor --once") {
+		t.Errorf("demo --lab --once: exit %d\n%s", exitCode(err), out)
+	}
+}
