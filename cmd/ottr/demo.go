@@ -16,6 +16,7 @@ var demoRoutes []byte
 
 func (a *app) demoCmd() *cobra.Command {
 	var keep, once bool
+	var lab string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Show Ottr at work: route an inventory and rotate local devices end to end (no setup, no network)",
@@ -30,9 +31,23 @@ DNS-01 challenges through _acme-challenge CNAMEs. Each device makes its own
 key and CSR; the demo prints old → new serial, expiry and time per device.
 
 Without --once the devices, the CA and the DNS server keep running until
-Ctrl-C, so you can look at them. Needs openssl (the template scripts use it).`,
+Ctrl-C, so you can look at them. Needs openssl (the template scripts use it).
+
+With --lab DIR the demo rotates nothing itself: it starts the same devices,
+CA and resolver, writes into DIR what a server needs to reach them (a config
+fragment for ottr init --from-demo, a route table, credential sets and an
+inventory to import), prints the commands that take this machine from ottr
+init to an ottr serve rotating them, and runs until Ctrl-C.`,
+		Example: `  ottr demo
+  ottr demo --lab /tmp/ottr-lab   # then follow the commands it prints`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if lab != "" {
+				if keep || once {
+					return usageError{fmt.Errorf("--lab runs the devices for a server until Ctrl-C; it takes neither --keep nor --once")}
+				}
+				return a.demoLabServe(cmd.Context(), lab)
+			}
 			dir, err := os.MkdirTemp("", "ottr-demo-*")
 			if err != nil {
 				return err
@@ -94,6 +109,7 @@ Ctrl-C, so you can look at them. Needs openssl (the template scripts use it).`,
 		},
 	}
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo's data directory and print how to explore it")
+	cmd.Flags().StringVar(&lab, "lab", "", "keep the demo's devices, CA and DNS running for an ottr serve, writing what it needs into `DIR`")
 	cmd.Flags().BoolVar(&once, "once", false, "exit after the rotation summary (non-zero if any rotation failed)")
 	return cmd
 }

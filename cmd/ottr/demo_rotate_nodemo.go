@@ -14,3 +14,7 @@ import (
 func (a *app) demoRotate(context.Context, string, bool) (int, error) {
 	return 0, ottr.Errorf(ottr.EINVALID, "this ottr is a release build without the demo's CA and simulated devices; run the whole demo from the source tree: go run ./cmd/ottr demo")
 }
+
+func (a *app) demoLabServe(context.Context, string) error {
+	return ottr.Errorf(ottr.EINVALID, "this ottr is a release build without the demo's CA and simulated devices; run the demo lab from the source tree: go run ./cmd/ottr demo --lab DIR")
+}

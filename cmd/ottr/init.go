@@ -14,8 +14,18 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// Files ottr demo --lab writes into its directory, read by ottr init
+// --from-demo and by the printed commands.
+const (
+	labFragment = "ottr-demo.yaml"
+	labRoutes   = "route.json"
+	labAssets   = "assets.json"
+	labCreds    = "credentials"
+)
+
 func (a *app) initCmd() *cobra.Command {
 	var force bool
+	var fromDemo string
 	cmd := &cobra.Command{
 		Use:   "init [DIR]",
 		Short: "Write a commented ottr.yaml (and route.json if absent) that runs as written",
@@ -31,23 +41,29 @@ existing ottr.yaml is left as it is unless --force.
 
 The config runs as written: ottr serve starts the API and its docs, and
 says (in its log and on /readyz) that rotations wait for a CA
-(certificate_authorities) and a delegate zone (dns.zones).`,
+(certificate_authorities) and a delegate zone (dns.zones).
+
+With --from-demo LAB (the directory of a running ottr demo --lab) the
+config also holds the lab's CA, DNS and devices sections and names the
+lab's route table; no route.json is written.`,
 		Example: `  ottr init /etc/ottr
-  ottr init            # here`,
+  ottr init            # here
+  ottr init $HOME/ottr --from-demo /tmp/ottr-lab`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			dir := "."
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			return a.writeInit(dir, force)
+			return a.writeInit(dir, force, fromDemo)
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "replace an existing ottr.yaml")
+	cmd.Flags().StringVar(&fromDemo, "from-demo", "", "add the CA, DNS and devices of the demo lab running in `LAB` (ottr demo --lab LAB)")
 	return cmd
 }
 
-func (a *app) writeInit(dir string, force bool) error {
+func (a *app) writeInit(dir string, force bool, fromDemo string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return ottr.Errorf(ottr.EINVALID, "DIR %q: %v", dir, err)
@@ -57,12 +73,41 @@ func (a *app) writeInit(dir string, force bool) error {
 	}
 	cfgPath := filepath.Join(abs, "ottr.yaml")
 	routesPath := filepath.Join(abs, "route.json")
+	var fragment []byte
+	if fromDemo != "" {
+		lab, err := filepath.Abs(fromDemo)
+		if err != nil {
+			return ottr.Errorf(ottr.EINVALID, "--from-demo %q: %v", fromDemo, err)
+		}
+		if fragment, err = os.ReadFile(filepath.Join(lab, labFragment)); err != nil {
+			return ottr.Errorf(ottr.EINVALID, "--from-demo: %s has no %s (is ottr demo --lab %s running?): %v", lab, labFragment, fromDemo, err)
+		}
+		// The fragment only adds sections the template leaves commented
+		// out; a key it shares with the template would be a duplicate.
+		var probe map[string]yaml.Node
+		if err := yaml.Unmarshal(fragment, &probe); err != nil {
+			return ottr.Errorf(ottr.EINVALID, "--from-demo: %s: %v", labFragment, err)
+		}
+		for key := range probe {
+			if key != "certificate_authorities" && key != "dns" && key != "devices" {
+				return ottr.Errorf(ottr.EINVALID, "--from-demo: %s: %s is not a section the demo lab writes (want certificate_authorities, dns, devices)", labFragment, key)
+			}
+		}
+		routesPath = filepath.Join(lab, labRoutes)
+		if _, err := os.Stat(routesPath); err != nil {
+			return ottr.Errorf(ottr.EINVALID, "--from-demo: %v", err)
+		}
+	}
 	var body strings.Builder
 	if err := initTemplate.Execute(&body, map[string]string{
 		"DataDir": yamlScalar(filepath.Join(abs, "data")),
 		"Routes":  yamlScalar(routesPath),
 	}); err != nil {
 		return err
+	}
+	if fragment != nil {
+		body.WriteString("\n")
+		body.Write(fragment)
 	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if force {
@@ -74,6 +119,10 @@ func (a *app) writeInit(dir string, force bool) error {
 		return ottr.Errorf(ottr.EINVALID, "write %s: %v", cfgPath, err)
 	}
 	fmt.Fprintf(a.stdout, "wrote %s\n", cfgPath)
+	if fragment != nil {
+		fmt.Fprintf(a.stdout, "with the demo lab's CA, DNS and devices; routes from %s\n", routesPath)
+		return nil
+	}
 	switch err := writeNew(routesPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, initRoutes); {
 	case errors.Is(err, fs.ErrExist):
 		fmt.Fprintf(a.stdout, "kept %s (it exists)\n", routesPath)
