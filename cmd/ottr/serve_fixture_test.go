@@ -12,11 +12,13 @@ import (
 
 // serveUnreachableCA runs 'ottr serve' on c's database with the repository's
 // route table and a CA and resolver nobody answers (no rotation gets as far
-// as ordering), stopped when the test ends, and returns its URL.
+// as ordering), stopped when the test ends, and returns its URL. Its router
+// is paused: the tests add assets while it runs, and a pass queueing them
+// would race with what they check.
 func serveUnreachableCA(t *testing.T, c *cli) string {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "ottr.yaml")
-	os.WriteFile(cfg, []byte("certificate_authorities:\n  lets_encrypt: {directory: \"https://127.0.0.1:1/directory\"}\ndns: {zones: [acme.example.net], resolvers: [\"127.0.0.1:1\"], propagation_timeout: 2s}\n"), 0o600)
+	os.WriteFile(cfg, []byte("certificate_authorities:\n  lets_encrypt: {directory: \"https://127.0.0.1:1/directory\"}\ndns: {zones: [acme.example.net], resolvers: [\"127.0.0.1:1\"], propagation_timeout: 2s}\nrouter: {paused: true}\n"), 0o600)
 	listen := freeDNSPort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
