@@ -9,7 +9,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"fmt"
 	"slices"
+	"strings"
 )
 
 // Names are the names the certificate needs: the common name first, then
@@ -38,6 +40,26 @@ func (r CSRRequest) MissingNames(csr *x509.CertificateRequest) []string {
 		}
 	}
 	return missing
+}
+
+// MissingSubject lists the subject fields besides the email that the
+// request asked for and csr lacks or holds otherwise, each as "field
+// "wanted" (the request has "…")". A field must hold exactly the value
+// asked for. The email is left out: devices put it in the subject or in an
+// alternative name, each driver knows which.
+func (r CSRRequest) MissingSubject(csr *x509.CertificateRequest) []string {
+	var bad []string
+	want, got := r.Subject, csr.Subject
+	for _, f := range []struct {
+		name, want string
+		got        []string
+	}{{"country", want.Country, got.Country}, {"state", want.State, got.Province}, {"locality", want.Locality, got.Locality},
+		{"organization", want.Organization, got.Organization}, {"organizational_unit", want.OrganizationalUnit, got.OrganizationalUnit}} {
+		if f.want != "" && !slices.Equal(f.got, []string{f.want}) {
+			bad = append(bad, fmt.Sprintf("%s %q (the request has %q)", f.name, f.want, strings.Join(f.got, ", ")))
+		}
+	}
+	return bad
 }
 
 // NewKey makes a private key of a CSRRequest key type ("" is P-256).

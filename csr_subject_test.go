@@ -33,3 +33,21 @@ func TestMakeCSRSubject(t *testing.T) {
 		t.Errorf("empty subject: %q %v", csr.Subject.String(), err)
 	}
 }
+
+// MissingSubject names each requested field (email aside) a device's
+// request lacks or holds otherwise; a field must hold exactly the value.
+func TestMissingSubject(t *testing.T) {
+	req := CSRRequest{CommonName: "fw1.example.com", Subject: Subject{Country: "US", Organization: "Example Inc", Email: "noc@example.com"}}
+	_, csr, err := MakeCSR(CSRRequest{CommonName: "fw1.example.com", Subject: Subject{Country: "DE", Organization: "Example Inc"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := req.MissingSubject(csr)
+	if len(got) != 1 || got[0] != `country "US" (the request has "DE")` {
+		t.Errorf("MissingSubject = %q", got)
+	}
+	_, csr, _ = MakeCSR(req)
+	if got := req.MissingSubject(csr); len(got) != 0 {
+		t.Errorf("a request with every field: %q", got)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -70,7 +69,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 		if csr, err = ottr.ParseCSR([]byte(out)); err != nil {
 			return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: the request printed no certificate request: %w", d.c.Address, err)
 		}
-		if bad := subjectProblems(req.Subject, csr.Subject); len(bad) > 0 {
+		if bad := req.MissingSubject(csr); len(bad) > 0 {
 			return ottr.Errorf(ottr.EINVALID, "Junos %s: the request the device made leaves out %s; nothing was ordered", d.c.Address, strings.Join(bad, "; "))
 		}
 		return nil
@@ -99,22 +98,6 @@ func subjectDN(req ottr.CSRRequest) (string, error) {
 		parts = append(parts, f.attr+"="+f.v)
 	}
 	return strings.Join(parts, ","), nil
-}
-
-// subjectProblems lists the requested subject fields (email aside) the
-// request the device made lacks or changed.
-func subjectProblems(want ottr.Subject, got pkix.Name) []string {
-	var bad []string
-	for _, f := range []struct {
-		name, want string
-		got        []string
-	}{{"country", want.Country, got.Country}, {"state", want.State, got.Province}, {"locality", want.Locality, got.Locality},
-		{"organization", want.Organization, got.Organization}, {"organizational_unit", want.OrganizationalUnit, got.OrganizationalUnit}} {
-		if f.want != "" && !slices.Equal(f.got, []string{f.want}) {
-			bad = append(bad, fmt.Sprintf("%s %q (the request has %q)", f.name, f.want, strings.Join(f.got, ", ")))
-		}
-	}
-	return bad
 }
 
 // newID names a key pair this driver makes: ottr-<time>-<random>.

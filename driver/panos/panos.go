@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -345,22 +344,6 @@ func subjectXML(s ottr.Subject) string {
 	return b.String()
 }
 
-// subjectProblems lists the requested subject fields (email aside) the
-// request the firewall made lacks or changed.
-func subjectProblems(want ottr.Subject, got pkix.Name) []string {
-	var bad []string
-	for _, f := range []struct {
-		name, want string
-		got        []string
-	}{{"country", want.Country, got.Country}, {"state", want.State, got.Province}, {"locality", want.Locality, got.Locality},
-		{"organization", want.Organization, got.Organization}, {"organizational_unit", want.OrganizationalUnit, got.OrganizationalUnit}} {
-		if f.want != "" && !slices.Equal(f.got, []string{f.want}) {
-			bad = append(bad, fmt.Sprintf("%s %q (the request has %q)", f.name, f.want, strings.Join(f.got, ", ")))
-		}
-	}
-	return bad
-}
-
 func x(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s))
@@ -435,7 +418,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: export of %s: %w", d.c.Address, name, err)
 	}
 	missing := req.MissingNames(csr)
-	bad := subjectProblems(req.Subject, csr.Subject)
+	bad := req.MissingSubject(csr)
 	if len(missing) > 0 || len(bad) > 0 {
 		_, _ = d.call(ctx, url.Values{"type": {"config"}, "action": {"delete"}, "xpath": {certEntry(name)}})
 		var what []string
