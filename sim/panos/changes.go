@@ -3,6 +3,7 @@ package panos
 import (
 	"crypto/x509"
 	"slices"
+	"strings"
 )
 
 // PAN-OS keeps uncommitted changes per administrator, object by object,
@@ -151,44 +152,28 @@ func (d *Device) partialConfig(admins []string) (*config, []objectKey) {
 			continue
 		}
 		keys = append(keys, k)
-		switch {
-		case k == "mgmt":
+		if k == "mgmt" {
 			next.mgmt = cand.mgmt
-		case len(k) > 5 && k[:5] == "cert:":
-			if c := cand.certs[string(k[5:])]; c != nil {
-				next.certs[string(k[5:])] = c
-			} else {
-				delete(next.certs, string(k[5:]))
-			}
-		case len(k) > 8 && k[:8] == "profile:":
-			if p := cand.profiles[string(k[8:])]; p != nil {
-				next.profiles[string(k[8:])] = p
-			} else {
-				delete(next.profiles, string(k[8:]))
-			}
-		default:
-			for gk := range unionGP(cand.gp, next.gp) {
-				if gpObject(gk) != k {
-					continue
-				}
-				if v, ok := cand.gp[gk]; ok {
-					next.gp[gk] = v
-				} else {
-					delete(next.gp, gk)
-				}
-			}
+			continue
+		}
+		switch kind, name, _ := strings.Cut(string(k), ":"); kind {
+		case "cert":
+			takeFrom(next.certs, cand.certs, name)
+		case "profile":
+			takeFrom(next.profiles, cand.profiles, name)
+		case "gp":
+			gpKind, gpName, _ := strings.Cut(name, ":")
+			takeFrom(next.gp, cand.gp, gpKey{gpKind, gpName})
 		}
 	}
 	return next, keys
 }
 
-func unionGP(a, b map[gpKey]string) map[gpKey]bool {
-	out := map[gpKey]bool{}
-	for k := range a {
-		out[k] = true
+// takeFrom makes dst's entry k what src holds (none when src has none).
+func takeFrom[K comparable, V any](dst, src map[K]V, k K) {
+	if v, ok := src[k]; ok {
+		dst[k] = v
+	} else {
+		delete(dst, k)
 	}
-	for k := range b {
-		out[k] = true
-	}
-	return out
 }
