@@ -42,19 +42,24 @@ func (r CSRRequest) MissingNames(csr *x509.CertificateRequest) []string {
 	return missing
 }
 
-// MissingSubject lists the subject fields besides the email that the
-// request asked for and csr lacks or holds otherwise, each as "field
-// "wanted" (the request has "…")". A field must hold exactly the value
-// asked for. The email is left out: devices put it in the subject or in an
-// alternative name, each driver knows which.
-func (r CSRRequest) MissingSubject(csr *x509.CertificateRequest) []string {
+// Missing lists the fields of s that a request's subject got lacks or
+// holds otherwise, each as `field "wanted" (the request has "…")`. A field
+// must hold exactly the value asked for; the email is the PKCS #9
+// emailAddress attribute. Fields s leaves empty are not checked.
+func (s Subject) Missing(got pkix.Name) []string {
+	var emails []string
+	for _, a := range got.Names {
+		if v, ok := a.Value.(string); ok && a.Type.Equal(oidEmailAddress) {
+			emails = append(emails, v)
+		}
+	}
 	var bad []string
-	want, got := r.Subject, csr.Subject
 	for _, f := range []struct {
 		name, want string
 		got        []string
-	}{{"country", want.Country, got.Country}, {"state", want.State, got.Province}, {"locality", want.Locality, got.Locality},
-		{"organization", want.Organization, got.Organization}, {"organizational_unit", want.OrganizationalUnit, got.OrganizationalUnit}} {
+	}{{"country", s.Country, got.Country}, {"state", s.State, got.Province}, {"locality", s.Locality, got.Locality},
+		{"organization", s.Organization, got.Organization}, {"organizational_unit", s.OrganizationalUnit, got.OrganizationalUnit},
+		{"email", s.Email, emails}} {
 		if f.want != "" && !slices.Equal(f.got, []string{f.want}) {
 			bad = append(bad, fmt.Sprintf("%s %q (the request has %q)", f.name, f.want, strings.Join(f.got, ", ")))
 		}

@@ -34,20 +34,20 @@ func TestMakeCSRSubject(t *testing.T) {
 	}
 }
 
-// MissingSubject names each requested field (email aside) a device's
-// request lacks or holds otherwise; a field must hold exactly the value.
-func TestMissingSubject(t *testing.T) {
-	req := CSRRequest{CommonName: "fw1.example.com", Subject: Subject{Country: "US", Organization: "Example Inc", Email: "noc@example.com"}}
+// Subject.Missing names each requested field a request lacks or holds
+// otherwise, the email among them; a field must hold exactly the value.
+func TestSubjectMissing(t *testing.T) {
+	want := Subject{Country: "US", Organization: "Example Inc", Email: "noc@example.com"}
 	_, csr, err := MakeCSR(CSRRequest{CommonName: "fw1.example.com", Subject: Subject{Country: "DE", Organization: "Example Inc"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := req.MissingSubject(csr)
-	if len(got) != 1 || got[0] != `country "US" (the request has "DE")` {
-		t.Errorf("MissingSubject = %q", got)
+	got := want.Missing(csr.Subject)
+	if len(got) != 2 || got[0] != `country "US" (the request has "DE")` || got[1] != `email "noc@example.com" (the request has "")` {
+		t.Errorf("Missing = %q", got)
 	}
-	_, csr, _ = MakeCSR(req)
-	if got := req.MissingSubject(csr); len(got) != 0 {
+	_, csr, _ = MakeCSR(CSRRequest{CommonName: "fw1.example.com", Subject: want})
+	if got := want.Missing(csr.Subject); len(got) != 0 {
 		t.Errorf("a request with every field: %q", got)
 	}
 }

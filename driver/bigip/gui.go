@@ -4,10 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/pem"
-	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -124,7 +121,7 @@ func (d *Driver) guiCSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certifi
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "BIG-IP %s: request %s: %w", d.c.Address, guiReq, err)
 	}
 	missing := req.MissingNames(csr)
-	missing = append(missing, missingSubject(req.Subject, csr.Subject)...)
+	missing = append(missing, req.Subject.Missing(csr.Subject)...)
 	if len(missing) > 0 {
 		_ = d.removeGUIObjects(ctx)
 		return nil, ottr.Errorf(ottr.EINVALID, "BIG-IP %s: the request the device made leaves out %s; nothing was ordered", d.c.Address, strings.Join(missing, ", "))
@@ -170,36 +167,6 @@ func (d *Driver) removeGUIObjects(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-var oidEmail = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
-
-// missingSubject names the requested subject fields the device's request
-// lacks or changed.
-func missingSubject(want ottr.Subject, got pkix.Name) []string {
-	var out []string
-	check := func(field, w string, g []string) {
-		if w != "" && (len(g) != 1 || g[0] != w) {
-			out = append(out, fmt.Sprintf("%s %q", field, w))
-		}
-	}
-	check("country", want.Country, got.Country)
-	check("state", want.State, got.Province)
-	check("locality", want.Locality, got.Locality)
-	check("organization", want.Organization, got.Organization)
-	check("organizational unit", want.OrganizationalUnit, got.OrganizationalUnit)
-	if want.Email != "" {
-		found := false
-		for _, a := range got.Names {
-			if a.Type.Equal(oidEmail) && fmt.Sprint(a.Value) == want.Email {
-				found = true
-			}
-		}
-		if !found {
-			out = append(out, fmt.Sprintf("email %q", want.Email))
-		}
-	}
-	return out
 }
 
 func firstLine(s string) string {

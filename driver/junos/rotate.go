@@ -69,7 +69,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 		if csr, err = ottr.ParseCSR([]byte(out)); err != nil {
 			return ottr.Errorf(ottr.EUNAVAILABLE, "Junos %s: the request printed no certificate request: %w", d.c.Address, err)
 		}
-		if bad := req.MissingSubject(csr); len(bad) > 0 {
+		if bad := subjectMissing(req, csr); len(bad) > 0 {
 			return ottr.Errorf(ottr.EINVALID, "Junos %s: the request the device made leaves out %s; nothing was ordered", d.c.Address, strings.Join(bad, "; "))
 		}
 		return nil
@@ -407,4 +407,12 @@ func (d *Driver) loadCA(s *session, id string, chain []*x509.Certificate) error 
 	}
 	_, err := s.command(fmt.Sprintf("request security pki ca-certificate load ca-profile %s filename %s", profile, caFile))
 	return err
+}
+
+// subjectMissing lists the requested subject fields the device's request
+// lacks; the email aside: Junos puts the email in an alternative name, not the subject.
+func subjectMissing(req ottr.CSRRequest, csr *x509.CertificateRequest) []string {
+	want := req.Subject
+	want.Email = ""
+	return want.Missing(csr.Subject)
 }

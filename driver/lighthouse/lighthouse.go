@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -15,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -101,32 +98,11 @@ func (s Subject) problems() []ottr.Problem {
 	return probs
 }
 
-// missing lists the subject's fields a request lacks or changed.
-func (s Subject) missing(got pkix.Name) []string {
-	var bad []string
-	for _, f := range []struct {
-		name, want string
-		got        []string
-	}{{"country", strings.ToUpper(s.Country), got.Country}, {"state", s.State, got.Province}, {"locality", s.Locality, got.Locality},
-		{"organization", s.Organization, got.Organization}, {"org_unit", s.OrgUnit, got.OrganizationalUnit}, {"email", s.Email, emails(got)}} {
-		if f.want != "" && !slices.Equal(f.got, []string{f.want}) {
-			bad = append(bad, fmt.Sprintf("%s %q (the request has %q)", f.name, f.want, strings.Join(f.got, ", ")))
-		}
-	}
-	return bad
-}
-
-var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
-
-// emails are a name's PKCS #9 emailAddress attributes.
-func emails(n pkix.Name) []string {
-	var out []string
-	for _, a := range n.Names {
-		if v, ok := a.Value.(string); ok && a.Type.Equal(oidEmailAddress) {
-			out = append(out, v)
-		}
-	}
-	return out
+// asked is the subject as the Lighthouse is asked for it (the country in
+// capitals), for checking the request it made.
+func (s Subject) asked() ottr.Subject {
+	return ottr.Subject{Country: strings.ToUpper(s.Country), State: s.State, Locality: s.Locality,
+		Organization: s.Organization, OrganizationalUnit: s.OrgUnit, Email: s.Email}
 }
 
 // fields are the subject's https.csr fields, without the empty ones.
@@ -417,7 +393,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	if csr.Subject.CommonName != req.CommonName {
 		return nil, ottr.Errorf(ottr.EINVALID, "Lighthouse %s made a request for %q, not %s", d.c.Address, csr.Subject.CommonName, req.CommonName)
 	}
-	if bad := subj.missing(csr.Subject); len(bad) > 0 {
+	if bad := subj.asked().Missing(csr.Subject); len(bad) > 0 {
 		return nil, ottr.Errorf(ottr.EINVALID, "Lighthouse %s: the request it made leaves out %s; nothing was ordered", d.c.Address, strings.Join(bad, "; "))
 	}
 	d.mu.Lock()

@@ -418,7 +418,7 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "PAN-OS %s: export of %s: %w", d.c.Address, name, err)
 	}
 	missing := req.MissingNames(csr)
-	bad := req.MissingSubject(csr)
+	bad := subjectMissing(req, csr)
 	if len(missing) > 0 || len(bad) > 0 {
 		_, _ = d.call(ctx, url.Values{"type": {"config"}, "action": {"delete"}, "xpath": {certEntry(name)}})
 		var what []string
@@ -465,4 +465,12 @@ func (d *Driver) bound(ctx context.Context) (string, error) {
 // it does not trust: verification is the rotation's verify step.
 func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
 	return served.Chain(ctx, d.c.Address, d.c.Asset.SystemName)
+}
+
+// subjectMissing lists the requested subject fields the device's request
+// lacks; the email aside: the firewall puts no email in its request.
+func subjectMissing(req ottr.CSRRequest, csr *x509.CertificateRequest) []string {
+	want := req.Subject
+	want.Email = ""
+	return want.Missing(csr.Subject)
 }
