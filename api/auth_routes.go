@@ -61,6 +61,7 @@ func (s *Server) routes(api huma.API) {
 		Summary: "Change one's password (Ottr)", Tags: []string{"users"}, DefaultStatus: http.StatusNoContent,
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusServiceUnavailable},
 	}, s.changePassword)
+	s.logoutRoutes(api)
 	s.userRoutes(api)
 	s.unlockRoutes(api)
 	s.assetRoutes(api)

@@ -58,7 +58,7 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk, err := api.NewTokens(ctx, api.TokenConfig{KeyPEM: key, Users: db})
+	tk, err := api.NewTokens(ctx, api.TokenConfig{KeyPEM: key, Users: db, Revocations: db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +135,7 @@ func TestRBACMatrix(t *testing.T) {
 		{"GET", "/docs", "", "", 200},
 		{"POST", "/user/v1/authenticate", `{"username":"victim-{who}","password":"Passw0rd!"}`, "", 200},
 		{"PUT", "/user/v1/authenticate", `{"username":"victim-{who}","password":"Passw0rd!","updated_password":"N3w.Passw0rd"}`, "", 204},
+		{"POST", "/user/v1/logout", "", ottr.RoleDeveloper, 204},
 		{"GET", "/admin/v1/users", "", ottr.RoleAdmin, 200},
 		{"POST", "/admin/v1/users", `{"username":"new-{who}","password":"Passw0rd!","role":"DEVELOPER"}`, ottr.RoleAdmin, 201},
 		{"DELETE", "/admin/v1/users/victim-{who}", "", ottr.RoleAdmin, 204},

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -38,6 +39,7 @@ type Claims struct {
 type Tokens struct {
 	key      *rsa.PrivateKey
 	users    ottr.UserStore
+	revoked  ottr.TokenRevocations
 	lifetime time.Duration
 	now      func() time.Time
 }
@@ -52,12 +54,16 @@ type TokenConfig struct {
 	KeyPEM  []byte
 	Secrets ottr.SecretStore
 	Users   ottr.UserStore
-	Now     func() time.Time
+	// Revocations keeps the tokens revoked by signing out; nil: a token
+	// cannot be revoked alone (a password or role change still revokes
+	// all of a user's).
+	Revocations ottr.TokenRevocations
+	Now         func() time.Time
 }
 
 // NewTokens loads or makes the signing key.
 func NewTokens(ctx context.Context, c TokenConfig) (*Tokens, error) {
-	t := &Tokens{users: c.Users, lifetime: c.Lifetime, now: c.Now}
+	t := &Tokens{users: c.Users, revoked: c.Revocations, lifetime: c.Lifetime, now: c.Now}
 	if t.lifetime <= 0 {
 		t.lifetime = 30 * time.Minute
 	}
@@ -136,11 +142,14 @@ func storedKey(ctx context.Context, s ottr.SecretStore) (*rsa.PrivateKey, error)
 	return nil, errors.New("token signing key: lost a race twice")
 }
 
-// Issue returns a signed token for u, without the "Bearer " prefix.
+// Issue returns a signed token for u, without the "Bearer " prefix. Each
+// token has its own ID (jti), by which Revoke refuses it alone.
 func (t *Tokens) Issue(u *ottr.User) (string, error) {
 	now := t.now()
+	id := make([]byte, 16)
+	rand.Read(id)
 	c := Claims{Username: u.Username, Role: u.Role, Generation: u.TokenGeneration, RegisteredClaims: jwt.RegisteredClaims{
-		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(t.lifetime)),
+		ID: base64.RawURLEncoding.EncodeToString(id), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(t.lifetime)),
 	}}
 	return jwt.NewWithClaims(jwt.SigningMethodRS256, c).SignedString(t.key)
 }
@@ -148,21 +157,47 @@ func (t *Tokens) Issue(u *ottr.User) (string, error) {
 // Check verifies an Authorization header value, "Bearer <token>", and
 // returns the user it names as the store has it now. Only RS256 is
 // accepted; "none" and every other algorithm are refused. A token of
-// another generation than its user's, or issued before its user was
-// created, is refused.
+// another generation than its user's, issued before its user was
+// created, or revoked, is refused.
 func (t *Tokens) Check(ctx context.Context, token string) (*ottr.User, error) {
+	u, _, err := t.check(ctx, token)
+	return u, err
+}
+
+// Revoke refuses the token of an Authorization header value from now on,
+// on every replica sharing the database. The token must be valid (Check):
+// revoking is the token's holder signing out.
+func (t *Tokens) Revoke(ctx context.Context, token string) (*ottr.User, error) {
+	u, c, err := t.check(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if t.revoked == nil {
+		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "this server cannot revoke a single token")
+	}
+	if c.ID == "" {
+		// Airbnb Ottr's tokens carry no ID; they end at their expiry.
+		return nil, ottr.Errorf(ottr.EINVALID, "the token has no ID (jti) to revoke it by; it ends at its expiry")
+	}
+	if err := t.revoked.RevokeToken(ctx, c.ID, c.ExpiresAt.Time); err != nil {
+		return nil, fmt.Errorf("revoke token: %w", err)
+	}
+	return u, nil
+}
+
+func (t *Tokens) check(ctx context.Context, token string) (*ottr.User, *Claims, error) {
 	token = strings.TrimSpace(token)
 	if token == "" {
-		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "missing token: send Authorization: Bearer <token>")
+		return nil, nil, ottr.Errorf(ottr.EUNAUTHORIZED, "missing token: send Authorization: Bearer <token>")
 	}
 	// Ottr read the header with parse('Bearer {}', header), which folds
 	// case, and refused one without the scheme (its tests assert 401).
 	if len(token) <= 7 || !strings.EqualFold(token[:7], "bearer ") {
-		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "the Authorization header must be \"Bearer <token>\"")
+		return nil, nil, ottr.Errorf(ottr.EUNAUTHORIZED, "the Authorization header must be \"Bearer <token>\"")
 	}
 	token = strings.TrimSpace(token[7:])
 	if token == "" {
-		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "missing token: send Authorization: Bearer <token>")
+		return nil, nil, ottr.Errorf(ottr.EUNAUTHORIZED, "missing token: send Authorization: Bearer <token>")
 	}
 	var c Claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return &t.key.PublicKey, nil },
@@ -170,25 +205,34 @@ func (t *Tokens) Check(ctx context.Context, token string) (*ottr.User, error) {
 		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(t.now))
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
-			return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "token expired")
+			return nil, nil, ottr.Errorf(ottr.EUNAUTHORIZED, "token expired")
 		}
-		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "invalid token")
+		return nil, nil, ottr.Errorf(ottr.EUNAUTHORIZED, "invalid token")
 	}
 	u, err := t.users.GetUser(ctx, c.Username)
 	if ottr.ErrorCode(err) == ottr.ENOTFOUND {
-		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "the token's user no longer exists")
+		return nil, nil, ottr.Errorf(ottr.EUNAUTHORIZED, "the token's user no longer exists")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("check token: %w", err)
+		return nil, nil, fmt.Errorf("check token: %w", err)
 	}
 	// A user deleted and made again under the same name starts again at
 	// generation 0: a token issued before the new user existed was the old
 	// user's. iat has whole seconds, so the comparison does too.
 	if c.IssuedAt != nil && c.IssuedAt.Before(u.Created.Truncate(time.Second)) {
-		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "the token's user no longer exists")
+		return nil, nil, ottr.Errorf(ottr.EUNAUTHORIZED, "the token's user no longer exists")
 	}
 	if c.Generation != u.TokenGeneration {
-		return nil, ottr.Errorf(ottr.EUNAUTHORIZED, "token revoked: the password or role changed after it was issued")
+		return nil, nil, ottr.Errorf(ottr.EUNAUTHORIZED, "token revoked: the password or role changed after it was issued")
 	}
-	return u, nil
+	if t.revoked != nil && c.ID != "" {
+		gone, err := t.revoked.TokenRevoked(ctx, c.ID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("check token: %w", err)
+		}
+		if gone {
+			return nil, nil, ottr.Errorf(ottr.EUNAUTHORIZED, "token revoked: signed out")
+		}
+	}
+	return u, &c, nil
 }
