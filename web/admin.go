@@ -106,6 +106,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, u *user) {
 		if c == ottr.ECONFLICT {
 			d.Errors.add("username", ottr.ErrorMessage(err))
 		}
+		d.Problems = beyond(d.Message, d.Problems)
 		s.showUsers(w, r, u, http.StatusBadRequest, d)
 		return
 	}

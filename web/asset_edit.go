@@ -140,7 +140,13 @@ func (s *Server) assetEditPost(w http.ResponseWriter, r *http.Request, u *user) 
 		a.Credential, a.DNSZone, a.Labels = v("credential"), v("dns_zone"), labels
 		return nil
 	})
-	if ottr.ErrorCode(err) == ottr.EINVALID {
+	// A refusal about fields (invalid, or a field only an ADMIN may
+	// change) is shown on the form, by the fields.
+	if c := ottr.ErrorCode(err); c == ottr.EINVALID || c == ottr.EFORBIDDEN && len(ottr.ErrorProblems(err)) > 0 {
+		status := http.StatusBadRequest
+		if c == ottr.EFORBIDDEN {
+			status = http.StatusForbidden
+		}
 		d.Message = ottr.ErrorMessage(err)
 		d.Problems = placeProblems(err, d.Errors, func(f string) bool {
 			for _, e := range editable {
@@ -150,7 +156,8 @@ func (s *Server) assetEditPost(w http.ResponseWriter, r *http.Request, u *user) 
 			}
 			return false
 		})
-		s.render(w, r, http.StatusBadRequest, "asset_edit", d)
+		d.Problems = beyond(d.Message, d.Problems)
+		s.render(w, r, status, "asset_edit", d)
 		return
 	}
 	if err != nil {

@@ -62,8 +62,8 @@ type assetListData struct {
 	Filtered bool
 }
 
-// pager links a cursor-paged list's pages: the query of the first page
-// (when not on it) and of the next.
+// pager links a cursor-paged list's pages: the first page (when not on
+// it) and the next, as relative URLs ("?…").
 type pager struct {
 	First, Next string
 }
@@ -73,15 +73,12 @@ func newPager(q url.Values, next string) pager {
 	if q.Get("cursor") != "" {
 		f := cloneValues(q)
 		f.Del("cursor")
-		p.First = f.Encode()
-		if p.First == "" {
-			p.First = "page=1"
-		}
+		p.First = "?" + f.Encode()
 	}
 	if next != "" {
 		n := cloneValues(q)
 		n.Set("cursor", next)
-		p.Next = n.Encode()
+		p.Next = "?" + n.Encode()
 	}
 	return p
 }
@@ -364,7 +361,8 @@ func (s *Server) assetRotate(w http.ResponseWriter, r *http.Request, u *user) {
 			s.fail(w, r, lerr)
 			return
 		}
-		d.Message, d.Problems = ottr.ErrorMessage(err), ottr.ErrorProblems(err)
+		d.Message = ottr.ErrorMessage(err)
+		d.Problems = beyond(d.Message, ottr.ErrorProblems(err))
 		s.render(w, r, http.StatusBadRequest, "asset", d)
 		return
 	}

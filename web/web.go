@@ -228,7 +228,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case ottr.ENOTFOUND:
 		s.render(w, r, http.StatusNotFound, "error", errorPage{Title: "Not found", Message: ottr.ErrorMessage(err)})
 	case ottr.EINVALID:
-		s.render(w, r, http.StatusBadRequest, "error", errorPage{Title: "Cannot do that", Message: ottr.ErrorMessage(err), Problems: ottr.ErrorProblems(err)})
+		msg := ottr.ErrorMessage(err)
+		s.render(w, r, http.StatusBadRequest, "error", errorPage{Title: "Cannot do that", Message: msg, Problems: beyond(msg, ottr.ErrorProblems(err))})
 	case ottr.ECONFLICT:
 		s.render(w, r, http.StatusConflict, "error", errorPage{Title: "Conflict", Message: ottr.ErrorMessage(err)})
 	case ottr.EUNAVAILABLE:
@@ -240,6 +241,18 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.c.Logger.ErrorContext(r.Context(), "dashboard page failed", "path", r.URL.Path, "err", err)
 		s.render(w, r, http.StatusInternalServerError, "error", errorPage{Title: "Something went wrong", Message: "An internal error occurred; it has been logged."})
 	}
+}
+
+// beyond drops the problems a message already says: the API's message is
+// often its one problem, which would otherwise be shown twice.
+func beyond(msg string, probs []ottr.Problem) []ottr.Problem {
+	var out []ottr.Problem
+	for _, p := range probs {
+		if !strings.Contains(msg, p.String()) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // refuse answers a request refused for want of a valid CSRF token or for
