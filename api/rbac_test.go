@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -108,7 +109,10 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 		}
 	}
 	fx.handler = (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, DNS: dns,
-		Rotations: &queue{live: map[string]*ottr.Rotation{}}, RotationStore: db, Trust: db, CAs: []string{"lets_encrypt"}, Version: "test"}).Handler()
+		Rotations: &queue{live: map[string]*ottr.Rotation{}}, RotationStore: db, Trust: db, CAs: []string{"lets_encrypt"}, Version: "test",
+		Status: func(context.Context, int) (*ottr.FleetStatus, error) {
+			return &ottr.FleetStatus{States: map[string]int{}, Failing: []ottr.FailingAsset{}, Unrouted: []ottr.UnroutedAsset{}}, nil
+		}}).Handler()
 	fx.srv = api.NewCheckedServer(t, fx.handler)
 	t.Cleanup(fx.srv.Close)
 	return fx
@@ -157,6 +161,7 @@ func TestRBACMatrix(t *testing.T) {
 		{"GET", "/api/v1/rotations", "", ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/rotations/{rot}", "", ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/routes", "", ottr.RoleDeveloper, 200},
+		{"GET", "/api/v1/status", "", ottr.RoleDeveloper, 200},
 		{"POST", "/api/v1/routes/validate", string(route), ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/certificate-authorities", "", ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/assets/{who}.example.com/delegation", "", ottr.RoleDeveloper, 200},

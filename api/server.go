@@ -58,8 +58,12 @@ type Server struct {
 	// says what the configuration lacks). Empty: not reported.
 	RotationsState   string
 	RotationsMissing []string
-	Tokens           *Tokens
-	Logger           *slog.Logger
+	// Status summarises the fleet with the server's route table and
+	// renewal policy (GET /api/v1/status), listing at most listMax failing
+	// and unrouted assets; nil answers 503.
+	Status func(ctx context.Context, listMax int) (*ottr.FleetStatus, error)
+	Tokens *Tokens
+	Logger *slog.Logger
 	// Version is reported in the OpenAPI description.
 	Version string
 	// Collectors are served on /metrics beside the API's own metrics

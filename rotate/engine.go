@@ -84,6 +84,8 @@ type Engine[TX any] struct {
 	// leases is the rotation store's lease side; nil when it has none
 	// (a rotation then waits for River's rescuer after a crash).
 	leases ottr.RotationLeaser
+	// passes is the rotation store's router pass log; nil when it has none.
+	passes ottr.RouterPassLog
 	// stopping is set when Stop begins: a rotation cut short by it is
 	// handed over, not retried after a backoff.
 	stopping atomic.Bool
@@ -126,6 +128,7 @@ func NewEngine[TX any](driver riverdriver.Driver[TX], rot *Rotator, cfg EngineCo
 	}
 	e := &Engine[TX]{rot: rot, cfg: cfg, driver: driver, done: make(chan struct{})}
 	e.leases, _ = rot.Rotations.(ottr.RotationLeaser)
+	e.passes, _ = rot.Rotations.(ottr.RouterPassLog)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker[TX]{e: e})
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}}
@@ -138,6 +141,9 @@ func NewEngine[TX any](driver riverdriver.Driver[TX], rot *Rotator, cfg EngineCo
 			&river.PeriodicJobOpts{ID: "ottr_router", RunOnStart: true}))
 	}
 	client, err := river.NewClient(driver, &river.Config{
+		// River's leader is named like the rotation leases' holders, so
+		// status pages name one process one way.
+		ID:           clientID(cfg.Owner),
 		Queues:       queues,
 		Workers:      workers,
 		PeriodicJobs: periodic,

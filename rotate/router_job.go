@@ -2,11 +2,14 @@ package rotate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ottr-dev/ottr"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // routerQueue runs router passes one at a time, apart from the rotations:
@@ -58,11 +61,12 @@ const enqueueBatch = 1000
 
 // RouterPass runs one router pass now: every due, routed asset gets a
 // queued rotation (or joins its live one), in batches.
-func (e *Engine[TX]) RouterPass(ctx context.Context) (PassResult, error) {
-	var res PassResult
+func (e *Engine[TX]) RouterPass(ctx context.Context) (res PassResult, err error) {
 	if e.cfg.Router == nil {
 		return res, ottr.Errorf(ottr.EINVALID, "no router configured")
 	}
+	started := time.Now()
+	defer func() { e.recordPass(ctx, started, res, err) }()
 	r, err := e.cfg.Router(ctx)
 	if err != nil {
 		return res, err
@@ -112,4 +116,72 @@ func (e *Engine[TX]) RouterPass(ctx context.Context) (PassResult, error) {
 	}
 	e.cfg.Logger.Info("router pass queued rotations", "queued", res.Queued, "joined", res.Joined, "enqueue", res.Enqueue.Round(time.Millisecond))
 	return res, nil
+}
+
+// recordPass keeps the pass in the rotation store's pass log, when it has
+// one, so status pages can say when the router last looked, even at a
+// pass that queued nothing. A failure to record is logged: the pass did
+// its work.
+func (e *Engine[TX]) recordPass(ctx context.Context, started time.Time, res PassResult, err error) {
+	if e.passes == nil {
+		return
+	}
+	p := &ottr.RouterPass{Owner: e.cfg.Owner, StartedAt: started, FinishedAt: time.Now(),
+		Examined: res.Examined, Due: res.Due, Held: res.Held, Routed: res.Routed, Unrouted: res.Unrouted,
+		Queued: res.Queued, Joined: res.Joined}
+	if err != nil {
+		p.Error = ottr.ErrorMessage(err)
+	}
+	// Recorded even when ctx ended the pass: its partial figures are what
+	// the router did.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := e.passes.RecordRouterPass(rctx, p); err != nil {
+		e.cfg.Logger.Warn("record router pass", "err", err)
+	}
+}
+
+// clientID names this process to River: its lease owner name, cut to
+// River's 100 characters.
+func clientID(owner string) string {
+	if len(owner) > 100 {
+		return owner[:100]
+	}
+	return owner
+}
+
+// RouterStatus says how the router runs as this process sees it: the
+// newest recorded pass, when the next is due, and River's elected leader
+// (the process that queues passes). State is left to the caller, which
+// knows whether rotations are configured and paused.
+func (e *Engine[TX]) RouterStatus(ctx context.Context) (*ottr.RouterStatus, error) {
+	st := &ottr.RouterStatus{Replica: e.cfg.Owner, Workers: e.cfg.Concurrency}
+	if e.cfg.Router != nil && e.cfg.RouterInterval > 0 {
+		st.IntervalSeconds = int64(e.cfg.RouterInterval / time.Second)
+	}
+	if e.passes != nil {
+		ps, err := e.passes.RouterPasses(ctx, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) > 0 {
+			st.LastPass = ps[0]
+			if st.IntervalSeconds > 0 {
+				next := ps[0].StartedAt.Add(e.cfg.RouterInterval)
+				st.NextPass = &next
+			}
+		}
+	}
+	l, err := e.driver.GetExecutor().LeaderGetElectedLeader(ctx, &riverdriver.LeaderGetElectedLeaderParams{})
+	switch {
+	case err == nil && l.ExpiresAt.After(time.Now()):
+		st.Leader = l.LeaderID
+	case err == nil:
+		// The last leader's term ran out: none is leading now.
+	case errors.Is(err, rivertype.ErrNotFound):
+		// No leader elected yet (starting, or every process stopped).
+	default:
+		return nil, fmt.Errorf("job queue leader: %w", err)
+	}
+	return st, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,6 +85,17 @@ func TestRouterPassQueuesInBatches(t *testing.T) {
 	if err := jobs.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'ottr_rotation'`).Scan(&jobsN); err != nil || jobsN != n {
 		t.Fatalf("%d rotation jobs after the second pass, %v", jobsN, err)
 	}
+	// Both passes are on record, newest first, with what each did.
+	passes, err := db.RouterPasses(ctx, 10)
+	if err != nil || len(passes) != 2 {
+		t.Fatalf("recorded passes = %d, %v", len(passes), err)
+	}
+	if p := passes[1]; p.Queued != n || p.Joined != 0 || p.Due != n+1 || p.Unrouted != 1 || p.Owner != e.Owner() || p.Error != "" {
+		t.Fatalf("first pass on record: %+v", p)
+	}
+	if p := passes[0]; p.Queued != 0 || p.Joined != n || p.FinishedAt.Before(p.StartedAt) {
+		t.Fatalf("second pass on record: %+v", p)
+	}
 }
 
 // Three replicas on one PostgreSQL database route the fleet once per
@@ -143,4 +155,29 @@ func TestRouterRunsOncePerIntervalAcrossReplicas(t *testing.T) {
 		t.Fatalf("%d router passes in %s with a %s interval across 3 replicas (want 2..%d)", got, elapsed.Round(time.Millisecond), interval, max)
 	}
 	t.Logf("%d passes in %s", got, elapsed.Round(time.Millisecond))
+	// Every pass is on record, and each replica names the same leader,
+	// one of them, and the next pass one interval after the last.
+	recorded, err := db.RouterPasses(t.Context(), 100)
+	if err != nil || len(recorded) < got-1 || len(recorded) > got {
+		t.Fatalf("%d passes recorded for %d run: %v", len(recorded), got, err)
+	}
+	leader := ""
+	for i, e := range engines {
+		st, err := e.RouterStatus(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Replica != fmt.Sprintf("replica%d", i) || st.IntervalSeconds != 2 || st.LastPass == nil {
+			t.Fatalf("replica%d status: %+v", i, st)
+		}
+		if st.NextPass == nil || !st.NextPass.Equal(st.LastPass.StartedAt.Add(interval)) {
+			t.Fatalf("replica%d next pass %v after last %v", i, st.NextPass, st.LastPass.StartedAt)
+		}
+		if leader == "" {
+			leader = st.Leader
+		}
+		if st.Leader != leader || !strings.HasPrefix(leader, "replica") {
+			t.Fatalf("replica%d names leader %q, another named %q", i, st.Leader, leader)
+		}
+	}
 }

@@ -22,6 +22,7 @@ type rotationEngine interface {
 	Recover(ctx context.Context) error
 	Enqueue(ctx context.Context, r *ottr.Rotation) (bool, error)
 	RouterPass(ctx context.Context) (rotate.PassResult, error)
+	RouterStatus(ctx context.Context) (*ottr.RouterStatus, error)
 }
 
 // rotator builds the rotation pipeline from the configuration.

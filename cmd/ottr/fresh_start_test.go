@@ -221,12 +221,17 @@ func TestFreshStart(t *testing.T) {
 		!strings.Contains(outputs["status"], "("+url) {
 		t.Errorf("ottr status (want %d healthy, through %s):\n%s", len(inventory), url, outputs["status"])
 	}
-	var st statusReport
+	var st ottr.FleetStatus
 	if err := json.Unmarshal([]byte(ottrCmd("", "status", "-o", "json")), &st); err != nil {
 		t.Fatal(err)
 	}
 	if st.Assets != len(inventory) || st.States["healthy"] != len(inventory) || len(st.Failing) != 0 {
 		t.Errorf("status -o json: %+v", st)
+	}
+	// One process: it leads, and its router's passes are on record.
+	if r := st.Router; r == nil || r.State != "running" || r.LastPass == nil || r.LastPass.Error != "" ||
+		r.Leader == "" || r.Leader != r.Replica || r.LastPass.Owner != r.Replica || r.NextPass == nil {
+		t.Errorf("router in status -o json: %+v", st.Router)
 	}
 
 	if err := stop(); err != nil {

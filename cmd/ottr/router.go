@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -117,6 +118,7 @@ errors, not for unrouted assets.`,
 				pending, rots, at = pending[:0], rots[:0], at[:0]
 				return nil
 			}
+			started := time.Now()
 			st, err := r.Pass(cmd.Context(), func(cand rotate.Candidate) error {
 				e := routerEntry{SystemName: cand.Asset.SystemName,
 					DueReason: cand.Decision.Reason, Expiration: copyTime(cand.Asset.CertificateExpiration)}
@@ -138,6 +140,18 @@ errors, not for unrouted assets.`,
 			})
 			if err == nil {
 				err = flush()
+			}
+			if !dryRun {
+				// A pass run by hand is a router pass: status pages say so.
+				p := &ottr.RouterPass{Owner: a.actor(), StartedAt: started, FinishedAt: time.Now(),
+					Examined: st.Examined, Due: st.Due, Held: st.Held, Routed: st.Routed, Unrouted: st.Unrouted,
+					Queued: queued, Joined: joined}
+				if err != nil {
+					p.Error = ottr.ErrorMessage(err)
+				}
+				if rerr := db.RecordRouterPass(context.WithoutCancel(cmd.Context()), p); rerr != nil && err == nil {
+					err = rerr
+				}
 			}
 			if err != nil {
 				return err

@@ -83,6 +83,9 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 		// A nil engine in the interface would not be nil to the API.
 		s.Rotations = eng
 	}
+	s.Status = func(ctx context.Context, listMax int) (*ottr.FleetStatus, error) {
+		return a.serverStatus(ctx, listMax, eng, st)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "listen %s: %v", addr, err)

@@ -3,83 +3,36 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/rotate"
 	"github.com/spf13/cobra"
 )
-
-// Asset states of 'ottr status'. Each asset is counted once, in the first
-// state that holds, in this order: what needs a person comes first.
-const (
-	stRotating     = "rotating"      // a rotation is queued or running
-	stFailing      = "failing"       // its last rotation failed
-	stUnrouted     = "unrouted"      // due, but no route serves it
-	stNeverRotated = "never_rotated" // due: no certificate recorded
-	stDue          = "due"           // due, routed: the next pass queues it
-	stHealthy      = "healthy"       // not due
-)
-
-var statusOrder = []string{stHealthy, stDue, stRotating, stFailing, stUnrouted, stNeverRotated}
 
 // statusListMax bounds the assets a table names per list; -o json and
 // -o wide name them all.
 const statusListMax = 10
 
-type statusReport struct {
-	At     time.Time      `json:"at"`
-	Source string         `json:"source"`
-	Assets int            `json:"assets"`
-	States map[string]int `json:"states"`
-	// Held counts due assets waiting out a failure backoff.
-	Held      int             `json:"held"`
-	DueIn7    int             `json:"due_within_7_days"`
-	DueIn30   int             `json:"due_within_30_days"`
-	Failing   []statusFailing `json:"failing"`
-	Unrouted  []statusNoRoute `json:"unrouted"`
-	LastQueue *statusRouterAt `json:"last_router_rotation"`
-}
-
-type statusFailing struct {
-	SystemName string     `json:"system_name"`
-	Failures   int        `json:"failures"`
-	Error      string     `json:"error"`
-	Time       ottr.Time  `json:"time"`
-	RetryAfter *ottr.Time `json:"retry_after,omitempty"`
-}
-
-type statusNoRoute struct {
-	SystemName string `json:"system_name"`
-	MissingKey string `json:"missing_key"`
-	Reason     string `json:"reason"`
-}
-
-// statusRouterAt is the newest rotation a router pass queued: the
-// database keeps no record of passes that queued nothing.
-type statusRouterAt struct {
-	Time       ottr.Time `json:"time"`
-	RotationID string    `json:"rotation_id"`
-	SystemName string    `json:"system_name"`
-}
-
 func (a *app) statusCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Summarise the inventory: assets by state, failing, due soon, unrouted, the router's last rotation",
+		Short: "Summarise the inventory: assets by state, failing, due soon, unrouted, the router's last pass",
 		Long: `Summarise the inventory as the router sees it. Each asset is counted in
 the first state that holds: rotating (a rotation is queued or running),
 failing (its last rotation failed), unrouted (due, but no route serves it),
 never_rotated (due: no certificate recorded), due (the next router pass
 queues it) or healthy. Due is decided by the router's own code, as
 'ottr asset list --due' lists it; due within 7 and 30 days counts the
-healthy assets whose renewal starts by then.
+healthy assets whose renewal starts by then. The router section says
+when the router last ran a pass and what it did, when the next is due,
+and which process leads (queues the passes) among replicas.
 
-Through a server (--server, OTTR_SERVER or 'ottr login') the assets,
-rotations and route table are the server's; the renewal policy is this
-CLI's configuration (router.renew_before, CA rules), which the API does not
-publish. Otherwise the database of --data-dir or --database is read.`,
+Through a server (--server, OTTR_SERVER or 'ottr login') the server
+computes the summary with its own route table and renewal policy
+(GET /api/v1/status). Otherwise the database of --data-dir or --database
+is read with this configuration's policy.`,
 		Example: `  ottr status
   ottr status -o json | jq .states`,
 		Args: cobra.NoArgs,
@@ -96,12 +49,24 @@ publish. Otherwise the database of --data-dir or --database is read.`,
 	}
 }
 
-func (a *app) status(ctx context.Context) (*statusReport, error) {
-	assets, err := a.assets(ctx)
+func (a *app) status(ctx context.Context) (*ottr.FleetStatus, error) {
+	max := statusListMax
+	if a.json() || a.wide() {
+		max = 0
+	}
+	cl, err := a.remote()
 	if err != nil {
 		return nil, err
 	}
-	rots, err := a.rotationReader(ctx)
+	if cl != nil {
+		st, err := cl.Status(ctx, max)
+		if err != nil {
+			return nil, err
+		}
+		st.Source = cl.BaseURL
+		return st, nil
+	}
+	db, err := a.store(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -109,127 +74,103 @@ func (a *app) status(ctx context.Context) (*statusReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &statusReport{At: dec.At().UTC(), Source: "database", States: map[string]int{},
-		Failing: []statusFailing{}, Unrouted: []statusNoRoute{}}
-	if a.client != nil {
-		rep.Source = a.client.BaseURL
-	}
-	for _, s := range statusOrder {
-		rep.States[s] = 0
-	}
-	live := map[string]bool{}
-	var newest []*ottr.Rotation
-	for _, st := range []ottr.State{ottr.StateQueued, ottr.StateRunning} {
-		f := ottr.RotationFilter{State: st, Limit: 500} // the API's largest page
-		for {
-			page, next, err := rots.FindRotations(ctx, f)
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range page {
-				live[r.SystemName] = true
-			}
-			if next == "" || len(page) == 0 {
-				break
-			}
-			f.Cursor = next
-		}
-	}
-	// Newest first: the router's latest rotation is among the last few
-	// hundred unless people rotate far more often than the router does.
-	if newest, _, err = rots.FindRotations(ctx, ottr.RotationFilter{Limit: 500}); err != nil {
+	st, err := rotate.Summarize(ctx, db, db, dec, max)
+	if err != nil {
 		return nil, err
 	}
-	for _, r := range newest {
-		if r.Trigger == ottr.TriggerRouter {
-			rep.LastQueue = &statusRouterAt{Time: ottr.Time{Time: r.CreatedAt}, RotationID: r.ID, SystemName: r.SystemName}
-			break
-		}
+	st.Source = "database"
+	c, err := a.config()
+	if err != nil {
+		return nil, err
 	}
-	at := dec.At()
-	f := ottr.AssetFilter{Limit: 1000}
-	for {
-		page, next, err := assets.FindAssets(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, as := range page {
-			rep.Assets++
-			d, _, noRoute, held := dec.Decide(as)
-			if held {
-				rep.Held++
-			}
-			l := as.LastRotation
-			state := stHealthy
-			switch {
-			case live[as.SystemName]:
-				state = stRotating
-			case l != nil && l.Status == string(ottr.StateFailed):
-				state = stFailing
-			case d.Due && noRoute != nil:
-				state = stUnrouted
-			case d.Due && as.CertificateExpiration == nil:
-				state = stNeverRotated
-			case d.Due:
-				state = stDue
-			}
-			rep.States[state]++
-			if l != nil && l.Status == string(ottr.StateFailed) {
-				rep.Failing = append(rep.Failing, statusFailing{SystemName: as.SystemName, Failures: l.Failures,
-					Error: l.Error, Time: l.Time, RetryAfter: l.RetryAfter})
-			}
-			if d.Due && noRoute != nil {
-				rep.Unrouted = append(rep.Unrouted, statusNoRoute{SystemName: as.SystemName, MissingKey: noRoute.Key, Reason: noRoute.Reason})
-			}
-			if !d.Due && !d.RenewAt.IsZero() {
-				if d.RenewAt.Before(at.Add(7 * 24 * time.Hour)) {
-					rep.DueIn7++
-				}
-				if d.RenewAt.Before(at.Add(30 * 24 * time.Hour)) {
-					rep.DueIn30++
-				}
-			}
-		}
-		if next == "" || len(page) == 0 {
-			break
-		}
-		f.Cursor = next
+	if st.Router, err = a.recordedRouter(ctx); err != nil {
+		return nil, err
 	}
-	// The longest failure streaks first: they have waited longest.
-	slices.SortStableFunc(rep.Failing, func(x, y statusFailing) int { return y.Failures - x.Failures })
-	return rep, nil
+	st.Router.State = serveState{missing: rotationsMissing(c), paused: c.Router.Paused}.rotations()
+	return st, nil
 }
 
-func (a *app) printStatus(rep *statusReport) error {
+// recordedRouter is the router as the database records it: the newest
+// pass and the next one due by the configured interval. The elected
+// leader is known only to a running server.
+func (a *app) recordedRouter(ctx context.Context) (*ottr.RouterStatus, error) {
+	c, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rs := &ottr.RouterStatus{IntervalSeconds: int64(time.Duration(c.Router.Interval) / time.Second)}
+	passes, err := db.RouterPasses(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(passes) > 0 {
+		rs.LastPass = passes[0]
+		if rs.IntervalSeconds > 0 {
+			next := passes[0].StartedAt.Add(time.Duration(c.Router.Interval))
+			rs.NextPass = &next
+		}
+	}
+	return rs, nil
+}
+
+func (a *app) printStatus(rep *ottr.FleetStatus) error {
 	w := a.stdout
 	fmt.Fprintf(w, "%d assets (%s, at %s)\n\n", rep.Assets, rep.Source, rep.At.Format(time.RFC3339))
 	tw := a.table()
 	fmt.Fprintln(tw, "STATE\tASSETS")
-	for _, s := range statusOrder {
+	for _, s := range ottr.AssetStates {
 		fmt.Fprintf(tw, "%s\t%d\n", strings.ReplaceAll(s, "_", " "), rep.States[s])
 	}
 	fmt.Fprintf(tw, "held after failures\t%d\n", rep.Held)
 	fmt.Fprintf(tw, "due within 7 days\t%d\n", rep.DueIn7)
 	fmt.Fprintf(tw, "due within 30 days\t%d\n", rep.DueIn30)
+	fmt.Fprintf(tw, "rotations queued, running\t%d, %d\n", rep.Queued, rep.Running)
 	last := "none recorded"
-	if l := rep.LastQueue; l != nil {
+	if l := rep.LastRouterRotation; l != nil {
 		last = fmt.Sprintf("%s (%s, rotation %s)", l.Time.Local().Format(time.DateTime), l.SystemName, l.RotationID)
 	}
 	fmt.Fprintf(tw, "last router rotation\t%s\n", last)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if r := rep.Router; r != nil {
+		fmt.Fprintln(w, "\nRouter:")
+		tw := a.table()
+		fmt.Fprintf(tw, "rotations\t%s\n", r.State)
+		pass := "none recorded"
+		if p := r.LastPass; p != nil {
+			pass = fmt.Sprintf("%s, %s: %d due, %d queued, %d joined, %d held, %d unrouted",
+				p.StartedAt.Local().Format(time.DateTime), p.FinishedAt.Sub(p.StartedAt).Round(time.Millisecond),
+				p.Due, p.Queued, p.Joined, p.Held, p.Unrouted)
+			if p.Error != "" {
+				pass += "; failed: " + p.Error
+			}
+		}
+		fmt.Fprintf(tw, "last pass\t%s\n", pass)
+		if r.NextPass != nil {
+			fmt.Fprintf(tw, "next pass\t%s\n", r.NextPass.Local().Format(time.DateTime))
+		}
+		if r.Leader != "" {
+			fmt.Fprintf(tw, "leader\t%s\n", r.Leader)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
 	max := statusListMax
 	if a.wide() {
 		max = -1
 	}
 	if len(rep.Failing) > 0 {
-		fmt.Fprintf(w, "\nFailing (%d):\n", len(rep.Failing))
+		fmt.Fprintf(w, "\nFailing (%d):\n", rep.FailingTotal)
 		tw := a.table()
 		fmt.Fprintln(tw, "SYSTEM_NAME\tFAILURES\tSINCE\tRETRY_AFTER\tERROR")
 		for i, f := range rep.Failing {
 			if i == max {
-				fmt.Fprintf(tw, "… %d more: ottr status -o wide\n", len(rep.Failing)-max)
 				break
 			}
 			retry := "-"
@@ -238,24 +179,61 @@ func (a *app) printStatus(rep *statusReport) error {
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", f.SystemName, f.Failures, f.Time.Local().Format(time.DateTime), retry, f.Error)
 		}
+		if n := rep.FailingTotal - min(len(rep.Failing), max); max > 0 && n > 0 {
+			fmt.Fprintf(tw, "… %d more: ottr status -o wide\n", n)
+		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
 	if len(rep.Unrouted) > 0 {
-		fmt.Fprintf(w, "\nUnrouted (%d):\n", len(rep.Unrouted))
+		fmt.Fprintf(w, "\nUnrouted (%d):\n", rep.UnroutedTotal)
 		tw := a.table()
 		fmt.Fprintln(tw, "SYSTEM_NAME\tMISSING ROUTE KEY\tREASON")
 		for i, u := range rep.Unrouted {
 			if i == max {
-				fmt.Fprintf(tw, "… %d more: ottr status -o wide\n", len(rep.Unrouted)-max)
 				break
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.SystemName, u.MissingKey, u.Reason)
+		}
+		if n := rep.UnroutedTotal - min(len(rep.Unrouted), max); max > 0 && n > 0 {
+			fmt.Fprintf(tw, "… %d more: ottr status -o wide\n", n)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// serverStatus is the fleet summary a server gives (GET /api/v1/status):
+// its own route table and policy, and its engine's view of the router.
+// Without an engine (rotations off) the router is known by its record.
+func (a *app) serverStatus(ctx context.Context, listMax int, eng rotationEngine, state serveState) (*ottr.FleetStatus, error) {
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := a.router(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := rotate.Summarize(ctx, db, db, r.Decider(), listMax)
+	if err != nil {
+		return nil, err
+	}
+	st.Source = "server"
+	if eng != nil {
+		if st.Router, err = eng.RouterStatus(ctx); err != nil {
+			return nil, err
+		}
+	} else if st.Router, err = a.recordedRouter(ctx); err != nil {
+		return nil, err
+	}
+	st.Router.State = state.rotations()
+	if st.Router.State == "paused" {
+		// A paused server runs no passes, so none is due.
+		st.Router.NextPass = nil
+	}
+	return st, nil
 }

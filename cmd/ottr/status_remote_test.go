@@ -38,20 +38,24 @@ func TestStatusDueAndCompletionThroughServer(t *testing.T) {
 	must("", "asset", "add", "fw01.example.com", "--platform", "panos", "--os", "9.1.0", "--model", "PA-XXXX", "--ca", "lets_encrypt")
 	must("", "asset", "add", "fw02.example.com", "--platform", "panos", "--os", "10.2.0", "--model", "PA-XXXX", "--ca", "lets_encrypt")
 
-	var rep statusReport
+	var rep ottr.FleetStatus
 	if err := json.Unmarshal([]byte(must("", "status", "-o", "json")), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Source != url || rep.Assets != 3 || rep.States[stHealthy] != 1 || rep.States[stUnrouted] != 1 {
+	if rep.Source != url || rep.Assets != 3 || rep.States[ottr.AssetHealthy] != 1 || rep.States[ottr.AssetUnrouted] != 1 {
 		t.Errorf("status through the server: %+v", rep)
 	}
 	// fw01 is due and routed: never rotated, or already picked up by the
 	// server's router (rotating, or failing against the unreachable CA).
-	if n := rep.States[stNeverRotated] + rep.States[stRotating] + rep.States[stFailing]; n != 1 {
+	if n := rep.States[ottr.AssetNeverRotated] + rep.States[ottr.AssetRotating] + rep.States[ottr.AssetFailing]; n != 1 {
 		t.Errorf("fw01 counted %d times: %v", n, rep.States)
 	}
 	if len(rep.Unrouted) != 1 || rep.Unrouted[0].SystemName != "fw02.example.com" || rep.Unrouted[0].MissingKey != "platform.panos.os.10.2.0" {
 		t.Errorf("unrouted through the server: %+v", rep.Unrouted)
+	}
+	// The server says how its router runs: paused here, so no pass is due.
+	if r := rep.Router; r == nil || r.State != "paused" || r.NextPass != nil || r.Replica == "" {
+		t.Errorf("router through the server: %+v", r)
 	}
 
 	var due []*ottr.Asset

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -61,11 +63,11 @@ func fleet(t *testing.T, c *cli) *store.DB {
 func TestStatusCountsAssetsByState(t *testing.T) {
 	c := newCLI(t)
 	fleet(t, c)
-	var rep statusReport
+	var rep ottr.FleetStatus
 	if err := json.Unmarshal([]byte(c.ok("status", "-o", "json")), &rep); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{stHealthy: 3, stDue: 1, stRotating: 1, stFailing: 1, stUnrouted: 1, stNeverRotated: 1}
+	want := map[string]int{ottr.AssetHealthy: 3, ottr.AssetDue: 1, ottr.AssetRotating: 1, ottr.AssetFailing: 1, ottr.AssetUnrouted: 1, ottr.AssetNeverRotated: 1}
 	for s, n := range want {
 		if rep.States[s] != n {
 			t.Errorf("states[%s] = %d, want %d (all: %v)", s, rep.States[s], n, rep.States)
@@ -84,18 +86,56 @@ func TestStatusCountsAssetsByState(t *testing.T) {
 	if len(rep.Unrouted) != 1 || rep.Unrouted[0].SystemName != "unrouted.example.com" || rep.Unrouted[0].MissingKey != "platform.panos.os.10.2.0" {
 		t.Errorf("unrouted = %+v", rep.Unrouted)
 	}
-	if rep.LastQueue == nil || rep.LastQueue.SystemName != "rotating.example.com" {
-		t.Errorf("last router rotation = %+v", rep.LastQueue)
+	if rep.LastRouterRotation == nil || rep.LastRouterRotation.SystemName != "rotating.example.com" {
+		t.Errorf("last router rotation = %+v", rep.LastRouterRotation)
+	}
+
+	if rep.Queued != 1 || rep.Running != 0 || rep.FailingTotal != 1 || rep.UnroutedTotal != 1 {
+		t.Errorf("queued/running %d/%d, failing/unrouted totals %d/%d", rep.Queued, rep.Running, rep.FailingTotal, rep.UnroutedTotal)
+	}
+	// Five certificates recorded: two with a year left, one with 10 days,
+	// two with 35 and 50 days.
+	expiry := map[string]int{}
+	for _, b := range rep.Expiry {
+		expiry[b.Label] = b.Count
+	}
+	if want := map[string]int{"expired": 0, "7 days": 0, "14 days": 1, "30 days": 0, "60 days": 2, "90 days": 0, "later": 2}; !maps.Equal(expiry, want) {
+		t.Errorf("expiry buckets = %v, want %v", expiry, want)
+	}
+	if rep.Router == nil || rep.Router.LastPass != nil || rep.Router.NextPass != nil {
+		t.Errorf("router before any pass: %+v", rep.Router)
 	}
 
 	out := c.ok("status")
 	for _, want := range []string{"8 assets", "never rotated", "failing.example.com", "install: device refused the key",
-		"unrouted.example.com", "platform.panos.os.10.2.0", "rotating.example.com"} {
+		"unrouted.example.com", "platform.panos.os.10.2.0", "rotating.example.com", "last pass", "none recorded"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
 	}
 	assertFits(t, out)
+
+	// A pass run by hand is on record: when, what it did, who ran it, and
+	// when the next is due.
+	before := time.Now()
+	c.ok("router", "run")
+	rep = ottr.FleetStatus{}
+	if err := json.Unmarshal([]byte(c.ok("status", "-o", "json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	p := rep.Router.LastPass
+	// due and never are queued, unrouted is not; rotating joins its
+	// rotation; failing has a year left.
+	if p == nil || p.StartedAt.Before(before.Add(-time.Second)) || p.Due != 4 || p.Queued != 2 || p.Joined != 1 ||
+		p.Unrouted != 1 || p.Held != 0 || !strings.HasPrefix(p.Owner, "cli:") {
+		t.Fatalf("last pass after 'router run': %+v", p)
+	}
+	if rep.Router.NextPass == nil || !rep.Router.NextPass.Equal(p.StartedAt.Add(time.Duration(rep.Router.IntervalSeconds)*time.Second)) {
+		t.Errorf("next pass %v, last %v, interval %d s", rep.Router.NextPass, p.StartedAt, rep.Router.IntervalSeconds)
+	}
+	if out := c.ok("status"); !regexp.MustCompile(`last pass +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d, \S+: 4 due, 2 queued, 1 joined, 0 held, 1 unrouted`).MatchString(out) {
+		t.Errorf("status after a pass:\n%s", out)
+	}
 }
 
 // TestAssetListDueIsTheRoutersDue: --due lists what a router pass calls
@@ -155,11 +195,11 @@ func TestStatusWithoutRoutes(t *testing.T) {
 	if err := run(t.Context(), []string{"--data-dir", c.dataDir, "status", "-o", "json"}, func(string) string { return "" }, nil, &out, &errb); err != nil {
 		t.Fatalf("status: %v %s", err, errb.String())
 	}
-	var rep statusReport
+	var rep ottr.FleetStatus
 	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.States[stUnrouted] != 1 || len(rep.Unrouted) != 1 || rep.Unrouted[0].MissingKey != "route table" {
+	if rep.States[ottr.AssetUnrouted] != 1 || len(rep.Unrouted) != 1 || rep.Unrouted[0].MissingKey != "route table" {
 		t.Errorf("without routes: %+v", rep)
 	}
 	if !strings.Contains(errb.String(), "no route table") {
