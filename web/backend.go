@@ -26,6 +26,9 @@ type Backend interface {
 	CancelRotation(ctx context.Context, id string) (*ottr.Rotation, error)
 
 	Routes(ctx context.Context) (*ottr.RouteTable, error)
+	// Status summarises the fleet, listing at most listMax failing and
+	// unrouted assets.
+	Status(ctx context.Context, listMax int) (*ottr.FleetStatus, error)
 
 	ListUsers(ctx context.Context) ([]*ottr.User, error)
 	CreateUser(ctx context.Context, username, password string, role ottr.Role) (*ottr.User, error)

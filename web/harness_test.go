@@ -17,6 +17,7 @@ import (
 	"github.com/ottr-dev/ottr/api"
 	"github.com/ottr-dev/ottr/internal/storetest"
 	"github.com/ottr-dev/ottr/internal/testpki"
+	"github.com/ottr-dev/ottr/rotate"
 	"github.com/ottr-dev/ottr/store"
 	"github.com/ottr-dev/ottr/web"
 )
@@ -75,8 +76,17 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	rot := &slowRotations{db: db, step: 300 * time.Millisecond, ca: testpki.NewCA("Test CA")}
 	t.Cleanup(rot.wait)
+	router := &rotate.Router{Assets: db, Routes: rt}
+	status := func(ctx context.Context, listMax int) (*ottr.FleetStatus, error) {
+		st, err := rotate.Summarize(ctx, db, db, router.Decider(), listMax)
+		if err == nil {
+			next := time.Now().Add(time.Hour)
+			st.Router = &ottr.RouterStatus{State: "running", IntervalSeconds: 3600, NextPass: &next, Leader: "replica-1", Replica: "replica-1", Workers: 4}
+		}
+		return st, err
+	}
 	apiHandler := (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, Rotations: rot, RotationStore: db,
-		Trust: db, CAs: []string{"lets_encrypt"}, Version: "test"}).Handler()
+		Trust: db, CAs: []string{"lets_encrypt"}, Status: status, Version: "test"}).Handler()
 	client := web.InProcess(apiHandler)
 	now := o.now
 	if now == nil {
@@ -117,6 +127,12 @@ func seedAssets(t *testing.T, db *store.DB, n int) {
 		{SystemName: "lb01.example.com", CommonName: "lb01.example.com", SubjectAlternativeName: []string{"lb01.example.com"},
 			CertificateAuthority: "lets_encrypt", HostPlatform: "f5", OSVersion: "14.1.0", DataCenter: "DC2",
 			Origin: ottr.OriginAPI, CertificateValidation: true, CertificateExpiration: exp},
+		{SystemName: "fw03.example.com", CommonName: "fw03.example.com", SubjectAlternativeName: []string{"fw03.example.com"},
+			CertificateAuthority: "lets_encrypt", HostPlatform: "panos", OSVersion: "10.2.0", DeviceModel: "PA-XXXX", DataCenter: "DC1"},
+		{SystemName: "web01.example.com", CommonName: "web01.example.com", SubjectAlternativeName: []string{"web01.example.com"},
+			CertificateAuthority: "lets_encrypt", HostPlatform: "Ubuntu", OSVersion: "20.04", DataCenter: "DC2",
+			CertificateExpiration: ottr.NewTime(time.Now().Add(-24 * time.Hour)),
+			LastRotation: &ottr.LastRotation{Time: *ottr.NewTime(time.Now().Add(-time.Hour)), Status: "failed", Error: "install: device refused the certificate", Failures: 2}},
 	} {
 		if err := db.CreateAsset(ctx, a); err != nil {
 			t.Fatal(err)

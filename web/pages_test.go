@@ -398,3 +398,30 @@ func TestRouteTablePage(t *testing.T) {
 		t.Errorf("routes page: %d\n%.3000s", a.code, a.body)
 	}
 }
+
+// TestOverviewAndUnrouted: the overview counts assets by state, names the
+// failing ones with their reason, shows the expiry histogram and the
+// router; the unrouted page names the exact route.json key each lacks.
+func TestOverviewAndUnrouted(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.browser()
+	b.login("dev")
+	a := b.get("/")
+	if a.code != 200 {
+		t.Fatalf("overview: %d\n%.2000s", a.code, a.body)
+	}
+	for _, want := range []string{
+		`<span class="n">1</span> <span class="label badge state-failing">Failing</span>`,
+		`<span class="n">1</span> <span class="label badge state-unrouted">Unrouted</span>`,
+		"install: device refused the certificate", `href="/assets/web01.example.com"`,
+		"expired", "<progress", "replica-1", "expiring within 7 days",
+	} {
+		if !strings.Contains(a.body, want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	u := b.get("/unrouted")
+	if u.code != 200 || !strings.Contains(u.body, "<code>platform.panos.os.10.2.0</code>") || !strings.Contains(u.body, `href="/assets/fw03.example.com"`) {
+		t.Errorf("unrouted page: %d\n%.3000s", u.code, u.body)
+	}
+}

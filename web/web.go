@@ -207,8 +207,6 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /admin/users", s.authed(s.users))
 	mux.HandleFunc("POST /admin/users", s.authed(s.userCreate))
 	mux.HandleFunc("POST /admin/users/{name}/delete", s.authed(s.userDelete))
-	mux.HandleFunc("GET /admin/events", s.authed(s.events))
-	mux.HandleFunc("GET /admin/credentials", s.authed(s.credentials))
 	return mux
 }
 
