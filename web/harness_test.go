@@ -132,7 +132,7 @@ func seedAssets(t *testing.T, db *store.DB, n int) {
 		{SystemName: "web01.example.com", CommonName: "web01.example.com", SubjectAlternativeName: []string{"web01.example.com"},
 			CertificateAuthority: "lets_encrypt", HostPlatform: "Ubuntu", OSVersion: "20.04", DataCenter: "DC2",
 			CertificateExpiration: ottr.NewTime(time.Now().Add(-24 * time.Hour)),
-			LastRotation: &ottr.LastRotation{Time: *ottr.NewTime(time.Now().Add(-time.Hour)), Status: "failed", Error: "install: device refused the certificate", Failures: 2}},
+			LastRotation:          &ottr.LastRotation{Time: *ottr.NewTime(time.Now().Add(-time.Hour)), Status: "failed", Error: "install: device refused the certificate", Failures: 2}},
 	} {
 		if err := db.CreateAsset(ctx, a); err != nil {
 			t.Fatal(err)
