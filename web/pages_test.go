@@ -414,7 +414,7 @@ func TestOverviewAndUnrouted(t *testing.T) {
 		`<span class="n">1</span> <span class="label badge state-failing">Failing</span>`,
 		`<span class="n">1</span> <span class="label badge state-unrouted">Unrouted</span>`,
 		"install: device refused the certificate", `href="/assets/web01.example.com"`,
-		"expired", "<progress", "replica-1", "expiring within 7 days",
+		"expired", "<progress", "replica-1", "become due within 7 days",
 	} {
 		if !strings.Contains(a.body, want) {
 			t.Errorf("overview lacks %q", want)

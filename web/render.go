@@ -166,6 +166,14 @@ var funcs = template.FuncMap{
 		return "state-" + strings.ReplaceAll(fmt.Sprint(s), "_", "-")
 	},
 	"roles": func() []ottr.Role { return ottr.Roles },
+	// short is the head of a rotation ID, enough to tell rotations apart
+	// in a list; the link and its title carry the whole ID.
+	"short": func(id string) string {
+		if len(id) > 8 {
+			return id[:8]
+		}
+		return id
+	},
 	"add":   func(a, b int) int { return a + b },
 	"pct": func(n, total int) int {
 		if total <= 0 {

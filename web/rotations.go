@@ -202,6 +202,9 @@ func (s *Server) rotationEvents(w http.ResponseWriter, r *http.Request, u *user)
 		st := stateEvent{State: rot.State, Step: rot.Step, Error: rot.Error, Steps: stepTimings(rot)}
 		if rot.FinishedAt != nil {
 			st.Finished = when(rot.FinishedAt)
+			if d := took(rot.StartedAt, rot.FinishedAt); d != "" {
+				st.Finished += " (took " + d + ")"
+			}
 		}
 		if first || !sameState(st, last) {
 			writeEvent(w, "state", strconv.Itoa(sent), st)
