@@ -174,7 +174,7 @@ var funcs = template.FuncMap{
 		}
 		return id
 	},
-	"add":   func(a, b int) int { return a + b },
+	"add": func(a, b int) int { return a + b },
 	"pct": func(n, total int) int {
 		if total <= 0 {
 			return 0
