@@ -225,6 +225,8 @@ func (s *Server) rotationEvents(w http.ResponseWriter, r *http.Request, u *user)
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.done:
+			return
 		case <-deadline.C:
 			return
 		case <-poll.C:

@@ -61,6 +61,15 @@ type Server struct {
 
 	mu      sync.Mutex
 	streams map[string]int // open live logs per session ID
+	done    chan struct{}  // closed by Close: live logs end
+	closed  sync.Once
+}
+
+// Close ends the open live logs (each browser reconnects to whichever
+// replica serves it next), so an HTTP server shutting down is not held up
+// by them. Pages are still served.
+func (s *Server) Close() {
+	s.closed.Do(func() { close(s.done) })
 }
 
 // New checks c and returns the dashboard.
@@ -107,7 +116,7 @@ func New(c Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{c: c, cookieKey: ck, csrfKey: xk, pages: p, streams: map[string]int{}}, nil
+	return &Server{c: c, cookieKey: ck, csrfKey: xk, pages: p, streams: map[string]int{}, done: make(chan struct{})}, nil
 }
 
 // apiPrefixes are the paths the API owns; the dashboard never answers

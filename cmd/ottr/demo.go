@@ -16,7 +16,7 @@ var demoRoutes []byte
 
 func (a *app) demoCmd() *cobra.Command {
 	var keep, once bool
-	var lab string
+	var lab, listen string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Show Ottr at work: route an inventory and rotate local devices end to end (no setup, no network)",
@@ -31,7 +31,10 @@ DNS-01 challenges through _acme-challenge CNAMEs. Each device makes its own
 key and CSR; the demo prints old → new serial, expiry and time per device.
 
 Without --once the devices, the CA and the DNS server keep running until
-Ctrl-C, so you can look at them. Needs openssl (the template scripts use it).
+Ctrl-C, so you can look at them, and so does a server with the web
+dashboard (its URL and an ADMIN's password are printed): browse the
+inventory, open the rotations' logs, rotate a device again and watch it.
+Needs openssl (the template scripts use it).
 
 With --lab DIR the demo rotates nothing itself: it starts the same devices,
 CA and resolver, writes into DIR what a server needs to reach them (a config
@@ -45,6 +48,9 @@ init to an ottr serve rotating them, and runs until Ctrl-C.`,
 			if lab != "" {
 				if keep || once {
 					return usageError{fmt.Errorf("--lab runs the devices for a server until Ctrl-C; it takes neither --keep nor --once")}
+				}
+				if cmd.Flags().Changed("listen") {
+					return usageError{fmt.Errorf("--lab serves no dashboard: the ottr serve it prepares does (--listen is for the demo's own)")}
 				}
 				return a.demoLabServe(cmd.Context(), lab)
 			}
@@ -95,7 +101,7 @@ init to an ottr serve rotating them, and runs until Ctrl-C.`,
 				return err
 			}
 			a.quiet = quiet
-			failed, err := a.demoRotate(cmd.Context(), dir, once)
+			failed, err := a.demoRotate(cmd.Context(), dir, once, listen)
 			if err != nil {
 				return err
 			}
@@ -111,6 +117,7 @@ init to an ottr serve rotating them, and runs until Ctrl-C.`,
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo's data directory and print how to explore it")
 	cmd.Flags().StringVar(&lab, "lab", "", "keep the demo's devices, CA and DNS running for an ottr serve, writing what it needs into `DIR`")
 	cmd.Flags().BoolVar(&once, "once", false, "exit after the rotation summary (non-zero if any rotation failed)")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "where the demo's dashboard and API listen after the rotations (loopback only)")
 	return cmd
 }
 

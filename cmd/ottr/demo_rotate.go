@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,11 +16,12 @@ import (
 	exectemplate "github.com/ottr-dev/ottr/contrib/exec-template"
 
 	"github.com/ottr-dev/ottr"
+	"github.com/ottr-dev/ottr/api"
 )
 
 // demoRotate runs the rotation half of the demo and returns how many
 // rotations failed.
-func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error) {
+func (a *app) demoRotate(ctx context.Context, dir string, once bool, listen string) (int, error) {
 	w := a.stdout
 	fmt.Fprintf(w, "\nRotating the demo's own devices end to end (in-process ACME CA, built-in DNS):\n")
 	c, err := a.config()
@@ -152,7 +155,14 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 	if once {
 		return failed, nil
 	}
+	dash, pw, stop, err := a.demoDashboard(ctx, listen, eng)
+	if err != nil {
+		return failed, err
+	}
+	defer stop()
 	fmt.Fprintf(w, "\nStill running (Ctrl-C stops):\n")
+	fmt.Fprintf(w, "  dashboard        %s/  (user admin, password %s)\n", dash, pw)
+	fmt.Fprintf(w, "  rotation page    %s/rotations/%s\n", dash, ids[slices.Index(names, fw)])
 	fmt.Fprintf(w, "  ACME directory   %s\n  DNS server       %s (zone %s)\n", pebble.Directory, srv.Addr(), demoZone)
 	for _, name := range names {
 		fmt.Fprintf(w, "  device %-18s https://%s  (openssl s_client -connect %s -servername %s)\n", name, c.Devices.Assets[name].Address, c.Devices.Assets[name].Address, name)
@@ -160,6 +170,33 @@ func (a *app) demoRotate(ctx context.Context, dir string, once bool) (int, error
 	fmt.Fprintf(w, "  rotation logs    ottr rotations list --data-dir %s   (with --keep)\n", dir)
 	<-ctx.Done()
 	return failed, nil
+}
+
+// demoDashboard serves the API and the dashboard over the demo's
+// inventory and rotation engine, with an ADMIN user whose password is made
+// up now and printed; it returns the URL, the password and how to stop.
+// The demo's router is off, so the dashboard says it is paused; rotations
+// started from the pages run.
+func (a *app) demoDashboard(ctx context.Context, listen string, eng rotationEngine) (string, string, func(), error) {
+	b := make([]byte, 6)
+	rand.Read(b)
+	pw := "Ottr." + hex.EncodeToString(b) + "Demo1"
+	hash, err := api.HashPassword(pw)
+	if err != nil {
+		return "", "", nil, err
+	}
+	db, err := a.store(ctx)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if err := db.CreateUser(ctx, &ottr.User{Username: "admin", Role: ottr.RoleAdmin, PasswordHash: hash}); err != nil {
+		return "", "", nil, err
+	}
+	url, stop, err := a.serveAPI(ctx, listen, "", "", false, eng, serveState{paused: true})
+	if err != nil {
+		return "", "", nil, err
+	}
+	return url, pw, stop, nil
 }
 
 func writeScripts(dir string) error {

@@ -195,6 +195,7 @@ func TestServePaused(t *testing.T) {
 	if r := getReady(t, base); r.Rotations != "paused" || len(r.Missing) != 0 {
 		t.Errorf("/readyz: %+v", r)
 	}
+	checkDashboard(t, base, logs)
 	// Long enough for a router pass that runs on start.
 	time.Sleep(2 * time.Second)
 	if err := stop(); err != nil {
@@ -206,6 +207,36 @@ func TestServePaused(t *testing.T) {
 	}
 	if l := logs.String(); !strings.Contains(l, "router paused") || !strings.Contains(l, "would_queue=1") || !strings.Contains(l, "web01.example.com") {
 		t.Errorf("paused serve does not say what it would queue:\n%s", l)
+	}
+}
+
+// checkDashboard: serve logs the dashboard's URL and serves it beside the
+// API: "/" is the sign-in page for a browser and Ottr's health check for
+// everyone else.
+func checkDashboard(t *testing.T, base string, logs *syncBuffer) {
+	t.Helper()
+	if !strings.Contains(logs.String(), `msg=dashboard url=`+base+"/") {
+		t.Errorf("serve does not log the dashboard's URL:\n%s", logs.String())
+	}
+	req, _ := http.NewRequest("GET", base+"/", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/login" || !strings.Contains(string(page), "Sign in to Ottr") {
+		t.Errorf("GET / from a browser: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	resp, err = http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	health, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(health), `"status":"ok"`) {
+		t.Errorf("GET / for API clients: %s", health)
 	}
 }
 

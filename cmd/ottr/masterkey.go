@@ -17,12 +17,21 @@ const masterKeyFile = "master.key"
 // with mode 0600 on first use). Replicas sharing one PostgreSQL database
 // must share the key: give each the same OTTR_MASTER_KEY.
 func (a *app) sealer() (*ottr.Sealer, error) {
+	k, err := a.masterKey()
+	if err != nil {
+		return nil, err
+	}
+	return ottr.NewSealer(k)
+}
+
+// masterKey reads (or, in a data directory, first creates) the master key.
+func (a *app) masterKey() ([]byte, error) {
 	if v := a.getenv("OTTR_MASTER_KEY"); v != "" {
 		k, err := ottr.ParseMasterKey(v)
 		if err != nil {
 			return nil, ottr.Errorf(ottr.EINVALID, "OTTR_MASTER_KEY: %s", ottr.ErrorMessage(err))
 		}
-		return ottr.NewSealer(k)
+		return k, nil
 	}
 	c, err := a.config()
 	if err != nil {
@@ -42,10 +51,7 @@ func (a *app) sealer() (*ottr.Sealer, error) {
 			}
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return ottr.NewSealer(k)
+	return k, err
 }
 
 func readMasterKey(path string) ([]byte, error) {

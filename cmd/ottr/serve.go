@@ -76,7 +76,7 @@ nothing; rotations asked for (ottr rotate, the API) still run.`,
 					return err
 				}
 			}
-			stopAPI, err := a.serveAPI(ctx, c.Listen, tlsCert, tlsKey, insecureHTTP, eng, st)
+			_, stopAPI, err := a.serveAPI(ctx, c.Listen, tlsCert, tlsKey, insecureHTTP, eng, st)
 			if err != nil {
 				return err
 			}

@@ -43,35 +43,39 @@ func checkListen(addr, cert, key string, insecure bool) error {
 	return nil
 }
 
-// serveAPI starts the HTTP API on addr ("" = off) and returns its stop
-// function. Plain HTTP is only allowed on loopback unless insecure is set;
-// otherwise a certificate and key are required.
-func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure bool, eng rotationEngine, st serveState) (func(), error) {
+// serveAPI starts the HTTP API and the dashboard on addr ("" = off) and
+// returns the URL it serves and its stop function. Plain HTTP is only
+// allowed on loopback unless insecure is set; otherwise a certificate and
+// key are required.
+func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure bool, eng rotationEngine, st serveState) (string, func(), error) {
 	if addr == "" {
-		return func() {}, nil
+		return "", func() {}, nil
 	}
 	if err := checkListen(addr, cert, key, insecure); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	db, err := a.store(ctx)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	c, err := a.config()
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	tc, err := c.API.tokenConfig(db, db)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
+	// Signing out (the dashboard's, POST /user/v1/logout) revokes one
+	// token on every replica.
+	tc.Revocations = db
 	tokens, err := api.NewTokens(ctx, tc)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	rt, err := a.routeTable()
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	var dns ottr.ChallengeDNS
 	if ch, err := a.challenges(ctx); err == nil {
@@ -86,12 +90,21 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 	s.Status = func(ctx context.Context, listMax int) (*ottr.FleetStatus, error) {
 		return a.serverStatus(ctx, listMax, eng, st)
 	}
+	// Behind --insecure-http on another host than loopback TLS ends at a
+	// proxy: the browser is on HTTPS, so its cookies are Secure.
+	host, _, _ := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	proxied := insecure && host != "localhost" && (ip == nil || !ip.IsLoopback())
+	dash, handler, err := a.dashboard(s.Handler(), proxied)
+	if err != nil {
+		return "", nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, ottr.Errorf(ottr.EUNAVAILABLE, "listen %s: %v", addr, err)
+		return "", nil, ottr.Errorf(ottr.EUNAVAILABLE, "listen %s: %v", addr, err)
 	}
 	srv := &http.Server{
-		Handler:           http.MaxBytesHandler(s.Handler(), 1<<20),
+		Handler:           http.MaxBytesHandler(handler, 1<<20),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -109,12 +122,16 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 			a.log.Error("api server", "err", err)
 		}
 	}()
+	// Live logs would hold a shutdown up; they end and browsers reconnect.
+	srv.RegisterOnShutdown(dash.Close)
 	if cert != "" {
 		scheme = "https"
 	}
-	a.log.Info("api listening", "url", scheme+"://"+ln.Addr().String())
+	url := scheme + "://" + ln.Addr().String()
+	a.log.Info("api listening", "url", url)
+	a.log.Info("dashboard", "url", url+"/")
 	unnote := a.noteServer(c, ln.Addr(), scheme)
-	return func() {
+	return url, func() {
 		defer unnote()
 		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
