@@ -42,6 +42,8 @@ type envOptions struct {
 	idle   time.Duration
 	now    func() time.Time
 	assets int
+	// step is how long each step of a rotation takes (0: 300 ms).
+	step time.Duration
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -74,7 +76,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rot := &slowRotations{db: db, step: 300 * time.Millisecond, ca: testpki.NewCA("Test CA")}
+	if o.step == 0 {
+		o.step = 300 * time.Millisecond
+	}
+	rot := &slowRotations{db: db, step: o.step, ca: testpki.NewCA("Test CA")}
 	t.Cleanup(rot.wait)
 	router := &rotate.Router{Assets: db, Routes: rt}
 	status := func(ctx context.Context, listMax int) (*ottr.FleetStatus, error) {
@@ -138,10 +143,23 @@ func seedAssets(t *testing.T, db *store.DB, n int) {
 			t.Fatal(err)
 		}
 	}
+	// The rest vary as a fleet does: some never rotated, the others
+	// expiring over the next three months, a few rotated recently.
+	day := 24 * time.Hour
 	for i := range n {
 		name := fmt.Sprintf("host%06d.example.com", i)
-		if err := db.CreateAsset(ctx, &ottr.Asset{SystemName: name, CommonName: name, SubjectAlternativeName: []string{name},
-			CertificateAuthority: "lets_encrypt", HostPlatform: "panos", OSVersion: "9.1.0", DeviceModel: "PA-XXXX", DataCenter: "DC3"}); err != nil {
+		a := &ottr.Asset{SystemName: name, CommonName: name, SubjectAlternativeName: []string{name},
+			CertificateAuthority: "lets_encrypt", HostPlatform: "panos", OSVersion: "9.1.0", DeviceModel: "PA-XXXX", DataCenter: "DC3", Origin: ottr.OriginAPI}
+		if i%2 == 1 {
+			a.HostPlatform, a.OSVersion, a.DeviceModel = "f5", "14.1.0", ""
+		}
+		if k := i % 6; k > 0 {
+			left := []time.Duration{0, 3 * day, 20 * day, 45 * day, 75 * day, 85 * day}[k]
+			a.CertificateExpiration = ottr.NewTime(time.Now().Add(left))
+			a.CertificateNotBefore = ottr.NewTime(time.Now().Add(left - 90*day))
+			a.LastRotation = &ottr.LastRotation{Time: *a.CertificateNotBefore, Status: string(ottr.StateSucceeded)}
+		}
+		if err := db.CreateAsset(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 	}

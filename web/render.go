@@ -175,6 +175,9 @@ var funcs = template.FuncMap{
 		return id
 	},
 	"add": func(a, b int) int { return a + b },
+	// count says "1 asset", "3 assets".
+	"count":    func(n int, unit string) string { return plural(n, unit) },
+	"interval": interval,
 	"pct": func(n, total int) int {
 		if total <= 0 {
 			return 0
@@ -248,6 +251,19 @@ func relative(v any, now time.Time) string {
 		return "in " + s
 	}
 	return s + " ago"
+}
+
+// interval says a period of seconds the way people do: "1 hour",
+// "15 minutes", "90 s".
+func interval(secs int64) string {
+	d := time.Duration(secs) * time.Second
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour")
+	case d >= time.Minute && d%time.Minute == 0:
+		return plural(int(d/time.Minute), "minute")
+	}
+	return durationText(d)
 }
 
 func plural(n int, unit string) string {
