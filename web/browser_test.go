@@ -156,6 +156,7 @@ func (tb *tab) login(user string) {
 	var focused, after string
 	tb.run("login page", chromedp.Navigate(tb.e.srv.URL+"/login"), chromedp.WaitVisible(`#username`, chromedp.ByID),
 		chromedp.Evaluate(`document.activeElement.id`, &focused))
+	tb.a11y("login")
 	if focused != "username" {
 		tb.t.Fatalf("login page: focus on %q, want the user name field", focused)
 	}
@@ -164,6 +165,42 @@ func (tb *tab) login(user string) {
 		tb.t.Fatalf("Tab from the user name went to %q, want the password", after)
 	}
 	tb.run("sign in", chromedp.KeyEvent(password+kb.Enter), chromedp.WaitVisible(`form.who`, chromedp.ByQuery))
+}
+
+// a11yScript lists what a page gets wrong of the basics: form controls
+// without a label, and text whose contrast with its background is under
+// 4.5:1 (3:1 for large text), as WCAG 2 computes it.
+const a11yScript = `(() => {
+  const out = [];
+  for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    if (!el.labels.length && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby")) out.push("no label: " + el.outerHTML.slice(0, 80));
+  }
+  const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const bg = el => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c; } return [255, 255, 255]; };
+  for (const el of document.querySelectorAll("body *")) {
+    if (!el.offsetParent && getComputedStyle(el).position !== "fixed") continue;
+    if (el.closest(".visually-hidden, .skip")) continue;
+    const text = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim() !== "");
+    if (!text) continue;
+    const st = getComputedStyle(el);
+    const a = lum(rgb(st.color)), b = lum(bg(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) out.push("contrast " + ratio.toFixed(2) + ": " + el.tagName + " " + el.textContent.trim().slice(0, 40));
+  }
+  return out;
+})()`
+
+// a11y fails the test for the page's missing labels and low contrast.
+func (tb *tab) a11y(page string) {
+	tb.t.Helper()
+	var bad []string
+	tb.run("accessibility of "+page, chromedp.Evaluate(a11yScript, &bad))
+	for _, b := range bad {
+		tb.t.Errorf("%s: %s", page, b)
+	}
 }
 
 // until waits for a condition that holds only after a reload: an
@@ -214,12 +251,14 @@ func TestDashboardInChromium(t *testing.T) {
 	// PRIVILEGED: search, rotate, watch.
 	p := e.tab(bin)
 	p.login("priv")
+	p.a11y("overview")
 	shots["overview-1280.png"] = p.screenshot(dir, "overview-1280.png", 1280, 900)
 	shots["overview-390.png"] = p.screenshot(dir, "overview-390.png", 390, 844)
 	var href string
 	p.run("search", chromedp.Navigate(e.srv.URL+"/assets"), chromedp.WaitVisible(`#f-system_name`, chromedp.ByID),
 		chromedp.SendKeys(`#f-system_name`, "fw01.example.com"+kb.Enter, chromedp.ByID))
 	p.until("search results", `location.search.includes("system_name=fw01.example.com") && document.readyState === "complete"`, 10*time.Second)
+	p.a11y("assets")
 	var rows int
 	p.run("results", chromedp.Evaluate(`document.querySelectorAll("main tbody tr").length`, &rows))
 	if rows != 1 {
@@ -227,6 +266,7 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	shots["assets-1280.png"] = p.screenshot(dir, "assets-1280.png", 1280, 900)
 	p.run("open asset", chromedp.Click(`a[href="/assets/fw01.example.com"]`, chromedp.ByQuery), chromedp.WaitVisible(`#rotate`, chromedp.ByID))
+	p.a11y("asset")
 	var first int
 	var live bool
 	p.run("rotate", chromedp.Click(`#rotate`, chromedp.ByID), chromedp.WaitVisible(`#rotation`, chromedp.ByID),
@@ -254,7 +294,10 @@ func TestDashboardInChromium(t *testing.T) {
 	if !strings.Contains(lines, "rotation succeeded") || !strings.Contains(lines, "step verify done") || !strings.Contains(finished, "took") {
 		t.Errorf("finished rotation page: log %q, finished %q", lines, finished)
 	}
+	p.a11y("rotation")
 	shots["rotation-1280.png"] = p.screenshot(dir, "rotation-1280.png", 1280, 900)
+	p.run("edit form", chromedp.Navigate(e.srv.URL+"/assets/fw01.example.com/edit"), chromedp.WaitVisible(`#e-common_name`, chromedp.ByID))
+	p.a11y("edit")
 	shots["rotation-390.png"] = p.screenshot(dir, "rotation-390.png", 390, 844)
 	p.check()
 
@@ -286,6 +329,7 @@ func TestDashboardInChromium(t *testing.T) {
 	var refused, tok string
 	a.run("users", chromedp.Navigate(e.srv.URL+"/admin/users"), chromedp.WaitVisible(`#u-name`, chromedp.ByID),
 		chromedp.Value(`input[name=csrf]`, &tok, chromedp.ByQuery))
+	a.a11y("users")
 	shots["users-1280.png"] = a.screenshot(dir, "users-1280.png", 1280, 900)
 	a.run("add user", chromedp.SendKeys(`#u-name`, "erin", chromedp.ByID), chromedp.SendKeys(`#u-password`, "Er1n.Passw0rd", chromedp.ByID),
 		chromedp.SetValue(`#u-role`, "PRIVILEGED", chromedp.ByID), chromedp.Submit(`#u-name`, chromedp.ByID),
