@@ -196,19 +196,32 @@ func (q *slowRotations) Enqueue(ctx context.Context, r *ottr.Rotation) (bool, er
 func (q *slowRotations) run(id, name string) {
 	defer q.wg.Done()
 	ctx := context.Background()
-	update := func(fn func(r *ottr.Rotation)) {
-		_, _ = q.db.UpdateRotation(ctx, id, func(r *ottr.Rotation) error { fn(r); return nil })
+	// update applies fn unless the rotation was canceled, as the engine
+	// stops at the next step boundary; it reports whether it applied.
+	update := func(fn func(r *ottr.Rotation)) bool {
+		applied := false
+		_, _ = q.db.UpdateRotation(ctx, id, func(r *ottr.Rotation) error {
+			if r.State == ottr.StateCanceled {
+				return nil
+			}
+			fn(r)
+			applied = true
+			return nil
+		})
+		return applied
 	}
 	for _, step := range ottr.Steps {
 		time.Sleep(q.step)
 		now := time.Now().UTC()
-		update(func(r *ottr.Rotation) {
+		if !update(func(r *ottr.Rotation) {
 			if r.StartedAt == nil {
 				r.StartedAt = &now
 			}
 			r.State, r.Step = ottr.StateRunning, step
 			r.Log = []ottr.LogLine{{Time: now, Step: step, Level: "info", Message: "step " + string(step) + " done"}}
-		})
+		}) {
+			return
+		}
 		if step == ottr.StepInstall && q.fail[name] {
 			update(func(r *ottr.Rotation) {
 				r.State, r.FinishedAt, r.Error = ottr.StateFailed, &now, "device refused the certificate"

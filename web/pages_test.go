@@ -425,3 +425,33 @@ func TestOverviewAndUnrouted(t *testing.T) {
 		t.Errorf("unrouted page: %d\n%.3000s", u.code, u.body)
 	}
 }
+
+// TestCancelRotation: a PRIVILEGED user cancels a running rotation from
+// its page; the live log ends with the canceled state and who canceled.
+// A DEVELOPER's page has no cancel button.
+func TestCancelRotation(t *testing.T) {
+	e := newEnv(t, envOptions{step: 500 * time.Millisecond})
+	b := e.browser()
+	tok := b.login("priv")
+	a := b.do("POST", "/assets/fw01.example.com/rotate", url.Values{"csrf": {tok}})
+	page := a.h.Get("Location")
+	if p := b.get(page); !strings.Contains(p.body, `id="cancel"`) {
+		t.Fatalf("live rotation page has no cancel button")
+	}
+	dev := e.browser()
+	dev.login("dev")
+	if p := dev.get(page); strings.Contains(p.body, `id="cancel"`) {
+		t.Error("the developer is offered a cancel button")
+	}
+	a = b.do("POST", page+"/cancel", url.Values{"csrf": {tok}})
+	if a.code != http.StatusSeeOther || a.h.Get("Location") != page+"?done=canceled" {
+		t.Fatalf("cancel: %d %q", a.code, a.h.Get("Location"))
+	}
+	p := b.get(page + "?done=canceled")
+	if !strings.Contains(p.body, "Rotation canceled.") || !strings.Contains(p.body, "canceled by priv") || strings.Contains(p.body, `data-live="1"`) {
+		t.Errorf("canceled rotation page:\n%.3000s", p.body)
+	}
+	if a := b.do("POST", page+"/cancel", url.Values{"csrf": {tok}}); a.code != http.StatusConflict || !strings.Contains(a.body, "already canceled") {
+		t.Errorf("second cancel: %d\n%.1000s", a.code, a.body)
+	}
+}

@@ -105,7 +105,7 @@ type view struct {
 var pageTitle = map[string]string{
 	"login": "Sign in", "overview": "Overview", "assets": "Assets", "asset": "Asset", "asset_edit": "Edit asset",
 	"rotations": "Rotations", "rotation": "Rotation", "unrouted": "Unrouted assets", "routes": "Route table",
-	"users": "Users", "events": "Audit events", "credentials": "Credential sets", "error": "Error",
+	"users": "Users", "events": "Audit events", "credentials": "Credential sets", "error": "Error", "logout": "Sign out",
 }
 
 // pageNav is the navigation entry each page belongs to.

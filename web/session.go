@@ -365,6 +365,12 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, d.Next, http.StatusSeeOther)
 }
 
+// logoutPage asks to sign out: a link cannot, since signing out is a
+// change and changes are forms with their token.
+func (s *Server) logoutPage(w http.ResponseWriter, r *http.Request, u *user) {
+	s.render(w, r, http.StatusOK, "logout", nil)
+}
+
 // logout revokes the session's token through the API and forgets the
 // session. The cookie goes even if the API cannot be reached.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, u *user) {

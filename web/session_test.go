@@ -222,8 +222,11 @@ func TestLogoutRevokesTheToken(t *testing.T) {
 	if got := thief.get("/admin/users"); got.code != http.StatusSeeOther || !strings.HasPrefix(got.h.Get("Location"), "/login") {
 		t.Errorf("replayed cookie after logout: %d %q", got.code, got.h.Get("Location"))
 	}
-	// Logging out is a form too.
-	b.login("admin")
+	// Logging out is a form too; a link to it asks.
+	tok = b.login("admin")
+	if p := b.get("/logout"); p.code != 200 || !strings.Contains(p.body, `action="/logout"`) || b.cookie("ottr_session") == nil {
+		t.Errorf("GET /logout: %d", p.code)
+	}
 	if a := b.do("POST", "/logout", url.Values{}); a.code != http.StatusForbidden {
 		t.Errorf("logout without a CSRF token: %d", a.code)
 	}

@@ -198,6 +198,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET /static/", staticHandler())
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.loginPost)
+	mux.HandleFunc("GET /logout", s.authed(s.logoutPage))
 	mux.HandleFunc("POST /logout", s.authed(s.logout))
 	mux.HandleFunc("GET /{$}", s.authed(s.overview))
 	mux.HandleFunc("GET /assets", s.authed(s.assetList))
