@@ -70,6 +70,7 @@ func (s *Server) routes(api huma.API) {
 	s.auditRoutes(api)
 	s.infoRoutes(api)
 	s.statusRoutes(api)
+	s.policyRoutes(api)
 	s.trustRoutes(api)
 }
 

@@ -161,6 +161,7 @@ func TestRBACMatrix(t *testing.T) {
 		{"GET", "/api/v1/rotations/{rot}", "", ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/routes", "", ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/status", "", ottr.RoleDeveloper, 200},
+		{"GET", "/api/v1/policy", "", ottr.RoleDeveloper, 200},
 		{"POST", "/api/v1/routes/validate", string(route), ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/certificate-authorities", "", ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/assets/{who}.example.com/delegation", "", ottr.RoleDeveloper, 200},

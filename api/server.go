@@ -62,6 +62,9 @@ type Server struct {
 	// renewal policy (GET /api/v1/status), listing at most listMax failing
 	// and unrouted assets; nil answers 503.
 	Status func(ctx context.Context, listMax int) (*ottr.FleetStatus, error)
+	// Policy is the renewal policy the router decides due with
+	// (GET /api/v1/policy); the zero policy is the defaults.
+	Policy ottr.RenewalPolicy
 	Tokens *Tokens
 	Logger *slog.Logger
 	// Version is reported in the OpenAPI description.
