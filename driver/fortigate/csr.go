@@ -126,7 +126,10 @@ func (d *Driver) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certificat
 	ottr.Logf(ctx, "the FortiGate generated key and request %s", name)
 	csr, err := d.readCSR(ctx, name)
 	if err == nil {
-		if bad := check(req, csr); len(bad) > 0 {
+		// The country was sent in capitals, as ISO 3166 writes it.
+		want := req
+		want.Subject.Country = strings.ToUpper(s.Country)
+		if bad := check(want, csr); len(bad) > 0 {
 			err = ottr.Errorf(ottr.EINVALID, "FortiOS %s: the request the FortiGate made leaves out %s; nothing was ordered", d.c.Address, strings.Join(bad, "; "))
 		}
 	}

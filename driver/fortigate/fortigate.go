@@ -17,6 +17,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/driver/devicetls"
+	"github.com/ottr-dev/ottr/driver/served"
 )
 
 // Config is how to reach one FortiGate and what to bind.
@@ -125,6 +126,9 @@ type Driver struct {
 	base   string // https://host:port/api/v2/
 	token  string
 	client *http.Client
+	// probe reads what a TLS server presents (served.Chain; tests
+	// replace it to keep answers in memory).
+	probe func(ctx context.Context, addr, serverName string) ([]*x509.Certificate, error)
 }
 
 var (
@@ -168,7 +172,8 @@ func New(c Config) (*Driver, error) {
 	}
 	tc := devicetls.Config(c.RootCAs, c.Asset.SystemName, bool(c.Asset.CertificateValidation), c.Trust)
 	return &Driver{c: c, base: "https://" + c.Address + "/api/v2/", token: c.Credential.Get("api_token").Reveal(),
-		client: &http.Client{Timeout: c.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}}}, nil
+		client: &http.Client{Timeout: c.RequestTimeout, Transport: &http.Transport{TLSClientConfig: tc, DisableKeepAlives: true}},
+		probe:  served.Chain}, nil
 }
 
 // binds reports whether the configuration binds what.

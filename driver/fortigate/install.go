@@ -244,7 +244,7 @@ func (d *Driver) serving(ctx context.Context, leaf *x509.Certificate) bool {
 		return false
 	}
 	for _, a := range addrs {
-		cur, err := served.Chain(ctx, a, d.c.Asset.SystemName)
+		cur, err := d.probe(ctx, a, d.c.Asset.SystemName)
 		if err != nil || len(cur) == 0 || !cur[0].Equal(leaf) {
 			return false
 		}
@@ -262,7 +262,7 @@ func (d *Driver) waitServes(ctx context.Context, leaf *x509.Certificate) error {
 	for _, w := range d.c.Bind {
 		addr := addrs[w]
 		current := func(ctx context.Context) ([]*x509.Certificate, error) {
-			return served.Chain(ctx, addr, d.c.Asset.SystemName)
+			return d.probe(ctx, addr, d.c.Asset.SystemName)
 		}
 		if err := served.Await(ctx, current, leaf, d.c.ServeTimeout, d.c.ServePoll); err != nil {
 			if ctx.Err() != nil {
@@ -286,7 +286,7 @@ func (d *Driver) Current(ctx context.Context) ([]*x509.Certificate, error) {
 			return nil, err
 		}
 	}
-	return served.Chain(ctx, addr, d.c.Asset.SystemName)
+	return d.probe(ctx, addr, d.c.Asset.SystemName)
 }
 
 // prune deletes the local certificates this driver made (its prefix)
