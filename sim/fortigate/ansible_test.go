@@ -38,6 +38,7 @@ type meta struct {
 	RevisionChanged *bool           `json:"revision_changed"`
 	Version         string          `json:"version"`
 	Serial          string          `json:"serial"`
+	Build           int             `json:"build"`
 	Results         json.RawMessage `json:"results"`
 	Raw             string          `json:"raw"`
 }

@@ -80,31 +80,39 @@ func (d *Device) csrGenerate(c *call) {
 		c.refuse(http.StatusFailedDependency, "%v", err)
 		return
 	}
-	tmpl := &x509.CertificateRequest{Subject: pkix.Name{CommonName: f.Subject}}
+	// The subject in OpenSSL's order, one attribute per RDN (an OU each),
+	// as the device writes it.
+	var dn []pkix.AttributeTypeAndValue
+	add := func(oid asn1.ObjectIdentifier, v any) {
+		dn = append(dn, pkix.AttributeTypeAndValue{Type: oid, Value: v})
+	}
 	if f.Countrycode != "" {
 		if len(f.Countrycode) != 2 {
 			c.refuse(http.StatusFailedDependency, "countrycode %q: want a two-letter ISO 3166 code", f.Countrycode)
 			return
 		}
-		tmpl.Subject.Country = []string{strings.ToUpper(f.Countrycode)}
+		add(asn1.ObjectIdentifier{2, 5, 4, 6}, strings.ToUpper(f.Countrycode))
 	}
-	set := func(to *[]string, v string) {
-		if v != "" {
-			*to = []string{v}
+	for _, a := range []struct {
+		oid asn1.ObjectIdentifier
+		v   string
+	}{{asn1.ObjectIdentifier{2, 5, 4, 8}, f.State}, {asn1.ObjectIdentifier{2, 5, 4, 7}, f.City}, {asn1.ObjectIdentifier{2, 5, 4, 10}, f.Org}} {
+		if a.v != "" {
+			add(a.oid, a.v)
 		}
 	}
-	set(&tmpl.Subject.Province, f.State)
-	set(&tmpl.Subject.Locality, f.City)
-	set(&tmpl.Subject.Organization, f.Org)
-	tmpl.Subject.OrganizationalUnit = f.Orgunits
+	for _, ou := range f.Orgunits {
+		add(asn1.ObjectIdentifier{2, 5, 4, 11}, ou)
+	}
+	add(asn1.ObjectIdentifier{2, 5, 4, 3}, f.Subject)
 	if f.Email != "" {
 		if _, err := mail.ParseAddress(f.Email); err != nil {
 			c.refuse(http.StatusFailedDependency, "email %q is not an email address", f.Email)
 			return
 		}
-		tmpl.Subject.ExtraNames = append(tmpl.Subject.ExtraNames, pkix.AttributeTypeAndValue{Type: oidEmailAddress,
-			Value: asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte(f.Email)}})
+		add(oidEmailAddress, asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte(f.Email)})
 	}
+	tmpl := &x509.CertificateRequest{Subject: pkix.Name{ExtraNames: dn}}
 	san := f.SubjectAltName
 	if san == "" {
 		san = f.SubAltName
