@@ -60,11 +60,13 @@
 // certificate — is pinned on first use (the trust check) instead.
 //
 // Permissions: a REST API administrator (config system api-user, with a
-// trusted host for Ottr's address) whose administrator profile grants
-// read-write on System (the Configuration subgroup: system global and the
-// certificates) and on VPN (SSL-VPN settings, only when ssl-vpn is bound),
-// and whose VDOM is the configured one; creating certificates of global
-// scope needs a global administrator when VDOMs are enabled.
+// trusted host for Ottr's address; token from "execute api-user
+// generate-key") whose administrator profile grants read-write on System
+// (sysgrp: system global, and the certificates, which FortiOS files under
+// System > Certificates) and, only when ssl-vpn is bound, on VPN (vpngrp:
+// SSL-VPN settings). With VDOMs enabled, the profile's scope must be
+// global: the certificates are made in the global scope so that
+// admin-server-cert can use them.
 //
 // Tested against sim/fortigate, which speaks the same API and is itself
 // checked with Fortinet's Ansible collection and curl.
