@@ -206,7 +206,7 @@ func Start(username, password string, o Options) (*Device, error) {
 	// its next request.
 	d.srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 	d.srv.SetKeepAlivesEnabled(false)
-	go d.srv.ServeTLS(d.ln, "", "")   //nolint:errcheck // ends with Close
+	go d.srv.ServeTLS(d.ln, "", "") //nolint:errcheck // ends with Close
 	return d, nil
 }
 
