@@ -314,3 +314,5 @@ func TestCheck(t *testing.T) {
 		t.Errorf("no credential: %v", err)
 	}
 }
+
+func nowFunc() time.Time { return time.Now() }

@@ -147,7 +147,11 @@ func (d *Device) checkCertificate(s, certType, action string) ([]*x509.Certifica
 		m.Message += " CertificateType PEM takes one certificate; send a chain as PEMchain."
 		return nil, nil, &m
 	}
-	for _, k := range []crypto.Signer{d.pending, d.https.key} {
+	pending := d.pending
+	if d.faults.LoseKey {
+		pending = nil
+	}
+	for _, k := range []crypto.Signer{pending, d.https.key} {
 		if k != nil && ottr.SamePublicKey(k.Public(), chain[0].PublicKey) {
 			return chain, k, nil
 		}

@@ -116,6 +116,10 @@ type Faults struct {
 	TaskFail string
 	// DropSANs makes GenerateCSR keep only the first alternative name.
 	DropSANs bool
+	// LoseKey makes the BMC forget the key of its last request (as a
+	// BMC that rebooted between request and install does): a certificate
+	// for it is then refused as not matching.
+	LoseKey bool
 	// NeverServe keeps the listener on the old certificate after an
 	// install (a web server that did not pick the new one up).
 	NeverServe bool
