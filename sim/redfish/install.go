@@ -208,7 +208,6 @@ func (t *task) poll() {
 }
 
 func (t *task) body() map[string]any {
-	t.poll()
 	pct := 100 * t.polls / max(t.need, 1)
 	status := "OK"
 	msgs := []Message{}
@@ -234,6 +233,7 @@ func (t *task) body() map[string]any {
 // operation's own answer: the certificate, or the error that ended it.
 func (d *Device) taskMonitor(t *task) func(http.ResponseWriter, *http.Request, string) {
 	return func(w http.ResponseWriter, r *http.Request, _ string) {
+		t.poll()
 		body := t.body()
 		switch t.state {
 		case "Running":

@@ -133,7 +133,7 @@ func (d *Device) resourceAt(path string) (resource, string, string) {
 			http.MethodDelete: d.logout}, "", ""
 	}
 	if id, ok := strings.CutPrefix(path, tasksURI+"/"); ok && d.tasks[id] != nil {
-		return get(func() map[string]any { return d.tasks[id].body() }), "", ""
+		return get(func() map[string]any { d.tasks[id].poll(); return d.tasks[id].body() }), "", ""
 	}
 	if id, ok := strings.CutPrefix(path, monitorsURI+"/"); ok && d.tasks[id] != nil {
 		return resource{http.MethodGet: d.taskMonitor(d.tasks[id])}, "", ""
