@@ -9,11 +9,12 @@ import (
 	"github.com/ottr-dev/ottr"
 )
 
-// iDRAC's DelliDRACCardService: Dell's Ansible module
-// (dellemc.openmanage.idrac_certificates) reads it at
-// /redfish/v1/Dell/Managers/<id>/DelliDRACCardService and posts its
-// actions there, while the service's own action targets are under
-// /redfish/v1/Managers/<id>/Oem/Dell/DelliDRACCardService; both answer.
+// iDRAC's DelliDRACCardService. Dell's Ansible module
+// (dellemc.openmanage.idrac_certificates) finds it through the manager's
+// Links.Oem.Dell at /redfish/v1/Dell/Managers/<id>/DelliDRACCardService,
+// posts imports to the targets its Actions name (under
+// /redfish/v1/Managers/<id>/Oem/Dell/DelliDRACCardService) and exports
+// to its own fixed path under /redfish/v1/Dell/…; both paths answer.
 const (
 	importSSL = "DelliDRACCardService.ImportSSLCertificate"
 	exportSSL = "DelliDRACCardService.ExportSSLCertificate"
