@@ -78,13 +78,6 @@ func msg(key string, args ...string) Message {
 		Severity: m.severity, MessageSeverity: m.severity, Resolution: m.resolution}
 }
 
-// oemMessage is a message of a vendor registry (iDRAC's), for what the Base
-// registry has no words for.
-func oemMessage(id, text, severity, resolution string) Message {
-	return Message{ODataType: "#Message.v1_1_1.Message", MessageID: id, Message: text, MessageArgs: []string{},
-		Severity: severity, MessageSeverity: severity, Resolution: resolution}
-}
-
 // writeJSON answers v with status, as a Redfish service does: JSON with
 // OData-Version 4.0.
 func writeJSON(w http.ResponseWriter, status int, v any) {
