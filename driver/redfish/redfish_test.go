@@ -316,3 +316,32 @@ func TestCheck(t *testing.T) {
 }
 
 func nowFunc() time.Time { return time.Now() }
+
+// A session the BMC ended (timeout, reset) is opened again once; a login
+// refused then is permanent. The driver logs out when closed.
+func TestSessionOpenedAgain(t *testing.T) {
+	dev := start(t, "openbmc")
+	d := newDriver(t, config(dev))
+	if _, err := d.CSR(t.Context(), names); err != nil {
+		t.Fatal(err)
+	}
+	dev.ExpireSessions()
+	if _, err := d.CSR(t.Context(), names); err != nil {
+		t.Fatalf("after the session expired: %v", err)
+	}
+	logins := strings.Count(strings.Join(dev.Calls(), "\n"), "POST /redfish/v1/SessionService/Sessions")
+	if logins != 2 || dev.Sessions() != 1 {
+		t.Errorf("%d logins, %d sessions open", logins, dev.Sessions())
+	}
+	dev.SetFaults(simredfish.Faults{BadCredentials: true})
+	if _, err := d.CSR(t.Context(), names); ottr.ErrorCode(err) != ottr.EUNAUTHORIZED {
+		t.Errorf("refused login after expiry: %v", err)
+	}
+	dev.SetFaults(simredfish.Faults{})
+	if _, err := d.CSR(t.Context(), names); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil || dev.Sessions() != 0 {
+		t.Errorf("Close: %v, %d sessions", err, dev.Sessions())
+	}
+}

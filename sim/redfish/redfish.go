@@ -291,6 +291,13 @@ func (d *Device) Calls() []string {
 	return append([]string(nil), d.calls...)
 }
 
+// ExpireSessions ends every session, as the session timeout does.
+func (d *Device) ExpireSessions() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sessions = map[string]*session{}
+}
+
 // Down reports whether the web server is restarting.
 func (d *Device) Down() bool {
 	d.mu.Lock()
