@@ -33,23 +33,30 @@
 //  6. wait until the HTTPS interface presents the new certificate (a BMC
 //     restarting its web server refuses connections meanwhile).
 //
-// Vendors (the quirks the driver and sim/redfish model; versions are those
-// documented to have the CertificateService actions used):
+// Vendors (the quirks the driver handles and sim/redfish models; "believed"
+// marks vendor behaviour taken from documentation, not checked against a
+// device or a vendor's client here):
 //
-//   - Dell iDRAC9 (firmware 4.40 and later have GenerateCSR): the
-//     certificate is active only after an iDRAC reset (Dell's own Ansible
-//     module says "Until iDRAC is reset, the old certificate will be
-//     active"), so the driver resets it; the reset takes minutes and ends
-//     every session. Dell's OEM DelliDRACCardService.ImportSSLCertificate
-//     is what Dell's tools use; the driver uses the standard actions.
-//   - HPE iLO 5 (2.x) and iLO 6: iLO restarts its web server by itself
-//     after a certificate is installed; the driver waits for it.
-//   - Lenovo XClarity Controller (XCC/XCC2): installs may answer 202 with
-//     a task monitor, which the driver polls.
-//   - Supermicro X12/X13/H13: where the CertificateService has no
-//     ReplaceCertificate, the certificate is POSTed to the collection.
+//   - Dell iDRAC9 (GenerateCSR over Redfish since firmware 4.40.00.00):
+//     the certificate is active only after an iDRAC reset (Dell's own
+//     Ansible module says "Until iDRAC is reset, the old certificate will
+//     be active" and resets it), so the driver resets it; the reset takes
+//     minutes and ends every session. Dell's tools import through the OEM
+//     DelliDRACCardService.ImportSSLCertificate; the driver uses the
+//     standard actions, on firmware whose CertificateService has them.
+//   - HPE iLO 5 and iLO 6: iLO restarts its web server by itself after a
+//     certificate is installed (believed); the driver waits for it.
+//   - Lenovo XClarity Controller: installs answer 202 with a task monitor
+//     (believed), which the driver polls.
+//   - Supermicro: where the CertificateService has no ReplaceCertificate
+//     (believed for some X12/X13 firmware), the certificate is POSTed to
+//     the collection.
 //   - OpenBMC (bmcweb): references must be objects ({"@odata.id": …}),
 //     which is what the driver sends; new certificates are served at once.
+//
+// Other BMCs that implement the DMTF CertificateService the same way need
+// no quirk; reset: always covers one that applies certificates only after
+// a reset.
 //
 // The BMC holds one HTTPS key: installing replaces key and certificate,
 // and Redfish never returns a private key, so the previous pair cannot be
