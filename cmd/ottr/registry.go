@@ -16,6 +16,7 @@ import (
 	lighthousedriver "github.com/ottr-dev/ottr/driver/lighthouse"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
 	panosdriver "github.com/ottr-dev/ottr/driver/panos"
+	redfishdriver "github.com/ottr-dev/ottr/driver/redfish"
 	ssmdriver "github.com/ottr-dev/ottr/driver/ssm"
 	"go.yaml.in/yaml/v3"
 )
@@ -122,6 +123,16 @@ var registry = []platform{
 			}
 			c.RootCAs, c.Trust = o.roots(), o.trust(o.tofu)
 			return fortigatedriver.New(c)
+		}),
+	entry(driverInfo{Driver: "redfish", Protocol: "DMTF Redfish (BMC CertificateService)", OnBoxKey: true, SANs: "all", Rollback: false,
+		Binds: "the BMC's HTTPS certificate (the manager's NetworkProtocol HTTPS collection; one slot)"}, nil,
+		func(c redfishdriver.Config, _ bool, o driverOpen) (ottr.Driver, error) {
+			c.Asset, c.Credential = o.asset, o.cred
+			if c.Address == "" {
+				c.Address = o.device.address(o.asset)
+			}
+			c.RootCAs, c.Trust = o.roots(), o.trust(o.tofu)
+			return redfishdriver.New(c)
 		}),
 	entry(driverInfo{Driver: "junos", Protocol: "NETCONF over SSH", OnBoxKey: true, SANs: "one on the device (one domain-name per request); all with key_off_device (key made in Ottr)", Rollback: true,
 		Binds: "system services web-management https pki-local-certificate (J-Web)"}, []string{"otter-junos-"},
