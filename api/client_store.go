@@ -186,6 +186,16 @@ func (c *Client) ListUsers(ctx context.Context) ([]*ottr.User, error) {
 	return out, err
 }
 
+// SetUserRole gives a user a role (ADMIN only); the server refuses to take
+// ADMIN from the last ADMIN (ECONFLICT).
+func (c *Client) SetUserRole(ctx context.Context, username string, role ottr.Role) (*ottr.User, error) {
+	var out ottr.User
+	if _, err := c.do(ctx, http.MethodPatch, "/admin/v1/users/"+url.PathEscape(username), map[string]string{"role": string(role)}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // DeleteUser removes a user.
 func (c *Client) DeleteUser(ctx context.Context, username string) error {
 	_, err := c.do(ctx, http.MethodDelete, "/admin/v1/users/"+url.PathEscape(username), nil, nil)

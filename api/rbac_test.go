@@ -137,6 +137,7 @@ func TestRBACMatrix(t *testing.T) {
 		{"PUT", "/user/v1/authenticate", `{"username":"victim-{who}","password":"Passw0rd!","updated_password":"N3w.Passw0rd"}`, "", 204},
 		{"GET", "/admin/v1/users", "", ottr.RoleAdmin, 200},
 		{"POST", "/admin/v1/users", `{"username":"new-{who}","password":"Passw0rd!","role":"DEVELOPER"}`, ottr.RoleAdmin, 201},
+		{"PATCH", "/admin/v1/users/victim-{who}", `{"role":"PRIVILEGED"}`, ottr.RoleAdmin, 200},
 		{"DELETE", "/admin/v1/users/victim-{who}", "", ottr.RoleAdmin, 204},
 		{"POST", "/admin/v1/users/victim-{who}/unlock", "", ottr.RoleAdmin, 204},
 		{"GET", "/admin/v1/events", "", ottr.RoleAdmin, 200},
