@@ -284,6 +284,9 @@ type AssetFilter struct {
 	DeviceModel          string
 	Origin               string
 	CertificateAuthority string
+	// Credential selects the assets whose own credential field names
+	// this set (not those whose platform's settings do).
+	Credential string
 	// Query, when set, selects assets whose system_name, common_name,
 	// ip_address or one of whose SANs contains it, in any case. It is a
 	// part of a name or an address (Check says what it may hold);

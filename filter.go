@@ -82,6 +82,7 @@ func (f AssetFilter) Check() error {
 		{"system_name", f.SystemName}, {"common_name", f.CommonName}, {"ip_address", f.IPAddress},
 		{"data_center", f.DataCenter}, {"host_platform", f.HostPlatform}, {"origin", f.Origin},
 		{"certificate_authority", f.CertificateAuthority}, {"os_version", f.OSVersion}, {"device_model", f.DeviceModel},
+		{"credential", f.Credential},
 	} {
 		if len(p.v) > MaxSearchValue {
 			probs = append(probs, Problem{Field: p.field, Message: fmt.Sprintf("is %d characters long; the limit is %d", len(p.v), MaxSearchValue)})

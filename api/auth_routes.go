@@ -70,6 +70,7 @@ func (s *Server) routes(api huma.API) {
 	s.auditRoutes(api)
 	s.infoRoutes(api)
 	s.trustRoutes(api)
+	s.credentialRoutes(api)
 }
 
 // loginProblem passes throttling errors through as they are.

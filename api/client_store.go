@@ -102,7 +102,7 @@ func (c *Client) FindAssets(ctx context.Context, f ottr.AssetFilter) ([]*ottr.As
 	for k, v := range map[string]string{
 		"system_name": f.SystemName, "common_name": f.CommonName, "ip_address": f.IPAddress, "data_center": f.DataCenter,
 		"host_platform": f.HostPlatform, "origin": f.Origin, "certificate_authority": f.CertificateAuthority, "cursor": f.Cursor,
-		"os_version": f.OSVersion, "device_model": f.DeviceModel, "q": f.Query, "sort": f.Sort,
+		"os_version": f.OSVersion, "device_model": f.DeviceModel, "credential": f.Credential, "q": f.Query, "sort": f.Sort,
 	} {
 		if v != "" {
 			q.Set(k, v)

@@ -107,7 +107,7 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 			t.Fatal(err)
 		}
 	}
-	fx.handler = (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, DNS: dns,
+	fx.handler = (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, DNS: dns, Secrets: db,
 		Rotations: &queue{live: map[string]*ottr.Rotation{}}, RotationStore: db, Trust: db, CAs: []string{"lets_encrypt"}, Version: "test"}).Handler()
 	fx.srv = api.NewCheckedServer(t, fx.handler)
 	t.Cleanup(fx.srv.Close)
@@ -141,6 +141,7 @@ func TestRBACMatrix(t *testing.T) {
 		{"DELETE", "/admin/v1/users/victim-{who}", "", ottr.RoleAdmin, 204},
 		{"POST", "/admin/v1/users/victim-{who}/unlock", "", ottr.RoleAdmin, 204},
 		{"GET", "/admin/v1/events", "", ottr.RoleAdmin, 200},
+		{"GET", "/admin/v1/credentials", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/admin/v1/management/certificate-validation/unset/{who}.example.com", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/admin/v1/management/certificate-validation/set/{who}.example.com", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/api/v1/management/certificate-validation/unset/{who}.example.com", "", ottr.RoleAdmin, 200},

@@ -42,6 +42,7 @@ func TestSearchBounds(t *testing.T) {
 		{"long os_version", "os_version=" + long, "os_version", "253"},
 		{"long device_model", "device_model=" + long, "device_model", "253"},
 		{"long q", "q=" + long, "q", "253"},
+		{"long credential", "credential=" + long, "credential", "253"},
 		{"long cursor", "cursor=" + strings.Repeat("Y", 1000), "cursor", "512"},
 	}
 	for _, tc := range tests {

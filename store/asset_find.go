@@ -155,7 +155,8 @@ type assetWhere struct {
 	conds []string
 	args  []any
 	// selective says a condition picks a handful of assets through an
-	// index (a name or an address), so the database's own plan is best.
+	// index (a name, an address, a credential set), so the database's own
+	// plan is best.
 	selective bool
 }
 
@@ -176,6 +177,10 @@ func (d *DB) filterWhere(f ottr.AssetFilter, searchIndex bool) assetWhere {
 	eq("system_name", f.SystemName)
 	eq("common_name", f.CommonName)
 	eq("ip_address", f.IPAddress)
+	if f.Credential != "" {
+		// Spelt out for the partial index of the assets that name a set.
+		w.add("credential = ? AND credential <> ''", f.Credential)
+	}
 	w.selective = len(w.conds) > 0
 	eq("data_center", f.DataCenter)
 	eq("host_platform", f.HostPlatform)

@@ -201,6 +201,7 @@ func TestFindAssetsQuery(t *testing.T) {
 		fx := seedSortable(t, db)
 		weird := bareNamed("under_score.example.com")
 		weird.SubjectAlternativeName = []string{"*.wild.example.com"}
+		weird.Credential = "web-ssh"
 		if err := db.CreateAsset(t.Context(), weird); err != nil {
 			t.Fatal(err)
 		}
@@ -220,6 +221,9 @@ func TestFindAssetsQuery(t *testing.T) {
 			{ottr.AssetFilter{Query: "*.wild"}, []string{"under_score.example.com"}},
 			{ottr.AssetFilter{Query: "example", DeviceModel: "PA-3220", OSVersion: "10.2.0", Limit: 3}, []string{"n01.example.com", "n07.example.com", "n13.example.com"}},
 			{ottr.AssetFilter{Query: "no-such-name"}, nil},
+			{ottr.AssetFilter{Credential: "web-ssh"}, []string{"under_score.example.com"}},
+			{ottr.AssetFilter{Credential: "web-ssh", Sort: "-updated_at"}, []string{"under_score.example.com"}},
+			{ottr.AssetFilter{Credential: "other"}, nil},
 		} {
 			if tc.f.Limit == 0 {
 				tc.f.Limit = 1000
@@ -262,6 +266,7 @@ func TestFindAssetsSortRefused(t *testing.T) {
 			{ottr.AssetFilter{Query: strings.Repeat("a", 254)}, "q", "the limit is 253"},
 			{ottr.AssetFilter{OSVersion: strings.Repeat("a", 254)}, "os_version", "the limit is 253"},
 			{ottr.AssetFilter{DeviceModel: strings.Repeat("a", 254)}, "device_model", "the limit is 253"},
+			{ottr.AssetFilter{Credential: strings.Repeat("a", 254)}, "credential", "the limit is 253"},
 			{ottr.AssetFilter{Cursor: byPlatform}, "cursor", "sorted by host_platform, not by system_name"},
 			{ottr.AssetFilter{Cursor: byPlatform, Sort: "-host_platform"}, "cursor", "sorted by host_platform, not by -host_platform"},
 			{ottr.AssetFilter{Cursor: byName, Sort: "updated_at"}, "cursor", "sorted by system_name, not by updated_at"},
