@@ -196,6 +196,12 @@ func (c *Client) SetUserRole(ctx context.Context, username string, role ottr.Rol
 	return &out, nil
 }
 
+// UnlockUser lifts a user's login lockouts (ADMIN).
+func (c *Client) UnlockUser(ctx context.Context, username string) error {
+	_, err := c.do(ctx, http.MethodPost, "/admin/v1/users/"+url.PathEscape(username)+"/unlock", nil, nil)
+	return err
+}
+
 // DeleteUser removes a user.
 func (c *Client) DeleteUser(ctx context.Context, username string) error {
 	_, err := c.do(ctx, http.MethodDelete, "/admin/v1/users/"+url.PathEscape(username), nil, nil)
