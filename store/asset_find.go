@@ -189,12 +189,9 @@ func (d *DB) filterWhere(f ottr.AssetFilter, searchIndex bool) assetWhere {
 	eq("origin", f.Origin)
 	eq("certificate_authority", f.CertificateAuthority)
 	if q := strings.TrimSpace(f.Query); q != "" {
-		like := "LIKE" // ASCII case-insensitive in SQLite
-		if d.postgres {
-			like = "ILIKE"
-		}
-		pattern, escape := likeContains(q)
-		cond := "search_text " + like + " ?" + escape
+		// search_text is in lower case, and a query is ASCII.
+		pattern, escape := likeContains(strings.ToLower(q))
+		cond := "search_text LIKE ?" + escape
 		if searchIndex {
 			cond = "system_name IN (SELECT system_name FROM assets WHERE " + cond + ")"
 		}

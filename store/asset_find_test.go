@@ -281,3 +281,50 @@ func TestFindAssetsSortRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestMigrateAssetList: assets stored before migration 0012 are found by
+// free text in any case and listed by expiry, never-rotated first, once
+// the migration has filled their search text.
+func TestMigrateAssetList(t *testing.T) {
+	forEachEngineConfig(t, func(t *testing.T, c Config) {
+		ctx := t.Context()
+		db, err := Open(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if _, err := db.migrate(ctx, 10); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []struct {
+			name, sans, ip string
+			exp            any
+		}{
+			{"old1.example.com", `["old1.example.com","Legacy-Alias.Example.ORG"]`, "2001:DB8::1", int64(2000)},
+			{"old2.example.com", `["old2.example.com"]`, "10.1.2.3", nil},
+			{"old3.example.com", `[]`, "", int64(1000)},
+		} {
+			if _, err := db.db.ExecContext(ctx, db.q(`INSERT INTO assets (system_name, common_name, sans, certificate_authority, host_platform, ip_address,
+				certificate_expiration, created_at, updated_at) VALUES (?, ?, ?, 'le', 'f5', ?, ?, 0, 0)`), r.name, r.name, r.sans, r.ip, r.exp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for q, want := range map[string][]string{
+			"legacy-alias.example.org": {"old1.example.com"},
+			"LEGACY":                   {"old1.example.com"},
+			"db8::":                    {"old1.example.com"},
+			"10.1.2":                   {"old2.example.com"},
+			"old":                      {"old1.example.com", "old2.example.com", "old3.example.com"},
+		} {
+			if got := pages(t, db, ottr.AssetFilter{Query: q, Limit: 10}); !gocmp.Equal(got, want) {
+				t.Errorf("q=%s: %v, want %v", q, got, want)
+			}
+		}
+		if got, want := pages(t, db, ottr.AssetFilter{Sort: "certificate_expiration", Limit: 1}), []string{"old2.example.com", "old3.example.com", "old1.example.com"}; !gocmp.Equal(got, want) {
+			t.Errorf("by expiry: %v, want %v", got, want)
+		}
+	})
+}

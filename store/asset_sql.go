@@ -109,10 +109,11 @@ var insertAssetSQL = `INSERT INTO assets (` + assetCols + `, search_text, create
 	VALUES (?` + strings.Repeat(",?", strings.Count(assetCols, ",")+3) + `)`
 
 // searchText is what a free-text search (ottr.AssetFilter.Query) looks
-// into: the asset's names and address, each once, apart. One narrow column
-// read from a covering index is several times faster to search than four
-// columns of the table; a search holds no blank (ottr.CheckQuery), so it
-// never matches across two of them.
+// into: the asset's names and address, each once, apart, in lower case.
+// One narrow column read from a covering index is several times faster to
+// search than four columns of the table, and a case-sensitive LIKE on
+// PostgreSQL twice as fast as ILIKE; a search holds no blank
+// (ottr.CheckQuery), so it never matches across two of them.
 func searchText(a *ottr.Asset) string {
 	parts := []string{a.SystemName}
 	for _, n := range append([]string{a.CommonName, a.IPAddress}, a.SubjectAlternativeName...) {
@@ -120,7 +121,7 @@ func searchText(a *ottr.Asset) string {
 			parts = append(parts, n)
 		}
 	}
-	return strings.Join(parts, " ")
+	return strings.ToLower(strings.Join(parts, " "))
 }
 
 func (d *DB) insertAsset(ctx context.Context, tx *sql.Tx, a *ottr.Asset) error {

@@ -9,9 +9,9 @@ CREATE INDEX assets_updated_order ON assets(updated_at, system_name);
 
 -- A free-text search looks for a part of a name or an address in one
 -- column (store.searchText), read from a covering index in name order.
--- Rows written from now on hold each name once; these hold them as stored.
+-- It is in lower case; rows written from now on hold each name once.
 ALTER TABLE assets ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
-UPDATE assets SET search_text = system_name || ' ' || common_name || ' ' || ip_address || ' ' || sans;
+UPDATE assets SET search_text = lower(system_name || ' ' || common_name || ' ' || ip_address || ' ' || sans);
 CREATE INDEX assets_search ON assets(system_name, search_text);
 
 -- The credential sets overview lists the assets that name each set; few
