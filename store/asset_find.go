@@ -286,9 +286,11 @@ const walkWindow = 20
 // search that matches few. ok is false when the walk ended first: the
 // matches are too few for it.
 func (d *DB) walkOrder(ctx context.Context, order assetOrder, filter, place assetWhere, limit int) (names []string, next string, ok bool, err error) {
-	window := walkWindow * limit
 	hit := strings.Join(filter.conds, " AND ")
-	query, _ := pageQuery(`SELECT system_name, `+order.key+`, (`+hit+`) FROM assets`, place.conds, order.by(), window)
+	// The walk is a listing too, as long as the longest (a page of 1000
+	// walks 10,000 assets, not 20,000): it ended first only when it read
+	// fewer rows than it asked for.
+	query, window := pageQuery(`SELECT system_name, `+order.key+`, (`+hit+`) FROM assets`, place.conds, order.by(), walkWindow*limit)
 	rows, err := d.db.QueryContext(ctx, d.q(query), slices.Concat(filter.args, place.args)...)
 	if err != nil {
 		return nil, "", false, fmt.Errorf("find assets: %w", err)

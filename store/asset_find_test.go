@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -325,6 +326,41 @@ func TestMigrateAssetList(t *testing.T) {
 		}
 		if got, want := pages(t, db, ottr.AssetFilter{Sort: "certificate_expiration", Limit: 1}), []string{"old2.example.com", "old3.example.com", "old1.example.com"}; !gocmp.Equal(got, want) {
 			t.Errorf("by expiry: %v, want %v", got, want)
+		}
+	})
+}
+
+// TestFindAssetsLongWalk: a page of 1000 in an order by a key walks at
+// most the longest listing (10,000 assets) before it leaves the search to
+// the database's plan; matches past that are still found, and the pages
+// end only at the last of them.
+func TestFindAssetsLongWalk(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *DB) {
+		const n = maxLimit + 50
+		i := 0
+		next := func() (*ottr.Asset, error) {
+			if i == n {
+				return nil, io.EOF
+			}
+			a := bareNamed(fmt.Sprintf("w%05d.example.com", i))
+			a.CertificateExpiration = ottr.NewTime(testNow.Add(time.Duration(i) * time.Minute))
+			if i >= n-5 {
+				a.SubjectAlternativeName = append(a.SubjectAlternativeName, fmt.Sprintf("late%d.example.net", i))
+			}
+			i++
+			return a, nil
+		}
+		if _, err := db.ImportAssets(t.Context(), next, ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for j := n - 5; j < n; j++ {
+			want = append(want, fmt.Sprintf("w%05d.example.com", j))
+		}
+		for _, sort := range []string{ottr.SortExpiration, ottr.SortUpdated, ottr.SortPlatform} {
+			if got := pages(t, db, ottr.AssetFilter{Query: "late", Sort: sort, Limit: 1000}); !gocmp.Equal(got, want) {
+				t.Errorf("sort %s: %v, want %v", sort, got, want)
+			}
 		}
 	})
 }
