@@ -72,6 +72,7 @@ func (s *Server) routes(api huma.API) {
 	s.statusRoutes(api)
 	s.policyRoutes(api)
 	s.trustRoutes(api)
+	s.credentialRoutes(api)
 }
 
 // loginProblem passes throttling errors through as they are.

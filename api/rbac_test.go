@@ -108,7 +108,7 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 			t.Fatal(err)
 		}
 	}
-	fx.handler = (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, DNS: dns,
+	fx.handler = (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, DNS: dns, Secrets: db,
 		Rotations: &queue{live: map[string]*ottr.Rotation{}}, RotationStore: db, Trust: db, CAs: []string{"lets_encrypt"}, Version: "test",
 		Status: func(context.Context, int) (*ottr.FleetStatus, error) {
 			return &ottr.FleetStatus{States: map[string]int{}, Failing: []ottr.FailingAsset{}, Unrouted: []ottr.UnroutedAsset{}}, nil
@@ -141,9 +141,11 @@ func TestRBACMatrix(t *testing.T) {
 		{"PUT", "/user/v1/authenticate", `{"username":"victim-{who}","password":"Passw0rd!","updated_password":"N3w.Passw0rd"}`, "", 204},
 		{"GET", "/admin/v1/users", "", ottr.RoleAdmin, 200},
 		{"POST", "/admin/v1/users", `{"username":"new-{who}","password":"Passw0rd!","role":"DEVELOPER"}`, ottr.RoleAdmin, 201},
+		{"PATCH", "/admin/v1/users/victim-{who}", `{"role":"PRIVILEGED"}`, ottr.RoleAdmin, 200},
 		{"DELETE", "/admin/v1/users/victim-{who}", "", ottr.RoleAdmin, 204},
 		{"POST", "/admin/v1/users/victim-{who}/unlock", "", ottr.RoleAdmin, 204},
 		{"GET", "/admin/v1/events", "", ottr.RoleAdmin, 200},
+		{"GET", "/admin/v1/credentials", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/admin/v1/management/certificate-validation/unset/{who}.example.com", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/admin/v1/management/certificate-validation/set/{who}.example.com", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/api/v1/management/certificate-validation/unset/{who}.example.com", "", ottr.RoleAdmin, 200},
