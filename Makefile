@@ -2,7 +2,7 @@ GO ?= go
 # Packages whose code runs goroutines or shares state across them.
 RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/... ./api/... ./metrics/... ./sim/...
 
-.PHONY: test vet lint staticcheck vulncheck bench bench-postgres bench-issue bench-fleet bench-search build fuzz fuzz-ci
+.PHONY: test vet lint staticcheck vulncheck bench bench-postgres bench-issue bench-overhead bench-fleet bench-search build fuzz fuzz-ci
 
 # The chaos tests (three servers, 300 devices, kill -9) run after the rest,
 # alone: their recovery targets are timed, and the other packages' load on a
@@ -42,6 +42,10 @@ bench-postgres:
 ## bench-issue: one issuance against a local Pebble, ottr vs lego vs certbot (needs bind9 bind9-dnsutils lego certbot)
 bench-issue:
 	cd bench && $(GO) test -run '^$$' -bench Issue -benchtime 3x -timeout 30m
+
+## bench-overhead: what `ottr acme issue` costs before it asks the CA (issue 16: < 50 ms)
+bench-overhead:
+	cd bench && $(GO) test -run '^$$' -bench IssueOverhead -benchtime 30x -timeout 10m
 
 ## bench-search: GET /api/v1/search on 100,000 assets under concurrent load (SPEC §6: p99 < 50 ms)
 bench-search:

@@ -273,15 +273,27 @@ func (b BoolString) String() string {
 }
 
 // AssetFilter selects assets. Set fields are AND-ed; the zero filter selects
-// every asset. String fields match exactly.
+// every asset. String fields match exactly, but Query.
 type AssetFilter struct {
 	SystemName           string
 	CommonName           string
 	IPAddress            string
 	DataCenter           string
 	HostPlatform         string
+	OSVersion            string
+	DeviceModel          string
 	Origin               string
 	CertificateAuthority string
+	// Credential selects the assets whose own credential field names
+	// this set (not those whose platform's settings do).
+	Credential string
+	// Query, when set, selects assets whose system_name, common_name,
+	// ip_address or one of whose SANs contains it, in any case. It is a
+	// part of a name or an address (Check says what it may hold);
+	// surrounding blanks are ignored.
+	Query string
+	// Sort is the page order, one of AssetSorts; "" is "system_name".
+	Sort string
 	// DaysUntilExpiration, when set, selects assets with a known expiry
 	// that falls before now + that many days (expired ones included), as
 	// Ottr's search does.
@@ -327,8 +339,10 @@ type AssetStore interface {
 	UpdateAsset(ctx context.Context, systemName string, fn func(*Asset) error) (*Asset, error)
 	// DeleteAsset removes an asset; ENOTFOUND if absent.
 	DeleteAsset(ctx context.Context, systemName string) error
-	// FindAssets returns one page of assets matching f, ordered by
-	// system_name, and the cursor of the next page ("" on the last page).
+	// FindAssets returns one page of assets matching f, in f.Sort's order,
+	// and the cursor of the next page ("" on the last page). Following the
+	// cursors visits every matching asset once, in that order; a cursor
+	// continues only the sort it was issued for (EINVALID otherwise).
 	FindAssets(ctx context.Context, f AssetFilter) ([]*Asset, string, error)
 	AssetScanner
 }

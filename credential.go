@@ -20,6 +20,11 @@ import (
 // platform or per asset.
 type Credential map[string]Secret
 
+// CredentialSecretPrefix starts the names of the secrets (SecretStore)
+// stored credential sets are sealed under: set NAME is
+// "credential/NAME".
+const CredentialSecretPrefix = "credential/"
+
 // Get returns the value of key, or "".
 func (c Credential) Get(key string) Secret { return c[key] }
 

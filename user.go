@@ -115,6 +115,11 @@ type UserStore interface {
 	// revoking the user's tokens, unless fn changed only the hash and set
 	// Rehashed; fn cannot lower it.
 	UpdateUser(ctx context.Context, username string, fn func(*User) error) (*User, error)
+	// SetUserRole gives a user a role, revoking its tokens when the role
+	// changes (as UpdateUser), and returns the user as stored and as it
+	// was. It refuses with ECONFLICT to take ADMIN from the last ADMIN,
+	// also when two ADMINs demote each other at once; ENOTFOUND if absent.
+	SetUserRole(ctx context.Context, username string, role Role) (after, before *User, err error)
 	// DeleteUser removes a user; ENOTFOUND if absent.
 	DeleteUser(ctx context.Context, username string) error
 }

@@ -55,7 +55,12 @@ type SearchInput struct {
 	DaysUntilExpiration  string `query:"days_until_expiration" doc:"assets whose certificate expires within this many days (expired included)"`
 	CommonName           string `query:"common_name"`
 	CertificateAuthority string `query:"certificate_authority"`
+	OSVersion            string `query:"os_version"`
+	DeviceModel          string `query:"device_model"`
+	Credential           string `query:"credential" doc:"assets whose own credential field names this set"`
 	Labels               string `query:"labels" doc:"key=value[,key=value…]: assets carrying every label"`
+	Query                string `query:"q" maxLength:"253" doc:"free text: assets whose system_name, common_name, ip_address or a SAN contains it, in any case; letters, digits, '.', '-', '_', ':' and '*'"`
+	Sort                 string `query:"sort" enum:"system_name,-system_name,certificate_expiration,-certificate_expiration,host_platform,-host_platform,updated_at,-updated_at" doc:"page order (default system_name): by the field, then system_name; '-' reverses the whole order. By certificate_expiration the never-rotated come first; updated_at is the asset's last change. A cursor continues only its own order."`
 	Limit                int    `query:"limit" minimum:"0" maximum:"1000" doc:"page size (default 1000)"`
 	Cursor               string `query:"cursor" doc:"from the Link header of the previous page"`
 }
@@ -303,6 +308,7 @@ func (in *SearchInput) filter() (ottr.AssetFilter, error) {
 	f := ottr.AssetFilter{
 		SystemName: in.SystemName, CommonName: in.CommonName, IPAddress: in.IPAddress, DataCenter: in.DataCenter,
 		HostPlatform: in.HostPlatform, Origin: in.Origin, CertificateAuthority: in.CertificateAuthority,
+		OSVersion: in.OSVersion, DeviceModel: in.DeviceModel, Credential: in.Credential, Query: strings.TrimSpace(in.Query), Sort: in.Sort,
 		Limit: in.Limit, Cursor: in.Cursor,
 	}
 	if f.Limit == 0 {
@@ -358,6 +364,7 @@ func (in *SearchInput) query() url.Values {
 		"ip_address": in.IPAddress, "system_name": in.SystemName, "data_center": in.DataCenter,
 		"host_platform": in.HostPlatform, "origin": in.Origin, "days_until_expiration": in.DaysUntilExpiration,
 		"common_name": in.CommonName, "certificate_authority": in.CertificateAuthority, "labels": in.Labels,
+		"os_version": in.OSVersion, "device_model": in.DeviceModel, "credential": in.Credential, "q": in.Query, "sort": in.Sort,
 	} {
 		if v != "" {
 			q.Set(k, v)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -35,12 +37,30 @@ func (s *Server) audit(ctx context.Context, actor, action, resource string, befo
 // EventsInput filters the audit log.
 type EventsInput struct {
 	Authed
-	Actor    string    `query:"actor"`
-	Action   string    `query:"action"`
-	Resource string    `query:"resource"`
+	Actor    string    `query:"actor" maxLength:"253" doc:"who: a user name, cli:<os user>, router"`
+	Action   string    `query:"action" maxLength:"253" doc:"what, e.g. asset.update, user.role"`
+	Resource string    `query:"resource" maxLength:"300" doc:"what it was done to, e.g. asset/<system_name>, user/<username>"`
 	Since    time.Time `query:"since" doc:"RFC 3339"`
-	Limit    int       `query:"limit" minimum:"0" maximum:"1000"`
-	Cursor   string    `query:"cursor"`
+	Limit    int       `query:"limit" minimum:"0" maximum:"1000" doc:"page size (default 100)"`
+	Cursor   string    `query:"cursor" maxLength:"512" doc:"from the Link header of the previous page"`
+}
+
+// query rebuilds the filter for the next page's link: a page of an
+// actor's events is followed by more of theirs.
+func (in *EventsInput) query(cursor string) url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"actor": in.Actor, "action": in.Action, "resource": in.Resource, "cursor": cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if !in.Since.IsZero() {
+		q.Set("since", in.Since.Format(time.RFC3339Nano))
+	}
+	if in.Limit > 0 {
+		q.Set("limit", strconv.Itoa(in.Limit))
+	}
+	return q
 }
 
 // EventsOutput is a page of audit events, newest first.
@@ -70,7 +90,7 @@ func (s *Server) auditRoutes(api huma.API) {
 				out.Body = []*ottr.Event{}
 			}
 			if next != "" {
-				out.Link = `</admin/v1/events?cursor=` + next + `>; rel="next"`
+				out.Link = `</admin/v1/events?` + in.query(next).Encode() + `>; rel="next"`
 			}
 			return out, nil
 		})

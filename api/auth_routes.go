@@ -71,7 +71,9 @@ func (s *Server) routes(api huma.API) {
 	s.auditRoutes(api)
 	s.infoRoutes(api)
 	s.statusRoutes(api)
+	s.policyRoutes(api)
 	s.trustRoutes(api)
+	s.credentialRoutes(api)
 }
 
 // loginProblem passes throttling errors through as they are.

@@ -116,6 +116,15 @@ func (c *Client) Login(ctx context.Context, username, password string) error {
 	return nil
 }
 
+// ChangePassword changes a user's password, given the current one. It
+// revokes the user's tokens, this client's among them when it is theirs:
+// log in again with the new password.
+func (c *Client) ChangePassword(ctx context.Context, username, password, newPassword string) error {
+	_, err := c.do(ctx, http.MethodPut, "/user/v1/authenticate",
+		map[string]string{"username": username, "password": password, "updated_password": newPassword}, nil)
+	return err
+}
+
 // Search returns one page of assets and the path of the next ("" at the
 // end).
 func (c *Client) Search(ctx context.Context, q url.Values) ([]*ottr.Asset, string, error) {

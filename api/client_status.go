@@ -22,3 +22,12 @@ func (c *Client) Status(ctx context.Context, listMax int) (*ottr.FleetStatus, er
 	}
 	return &out, nil
 }
+
+// Policy returns the server's renewal policy.
+func (c *Client) Policy(ctx context.Context) (ottr.RenewalPolicy, error) {
+	var out RenewalPolicy
+	if _, err := c.do(ctx, http.MethodGet, "/api/v1/policy", nil, &out); err != nil {
+		return ottr.RenewalPolicy{}, err
+	}
+	return out.Policy(), nil
+}

@@ -102,6 +102,7 @@ func (c *Client) FindAssets(ctx context.Context, f ottr.AssetFilter) ([]*ottr.As
 	for k, v := range map[string]string{
 		"system_name": f.SystemName, "common_name": f.CommonName, "ip_address": f.IPAddress, "data_center": f.DataCenter,
 		"host_platform": f.HostPlatform, "origin": f.Origin, "certificate_authority": f.CertificateAuthority, "cursor": f.Cursor,
+		"os_version": f.OSVersion, "device_model": f.DeviceModel, "credential": f.Credential, "q": f.Query, "sort": f.Sort,
 	} {
 		if v != "" {
 			q.Set(k, v)
@@ -183,6 +184,22 @@ func (c *Client) ListUsers(ctx context.Context) ([]*ottr.User, error) {
 	var out []*ottr.User
 	_, err := c.do(ctx, http.MethodGet, "/admin/v1/users", nil, &out)
 	return out, err
+}
+
+// SetUserRole gives a user a role (ADMIN only); the server refuses to take
+// ADMIN from the last ADMIN (ECONFLICT).
+func (c *Client) SetUserRole(ctx context.Context, username string, role ottr.Role) (*ottr.User, error) {
+	var out ottr.User
+	if _, err := c.do(ctx, http.MethodPatch, "/admin/v1/users/"+url.PathEscape(username), map[string]string{"role": string(role)}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UnlockUser lifts a user's login lockouts (ADMIN).
+func (c *Client) UnlockUser(ctx context.Context, username string) error {
+	_, err := c.do(ctx, http.MethodPost, "/admin/v1/users/"+url.PathEscape(username)+"/unlock", nil, nil)
+	return err
 }
 
 // DeleteUser removes a user.

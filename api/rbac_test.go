@@ -108,7 +108,7 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 			t.Fatal(err)
 		}
 	}
-	fx.handler = (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, DNS: dns,
+	fx.handler = (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, DNS: dns, Secrets: db,
 		Rotations: &queue{live: map[string]*ottr.Rotation{}}, RotationStore: db, Trust: db, CAs: []string{"lets_encrypt"}, Version: "test",
 		Status: func(context.Context, int) (*ottr.FleetStatus, error) {
 			return &ottr.FleetStatus{States: map[string]int{}, Failing: []ottr.FailingAsset{}, Unrouted: []ottr.UnroutedAsset{}}, nil
@@ -142,9 +142,11 @@ func TestRBACMatrix(t *testing.T) {
 		{"POST", "/user/v1/logout", "", ottr.RoleDeveloper, 204},
 		{"GET", "/admin/v1/users", "", ottr.RoleAdmin, 200},
 		{"POST", "/admin/v1/users", `{"username":"new-{who}","password":"Passw0rd!","role":"DEVELOPER"}`, ottr.RoleAdmin, 201},
+		{"PATCH", "/admin/v1/users/victim-{who}", `{"role":"PRIVILEGED"}`, ottr.RoleAdmin, 200},
 		{"DELETE", "/admin/v1/users/victim-{who}", "", ottr.RoleAdmin, 204},
 		{"POST", "/admin/v1/users/victim-{who}/unlock", "", ottr.RoleAdmin, 204},
 		{"GET", "/admin/v1/events", "", ottr.RoleAdmin, 200},
+		{"GET", "/admin/v1/credentials", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/admin/v1/management/certificate-validation/unset/{who}.example.com", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/admin/v1/management/certificate-validation/set/{who}.example.com", "", ottr.RoleAdmin, 200},
 		{"PATCH", "/api/v1/management/certificate-validation/unset/{who}.example.com", "", ottr.RoleAdmin, 200},
@@ -162,6 +164,7 @@ func TestRBACMatrix(t *testing.T) {
 		{"GET", "/api/v1/rotations/{rot}", "", ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/routes", "", ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/status", "", ottr.RoleDeveloper, 200},
+		{"GET", "/api/v1/policy", "", ottr.RoleDeveloper, 200},
 		{"POST", "/api/v1/routes/validate", string(route), ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/certificate-authorities", "", ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/assets/{who}.example.com/delegation", "", ottr.RoleDeveloper, 200},

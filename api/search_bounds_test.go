@@ -39,6 +39,10 @@ func TestSearchBounds(t *testing.T) {
 		{"long host_platform", "host_platform=" + long, "host_platform", "253"},
 		{"long origin", "origin=" + long, "origin", "253"},
 		{"long certificate_authority", "certificate_authority=" + long, "certificate_authority", "253"},
+		{"long os_version", "os_version=" + long, "os_version", "253"},
+		{"long device_model", "device_model=" + long, "device_model", "253"},
+		{"long q", "q=" + long, "q", "253"},
+		{"long credential", "credential=" + long, "credential", "253"},
 		{"long cursor", "cursor=" + strings.Repeat("Y", 1000), "cursor", "512"},
 	}
 	for _, tc := range tests {

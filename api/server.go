@@ -47,6 +47,17 @@ type Server struct {
 	// UsesCredential reports whether a device is sent a stored credential
 	// (its platform or asset settings name one); nil: every device is.
 	UsesCredential func(*ottr.Asset) bool
+	// Secrets holds the stored credential sets that GET
+	// /admin/v1/credentials describes (never their values); nil answers
+	// that route 503.
+	Secrets ottr.SecretStore
+	// CredentialUsers returns, for each credential set the configuration
+	// names, who names it: platforms by name, device settings of one asset
+	// as "asset:<system_name>". Only the composition root knows the
+	// configuration, hence a function; nil: the configuration names none,
+	// and used_by lists only the assets whose own credential field names
+	// the set.
+	CredentialUsers func(ctx context.Context) (map[string][]string, error)
 	// Audit records every change made through the API; nil records none.
 	Audit ottr.AuditLog
 	// CAs names the configured certificate authorities.
@@ -62,6 +73,9 @@ type Server struct {
 	// renewal policy (GET /api/v1/status), listing at most listMax failing
 	// and unrouted assets; nil answers 503.
 	Status func(ctx context.Context, listMax int) (*ottr.FleetStatus, error)
+	// Policy is the renewal policy the router decides due with
+	// (GET /api/v1/policy); the zero policy is the defaults.
+	Policy ottr.RenewalPolicy
 	Tokens *Tokens
 	Logger *slog.Logger
 	// Version is reported in the OpenAPI description.

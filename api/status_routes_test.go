@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/api"
@@ -55,5 +58,35 @@ func TestStatusRoute(t *testing.T) {
 	t.Cleanup(srv2.Close)
 	if code, body, _ := request(t, srv2, "GET", "/api/v1/status", "", "Bearer "+tok); code != 503 || !strings.Contains(body, "no fleet summary") {
 		t.Errorf("without a summary: %d %s", code, body)
+	}
+}
+
+// TestPolicyRoundTrip: the client gets back exactly the policy the server
+// decides with, rules by CA and route included.
+func TestPolicyRoundTrip(t *testing.T) {
+	db := openStore(t)
+	tk, err := api.NewTokens(t.Context(), api.TokenConfig{Secrets: db, Users: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, _ := api.HashPassword("Passw0rd!")
+	if err := db.CreateUser(t.Context(), &ottr.User{Username: "dev", Role: ottr.RoleDeveloper, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	want := ottr.RenewalPolicy{Default: ottr.RenewalRule{Before: 60 * 24 * time.Hour}, Jitter: 0.05,
+		ByCA:    map[string]ottr.RenewalRule{"internal": {Fraction: 0.5}},
+		ByRoute: map[string]ottr.RenewalRule{"otter-panos-9x-lets-encrypt": {Before: 10 * 24 * time.Hour, Fraction: 0.25}}}
+	srv := api.NewCheckedServer(t, (&api.Server{Users: db, Assets: db, Tokens: tk, Version: "test", Policy: want}).Handler())
+	t.Cleanup(srv.Close)
+	c := &api.Client{BaseURL: srv.URL}
+	if err := c.Login(t.Context(), "dev", "Passw0rd!"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Policy(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("policy (-server +client):\n%s", d)
 	}
 }

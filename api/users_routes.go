@@ -54,6 +54,20 @@ type DeleteUserInput struct {
 	Username string `path:"username" maxLength:"128" pattern:"^[A-Za-z0-9][A-Za-z0-9._@-]*$" patternDescription:"a user name: letters, digits, '.', '_', '@' and '-'"`
 }
 
+// SetRoleInput names a user and the role to give them.
+type SetRoleInput struct {
+	Authed
+	Username string `path:"username" maxLength:"128" pattern:"^[A-Za-z0-9][A-Za-z0-9._@-]*$" patternDescription:"a user name: letters, digits, '.', '_', '@' and '-'"`
+	Body     struct {
+		Role string `json:"role" enum:"ADMIN,PRIVILEGED,DEVELOPER" doc:"the user's new role; a change revokes the user's tokens"`
+	}
+}
+
+// SetRoleOutput is the user with their new role.
+type SetRoleOutput struct {
+	Body *ottr.User
+}
+
 var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
 
 // CheckUsername reports why name (as NormalizeUsername gives it) cannot be
@@ -117,6 +131,27 @@ func (s *Server) userRoutes(api huma.API) {
 			}
 			s.audit(ctx, me.Username, "user.create", "user/"+u.Username, nil, u)
 			return &CreateUserOutput{Body: u}, nil
+		})
+	huma.Register(api, huma.Operation{OperationID: "set-user-role", Method: http.MethodPatch, Path: "/admin/v1/users/{username}",
+		Summary: "Change a user's role (ADMIN); the last ADMIN keeps ADMIN", Tags: []string{"users"}, Security: sec,
+		Errors: append(errs, http.StatusNotFound, http.StatusConflict)},
+		func(ctx context.Context, in *SetRoleInput) (*SetRoleOutput, error) {
+			me, err := s.authorize(ctx, in.Authed, ottr.RoleAdmin)
+			if err != nil {
+				return nil, err
+			}
+			role, err := ottr.ParseRole(in.Body.Role)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			after, before, err := s.Users.SetUserRole(ctx, in.Username, role)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			if after.Role != before.Role {
+				s.audit(ctx, me.Username, "user.role", "user/"+after.Username, before, after)
+			}
+			return &SetRoleOutput{Body: after}, nil
 		})
 	huma.Register(api, huma.Operation{OperationID: "delete-user", Method: http.MethodDelete, Path: "/admin/v1/users/{username}",
 		Summary: "Delete a user (ADMIN)", Tags: []string{"users"}, Security: sec, DefaultStatus: http.StatusNoContent,

@@ -3,10 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,19 +34,19 @@ const briefWindowCols = briefCols + `, renewal_window_start, renewal_window_end`
 
 type rowScanner interface{ Scan(...any) error }
 
-// scanAsset reads assetCols into a; hasLabels says whether labels must be
-// loaded separately.
-func scanAsset(r rowScanner, a *ottr.Asset) (hasLabels bool, err error) {
+// scanAsset reads assetCols, then any columns after them into extra, into
+// a; hasLabels says whether labels must be loaded separately.
+func scanAsset(r rowScanner, a *ottr.Asset, extra ...any) (hasLabels bool, err error) {
 	var sans string
 	var exp, lrt, nb, lrRetry, rwStart, rwEnd, rwCheck sql.NullInt64
 	var valid bool
 	var lrStatus, lrErr, lrID, rwURL, rwCertID string
 	var lrFailures int
 	*a = ottr.Asset{}
-	err = r.Scan(&a.SystemName, &a.CommonName, &sans, &a.CertificateAuthority, &exp, &valid,
+	err = r.Scan(append([]any{&a.SystemName, &a.CommonName, &sans, &a.CertificateAuthority, &exp, &valid,
 		&a.HostPlatform, &a.OSVersion, &a.DeviceModel, &a.IPAddress, &a.DataCenter, &a.Origin, &a.Port, &a.Credential, &a.DNSZone,
 		&lrt, &lrStatus, &lrErr, &lrID, &lrFailures, &lrRetry, &a.CertificateSerial, &a.CertificateIssuer, &nb, &hasLabels,
-		&rwStart, &rwEnd, &rwURL, &rwCertID, &rwCheck)
+		&rwStart, &rwEnd, &rwURL, &rwCertID, &rwCheck}, extra...)...)
 	if err != nil {
 		return false, err
 	}
@@ -103,10 +103,26 @@ func assetArgs(a *ottr.Asset) []any {
 		rwStart, rwEnd, rwURL, rwCertID, rwCheck}
 }
 
-// insertAssetSQL has one placeholder per asset column and two for the
-// created and updated times.
-var insertAssetSQL = `INSERT INTO assets (` + assetCols + `, created_at, updated_at)
-	VALUES (?` + strings.Repeat(",?", strings.Count(assetCols, ",")+2) + `)`
+// insertAssetSQL has one placeholder per asset column, one for its search
+// text and two for the created and updated times.
+var insertAssetSQL = `INSERT INTO assets (` + assetCols + `, search_text, created_at, updated_at)
+	VALUES (?` + strings.Repeat(",?", strings.Count(assetCols, ",")+3) + `)`
+
+// searchText is what a free-text search (ottr.AssetFilter.Query) looks
+// into: the asset's names and address, each once, apart, in lower case.
+// One narrow column read from a covering index is several times faster to
+// search than four columns of the table, and a case-sensitive LIKE on
+// PostgreSQL twice as fast as ILIKE; a search holds no blank
+// (ottr.CheckQuery), so it never matches across two of them.
+func searchText(a *ottr.Asset) string {
+	parts := []string{a.SystemName}
+	for _, n := range append([]string{a.CommonName, a.IPAddress}, a.SubjectAlternativeName...) {
+		if n != "" && !slices.Contains(parts, n) {
+			parts = append(parts, n)
+		}
+	}
+	return strings.ToLower(strings.Join(parts, " "))
+}
 
 func (d *DB) insertAsset(ctx context.Context, tx *sql.Tx, a *ottr.Asset) error {
 	return d.insertAssetWith(ctx, tx, nil, a)
@@ -115,7 +131,7 @@ func (d *DB) insertAsset(ctx context.Context, tx *sql.Tx, a *ottr.Asset) error {
 // insertAssetWith inserts a, through stmt when one is prepared.
 func (d *DB) insertAssetWith(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, a *ottr.Asset) error {
 	now := ms(d.now())
-	args := append(assetArgs(a), now, now)
+	args := append(assetArgs(a), searchText(a), now, now)
 	var err error
 	if stmt != nil {
 		_, err = stmt.ExecContext(ctx, args...)
@@ -132,8 +148,8 @@ func (d *DB) insertAssetWith(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, a 
 }
 
 func (d *DB) replaceAsset(ctx context.Context, tx *sql.Tx, a *ottr.Asset) error {
-	args := append(assetArgs(a)[1:], ms(d.now()), a.SystemName)
-	set := strings.Join(strings.Fields(strings.ReplaceAll(strings.SplitN(assetCols, ",", 2)[1], ",", " = ?,")), " ") + " = ?, updated_at = ?"
+	args := append(assetArgs(a)[1:], searchText(a), ms(d.now()), a.SystemName)
+	set := strings.Join(strings.Fields(strings.ReplaceAll(strings.SplitN(assetCols, ",", 2)[1], ",", " = ?,")), " ") + " = ?, search_text = ?, updated_at = ?"
 	res, err := tx.ExecContext(ctx, d.q(`UPDATE assets SET `+set+` WHERE system_name = ?`), args...)
 	if err != nil {
 		return fmt.Errorf("update asset %s: %w", a.SystemName, err)
@@ -242,103 +258,6 @@ func (d *DB) DeleteAsset(ctx context.Context, name string) error {
 		}
 		return nil
 	})
-}
-
-func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
-
-func decodeCursor(c string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) == 0 {
-		return "", ottr.Invalid("invalid cursor", ottr.Problem{Field: "cursor", Message: fmt.Sprintf("%q is not a cursor this server issued", c)})
-	}
-	return string(b), nil
-}
-
-// FindAssets returns one page of matching assets ordered by system_name.
-func (d *DB) FindAssets(ctx context.Context, f ottr.AssetFilter) ([]*ottr.Asset, string, error) {
-	// Each label is a subquery: past the bound SQLite refuses the query
-	// and PostgreSQL spends minutes planning it.
-	if err := f.Check(); err != nil {
-		return nil, "", err
-	}
-	// Names and addresses are stored in one form; a filter finds them
-	// however it writes them (FW01.Example.com, 010.0.0.9).
-	f.SystemName, f.CommonName = ottr.NormalName(f.SystemName), ottr.NormalName(f.CommonName)
-	if ip, ok := ottr.NormalIP(f.IPAddress); ok {
-		f.IPAddress = ip
-	}
-	var where []string
-	var args []any
-	eq := func(col, v string) {
-		if v != "" {
-			where = append(where, col+" = ?")
-			args = append(args, v)
-		}
-	}
-	eq("system_name", f.SystemName)
-	eq("common_name", f.CommonName)
-	eq("ip_address", f.IPAddress)
-	eq("data_center", f.DataCenter)
-	eq("host_platform", f.HostPlatform)
-	eq("origin", f.Origin)
-	eq("certificate_authority", f.CertificateAuthority)
-	if f.DaysUntilExpiration != nil {
-		where = append(where, "certificate_expiration IS NOT NULL AND certificate_expiration < ?")
-		args = append(args, ms(d.now().Add(time.Duration(*f.DaysUntilExpiration)*24*time.Hour)))
-	}
-	for k, v := range f.Labels {
-		where = append(where, "system_name IN (SELECT system_name FROM asset_labels WHERE key = ? AND value = ?)")
-		args = append(args, k, v)
-	}
-	if f.Cursor != "" {
-		after, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		where = append(where, "system_name > ?")
-		args = append(args, after)
-	}
-	query, limit := pageQuery(`SELECT `+assetCols+` FROM assets`, where, "system_name", f.Limit)
-	if f.DaysUntilExpiration != nil {
-		// An expiry range matches thousands of assets in expiry order; pick
-		// the page's names from the covering router index first and read
-		// only those rows (half the time on 100,000 assets).
-		var names string
-		names, limit = pageQuery(`SELECT system_name FROM assets`, where, "system_name", f.Limit)
-		query = `SELECT ` + assetCols + ` FROM assets WHERE system_name IN (` + names + `) ORDER BY system_name`
-	}
-	rows, err := d.db.QueryContext(ctx, d.q(query), args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("find assets: %w", err)
-	}
-	var out []*ottr.Asset
-	var withLabels []*ottr.Asset
-	for rows.Next() {
-		a := &ottr.Asset{}
-		has, err := scanAsset(rows, a)
-		if err != nil {
-			rows.Close()
-			return nil, "", fmt.Errorf("find assets: %w", err)
-		}
-		if has {
-			withLabels = append(withLabels, a)
-		}
-		out = append(out, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("find assets: %w", err)
-	}
-	for _, a := range withLabels {
-		if err := d.loadLabels(ctx, d.db, a); err != nil {
-			return nil, "", err
-		}
-	}
-	next := ""
-	if len(out) == limit {
-		next = encodeCursor(out[len(out)-1].SystemName)
-	}
-	return out, next, nil
 }
 
 // ScanAssets streams the assets selected by s to fn. The asset passed to fn

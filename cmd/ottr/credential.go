@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-const credentialPrefix = "credential/"
+const credentialPrefix = ottr.CredentialSecretPrefix
 
 func (a *app) credentialCmd() *cobra.Command {
 	cmd := &cobra.Command{

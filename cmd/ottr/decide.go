@@ -7,11 +7,9 @@ import (
 	"github.com/ottr-dev/ottr/rotate"
 )
 
-// decider gives the router's verdict on assets, so listings and the
-// status summary call due exactly what a router pass does. Through a
-// server it routes with the server's route table; the renewal policy is
-// this CLI's configuration (router.renew_before and the CAs' rules), which
-// the API does not publish.
+// decider gives the router's verdict on assets, so listings call due
+// exactly what a router pass does. Through a server it routes with the
+// server's route table and renewal policy.
 func (a *app) decider(ctx context.Context) (*rotate.Decider, error) {
 	c, err := a.config()
 	if err != nil {
@@ -22,8 +20,12 @@ func (a *app) decider(ctx context.Context) (*rotate.Decider, error) {
 		return nil, err
 	}
 	var rt *ottr.RouteTable
+	policy := c.policy()
 	if cl != nil {
 		if rt, err = cl.Routes(ctx); err != nil && ottr.ErrorCode(err) != ottr.ENOTFOUND {
+			return nil, err
+		}
+		if policy, err = cl.Policy(ctx); err != nil {
 			return nil, err
 		}
 	} else if rt, err = a.routeTable(); err != nil {
@@ -32,6 +34,6 @@ func (a *app) decider(ctx context.Context) (*rotate.Decider, error) {
 	if rt == nil {
 		a.progress("warning: no route table (--routes, or none on the server): every due asset counts as unrouted")
 	}
-	r := &rotate.Router{Routes: rt, Policy: c.policy(), Now: timeNow}
+	r := &rotate.Router{Routes: rt, Policy: policy, Now: timeNow}
 	return r.Decider(), nil
 }

@@ -11,10 +11,12 @@ import (
 	"github.com/ottr-dev/ottr"
 	bigipdriver "github.com/ottr-dev/ottr/driver/bigip"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	fortigatedriver "github.com/ottr-dev/ottr/driver/fortigate"
 	junosdriver "github.com/ottr-dev/ottr/driver/junos"
 	lighthousedriver "github.com/ottr-dev/ottr/driver/lighthouse"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
 	panosdriver "github.com/ottr-dev/ottr/driver/panos"
+	redfishdriver "github.com/ottr-dev/ottr/driver/redfish"
 	ssmdriver "github.com/ottr-dev/ottr/driver/ssm"
 	"go.yaml.in/yaml/v3"
 )
@@ -111,6 +113,26 @@ var registry = []platform{
 			}
 			c.RootCAs, c.Trust = o.roots(), o.trust(o.tofu)
 			return lighthousedriver.New(c)
+		}),
+	entry(driverInfo{Driver: "fortigate", Protocol: "FortiOS REST API (API token)", OnBoxKey: true, SANs: "all", Rollback: true,
+		Binds: "system global admin-server-cert (GUI and REST API) and/or vpn.ssl settings servercert (SSL-VPN)"}, nil,
+		func(c fortigatedriver.Config, _ bool, o driverOpen) (ottr.Driver, error) {
+			c.Asset, c.Credential = o.asset, o.cred
+			if c.Address == "" {
+				c.Address = o.device.address(o.asset)
+			}
+			c.RootCAs, c.Trust = o.roots(), o.trust(o.tofu)
+			return fortigatedriver.New(c)
+		}),
+	entry(driverInfo{Driver: "redfish", Protocol: "DMTF Redfish (BMC CertificateService)", OnBoxKey: true, SANs: "all", Rollback: false,
+		Binds: "the BMC's HTTPS certificate (the manager's NetworkProtocol HTTPS collection; one slot)"}, nil,
+		func(c redfishdriver.Config, _ bool, o driverOpen) (ottr.Driver, error) {
+			c.Asset, c.Credential = o.asset, o.cred
+			if c.Address == "" {
+				c.Address = o.device.address(o.asset)
+			}
+			c.RootCAs, c.Trust = o.roots(), o.trust(o.tofu)
+			return redfishdriver.New(c)
 		}),
 	entry(driverInfo{Driver: "junos", Protocol: "NETCONF over SSH", OnBoxKey: true, SANs: "one on the device (one domain-name per request); all with key_off_device (key made in Ottr)", Rollback: true,
 		Binds: "system services web-management https pki-local-certificate (J-Web)"}, []string{"otter-junos-"},

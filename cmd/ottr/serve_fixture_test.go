@@ -18,7 +18,7 @@ import (
 func serveUnreachableCA(t *testing.T, c *cli) string {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "ottr.yaml")
-	os.WriteFile(cfg, []byte("certificate_authorities:\n  lets_encrypt: {directory: \"https://127.0.0.1:1/directory\"}\ndns: {zones: [acme.example.net], resolvers: [\"127.0.0.1:1\"], propagation_timeout: 2s}\nrouter: {paused: true}\n"), 0o600)
+	os.WriteFile(cfg, []byte("certificate_authorities:\n  lets_encrypt: {directory: \"https://127.0.0.1:1/directory\"}\ndns: {zones: [acme.example.net], resolvers: [\"127.0.0.1:1\"], propagation_timeout: 2s}\nrouter: {paused: true, renew_before: 60d}\n"), 0o600)
 	listen := freeDNSPort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

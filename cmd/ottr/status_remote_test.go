@@ -23,6 +23,10 @@ func TestStatusDueAndCompletionThroughServer(t *testing.T) {
 	// added to the database before the server starts.
 	srv.ok("asset", "add", "lb01.example.com", "--platform", "f5", "--os", "14.1.0", "--ca", "lets_encrypt")
 	srv.ok("asset", "update", "lb01.example.com", "--certificate-expiration", time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339))
+	// Due by the server's policy (renew 60 days before expiry), not by
+	// this CLI's default of 30.
+	srv.ok("asset", "add", "lb02.example.com", "--platform", "f5", "--os", "14.1.0", "--ca", "lets_encrypt")
+	srv.ok("asset", "update", "lb02.example.com", "--certificate-expiration", time.Now().AddDate(0, 0, 45).UTC().Format(time.RFC3339))
 	url := serveUnreachableCA(t, srv)
 	env := map[string]string{"HOME": t.TempDir()}
 	must := func(stdin string, args ...string) string {
@@ -42,7 +46,7 @@ func TestStatusDueAndCompletionThroughServer(t *testing.T) {
 	if err := json.Unmarshal([]byte(must("", "status", "-o", "json")), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Source != url || rep.Assets != 3 || rep.States[ottr.AssetHealthy] != 1 || rep.States[ottr.AssetUnrouted] != 1 {
+	if rep.Source != url || rep.Assets != 4 || rep.States[ottr.AssetHealthy] != 1 || rep.States[ottr.AssetUnrouted] != 1 || rep.States[ottr.AssetDue] != 1 {
 		t.Errorf("status through the server: %+v", rep)
 	}
 	// fw01 is due and routed: never rotated, or already picked up by the
@@ -62,12 +66,12 @@ func TestStatusDueAndCompletionThroughServer(t *testing.T) {
 	if err := json.Unmarshal([]byte(must("", "asset", "list", "--due", "-o", "json")), &due); err != nil {
 		t.Fatal(err)
 	}
-	if got := names(due); !slices.Equal(got, []string{"fw01.example.com", "fw02.example.com"}) {
+	if got := names(due); !slices.Equal(got, []string{"fw01.example.com", "fw02.example.com", "lb02.example.com"}) {
 		t.Errorf("asset list --due through the server = %v", got)
 	}
 
 	out := must("", "__complete", "asset", "get", "fw")
-	if !strings.Contains(out, "fw01.example.com\t") || !strings.Contains(out, "fw02.example.com\t") || strings.Contains(out, "lb01") {
+	if !strings.Contains(out, "fw01.example.com\t") || !strings.Contains(out, "fw02.example.com\t") || strings.Contains(out, "lb0") {
 		t.Errorf("completion through the server:\n%s", out)
 	}
 	if out := must("", "__complete", "asset", "add", "x", "--host-platform", "l"); !strings.Contains(out, "lighthouse") || strings.Contains(out, "panos") {
