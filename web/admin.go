@@ -66,6 +66,8 @@ type usersData struct {
 	Errors   fieldErrors
 	Message  string
 	Problems []ottr.Problem
+	// RoleOf is the user whose role change was refused, with why.
+	RoleOf, RoleError string
 }
 
 func (s *Server) users(w http.ResponseWriter, r *http.Request, u *user) {
@@ -115,6 +117,51 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	http.Redirect(w, r, "/admin/users?done=user-added", http.StatusSeeOther)
+}
+
+// userRole gives a user another role; the API refuses to leave no ADMIN.
+func (s *Server) userRole(w http.ResponseWriter, r *http.Request, u *user) {
+	name := r.PathValue("name")
+	role, err := ottr.ParseRole(r.PostForm.Get("role"))
+	if err == nil {
+		_, err = u.backend.SetUserRole(r.Context(), name, role)
+	}
+	if c := ottr.ErrorCode(err); c == ottr.EINVALID || c == ottr.ECONFLICT {
+		d := usersData{Role: string(ottr.RoleDeveloper), Errors: fieldErrors{}, RoleOf: name, RoleError: ottr.ErrorMessage(err)}
+		s.showUsers(w, r, u, status(err), d)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if name == u.Name {
+		// A role change revokes the user's tokens, this session's too.
+		s.endSession(w, r)
+		http.Redirect(w, r, "/login?why=role", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/admin/users?done=role-changed", http.StatusSeeOther)
+}
+
+// userUnlock clears a user's failed sign-ins.
+func (s *Server) userUnlock(w http.ResponseWriter, r *http.Request, u *user) {
+	if err := u.backend.UnlockUser(r.Context(), r.PathValue("name")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/users?done=user-unlocked", http.StatusSeeOther)
+}
+
+// status is the HTTP status of a refusal shown on a form.
+func status(err error) int {
+	switch ottr.ErrorCode(err) {
+	case ottr.ECONFLICT:
+		return http.StatusConflict
+	case ottr.EFORBIDDEN:
+		return http.StatusForbidden
+	}
+	return http.StatusBadRequest
 }
 
 func (s *Server) userDelete(w http.ResponseWriter, r *http.Request, u *user) {

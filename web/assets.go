@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -21,7 +22,30 @@ import (
 // API's search names them, with their labels.
 var assetFields = []struct{ Key, Label string }{
 	{"system_name", "System name"}, {"common_name", "Common name"}, {"ip_address", "IP address"},
-	{"host_platform", "Platform"}, {"data_center", "Data center"}, {"certificate_authority", "CA"}, {"origin", "Origin"},
+	{"host_platform", "Platform"}, {"os_version", "OS version"}, {"device_model", "Device model"},
+	{"data_center", "Data center"}, {"certificate_authority", "CA"}, {"origin", "Origin"}, {"credential", "Credential set"},
+}
+
+// sortLabels names the asset list's orders (ottr.AssetSorts).
+var sortLabels = map[string]string{
+	"system_name": "System name, A–Z", "-system_name": "System name, Z–A",
+	"certificate_expiration": "Expiry, soonest first (never rotated first)", "-certificate_expiration": "Expiry, latest first",
+	"host_platform": "Platform, A–Z", "-host_platform": "Platform, Z–A",
+	"updated_at": "Last changed, oldest first", "-updated_at": "Last changed, newest first",
+}
+
+type sortOption struct{ Value, Label string }
+
+func sortOptions() []sortOption {
+	var out []sortOption
+	for _, v := range ottr.AssetSorts {
+		l := sortLabels[v]
+		if l == "" {
+			l = v
+		}
+		out = append(out, sortOption{v, l})
+	}
+	return out
 }
 
 // pageSizes are the page sizes offered; the API caps a page anyway.
@@ -30,9 +54,13 @@ var pageSizes = []int{25, 50, 100, 200}
 // assetQuery is the asset list's search form, as sent.
 type assetQuery struct {
 	Values url.Values
+	// Text is the free-text search: part of a name, SAN or address.
+	Text   string
 	Fields []searchField
 	Days   string
 	Labels string
+	Sort   string
+	Sorts  []sortOption
 	Limit  int
 	Sizes  []int
 }
@@ -59,7 +87,24 @@ type assetListData struct {
 	Problems []ottr.Problem
 	Pager    pager
 	Now      time.Time
-	Filtered bool
+	// Filtered: some search is asked for; Exact: some exact-match filter.
+	Filtered, Exact bool
+}
+
+// OpenFilters says whether the exact-match filters are shown unfolded:
+// when one is used or has a problem.
+func (d assetListData) OpenFilters() bool {
+	if d.Exact {
+		return true
+	}
+	for k := range d.Errors {
+		switch k {
+		case "q", "sort", "limit", "cursor":
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // pager links a cursor-paged list's pages: the first page (when not on
@@ -136,25 +181,30 @@ func placeProblems(err error, errs fieldErrors, known func(string) bool) []ottr.
 func (s *Server) assetList(w http.ResponseWriter, r *http.Request, u *user) {
 	q := r.URL.Query()
 	d := assetListData{Errors: fieldErrors{}, Now: s.c.Now()}
-	d.Query = assetQuery{Values: q, Days: q.Get("days"), Labels: q.Get("labels"), Limit: 50, Sizes: pageSizes}
-	f := ottr.AssetFilter{Cursor: q.Get("cursor")}
+	d.Query = assetQuery{Values: q, Text: q.Get("q"), Days: q.Get("days"), Labels: q.Get("labels"), Sort: q.Get("sort"),
+		Sorts: sortOptions(), Limit: 50, Sizes: pageSizes}
+	f := ottr.AssetFilter{Cursor: q.Get("cursor"), Query: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort")}
+	if f.Query != "" {
+		d.Filtered = true
+	}
 	for _, fl := range assetFields {
 		v := strings.TrimSpace(q.Get(fl.Key))
 		d.Query.Fields = append(d.Query.Fields, searchField{Key: fl.Key, Label: fl.Label, Value: v})
 		if v != "" {
-			d.Filtered = true
+			d.Filtered, d.Exact = true, true
 		}
 	}
 	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
 	f.SystemName, f.CommonName, f.IPAddress = get("system_name"), get("common_name"), get("ip_address")
 	f.HostPlatform, f.DataCenter, f.CertificateAuthority, f.Origin = get("host_platform"), get("data_center"), get("certificate_authority"), get("origin")
+	f.OSVersion, f.DeviceModel, f.Credential = get("os_version"), get("device_model"), get("credential")
 	if v := get("days"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			d.Errors.add("days", "enter a whole number of days, 0 or more")
 		} else {
 			f.DaysUntilExpiration = &n
-			d.Filtered = true
+			d.Filtered, d.Exact = true, true
 		}
 	}
 	if v := get("labels"); v != "" {
@@ -163,7 +213,7 @@ func (s *Server) assetList(w http.ResponseWriter, r *http.Request, u *user) {
 			d.Errors.add("labels", err.Error())
 		} else {
 			f.Labels = m
-			d.Filtered = true
+			d.Filtered, d.Exact = true, true
 		}
 	}
 	if v := get("limit"); v != "" {
@@ -184,7 +234,7 @@ func (s *Server) assetList(w http.ResponseWriter, r *http.Request, u *user) {
 			switch f {
 			case "days_until_expiration":
 				return false
-			case "labels", "cursor":
+			case "labels", "cursor", "q", "sort":
 				return true
 			}
 			for _, fl := range assetFields {
@@ -269,8 +319,12 @@ func keyType(c *x509.Certificate) string {
 }
 
 type assetData struct {
-	Asset     *ottr.Asset
-	Cert      *certInfo
+	Asset *ottr.Asset
+	Cert  *certInfo
+	// Delegation is each name's DNS-01 delegation; DelegationNote says
+	// why it is not known (no delegate zones, DNS too slow).
+	Delegation     []DelegationResult
+	DelegationNote string
 	Rotations []*ottr.Rotation
 	MoreRuns  bool
 	Labels    []labelPair
@@ -337,7 +391,33 @@ func (s *Server) loadAsset(r *http.Request, u *user, name string) (assetData, er
 		}
 	}
 	d.Cert = certOf(a, last)
+	d.Delegation, d.DelegationNote = s.delegation(r, u, a.SystemName)
 	return d, nil
+}
+
+// delegationWait bounds the DNS lookups of an asset's page: a slow
+// resolver leaves a note, not a slow page.
+const delegationWait = 5 * time.Second
+
+// delegation checks the asset's names' DNS-01 delegation through the API.
+// It never fails the page: what could not be learnt is said instead.
+func (s *Server) delegation(r *http.Request, u *user, name string) ([]DelegationResult, string) {
+	ctx, cancel := context.WithTimeout(r.Context(), delegationWait)
+	defer cancel()
+	res, err := u.backend.Delegation(ctx, name)
+	switch {
+	case err == nil:
+		return res, ""
+	case ctx.Err() != nil && r.Context().Err() == nil:
+		return nil, "not checked: DNS did not answer within " + delegationWait.String() + "; reload to try again"
+	case ottr.ErrorCode(err) == ottr.EUNAVAILABLE || ottr.ErrorCode(err) == ottr.EFORBIDDEN || ottr.ErrorCode(err) == ottr.EINVALID:
+		return nil, "not checked: " + ottr.ErrorMessage(err)
+	}
+	if ottr.ErrorCode(err) != ottr.EINTERNAL && ottr.ErrorCode(err) != "" {
+		return nil, "not checked: " + ottr.ErrorMessage(err)
+	}
+	s.c.Logger.WarnContext(r.Context(), "delegation check failed", "asset", name, "err", err)
+	return nil, "not checked: the check failed; see the server's log"
 }
 
 func (s *Server) assetPage(w http.ResponseWriter, r *http.Request, u *user) {

@@ -30,10 +30,47 @@ type Backend interface {
 	// unrouted assets.
 	Status(ctx context.Context, listMax int) (*ottr.FleetStatus, error)
 
+	// Delegation checks each of an asset's names' DNS-01 delegation.
+	Delegation(ctx context.Context, systemName string) ([]DelegationResult, error)
+
 	ListUsers(ctx context.Context) ([]*ottr.User, error)
 	CreateUser(ctx context.Context, username, password string, role ottr.Role) (*ottr.User, error)
+	SetUserRole(ctx context.Context, username string, role ottr.Role) (*ottr.User, error)
+	// UnlockUser clears a user's failed sign-ins.
+	UnlockUser(ctx context.Context, username string) error
 	DeleteUser(ctx context.Context, username string) error
+	// ChangePassword changes a user's password given the current one; it
+	// revokes the user's tokens.
+	ChangePassword(ctx context.Context, username, password, newPassword string) error
+
+	// Events returns a page of the audit log, newest first.
+	Events(ctx context.Context, f ottr.EventFilter) ([]*ottr.Event, string, error)
+	// Credentials describes the credential sets, never their values.
+	Credentials(ctx context.Context) ([]CredentialSet, error)
 
 	// Logout revokes the token the Backend acts with.
 	Logout(ctx context.Context) error
+}
+
+// DelegationResult is one name's DNS-01 delegation: its _acme-challenge
+// CNAME chain and whether it lands in a delegate zone (the API's answer,
+// field for field).
+type DelegationResult struct {
+	Name  string
+	OK    bool
+	Chain []string
+	Zone  string
+	Error string
+}
+
+// CredentialSet is what the dashboard shows of a credential set: its
+// name, the names of its keys and who uses it, never a value (the API's
+// answer, field for field).
+type CredentialSet struct {
+	Name       string
+	Keys       []string
+	UsedBy     []string
+	MoreAssets bool
+	Missing    bool
+	Error      string
 }

@@ -255,9 +255,9 @@ func TestDashboardInChromium(t *testing.T) {
 	shots["overview-1280.png"] = p.screenshot(dir, "overview-1280.png", 1280, 900)
 	shots["overview-390.png"] = p.screenshot(dir, "overview-390.png", 390, 844)
 	var href string
-	p.run("search", chromedp.Navigate(e.srv.URL+"/assets"), chromedp.WaitVisible(`#f-system_name`, chromedp.ByID),
-		chromedp.SendKeys(`#f-system_name`, "fw01.example.com"+kb.Enter, chromedp.ByID))
-	p.until("search results", `location.search.includes("system_name=fw01.example.com") && document.readyState === "complete"`, 10*time.Second)
+	p.run("search", chromedp.Navigate(e.srv.URL+"/assets"), chromedp.WaitVisible(`#f-q`, chromedp.ByID),
+		chromedp.SendKeys(`#f-q`, "FW01"+kb.Enter, chromedp.ByID))
+	p.until("search results", `location.search.includes("q=FW01") && document.readyState === "complete"`, 10*time.Second)
 	p.a11y("assets")
 	var rows int
 	p.run("results", chromedp.Evaluate(`document.querySelectorAll("main tbody tr").length`, &rows))

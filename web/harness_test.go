@@ -22,8 +22,45 @@ import (
 	"github.com/ottr-dev/ottr/web"
 )
 
-// The API client is the dashboard's Backend in production.
-var _ web.Backend = (*api.Client)(nil)
+// backend is the API client as the dashboard's Backend, as cmd/ottr
+// makes it: the two answers in the API's own types are converted.
+type backend struct{ *api.Client }
+
+func (b backend) Delegation(ctx context.Context, name string) ([]web.DelegationResult, error) {
+	res, err := b.Client.Delegation(ctx, name)
+	out := make([]web.DelegationResult, len(res))
+	for i, r := range res {
+		out[i] = web.DelegationResult(r)
+	}
+	return out, err
+}
+
+func (b backend) Credentials(ctx context.Context) ([]web.CredentialSet, error) {
+	sets, err := b.Client.Credentials(ctx)
+	out := make([]web.CredentialSet, len(sets))
+	for i, s := range sets {
+		out[i] = web.CredentialSet(s)
+	}
+	return out, err
+}
+
+// delegated answers DNS-01 delegation checks: every name is delegated but
+// those under alias.
+type delegated struct{}
+
+func (delegated) Delegate(_ context.Context, n string) (ottr.Delegation, error) {
+	if strings.HasPrefix(n, "alias.") {
+		return ottr.Delegation{}, ottr.Errorf(ottr.EINVALID, "%s: _acme-challenge.%s has no CNAME", n, n)
+	}
+	return ottr.Delegation{Name: n, Chain: []string{"_acme-challenge." + n, "_acme-challenge." + n + ".acme.example.net"},
+		Target: "_acme-challenge." + n + ".acme.example.net", Zone: "acme.example.net"}, nil
+}
+func (delegated) AddTXT(context.Context, ottr.Delegation, string) error    { return nil }
+func (delegated) RemoveTXT(context.Context, ottr.Delegation, string) error { return nil }
+func (delegated) WaitTXT(context.Context, ottr.Delegation, []string) error { return nil }
+
+// credentialValue is in a stored credential set; no page may show it.
+const credentialValue = "s3cret-Value-9"
 
 const password = "Passw0rd!"
 
@@ -90,8 +127,14 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		return st, err
 	}
+	if err := db.PutSecret(ctx, ottr.CredentialSecretPrefix+"panos-admin", []byte(`{"username":"admin","password":"`+credentialValue+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	users := func(context.Context) (map[string][]string, error) {
+		return map[string][]string{"panos-admin": {"panos"}, "f5-admin": {"f5"}}, nil
+	}
 	apiHandler := (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, Rotations: rot, RotationStore: db,
-		Trust: db, CAs: []string{"lets_encrypt"}, Status: status, Version: "test"}).Handler()
+		Trust: db, CAs: []string{"lets_encrypt"}, Status: status, DNS: delegated{}, Secrets: db, CredentialUsers: users, Version: "test"}).Handler()
 	client := web.InProcess(apiHandler)
 	now := o.now
 	if now == nil {
@@ -99,7 +142,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	w, err := web.New(web.Config{
 		Connect: func(token string) web.Backend {
-			return &api.Client{BaseURL: "http://ottr.internal", Token: token, HTTPClient: client}
+			return backend{&api.Client{BaseURL: "http://ottr.internal", Token: token, HTTPClient: client}}
 		},
 		Login: func(ctx context.Context, username, pw string) (string, error) {
 			c := &api.Client{BaseURL: "http://ottr.internal", HTTPClient: client}
@@ -134,7 +177,7 @@ func seedAssets(t *testing.T, db *store.DB, n int) {
 			Origin: ottr.OriginAPI, CertificateValidation: true, CertificateExpiration: exp},
 		{SystemName: "fw03.example.com", CommonName: "fw03.example.com", SubjectAlternativeName: []string{"fw03.example.com"},
 			CertificateAuthority: "lets_encrypt", HostPlatform: "panos", OSVersion: "10.2.0", DeviceModel: "PA-XXXX", DataCenter: "DC1"},
-		{SystemName: "web01.example.com", CommonName: "web01.example.com", SubjectAlternativeName: []string{"web01.example.com"},
+		{SystemName: "web01.example.com", CommonName: "web01.example.com", SubjectAlternativeName: []string{"web01.example.com", "alias.example.org"},
 			CertificateAuthority: "lets_encrypt", HostPlatform: "Ubuntu", OSVersion: "20.04", DataCenter: "DC2",
 			CertificateExpiration: ottr.NewTime(time.Now().Add(-24 * time.Hour)),
 			LastRotation:          &ottr.LastRotation{Time: *ottr.NewTime(time.Now().Add(-time.Hour)), Status: "failed", Error: "install: device refused the certificate", Failures: 2}},

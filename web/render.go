@@ -106,19 +106,21 @@ var pageTitle = map[string]string{
 	"login": "Sign in", "overview": "Overview", "assets": "Assets", "asset": "Asset", "asset_edit": "Edit asset",
 	"rotations": "Rotations", "rotation": "Rotation", "unrouted": "Unrouted assets", "routes": "Route table",
 	"users": "Users", "events": "Audit events", "credentials": "Credential sets", "error": "Error", "logout": "Sign out",
+	"account": "Your account",
 }
 
 // pageNav is the navigation entry each page belongs to.
 var pageNav = map[string]string{
 	"overview": "overview", "assets": "assets", "asset": "assets", "asset_edit": "assets", "rotations": "rotations",
 	"rotation": "rotations", "unrouted": "unrouted", "routes": "routes", "users": "admin", "events": "admin", "credentials": "admin",
+	"account": "account",
 }
 
 // flashes are the messages a redirect after a change may ask for (by
 // code, so no text travels in URLs).
 var flashes = map[string]string{
 	"saved": "Changes saved.", "deleted": "Asset deleted.", "user-added": "User added.", "user-deleted": "User deleted.",
-	"role-changed": "Role changed.", "validation-on": "Certificate validation turned on.", "validation-off": "Certificate validation turned off.",
+	"role-changed": "Role changed.", "user-unlocked": "Failed sign-ins cleared.", "password": "Password changed.", "validation-on": "Certificate validation turned on.", "validation-off": "Certificate validation turned off.",
 	"canceled": "Rotation canceled.", "joined": "A rotation of this asset was already running; this is it.",
 }
 

@@ -290,6 +290,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		d.Message = "Your session has expired; sign in again."
 	case "out":
 		d.Message = "You are signed out."
+	case "role":
+		d.Message = "Your role changed, which ends your sessions; sign in again."
 	}
 	s.render(w, r, http.StatusOK, "login", d)
 }
@@ -346,23 +348,31 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, status, "login", d)
 		return
 	}
-	uname, role, exp, err := claims(token)
-	if err != nil {
+	if err := s.startSession(w, r, token); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	s.clearCookie(w, r, name)
+	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+}
+
+// startSession sets a new session's cookie for an API token: a new
+// session ID, so a new CSRF token.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, token string) error {
+	uname, role, exp, err := claims(token)
+	if err != nil {
+		return err
 	}
 	id := make([]byte, 16)
 	rand.Read(id)
 	sess := session{Token: token, ID: base64.RawURLEncoding.EncodeToString(id), User: uname, Role: role, Exp: exp, Seen: s.c.Now().Unix()}
-	sname := s.cookieName(r, sessionCookie, secureSessionCookie)
-	v, err := s.seal(sname, sess)
+	name := s.cookieName(r, sessionCookie, secureSessionCookie)
+	v, err := s.seal(name, sess)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.setCookie(w, r, sname, v, time.Unix(exp, 0))
-	s.clearCookie(w, r, name)
-	http.Redirect(w, r, d.Next, http.StatusSeeOther)
+	s.setCookie(w, r, name, v, time.Unix(exp, 0))
+	return nil
 }
 
 // logoutPage asks to sign out: a link cannot, since signing out is a

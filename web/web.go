@@ -217,6 +217,12 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /admin/users", s.authed(s.users))
 	mux.HandleFunc("POST /admin/users", s.authed(s.userCreate))
 	mux.HandleFunc("POST /admin/users/{name}/delete", s.authed(s.userDelete))
+	mux.HandleFunc("POST /admin/users/{name}/role", s.authed(s.userRole))
+	mux.HandleFunc("POST /admin/users/{name}/unlock", s.authed(s.userUnlock))
+	mux.HandleFunc("GET /admin/events", s.authed(s.events))
+	mux.HandleFunc("GET /admin/credentials", s.authed(s.credentials))
+	mux.HandleFunc("GET /account", s.authed(s.account))
+	mux.HandleFunc("POST /account/password", s.authed(s.accountPassword))
 	return mux
 }
 

@@ -79,6 +79,14 @@ func TestDemoDashboard(t *testing.T) {
 	if p := get("/unrouted"); !strings.Contains(p, "platform.panos.os.10.2.0") {
 		t.Errorf("unrouted:\n%.3000s", p)
 	}
+	// The demo's devices sign in with stored credential sets, each used
+	// by a device the configuration names; no value is shown.
+	if p := get("/admin/credentials"); !strings.Contains(p, "<code>demo-panos</code>") || !strings.Contains(p, "asset:fw01.example.com") {
+		t.Errorf("credentials:\n%.3000s", p)
+	}
+	if p := get("/assets/fw01.example.com"); !strings.Contains(p, "DNS-01 delegation") || !strings.Contains(p, "Key type") {
+		t.Errorf("asset page:\n%.3000s", p)
+	}
 	cancel()
 	select {
 	case err := <-done:

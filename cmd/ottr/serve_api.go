@@ -88,6 +88,9 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 		s.Rotations = eng
 	}
 	s.Policy = c.policy()
+	// The credential sets the dashboard lists (names and users, never
+	// values).
+	s.Secrets, s.CredentialUsers = db, a.credentialUsers
 	s.Status = func(ctx context.Context, listMax int) (*ottr.FleetStatus, error) {
 		return a.serverStatus(ctx, listMax, eng, st)
 	}
