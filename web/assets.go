@@ -325,12 +325,12 @@ type assetData struct {
 	// why it is not known (no delegate zones, DNS too slow).
 	Delegation     []DelegationResult
 	DelegationNote string
-	Rotations []*ottr.Rotation
-	MoreRuns  bool
-	Labels    []labelPair
-	Now       time.Time
-	Problems  []ottr.Problem
-	Message   string
+	Rotations      []*ottr.Rotation
+	MoreRuns       bool
+	Labels         []labelPair
+	Now            time.Time
+	Problems       []ottr.Problem
+	Message        string
 }
 
 func (d assetData) title() string { return d.Asset.SystemName }

@@ -224,7 +224,7 @@ func TestLogoutRevokesTheToken(t *testing.T) {
 	}
 	// Logging out is a form too; a link to it asks.
 	tok = b.login("admin")
-	if p := b.get("/logout"); p.code != 200 || !strings.Contains(p.body, `action="/logout"`) || b.cookie("ottr_session") == nil {
+	if p := b.get("/logout"); p.code != 200 || !strings.Contains(p.body, `action="/logout"`) || csrfOf(t, p.body) != tok || b.cookie("ottr_session") == nil {
 		t.Errorf("GET /logout: %d", p.code)
 	}
 	if a := b.do("POST", "/logout", url.Values{}); a.code != http.StatusForbidden {
