@@ -173,6 +173,7 @@ func (tb *tab) login(user string) {
 const a11yScript = `(() => {
   const out = [];
   for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    if (el.hidden) continue;
     if (!el.labels.length && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby")) out.push("no label: " + el.outerHTML.slice(0, 80));
   }
   const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
@@ -351,6 +352,14 @@ func TestDashboardInChromium(t *testing.T) {
 	if _, err := e.db.GetUser(t.Context(), "mallory"); err == nil {
 		t.Error("a form without its token added a user")
 	}
+	a.run("role change", chromedp.Navigate(e.srv.URL+"/admin/users"), chromedp.WaitVisible(`#role-dev`, chromedp.ByID),
+		chromedp.SetValue(`#role-dev`, "PRIVILEGED", chromedp.ByID), chromedp.Click(`button[aria-label="Change the role of dev"]`, chromedp.ByQuery))
+	a.until("role changed", `document.querySelector("p.flash") && document.querySelector("p.flash").textContent === "Role changed."`, 10*time.Second)
+	for _, pg := range []struct{ path, ready string }{{"/admin/events", "#ev-actor"}, {"/admin/credentials", "main table"}, {"/account", "#a-password"}, {"/unrouted", "main h1"}, {"/routes", "main table"}} {
+		a.run(pg.path, chromedp.Navigate(e.srv.URL+pg.path), chromedp.WaitVisible(pg.ready, chromedp.ByQuery))
+		a.a11y(pg.path)
+	}
+	shots["routes-390.png"] = a.screenshot(dir, "routes-390.png", 390, 844)
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<!doctype html><form id="f" method="post" action="%s/assets/lb01.example.com/delete"><input name="csrf" value="%s"></form><script>document.getElementById("f").submit()</script>`, e.srv.URL, tok)
 	}))
