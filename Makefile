@@ -1,6 +1,6 @@
 GO ?= go
 # Packages whose code runs goroutines or shares state across them.
-RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/... ./api/... ./metrics/... ./sim/...
+RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/... ./api/... ./web/... ./metrics/... ./sim/...
 
 .PHONY: test vet lint staticcheck vulncheck bench bench-postgres bench-issue bench-overhead bench-fleet bench-search build fuzz fuzz-ci
 
