@@ -134,6 +134,8 @@ const (
 	noSession   = ""
 	sessionIdle = "idle"
 	sessionOver = "expired"
+	// sessionEnded: the API no longer takes the session's token.
+	sessionEnded = "ended"
 )
 
 // session reads the request's session; why says why there is none.
@@ -288,6 +290,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		d.Message = "You were signed out after a period without activity."
 	case sessionOver:
 		d.Message = "Your session has expired; sign in again."
+	case sessionEnded:
+		d.Message = "Your session has ended (it expired, or your password or role changed); sign in again."
 	case "out":
 		d.Message = "You are signed out."
 	case "role":

@@ -219,8 +219,11 @@ func TestLogoutRevokesTheToken(t *testing.T) {
 	}
 	thief := e.browser()
 	thief.jar.SetCookies(mustURL(e.srv.URL), []*http.Cookie{{Name: stolen.Name, Value: stolen.Value, Path: "/"}})
-	if got := thief.get("/admin/users"); got.code != http.StatusSeeOther || !strings.HasPrefix(got.h.Get("Location"), "/login") {
+	if got := thief.get("/admin/users"); got.code != http.StatusSeeOther || got.h.Get("Location") != "/login?next=%2Fadmin%2Fusers&why=ended" {
 		t.Errorf("replayed cookie after logout: %d %q", got.code, got.h.Get("Location"))
+	}
+	if got := thief.get("/login?next=%2Fadmin%2Fusers&why=ended"); !strings.Contains(got.body, "Your session has ended") {
+		t.Error("the login page does not say the session ended")
 	}
 	// Logging out is a form too; a link to it asks.
 	tok = b.login("admin")

@@ -233,7 +233,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case ottr.EUNAUTHORIZED:
 		s.endSession(w, r)
 		if r.Method == http.MethodGet {
-			http.Redirect(w, r, loginURL(r.URL.RequestURI(), "expired"), http.StatusSeeOther)
+			// The API refused the token: expired, or revoked by a sign-out
+			// elsewhere or a password or role change.
+			http.Redirect(w, r, loginURL(r.URL.RequestURI(), sessionEnded), http.StatusSeeOther)
 			return
 		}
 		s.render(w, r, http.StatusUnauthorized, "error", errorPage{Title: "Signed out", Message: "Your session has ended; sign in again.", Login: true})
