@@ -74,6 +74,9 @@ type Faults struct {
 	ErrorOn, ErrorAction, ErrorMethod string
 	Status, Errorcode                 int
 	Message                           string
+	// ErrorBody, if set, narrows the error to requests whose body holds
+	// it (`"vservername":"vs_api"` fails that virtual server's binding).
+	ErrorBody string
 	// DropUpload closes the connection during a systemfile add, before
 	// the file is written.
 	DropUpload bool
@@ -430,7 +433,8 @@ func (d *Device) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := d.faults
-	if f.ErrorOn != "" && f.ErrorOn == req.resource && (f.ErrorAction == "" || f.ErrorAction == req.action) && (f.ErrorMethod == "" || f.ErrorMethod == r.Method) {
+	if f.ErrorOn != "" && f.ErrorOn == req.resource && (f.ErrorAction == "" || f.ErrorAction == req.action) && (f.ErrorMethod == "" || f.ErrorMethod == r.Method) &&
+		strings.Contains(string(req.body), f.ErrorBody) {
 		status := f.Status
 		if status == 0 {
 			status = 599
