@@ -134,6 +134,9 @@ func (d *Device) systemFile(req request) (int, any, *nitroErr) {
 	case http.MethodDelete:
 		name, loc := req.name, req.args["filelocation"]
 		if name == "" {
+			name = req.args["filename"]
+		}
+		if name == "" {
 			return 0, nil, errArgMissing("fileName")
 		}
 		if loc == "" {
