@@ -12,18 +12,24 @@ import (
 
 	bigipdriver "github.com/ottr-dev/ottr/driver/bigip"
 	execdriver "github.com/ottr-dev/ottr/driver/exec"
+	fortigatedriver "github.com/ottr-dev/ottr/driver/fortigate"
 	junosdriver "github.com/ottr-dev/ottr/driver/junos"
 	lighthousedriver "github.com/ottr-dev/ottr/driver/lighthouse"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
+	netscalerdriver "github.com/ottr-dev/ottr/driver/netscaler"
 	panosdriver "github.com/ottr-dev/ottr/driver/panos"
+	redfishdriver "github.com/ottr-dev/ottr/driver/redfish"
 	ssmdriver "github.com/ottr-dev/ottr/driver/ssm"
 	"github.com/ottr-dev/ottr/internal/acmetest"
 	"github.com/ottr-dev/ottr/internal/testpki"
 	simbigip "github.com/ottr-dev/ottr/sim/bigip"
+	simfortigate "github.com/ottr-dev/ottr/sim/fortigate"
 	simjunos "github.com/ottr-dev/ottr/sim/junos"
 	simlighthouse "github.com/ottr-dev/ottr/sim/lighthouse"
+	simnetscaler "github.com/ottr-dev/ottr/sim/netscaler"
 	"github.com/ottr-dev/ottr/sim/linuxhost"
 	simpanos "github.com/ottr-dev/ottr/sim/panos"
+	simredfish "github.com/ottr-dev/ottr/sim/redfish"
 	"github.com/ottr-dev/ottr/sim/resolver"
 	simssm "github.com/ottr-dev/ottr/sim/ssm"
 	"github.com/ottr-dev/ottr/sim/tlsdir"
@@ -209,6 +215,68 @@ func startDemoLab(dir string) (l *demoLab, err error) {
 		DeviceConfig{Driver: "junos", Credential: "demo-junos", Address: jun.WebAddr,
 			Settings: junosdriver.Config{Address: jun.Addr, KnownHosts: knownHosts}},
 		fmt.Sprintf("Juniper SRX (simulated NETCONF over SSH): %s, J-Web on https://%s", jun.Addr, jun.WebAddr))
+
+	// A FortiGate (simulated FortiOS REST API, API token), its admin GUI
+	// and SSL-VPN portal serving a certificate from the old CA.
+	const fgt = "fgt1.example.com"
+	forti, err := simfortigate.Start("demo-fortios-token-0123456789")
+	if err != nil {
+		return nil, err
+	}
+	l.closers = append(l.closers, func() { forti.Close() })
+	fgtCSR, fgtKey := testpki.CSR(fgt, fgt)
+	fgtChain := old.Sign(fgtCSR, 20*24*time.Hour)
+	forti.Preload("corp-gui", fgtKey, fgtChain)
+	if err := forti.Bind("corp-gui", "corp-gui"); err != nil {
+		return nil, err
+	}
+	l.creds["demo-fortigate"] = ottr.Credential{"api_token": "demo-fortios-token-0123456789"}
+	l.add(&ottr.Asset{SystemName: fgt, HostPlatform: "fortigate", OSVersion: "7.4", DeviceModel: "FortiGate-100F", DataCenter: "DC1",
+		CertificateExpiration: ottr.NewTime(fgtChain[0].NotAfter)},
+		DeviceConfig{Driver: "fortigate", Credential: "demo-fortigate", Address: forti.Addr,
+			Settings: fortigatedriver.Config{Bind: []string{"admin", "ssl-vpn"}, SSLVPNAddress: forti.VPNAddr, ServePoll: 50 * time.Millisecond}},
+		fmt.Sprintf("FortiGate (simulated FortiOS REST API): https://%s/api/v2/, SSL-VPN on https://%s", forti.Addr, forti.VPNAddr))
+
+	// A NetScaler ADC (simulated NITRO REST API): the SSL virtual server
+	// of www2 serving a certificate from the old CA. The asset's address
+	// is the virtual server; the appliance's NSIP is the settings'.
+	const ns = "www2.example.com"
+	adc, err := simnetscaler.Start("nsroot", "Demo.Adc.Passw0rd", "vs_www2_ssl")
+	if err != nil {
+		return nil, err
+	}
+	l.closers = append(l.closers, func() { adc.Close() })
+	nsCSR, nsKey := testpki.CSR(ns, ns)
+	nsChain := old.Sign(nsCSR, 20*24*time.Hour)
+	if err := adc.Preload("corp-www2", nsKey, nsChain); err != nil {
+		return nil, err
+	}
+	l.creds["demo-netscaler"] = ottr.Credential{"username": "nsroot", "password": "Demo.Adc.Passw0rd"}
+	l.add(&ottr.Asset{SystemName: ns, HostPlatform: "netscaler", OSVersion: "14.1", DeviceModel: "MPX", DataCenter: "DC1",
+		CertificateExpiration: ottr.NewTime(nsChain[0].NotAfter)},
+		DeviceConfig{Driver: "netscaler", Credential: "demo-netscaler", Address: adc.VServer("vs_www2_ssl"),
+			Settings: netscalerdriver.Config{Address: adc.Addr, VServers: []string{"vs_www2_ssl"}, Serve: adc.VServer("vs_www2_ssl"),
+				Subject: ottr.Subject{Country: "US", State: "California", Organization: "Example Inc"}}},
+		fmt.Sprintf("NetScaler ADC (simulated NITRO): https://%s/nitro/v1/, virtual server on https://%s", adc.Addr, adc.VServer("vs_www2_ssl")))
+
+	// A server's BMC (simulated Dell iDRAC over DMTF Redfish): the key is
+	// made on the controller, which restarts its web server to serve the
+	// new certificate.
+	const bmc = "r740-01-idrac.example.com"
+	idrac, err := simredfish.Start("ottr", "Demo.Idrac.Passw0rd", simredfish.Options{Profile: simredfish.Profiles["idrac"]})
+	if err != nil {
+		return nil, err
+	}
+	l.closers = append(l.closers, func() { idrac.Close() })
+	bmcCSR, bmcKey := testpki.CSR(bmc, bmc)
+	bmcChain := old.Sign(bmcCSR, 20*24*time.Hour)
+	idrac.Preload(bmcKey, bmcChain)
+	l.creds["demo-idrac"] = ottr.Credential{"username": "ottr", "password": "Demo.Idrac.Passw0rd"}
+	l.add(&ottr.Asset{SystemName: bmc, HostPlatform: "idrac", OSVersion: "7.00", DeviceModel: "PowerEdge R740", DataCenter: "DC1",
+		CertificateExpiration: ottr.NewTime(bmcChain[0].NotAfter)},
+		DeviceConfig{Driver: "redfish", Credential: "demo-idrac", Address: idrac.Addr,
+			Settings: redfishdriver.Config{TaskPoll: 50 * time.Millisecond, ServePoll: 50 * time.Millisecond}},
+		fmt.Sprintf("Dell iDRAC (simulated Redfish BMC): https://%s/redfish/v1/", idrac.Addr))
 
 	// An EC2 instance reached through AWS Systems Manager (simulated SSM
 	// API; the commands run here): the example inventory's web01, Ottr's

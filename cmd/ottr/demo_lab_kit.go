@@ -190,7 +190,7 @@ func writeLab(dir string, lab *demoLab, dnsAddr string) error {
 // labRouteTable is the example route table as the lab needs it: the test
 // CA's certificates carry no issuer organization, which the example's list
 // (Let's Encrypt, DigiCert) would reject, and the simulated SRX (Junos
-// 18.2) gets a route.
+// 18.2), FortiGate, iDRAC and NetScaler get routes.
 func labRouteTable() ([]byte, error) {
 	var rt map[string]any
 	if err := json.Unmarshal(demoRoutes, &rt); err != nil {
@@ -203,6 +203,14 @@ func labRouteTable() ([]byte, error) {
 	}
 	platforms["junos"] = map[string]any{"os": map[string]any{"18.2": map[string]any{
 		"certificate_authority": map[string]any{"lets_encrypt": "ottr-junos-demo"}}}}
+	// Platforms Ottr had no recipe for: the lab's devices settings choose
+	// their drivers.
+	platforms["fortigate"] = map[string]any{"os": map[string]any{"7.4": map[string]any{
+		"certificate_authority": map[string]any{"lets_encrypt": "ottr-fortigate-demo"}}}}
+	platforms["idrac"] = map[string]any{"os": map[string]any{"7.00": map[string]any{
+		"certificate_authority": map[string]any{"lets_encrypt": "ottr-redfish-demo"}}}}
+	platforms["netscaler"] = map[string]any{"os": map[string]any{"14.1": map[string]any{
+		"certificate_authority": map[string]any{"lets_encrypt": "ottr-netscaler-demo"}}}}
 	b, err := json.MarshalIndent(rt, "", "  ")
 	return append(b, '\n'), err
 }

@@ -15,6 +15,7 @@ import (
 	junosdriver "github.com/ottr-dev/ottr/driver/junos"
 	lighthousedriver "github.com/ottr-dev/ottr/driver/lighthouse"
 	linuxdriver "github.com/ottr-dev/ottr/driver/linux"
+	netscalerdriver "github.com/ottr-dev/ottr/driver/netscaler"
 	panosdriver "github.com/ottr-dev/ottr/driver/panos"
 	redfishdriver "github.com/ottr-dev/ottr/driver/redfish"
 	ssmdriver "github.com/ottr-dev/ottr/driver/ssm"
@@ -133,6 +134,16 @@ var registry = []platform{
 			}
 			c.RootCAs, c.Trust = o.roots(), o.trust(o.tofu)
 			return redfishdriver.New(c)
+		}),
+	entry(driverInfo{Driver: "netscaler", Protocol: "NetScaler ADC NITRO REST", OnBoxKey: true, SANs: "all", Rollback: true,
+		Binds: "a new certificate key pair, linked to its issuers, bound to the configured SSL virtual servers"}, nil,
+		func(c netscalerdriver.Config, _ bool, o driverOpen) (ottr.Driver, error) {
+			c.Asset, c.Credential = o.asset, o.cred
+			if c.Address == "" {
+				c.Address = o.device.address(o.asset)
+			}
+			c.RootCAs, c.Trust = o.roots(), o.trust(o.tofu)
+			return netscalerdriver.New(c)
 		}),
 	entry(driverInfo{Driver: "junos", Protocol: "NETCONF over SSH", OnBoxKey: true, SANs: "one on the device (one domain-name per request); all with key_off_device (key made in Ottr)", Rollback: true,
 		Binds: "system services web-management https pki-local-certificate (J-Web)"}, []string{"otter-junos-"},
