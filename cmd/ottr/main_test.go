@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ func TestDemo(t *testing.T) {
 	// The demo's own devices are rotated end to end: four script-driven
 	// ones, the simulated PAN-OS firewall, BIG-IP and Lighthouse, and the Linux host
 	// (sshd + nginx) where this machine can run it.
-	n := 8 // four script-driven devices, PAN-OS, BIG-IP, Lighthouse, Junos
+	n := 11 // four script-driven devices, PAN-OS, BIG-IP, Lighthouse, Junos, FortiGate, NetScaler, iDRAC
 	if _, err := exec.LookPath("openssl"); err == nil {
 		n++ // the instance behind Systems Manager
 	}
@@ -97,6 +98,11 @@ func TestDemo(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("demo output lacks %q:\n%s", want, out.String())
+	}
+	for _, dev := range []string{"fgt1.example.com", "www2.example.com", "r740-01-idrac.example.com"} {
+		if !regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(dev) + `\s+succeeded\s`).MatchString(out.String()) {
+			t.Errorf("demo did not rotate %s:\n%s", dev, out.String())
+		}
 	}
 	if strings.Contains(out.String(), "lb01.example.com\tdue") || strings.Contains(out.String(), "lb01.example.com  due") {
 		t.Errorf("lb01 (70 days left) reported due:\n%s", out.String())

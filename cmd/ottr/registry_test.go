@@ -179,6 +179,9 @@ func TestEachDriverChecksItsSettingsAtLoad(t *testing.T) {
 		{"lighthouse", `{api_version: "4"}`, "api_version"},
 		{"junos", `{address: nohost, known_hosts: /k}`, "address"},
 		{"ssm", `{endpoint: "ftp://x"}`, "endpoint"},
+		{"fortigate", `{bind: [console]}`, "bind[0]"},
+		{"redfish", `{auth: token}`, "auth"},
+		{"netscaler", `{vservers: [vs1], serve: 10.0.0.20:443, partition: p1}`, "partition"},
 	}
 	for _, name := range driverNames() {
 		if !slices.ContainsFunc(cases, func(c struct{ driver, settings, want string }) bool { return c.driver == name }) {
