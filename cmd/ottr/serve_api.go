@@ -91,9 +91,10 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 	// The credential sets the dashboard lists (names and users, never
 	// values).
 	s.Secrets, s.CredentialUsers = db, a.credentialUsers
-	s.Status = func(ctx context.Context, listMax int) (*ottr.FleetStatus, error) {
+	sc := &statusCache{compute: func(ctx context.Context, listMax int) (*ottr.FleetStatus, error) {
 		return a.serverStatus(ctx, listMax, eng, st)
-	}
+	}}
+	s.Status = sc.get
 	// Behind --insecure-http on another host than loopback TLS ends at a
 	// proxy: the browser is on HTTPS, so its cookies are Secure.
 	host, _, _ := net.SplitHostPort(addr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ottr-dev/ottr"
@@ -235,5 +236,42 @@ func (a *app) serverStatus(ctx context.Context, listMax int, eng rotationEngine,
 		// A paused server runs no passes, so none is due.
 		st.Router.NextPass = nil
 	}
+	return st, nil
+}
+
+// statusMaxAge is how long a server reuses a fleet summary. A summary
+// reads every asset (about 0.7 s at 100,000); dashboards left open on the
+// overview and monitoring polls would otherwise each cost that.
+const statusMaxAge = 5 * time.Second
+
+// statusCache computes one summary at a time and hands it to every caller
+// within statusMaxAge; its At says when it was computed.
+type statusCache struct {
+	compute func(ctx context.Context, listMax int) (*ottr.FleetStatus, error)
+	now     func() time.Time // nil = time.Now
+
+	mu      sync.Mutex
+	at      time.Time
+	listMax int
+	last    *ottr.FleetStatus
+}
+
+func (c *statusCache) get(ctx context.Context, listMax int) (*ottr.FleetStatus, error) {
+	now := time.Now
+	if c.now != nil {
+		now = c.now
+	}
+	// Held while computing: callers arriving meanwhile wait for this
+	// summary instead of starting their own.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last != nil && c.listMax == listMax && now().Sub(c.at) < statusMaxAge {
+		return c.last, nil
+	}
+	st, err := c.compute(ctx, listMax)
+	if err != nil {
+		return nil, err
+	}
+	c.last, c.at, c.listMax = st, now(), listMax
 	return st, nil
 }
