@@ -13,8 +13,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +44,6 @@ type ansibleResult struct {
 // binding refused, tmsh through util/bash, facts, a renewal in place, the
 // configuration saved, and no change on a second run.
 func TestAnsibleF5Modules(t *testing.T) {
-	playbook := testtool.Need(t, "ansible-playbook", "ansible")
 	py := testtool.NeedPython(t, "ansible_collections.f5networks.f5_modules", "ansible")
 
 	dev, err := bigip.Start("admin", "Adm1n.Passw0rd", "clientssl-www")
@@ -73,33 +70,15 @@ func TestAnsibleF5Modules(t *testing.T) {
 	apiChain := ca.Sign(apiCSR, 24*time.Hour)
 	apiKeyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(apiKey)})
 
-	dir := t.TempDir()
 	_, port, _ := strings.Cut(dev.Addr, ":")
 	vars := map[string]any{"bigip_port": port, "bigip_user": "admin", "bigip_password": "Adm1n.Passw0rd",
 		"app_key": string(appKeyPEM), "app_cert": string(ottr.EncodeChain(appChain[:1])), "ca_cert": string(ca.PEM()),
 		"api_key": string(apiKeyPEM), "api_cert": string(ottr.EncodeChain(apiChain[:1])),
-		"app_cert_renewed": string(ottr.EncodeChain(renewed[:1])), "results_file": filepath.Join(dir, "results.json")}
-	vb, _ := json.Marshal(vars)
-	if err := os.WriteFile(filepath.Join(dir, "vars.json"), vb, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(t.Context(), playbook, "-i", "localhost,", "-e", "ansible_python_interpreter="+py,
-		"-e", "@"+filepath.Join(dir, "vars.json"), filepath.Join("testdata", "ansible", "certificates.yml"))
-	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, "tmp"), "ANSIBLE_NOCOLOR=1",
-		"ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_DEPRECATION_WARNINGS=0", "F5_TELEMETRY_OFF=true")
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	t.Logf("ansible-playbook ran %s", time.Since(start).Round(time.Millisecond))
-	if err != nil {
-		t.Fatalf("ansible-playbook: %v\n%s", err, out)
-	}
-	rb, err := os.ReadFile(filepath.Join(dir, "results.json"))
-	if err != nil {
-		t.Fatalf("no results: %v\n%s", err, out)
-	}
+		"app_cert_renewed": string(ottr.EncodeChain(renewed[:1]))}
+	rb := testtool.Playbook(t, py, "certificates.yml", vars, append(os.Environ(), "F5_TELEMETRY_OFF=true"))
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("module results:\n%s\nrequests:\n%s", rb, strings.Join(dev.Paths(), "\n"))
+			t.Logf("requests:\n%s", strings.Join(dev.Paths(), "\n"))
 		}
 	})
 	var res map[string]ansibleResult

@@ -56,37 +56,12 @@ func (r nitroResult) nitro() (int, string) {
 // and returns its registered results.
 func playbook(t *testing.T, play string, vars map[string]any) map[string]nitroResult {
 	t.Helper()
-	bin := testtool.Need(t, "ansible-playbook", "ansible")
 	py := testtool.NeedPython(t, "ansible_collections.community.network.plugins.modules.netscaler_nitro_request", "ansible")
-	dir := t.TempDir()
-	vars["results_file"] = filepath.Join(dir, "results.json")
-	vb, _ := json.Marshal(vars)
-	if err := os.WriteFile(filepath.Join(dir, "vars.json"), vb, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(t.Context(), bin, "-i", "localhost,", "-e", "ansible_python_interpreter="+py,
-		"-e", "@"+filepath.Join(dir, "vars.json"), filepath.Join("testdata", "ansible", play))
-	cmd.Env = append(os.Environ(), "HOME="+dir, "ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, "tmp"), "ANSIBLE_NOCOLOR=1",
-		"ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_DEPRECATION_WARNINGS=0")
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	t.Logf("ansible-playbook %s ran %s", play, time.Since(start).Round(time.Millisecond))
-	if err != nil {
-		t.Fatalf("ansible-playbook %s: %v\n%s", play, err, out)
-	}
-	rb, err := os.ReadFile(vars["results_file"].(string))
-	if err != nil {
-		t.Fatalf("no results: %v\n%s", err, out)
-	}
+	rb := testtool.Playbook(t, py, play, vars, nil)
 	var res map[string]nitroResult
 	if err := json.Unmarshal(rb, &res); err != nil {
 		t.Fatalf("results: %v\n%s", err, rb)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s results:\n%s", play, rb)
-		}
-	})
 	return res
 }
 

@@ -3,7 +3,6 @@ package redfish_test
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,37 +42,13 @@ func (r ansibleResult) messageIDs() string {
 
 // playbook runs one of testdata/ansible's playbooks with vars and returns
 // the results it wrote.
-func playbook(t *testing.T, bin, py, name string, vars map[string]any) map[string]ansibleResult {
+func playbook(t *testing.T, py, name string, vars map[string]any) map[string]ansibleResult {
 	t.Helper()
-	dir := t.TempDir()
-	vars["results_file"] = filepath.Join(dir, "results.json")
-	vb, _ := json.Marshal(vars)
-	if err := os.WriteFile(filepath.Join(dir, "vars.json"), vb, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(t.Context(), bin, "-i", "localhost,", "-e", "ansible_python_interpreter="+py,
-		"-e", "@"+filepath.Join(dir, "vars.json"), filepath.Join("testdata", "ansible", name))
-	cmd.Env = append(clientEnv(), "HOME="+dir, "ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, "tmp"), "ANSIBLE_NOCOLOR=1",
-		"ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_DEPRECATION_WARNINGS=0")
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	t.Logf("ansible-playbook %s ran %s", name, time.Since(start).Round(time.Millisecond))
-	if err != nil {
-		t.Fatalf("ansible-playbook %s: %v\n%s", name, err, out)
-	}
-	rb, err := os.ReadFile(vars["results_file"].(string))
-	if err != nil {
-		t.Fatalf("no results: %v\n%s", err, out)
-	}
+	rb := testtool.Playbook(t, py, name, vars, clientEnv())
 	var res map[string]ansibleResult
 	if err := json.Unmarshal(rb, &res); err != nil {
 		t.Fatalf("results: %v\n%s", err, rb)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%s results:\n%s", name, rb)
-		}
-	})
 	return res
 }
 
@@ -90,7 +65,6 @@ func playbook(t *testing.T, bin, py, name string, vars map[string]any) map[strin
 // not model. It asserts what the module reports and what the iDRAC holds
 // and serves.
 func TestAnsibleIdracCertificates(t *testing.T) {
-	bin := testtool.Need(t, "ansible-playbook", "ansible")
 	py := testtool.NeedPython(t, "ansible_collections.dellemc.openmanage", "ansible")
 	dev, err := redfish.Start(admin, adminPW, redfish.Options{Profile: redfish.Profiles["idrac"], Restart: 100 * time.Millisecond})
 	if err != nil {
@@ -102,7 +76,7 @@ func TestAnsibleIdracCertificates(t *testing.T) {
 	out := t.TempDir()
 	vars := map[string]any{"idrac_port": port, "idrac_user": admin, "idrac_password": adminPW, "out_dir": out}
 
-	res := playbook(t, bin, py, "csr.yml", vars)
+	res := playbook(t, py, "csr.yml", vars)
 	if r := res["bad_login"]; !r.Failed || !strings.Contains(r.Msg, "401") || r.messageIDs() != "Base.1.16.0.NoValidSession" {
 		t.Errorf("wrong password: %+v", r)
 	}
@@ -136,7 +110,7 @@ func TestAnsibleIdracCertificates(t *testing.T) {
 	os.WriteFile(signed, ottr.EncodeChain(chain[:1]), 0o600)
 	os.WriteFile(foreign, ottr.EncodeChain(ca.Sign(other, time.Hour)[:1]), 0o600)
 	vars["signed_cert"], vars["foreign_cert"] = signed, foreign
-	res = playbook(t, bin, py, "import.yml", vars)
+	res = playbook(t, py, "import.yml", vars)
 	if r := res["foreign"]; !r.Failed || r.messageIDs() != "Base.1.16.0.ActionParameterValueError" || !strings.Contains(r.ErrorInfo.Error.Extended[0].Message, "does not match the private key") {
 		t.Errorf("foreign key: %+v", r)
 	}
