@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/ottr-dev/ottr"
+)
+
+var _ ottr.WatchStore = (*DB)(nil)
+
+// RecordObservations writes what a watch pass read, all of obs in one
+// transaction through two prepared statements: a certificate seen again
+// costs an update of two columns, and only a new one rewrites the
+// certificate's columns and counts as a change of the asset (updated_at).
+func (d *DB) RecordObservations(ctx context.Context, obs []ottr.Observation) error {
+	if len(obs) == 0 {
+		return nil
+	}
+	// A rotation recorded at or after the reading (a route was added
+	// meanwhile) has put a newer certificate on the asset than the one
+	// read.
+	const guard = ` WHERE system_name = ? AND (last_rotation_time IS NULL OR last_rotation_time < ?)`
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		seen, err := tx.PrepareContext(ctx, d.q(`UPDATE assets SET monitored = ?, certificate_observed_at = ?`+guard))
+		if err != nil {
+			return fmt.Errorf("record observations: %w", err)
+		}
+		defer seen.Close()
+		var changed *sql.Stmt
+		for _, o := range obs {
+			at := ms(o.At)
+			if !o.Changed {
+				if _, err := seen.ExecContext(ctx, true, at, o.SystemName, at); err != nil {
+					return fmt.Errorf("record observation of %s: %w", o.SystemName, err)
+				}
+				continue
+			}
+			if changed == nil {
+				// The renewal window was the CA's advice for the
+				// certificate that is gone.
+				changed, err = tx.PrepareContext(ctx, d.q(`UPDATE assets SET monitored = ?, certificate_observed_at = ?,
+					certificate_expiration = ?, certificate_not_before = ?, certificate_serial = ?, certificate_issuer = ?,
+					renewal_window_start = NULL, renewal_window_end = NULL, renewal_window_url = '', renewal_window_cert_id = '',
+					renewal_window_check_after = NULL, updated_at = ?`+guard))
+				if err != nil {
+					return fmt.Errorf("record observations: %w", err)
+				}
+				defer changed.Close()
+			}
+			if _, err := changed.ExecContext(ctx, true, at, ms(o.NotAfter), ms(o.NotBefore), o.Serial, o.Issuer,
+				ms(d.now()), o.SystemName, at); err != nil {
+				return fmt.Errorf("record observation of %s: %w", o.SystemName, err)
+			}
+		}
+		return nil
+	})
+}
+
+// monitoredWhere selects the monitored assets as the partial index
+// assets_monitored is written, so each engine's planner uses it.
+func (d *DB) monitoredWhere() string {
+	if d.postgres {
+		return "monitored"
+	}
+	return "monitored = 1"
+}
+
+// clearBatch is how many assets one statement of ClearMonitored clears.
+const clearBatch = 500
+
+// ClearMonitored reads the monitored assets from their partial index,
+// asks routed about each, and clears the flag on those it says a route
+// serves, a batch of names per statement.
+func (d *DB) ClearMonitored(ctx context.Context, routed func(*ottr.Asset) bool) (int, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT system_name, host_platform, os_version, device_model, certificate_authority
+		FROM assets WHERE `+d.monitoredWhere())
+	if err != nil {
+		return 0, fmt.Errorf("monitored assets: %w", err)
+	}
+	var names []string
+	var a ottr.Asset
+	for rows.Next() {
+		if err := rows.Scan(&a.SystemName, &a.HostPlatform, &a.OSVersion, &a.DeviceModel, &a.CertificateAuthority); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("monitored assets: %w", err)
+		}
+		if routed(&a) {
+			names = append(names, a.SystemName)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("monitored assets: %w", err)
+	}
+	// Written after the rows are closed: SQLite in memory has one
+	// connection.
+	n := 0
+	for len(names) > 0 {
+		batch := names[:min(clearBatch, len(names))]
+		names = names[len(batch):]
+		args := make([]any, 0, len(batch)+1)
+		args = append(args, false)
+		for _, name := range batch {
+			args = append(args, name)
+		}
+		res, err := d.db.ExecContext(ctx, d.q(`UPDATE assets SET monitored = ? WHERE system_name IN (?`+
+			strings.Repeat(",?", len(batch)-1)+`)`), args...)
+		if err != nil {
+			return n, fmt.Errorf("clear monitored: %w", err)
+		}
+		c, _ := res.RowsAffected()
+		n += int(c)
+	}
+	return n, nil
+}
