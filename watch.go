@@ -12,8 +12,11 @@ type Observation struct {
 	// At is when the pass started reading: a rotation recorded after it
 	// may have installed a newer certificate than the one read.
 	At time.Time
+	// Unread says the certificate could not be read: the asset is only
+	// marked Monitored and keeps the certificate it records.
+	Unread bool
 	// Changed says the certificate differs from the one the asset
-	// records; the others below are written only then.
+	// records; the fields below are written only then.
 	Changed             bool
 	NotBefore, NotAfter time.Time
 	Serial, Issuer      string
@@ -34,8 +37,8 @@ type ExpiryAlerted struct {
 // update per asset, batched, instead of a whole-row rewrite each.
 type WatchStore interface {
 	AssetStore
-	// RecordObservations marks each observation's asset Monitored and
-	// sets its CertificateObservedAt to At; an observation that Changed
+	// RecordObservations marks each observation's asset Monitored and,
+	// unless it is Unread, sets its CertificateObservedAt to At; one that Changed
 	// also writes the certificate's expiry, not-before, serial and issuer
 	// and drops the renewal window, which was the old certificate's. The
 	// writes are applied in one transaction. An asset that no longer
@@ -47,6 +50,13 @@ type WatchStore interface {
 	// the fields routing needs (SystemName, HostPlatform, OSVersion,
 	// DeviceModel, CertificateAuthority), and only during the call.
 	ClearMonitored(ctx context.Context, routed func(*Asset) bool) (int, error)
+	// ClaimExpiryAlert records, atomically across every process sharing
+	// the store, that the alert x is being sent about the asset's
+	// certificate, and reports whether this caller is the one to send it.
+	// It is not when the asset no longer records a certificate expiring
+	// at x.NotAfter, or the alert, or the expired one, was claimed for it
+	// already.
+	ClaimExpiryAlert(ctx context.Context, systemName string, x ExpiryAlerted) (bool, error)
 }
 
 // ExpiryWarning says a certificate Ottr does not rotate, because no route

@@ -29,9 +29,21 @@ func (d *DB) RecordObservations(ctx context.Context, obs []ottr.Observation) err
 			return fmt.Errorf("record observations: %w", err)
 		}
 		defer seen.Close()
-		var changed *sql.Stmt
+		var changed, unread *sql.Stmt
 		for _, o := range obs {
 			at := ms(o.At)
+			if o.Unread {
+				if unread == nil {
+					if unread, err = tx.PrepareContext(ctx, d.q(`UPDATE assets SET monitored = ? WHERE system_name = ?`)); err != nil {
+						return fmt.Errorf("record observations: %w", err)
+					}
+					defer unread.Close()
+				}
+				if _, err := unread.ExecContext(ctx, true, o.SystemName); err != nil {
+					return fmt.Errorf("record observation of %s: %w", o.SystemName, err)
+				}
+				continue
+			}
 			if !o.Changed {
 				if _, err := seen.ExecContext(ctx, true, at, o.SystemName, at); err != nil {
 					return fmt.Errorf("record observation of %s: %w", o.SystemName, err)
@@ -115,4 +127,24 @@ func (d *DB) ClearMonitored(ctx context.Context, routed func(*ottr.Asset) bool) 
 		n += int(c)
 	}
 	return n, nil
+}
+
+// ClaimExpiryAlert claims the alert in one conditional update: the row
+// changes only for the certificate recorded, and only if this alert (or,
+// for a warning that the certificate nears expiry, the one that it has
+// expired) was not claimed for it yet.
+func (d *DB) ClaimExpiryAlert(ctx context.Context, name string, x ottr.ExpiryAlerted) (bool, error) {
+	na := ms(x.NotAfter.Time)
+	res, err := d.db.ExecContext(ctx, d.q(`UPDATE assets SET expiry_alerted = ?, expiry_alerted_expired = ?
+		WHERE system_name = ? AND certificate_expiration = ?
+		AND (expiry_alerted IS NULL OR expiry_alerted <> ? OR (? AND NOT expiry_alerted_expired))`),
+		na, x.Expired, name, na, na, x.Expired)
+	if err != nil {
+		return false, fmt.Errorf("claim expiry alert of %s: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim expiry alert of %s: %w", name, err)
+	}
+	return n == 1, nil
 }

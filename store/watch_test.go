@@ -16,8 +16,8 @@ import (
 func TestRecordObservations(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *DB) {
 		ctx := t.Context()
-		same, fresh, rotated := fullAsset("same.example.com"), fullAsset("fresh.example.com"), fullAsset("rotated.example.com")
-		for _, a := range []*ottr.Asset{same, fresh, rotated} {
+		same, fresh, rotated, dark := fullAsset("same.example.com"), fullAsset("fresh.example.com"), fullAsset("rotated.example.com"), fullAsset("dark.example.com")
+		for _, a := range []*ottr.Asset{same, fresh, rotated, dark} {
 			a.Monitored, a.CertificateObservedAt, a.LastRotation = false, nil, nil
 			if err := db.CreateAsset(ctx, a); err != nil {
 				t.Fatal(err)
@@ -44,6 +44,7 @@ func TestRecordObservations(t *testing.T) {
 			{SystemName: fresh.SystemName, At: at, Changed: true, NotBefore: nb, NotAfter: na, Serial: "ff01", Issuer: "CN=Other CA"},
 			{SystemName: rotated.SystemName, At: at, Changed: true, NotBefore: nb, NotAfter: na, Serial: "ff02", Issuer: "CN=Other CA"},
 			{SystemName: "gone.example.com", At: at, Changed: true, NotBefore: nb, NotAfter: na, Serial: "ff03"},
+			{SystemName: dark.SystemName, At: at, Unread: true},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -74,6 +75,12 @@ func TestRecordObservations(t *testing.T) {
 		got, _ = db.GetAsset(ctx, rotated.SystemName)
 		if d := cmp.Diff(rotated, got); d != "" {
 			t.Errorf("asset rotated after the reading was changed (-want +got):\n%s", d)
+		}
+		got, _ = db.GetAsset(ctx, dark.SystemName)
+		want = dark.Clone()
+		want.Monitored = true
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("certificate not read (-want +got):\n%s", d)
 		}
 		if _, err := db.GetAsset(ctx, "gone.example.com"); ottr.ErrorCode(err) != ottr.ENOTFOUND {
 			t.Errorf("an observation of a deleted asset created it: %v", err)
@@ -131,3 +138,74 @@ func TestClearMonitored(t *testing.T) {
 }
 
 func watchName(i int) string { return fmt.Sprintf("fw%04d.example.com", i) }
+
+// TestClaimExpiryAlert: each alert is claimed once per certificate, the
+// warning that it nears expiry before the one that it expired, never the
+// other way; a certificate the asset no longer records is not alerted
+// about, and a new one may be.
+func TestClaimExpiryAlert(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *DB) {
+		ctx := t.Context()
+		a := bareNamed("watch.example.com")
+		first := testNow.Add(10 * 24 * time.Hour)
+		a.CertificateExpiration = ottr.NewTime(first)
+		if err := db.CreateAsset(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		claim := func(notAfter time.Time, expired bool) bool {
+			t.Helper()
+			ok, err := db.ClaimExpiryAlert(ctx, a.SystemName, ottr.ExpiryAlerted{NotAfter: *ottr.NewTime(notAfter), Expired: expired})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		second := testNow.Add(80 * 24 * time.Hour)
+		steps := []struct {
+			what     string
+			notAfter time.Time
+			expired  bool
+			want     bool
+		}{
+			{"a certificate the asset does not record", second, false, false},
+			{"nears expiry", first, false, true},
+			{"nears expiry again", first, false, false},
+			{"expired", first, true, true},
+			{"expired again", first, true, false},
+			{"nears expiry after the expired one", first, false, false},
+		}
+		for _, s := range steps {
+			if got := claim(s.notAfter, s.expired); got != s.want {
+				t.Errorf("%s: claimed = %v, want %v", s.what, got, s.want)
+			}
+		}
+		got, _ := db.GetAsset(ctx, a.SystemName)
+		if want := (&ottr.ExpiryAlerted{NotAfter: *ottr.NewTime(first), Expired: true}); !cmp.Equal(got.ExpiryAlerted, want) {
+			t.Errorf("recorded alert = %+v, want %+v", got.ExpiryAlerted, want)
+		}
+		// The certificate replaced: its own alerts may go out.
+		if err := db.RecordObservations(ctx, []ottr.Observation{{SystemName: a.SystemName, At: testNow, Changed: true,
+			NotBefore: testNow, NotAfter: second, Serial: "02"}}); err != nil {
+			t.Fatal(err)
+		}
+		if !claim(second, false) || claim(second, false) {
+			t.Error("the replaced certificate's warning is not claimed exactly once")
+		}
+		if claim(first, true) {
+			t.Error("an alert about the certificate replaced was claimed")
+		}
+		// Expired at first sight: the expired alert alone.
+		b := bareNamed("late.example.com")
+		b.CertificateExpiration = ottr.NewTime(testNow.Add(-time.Hour))
+		if err := db.CreateAsset(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		x := ottr.ExpiryAlerted{NotAfter: *b.CertificateExpiration, Expired: true}
+		if ok, err := db.ClaimExpiryAlert(ctx, b.SystemName, x); err != nil || !ok {
+			t.Errorf("expired at first sight: %v, %v", ok, err)
+		}
+		if ok, _ := db.ClaimExpiryAlert(ctx, b.SystemName, ottr.ExpiryAlerted{NotAfter: x.NotAfter}); ok {
+			t.Error("the warning that it nears expiry was claimed after the expired one")
+		}
+	})
+}
