@@ -12,9 +12,11 @@ import (
 var _ ottr.WatchStore = (*DB)(nil)
 
 // RecordObservations writes what a watch pass read, all of obs in one
-// transaction through two prepared statements: a certificate seen again
-// costs an update of two columns, and only a new one rewrites the
-// certificate's columns and counts as a change of the asset (updated_at).
+// transaction. The reading time of the certificates seen again is one
+// statement for all of them, and so is the mark on the assets that lack
+// it (setting it where it is already would rewrite the index entry);
+// only a new certificate rewrites the certificate's columns, a statement
+// each, and counts as a change of the asset (updated_at).
 func (d *DB) RecordObservations(ctx context.Context, obs []ottr.Observation) error {
 	if len(obs) == 0 {
 		return nil
@@ -22,48 +24,55 @@ func (d *DB) RecordObservations(ctx context.Context, obs []ottr.Observation) err
 	// A rotation recorded at or after the reading (a route was added
 	// meanwhile) has put a newer certificate on the asset than the one
 	// read.
-	const guard = ` WHERE system_name = ? AND (last_rotation_time IS NULL OR last_rotation_time < ?)`
+	const fresh = ` AND (last_rotation_time IS NULL OR last_rotation_time < ?)`
+	type batch struct{ seen, all []any }
+	byAt := map[int64]*batch{} // one pass shares one At
+	var changed []ottr.Observation
+	for _, o := range obs {
+		at := ms(o.At)
+		b := byAt[at]
+		if b == nil {
+			b = &batch{}
+			byAt[at] = b
+		}
+		b.all = append(b.all, o.SystemName)
+		switch {
+		case o.Changed:
+			changed = append(changed, o)
+		case !o.Unread:
+			b.seen = append(b.seen, o.SystemName)
+		}
+	}
+	in := func(n int) string { return `system_name IN (?` + strings.Repeat(",?", n-1) + `)` }
 	return d.tx(ctx, func(tx *sql.Tx) error {
-		seen, err := tx.PrepareContext(ctx, d.q(`UPDATE assets SET monitored = ?, certificate_observed_at = ?`+guard))
+		for at, b := range byAt {
+			if len(b.seen) > 0 {
+				if _, err := tx.ExecContext(ctx, d.q(`UPDATE assets SET certificate_observed_at = ? WHERE `+in(len(b.seen))+fresh),
+					append(append([]any{at}, b.seen...), at)...); err != nil {
+					return fmt.Errorf("record observations: %w", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, d.q(`UPDATE assets SET monitored = ? WHERE `+in(len(b.all))+` AND NOT monitored`+fresh),
+				append(append([]any{true}, b.all...), at)...); err != nil {
+				return fmt.Errorf("record observations: %w", err)
+			}
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		// The renewal window was the CA's advice for the certificate
+		// that is gone.
+		stmt, err := tx.PrepareContext(ctx, d.q(`UPDATE assets SET certificate_observed_at = ?,
+			certificate_expiration = ?, certificate_not_before = ?, certificate_serial = ?, certificate_issuer = ?,
+			renewal_window_start = NULL, renewal_window_end = NULL, renewal_window_url = '', renewal_window_cert_id = '',
+			renewal_window_check_after = NULL, updated_at = ? WHERE system_name = ?`+fresh))
 		if err != nil {
 			return fmt.Errorf("record observations: %w", err)
 		}
-		defer seen.Close()
-		var changed, unread *sql.Stmt
-		for _, o := range obs {
-			at := ms(o.At)
-			if o.Unread {
-				if unread == nil {
-					if unread, err = tx.PrepareContext(ctx, d.q(`UPDATE assets SET monitored = ? WHERE system_name = ?`)); err != nil {
-						return fmt.Errorf("record observations: %w", err)
-					}
-					defer unread.Close()
-				}
-				if _, err := unread.ExecContext(ctx, true, o.SystemName); err != nil {
-					return fmt.Errorf("record observation of %s: %w", o.SystemName, err)
-				}
-				continue
-			}
-			if !o.Changed {
-				if _, err := seen.ExecContext(ctx, true, at, o.SystemName, at); err != nil {
-					return fmt.Errorf("record observation of %s: %w", o.SystemName, err)
-				}
-				continue
-			}
-			if changed == nil {
-				// The renewal window was the CA's advice for the
-				// certificate that is gone.
-				changed, err = tx.PrepareContext(ctx, d.q(`UPDATE assets SET monitored = ?, certificate_observed_at = ?,
-					certificate_expiration = ?, certificate_not_before = ?, certificate_serial = ?, certificate_issuer = ?,
-					renewal_window_start = NULL, renewal_window_end = NULL, renewal_window_url = '', renewal_window_cert_id = '',
-					renewal_window_check_after = NULL, updated_at = ?`+guard))
-				if err != nil {
-					return fmt.Errorf("record observations: %w", err)
-				}
-				defer changed.Close()
-			}
-			if _, err := changed.ExecContext(ctx, true, at, ms(o.NotAfter), ms(o.NotBefore), o.Serial, o.Issuer,
-				ms(d.now()), o.SystemName, at); err != nil {
+		defer stmt.Close()
+		for _, o := range changed {
+			if _, err := stmt.ExecContext(ctx, ms(o.At), ms(o.NotAfter), ms(o.NotBefore), o.Serial, o.Issuer,
+				ms(d.now()), o.SystemName, ms(o.At)); err != nil {
 				return fmt.Errorf("record observation of %s: %w", o.SystemName, err)
 			}
 		}
