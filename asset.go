@@ -45,6 +45,18 @@ type Asset struct {
 	// still to be learnt. It is output only: the API does not take it
 	// from clients.
 	RenewalWindow *RenewalWindow `json:"renewal_window,omitempty" readOnly:"true"`
+	// Monitored says no route serves the asset, so Ottr does not rotate
+	// its certificate: each router pass only reads the certificate the
+	// device serves and records it (rotate.Watcher). It is output only.
+	Monitored bool `json:"monitored" readOnly:"true"`
+	// CertificateObservedAt is when the certificate the device serves was
+	// last read by a router pass; nil when it never was (a routed asset's
+	// certificate is recorded by its rotations). It is output only.
+	CertificateObservedAt *Time `json:"certificate_observed_at,omitempty" readOnly:"true"`
+	// ExpiryAlerted is the expiry alert last sent about the recorded
+	// certificate of an asset no route serves; nil when none was. It is
+	// the watch pass's own state, not part of the asset's JSON.
+	ExpiryAlerted *ExpiryAlerted `json:"-"`
 }
 
 // Origins Ottr writes into Asset.Origin.
@@ -163,6 +175,14 @@ func (a *Asset) Clone() *Asset {
 	if a.RenewalWindow != nil {
 		w := *a.RenewalWindow
 		c.RenewalWindow = &w
+	}
+	if a.CertificateObservedAt != nil {
+		t := *a.CertificateObservedAt
+		c.CertificateObservedAt = &t
+	}
+	if a.ExpiryAlerted != nil {
+		x := *a.ExpiryAlerted
+		c.ExpiryAlerted = &x
 	}
 	return &c
 }

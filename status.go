@@ -120,7 +120,12 @@ type RouterPass struct {
 	Unrouted   int       `json:"unrouted"`
 	Queued     int       `json:"queued"`
 	Joined     int       `json:"joined"`
-	Error      string    `json:"error,omitempty"`
+	// Watched counts the assets no route serves whose served certificate
+	// the pass read; WatchFailed those it could not read (unreachable,
+	// no TLS, timed out), which keep the certificate last recorded.
+	Watched     int    `json:"watched"`
+	WatchFailed int    `json:"watch_failed"`
+	Error       string `json:"error,omitempty"`
 }
 
 // RouterPassLog keeps the newest router passes.

@@ -243,6 +243,8 @@ func (s *Server) assetRoutes(api huma.API) {
 			// rotations, for a certificate the asset has yet to get.
 			a.RenewalWindow, a.LastRotation = nil, nil
 			a.CertificateSerial, a.CertificateIssuer, a.CertificateNotBefore = "", "", nil
+			// The router's watch pass sets these for assets no route serves.
+			a.Monitored, a.CertificateObservedAt = false, nil
 			a.CertificateValidation = true
 			if err := s.Limits.Validate(a, s.Routes); err != nil {
 				return nil, s.problem(ctx, err)

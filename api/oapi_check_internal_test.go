@@ -17,7 +17,7 @@ func TestCheckerCatchesMismatches(t *testing.T) {
 	asset := func(validation string) string {
 		return `[{"system_name":"a.example.com","common_name":"a.example.com","subject_alternative_name":["a.example.com"],` +
 			`"certificate_authority":"lets_encrypt","certificate_expiration":null,"certificate_validation":` + validation + `,` +
-			`"host_platform":"panos","os_version":"","device_model":"","ip_address":"","data_center":"","origin":"API"}]`
+			`"host_platform":"panos","os_version":"","device_model":"","ip_address":"","data_center":"","origin":"API","monitored":false}]`
 	}
 	const problem = `{"title":"Bad Request","status":400,"detail":"invalid asset"}`
 	for _, c := range []struct {

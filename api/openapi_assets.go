@@ -13,6 +13,7 @@ import (
 var assetOutputOnly = []string{
 	"origin", "certificate_expiration", "certificate_validation", "last_rotation",
 	"certificate_serial", "certificate_issuer", "certificate_not_before", "renewal_window",
+	"monitored", "certificate_observed_at",
 }
 
 // boolStrings are the certificate_validation values an asset body may

@@ -112,20 +112,21 @@ func TestAssetOutputOnlyFields(t *testing.T) {
 
 	sent := `{` + base + `,"origin":"import","certificate_expiration":"2030-01-01T00:00:00Z","certificate_validation":"False",
 		"last_rotation":{"time":"2025-01-01T00:00:00Z","status":"success","failures":0},"certificate_serial":"0a",
-		"certificate_issuer":"CN=Someone","certificate_not_before":"2025-01-01T00:00:00Z"}`
+		"certificate_issuer":"CN=Someone","certificate_not_before":"2025-01-01T00:00:00Z",
+		"monitored":true,"certificate_observed_at":"2025-01-02T00:00:00Z"}`
 	code, body = do("POST", "/api/v1/assets", sent, admin)
 	var got map[string]any
 	json.Unmarshal([]byte(body), &got)
 	if code != 201 {
 		t.Fatalf("asset with output-only fields: %d %s", code, body)
 	}
-	want := map[string]any{"origin": "API", "certificate_expiration": nil, "certificate_validation": "True"}
+	want := map[string]any{"origin": "API", "certificate_expiration": nil, "certificate_validation": "True", "monitored": false}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %#v, want %#v (the API sets it)", k, got[k], v)
 		}
 	}
-	for _, k := range []string{"last_rotation", "certificate_serial", "certificate_issuer", "certificate_not_before", "renewal_window"} {
+	for _, k := range []string{"last_rotation", "certificate_serial", "certificate_issuer", "certificate_not_before", "renewal_window", "certificate_observed_at"} {
 		if _, ok := got[k]; ok {
 			t.Errorf("%s = %v was taken from the request; the API sets it", k, got[k])
 		}
@@ -133,6 +134,11 @@ func TestAssetOutputOnlyFields(t *testing.T) {
 	code, body = do("GET", "/api/v1/search?system_name=ro.example.com", "", admin)
 	if code != 200 || strings.Contains(body, "CN=Someone") || strings.Contains(body, `"0a"`) {
 		t.Errorf("stored asset: %d %s", code, body)
+	}
+	// An update keeps what the API set, whatever it is sent.
+	code, body = do("PUT", "/api/v1/assets", `{`+base+`,"monitored":true,"certificate_observed_at":"2025-01-02T00:00:00Z"}`, admin)
+	if code != 200 || !strings.Contains(body, `"monitored":false`) || strings.Contains(body, "certificate_observed_at") {
+		t.Errorf("update with output-only fields: %d %s", code, body)
 	}
 }
 
@@ -154,6 +160,9 @@ func TestAssetFieldErrorsInPlainWords(t *testing.T) {
 		{`"port":"x"`, `"location":"port"`},
 		{`"labels":["a"]`, "must be an object, not an array"},
 		{`"certificate_not_before":"soon"`, `"location":"certificate_not_before"`},
+		{`"certificate_observed_at":"soon"`, `"location":"certificate_observed_at"`},
+		{`"monitored":"yes"`, `"location":"monitored"`},
+		{`"monitored":"yes"`, "must be a boolean, not a string"},
 	} {
 		for _, method := range []string{"POST", "PUT"} {
 			code, body := do(method, "/api/v1/assets", `{`+base+`,`+c.extra+`}`, admin)

@@ -73,8 +73,10 @@ func (m *Rotations) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Expiry reads the inventory at each scrape: one expiry gauge per asset
-// that has a certificate, and a count of assets by state. Every replica
-// reports the same inventory; aggregate with max, not sum.
+// that has a certificate, labelled with whether Ottr rotates it or only
+// watches it (no route serves the asset: ottr.Asset.Monitored), a count
+// of assets by state and one of the monitored ones. Every replica reports
+// the same inventory; aggregate with max, not sum.
 type Expiry struct {
 	Assets ottr.AssetStore
 	// Timeout bounds one scrape's reading; default 10s.
@@ -83,7 +85,10 @@ type Expiry struct {
 
 var (
 	expiryDesc = prometheus.NewDesc("ottr_certificate_expiry_timestamp_seconds",
-		"When the certificate on each asset expires (Unix time), as last recorded.", []string{"system_name", "host_platform"}, nil)
+		"When the certificate on each asset expires (Unix time), as last recorded; mode is rotated (by Ottr) or monitored (no route: only read from the device).",
+		[]string{"system_name", "host_platform", "mode"}, nil)
+	monitoredDesc = prometheus.NewDesc("ottr_assets_monitored",
+		"Assets no route serves, whose served certificate is only read and recorded.", nil, nil)
 	assetsDesc = prometheus.NewDesc("ottr_assets",
 		"Assets by state: never_rotated (no certificate recorded), failing (last rotation failed), ok.", []string{"state"}, nil)
 	scrapeErrDesc = prometheus.NewDesc("ottr_inventory_scrape_error",
@@ -94,6 +99,7 @@ var (
 func (e *Expiry) Describe(ch chan<- *prometheus.Desc) {
 	ch <- expiryDesc
 	ch <- assetsDesc
+	ch <- monitoredDesc
 	ch <- scrapeErrDesc
 }
 
@@ -106,7 +112,13 @@ func (e *Expiry) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	counts := map[string]float64{"never_rotated": 0, "failing": 0, "ok": 0}
+	monitored := 0.0
 	err := e.each(ctx, func(a *ottr.Asset) {
+		mode := "rotated"
+		if a.Monitored {
+			mode = "monitored"
+			monitored++
+		}
 		switch {
 		case a.LastRotation != nil && a.LastRotation.Status == string(ottr.StateFailed):
 			counts["failing"]++
@@ -117,7 +129,7 @@ func (e *Expiry) Collect(ch chan<- prometheus.Metric) {
 		}
 		if a.CertificateExpiration != nil {
 			ch <- prometheus.MustNewConstMetric(expiryDesc, prometheus.GaugeValue,
-				float64(a.CertificateExpiration.Unix()), a.SystemName, a.HostPlatform)
+				float64(a.CertificateExpiration.Unix()), a.SystemName, a.HostPlatform, mode)
 		}
 	})
 	failed := 0.0
@@ -127,6 +139,7 @@ func (e *Expiry) Collect(ch chan<- prometheus.Metric) {
 		for state, n := range counts {
 			ch <- prometheus.MustNewConstMetric(assetsDesc, prometheus.GaugeValue, n, state)
 		}
+		ch <- prometheus.MustNewConstMetric(monitoredDesc, prometheus.GaugeValue, monitored)
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeErrDesc, prometheus.GaugeValue, failed)
 }

@@ -55,6 +55,8 @@ func TestExpiry(t *testing.T) {
 	for _, a := range []*ottr.Asset{
 		{SystemName: "a.example.com", HostPlatform: "panos", CertificateExpiration: exp},
 		{SystemName: "b.example.com", HostPlatform: "f5"},
+		{SystemName: "d.example.com", HostPlatform: "nxos", CertificateExpiration: exp, Monitored: true},
+		{SystemName: "e.example.com", HostPlatform: "nxos", Monitored: true},
 		{SystemName: "c.example.com", HostPlatform: "f5", CertificateExpiration: exp,
 			LastRotation: &ottr.LastRotation{Status: string(ottr.StateFailed), Error: "device refused the login"}},
 	} {
@@ -66,12 +68,16 @@ func TestExpiry(t *testing.T) {
 	want := `# HELP ottr_assets Assets by state: never_rotated (no certificate recorded), failing (last rotation failed), ok.
 # TYPE ottr_assets gauge
 ottr_assets{state="failing"} 1
-ottr_assets{state="never_rotated"} 1
-ottr_assets{state="ok"} 1
-# HELP ottr_certificate_expiry_timestamp_seconds When the certificate on each asset expires (Unix time), as last recorded.
+ottr_assets{state="never_rotated"} 2
+ottr_assets{state="ok"} 2
+# HELP ottr_assets_monitored Assets no route serves, whose served certificate is only read and recorded.
+# TYPE ottr_assets_monitored gauge
+ottr_assets_monitored 2
+# HELP ottr_certificate_expiry_timestamp_seconds When the certificate on each asset expires (Unix time), as last recorded; mode is rotated (by Ottr) or monitored (no route: only read from the device).
 # TYPE ottr_certificate_expiry_timestamp_seconds gauge
-ottr_certificate_expiry_timestamp_seconds{host_platform="f5",system_name="c.example.com"} 1.8e+09
-ottr_certificate_expiry_timestamp_seconds{host_platform="panos",system_name="a.example.com"} 1.8e+09
+ottr_certificate_expiry_timestamp_seconds{host_platform="f5",mode="rotated",system_name="c.example.com"} 1.8e+09
+ottr_certificate_expiry_timestamp_seconds{host_platform="nxos",mode="monitored",system_name="d.example.com"} 1.8e+09
+ottr_certificate_expiry_timestamp_seconds{host_platform="panos",mode="rotated",system_name="a.example.com"} 1.8e+09
 # HELP ottr_inventory_scrape_error 1 if the last reading of the inventory for these metrics failed.
 # TYPE ottr_inventory_scrape_error gauge
 ottr_inventory_scrape_error 0

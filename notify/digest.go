@@ -76,10 +76,14 @@ func (m DigestMessage) Fields() [][2]string {
 // Text renders the digest as plain text.
 func (m DigestMessage) Text() string { return plainText(m.Title(), m.Fields()) }
 
-func (m DigestMessage) slackBlocks() []any {
+func (m DigestMessage) slackBlocks() []any { return sectionBlocks(m.Title(), m.Fields()) }
+
+// sectionBlocks lays a title and its fields out as one Slack mrkdwn
+// section.
+func sectionBlocks(title string, fields [][2]string) []any {
 	var b strings.Builder
-	b.WriteString("_" + m.Title() + "_\n\n")
-	for _, f := range m.Fields() {
+	b.WriteString("_" + title + "_\n\n")
+	for _, f := range fields {
 		fmt.Fprintf(&b, "*%s:* `%s`\n", f[0], strings.ReplaceAll(f[1], "`", "'"))
 	}
 	return []any{map[string]any{"type": "section", "text": map[string]string{"type": "mrkdwn", "text": b.String()}}}

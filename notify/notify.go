@@ -3,8 +3,9 @@
 // a generic JSON webhook signed with HMAC-SHA256, and e-mail over SMTP.
 // A failure is sent when it starts a streak of failures (later retries
 // that fail again stay quiet), a success when it ends one, and every
-// success when OnSuccess is set. The daily digest (NotifyDigest) goes to
-// the same channels.
+// success when OnSuccess is set. The daily digest (NotifyDigest) and the
+// warnings about certificates Ottr does not rotate nearing their expiry
+// (NotifyExpiry) go to the same channels.
 package notify
 
 import (

@@ -67,7 +67,12 @@ type EngineConfig struct {
 	// negative RouterInterval runs passes only when RouterPass is called.
 	Router         func(ctx context.Context) (*Router, error)
 	RouterInterval time.Duration
-	Logger         *slog.Logger
+	// Watch, with a Router, follows each router pass in the same job: the
+	// assets no route serves have their served certificate read and
+	// recorded. Its Budget defaults to half the router interval (and of
+	// RotationTimeout, which bounds the job). nil watches nothing.
+	Watch  *Watcher
+	Logger *slog.Logger
 }
 
 // Engine runs rotations as durable River jobs: at most Concurrency at once,
@@ -125,6 +130,16 @@ func NewEngine[TX any](driver riverdriver.Driver[TX], rot *Rotator, cfg EngineCo
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Watch != nil && cfg.Watch.Budget <= 0 {
+		// A pass leaves the devices it could not reach in time for the
+		// next one rather than delay it, or run into the job's timeout.
+		w := *cfg.Watch
+		w.Budget = cfg.RotationTimeout / 2
+		if cfg.RouterInterval > 0 {
+			w.Budget = min(w.Budget, cfg.RouterInterval/2)
+		}
+		cfg.Watch = &w
 	}
 	e := &Engine[TX]{rot: rot, cfg: cfg, driver: driver, done: make(chan struct{})}
 	e.leases, _ = rot.Rotations.(ottr.RotationLeaser)

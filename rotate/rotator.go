@@ -736,6 +736,8 @@ func (x *run) record(ctx context.Context, chain []*x509.Certificate) error {
 		a.CertificateSerial = fmt.Sprintf("%x", leaf.SerialNumber)
 		a.CertificateIssuer = leaf.Issuer.String()
 		a.CertificateValidation = true
+		// Rotated by Ottr now, no longer only watched.
+		a.Monitored = false
 		if l := a.LastRotation; l != nil && l.Status == string(ottr.StateFailed) {
 			recovered = max(l.Failures, 1)
 		}

@@ -54,6 +54,9 @@ type PassResult struct {
 	Joined int `json:"joined"`
 	// Enqueue is the time spent creating rotations and their jobs.
 	Enqueue time.Duration `json:"enqueue_ns"`
+	// Watch is what the watch pass after the router's did; nil when the
+	// engine watches nothing.
+	Watch *WatchStats `json:"watch,omitempty"`
 }
 
 // enqueueBatch is how many rotations a pass creates and queues at once.
@@ -115,6 +118,15 @@ func (e *Engine[TX]) RouterPass(ctx context.Context) (res PassResult, err error)
 		return res, fmt.Errorf("router pass: %w", err)
 	}
 	e.cfg.Logger.Info("router pass queued rotations", "queued", res.Queued, "joined", res.Joined, "enqueue", res.Enqueue.Round(time.Millisecond))
+	if e.cfg.Watch != nil {
+		// In the router's job, with its route table: once per interval
+		// across the processes, whichever runs the pass.
+		ws, err := e.cfg.Watch.Pass(ctx, r)
+		res.Watch = &ws
+		if err != nil {
+			return res, err
+		}
+	}
 	return res, nil
 }
 
@@ -129,6 +141,9 @@ func (e *Engine[TX]) recordPass(ctx context.Context, started time.Time, res Pass
 	p := &ottr.RouterPass{Owner: e.cfg.Owner, StartedAt: started, FinishedAt: time.Now(),
 		Examined: res.Examined, Due: res.Due, Held: res.Held, Routed: res.Routed, Unrouted: res.Unrouted,
 		Queued: res.Queued, Joined: res.Joined}
+	if res.Watch != nil {
+		p.Watched, p.WatchFailed = res.Watch.Watched, res.Watch.Failed
+	}
 	if err != nil {
 		p.Error = ottr.ErrorMessage(err)
 	}

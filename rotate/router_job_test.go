@@ -2,10 +2,13 @@ package rotate_test
 
 import (
 	"context"
+	"crypto/x509"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -112,7 +115,16 @@ func TestRouterRunsOncePerIntervalAcrossReplicas(t *testing.T) {
 	}
 	const interval = 2 * time.Second
 	start := time.Now()
-	var passes atomic.Int32
+	var passes, reads atomic.Int32
+	// One asset no route serves: each pass's watch reads it once.
+	if err := db.CreateAsset(t.Context(), &ottr.Asset{SystemName: "sw1.example.com", CommonName: "sw1.example.com",
+		CertificateAuthority: "lets_encrypt", HostPlatform: "nxos"}); err != nil {
+		t.Fatal(err)
+	}
+	watch := &rotate.Watcher{Assets: db, Observe: func(context.Context, *ottr.Asset) ([]*x509.Certificate, error) {
+		reads.Add(1)
+		return nil, errors.New("unreachable")
+	}}
 	rot := &rotate.Rotator{Assets: db, Rotations: db}
 	var engines []*rotate.Engine[pgx.Tx]
 	for i := range 3 {
@@ -128,6 +140,7 @@ func TestRouterRunsOncePerIntervalAcrossReplicas(t *testing.T) {
 				t.Logf("pass on replica%d at %s", i, time.Since(start).Round(time.Millisecond))
 				return &rotate.Router{Assets: db}, nil
 			},
+			Watch: watch,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -155,6 +168,9 @@ func TestRouterRunsOncePerIntervalAcrossReplicas(t *testing.T) {
 		t.Fatalf("%d router passes in %s with a %s interval across 3 replicas (want 2..%d)", got, elapsed.Round(time.Millisecond), interval, max)
 	}
 	t.Logf("%d passes in %s", got, elapsed.Round(time.Millisecond))
+	if r := int(reads.Load()); r < got-1 || r > got {
+		t.Fatalf("the unrouted asset was read %d times in %d passes: the watch runs once per pass, not per replica", r, got)
+	}
 	// Every pass is on record, and each replica names the same leader,
 	// one of them, and the next pass one interval after the last.
 	recorded, err := db.RouterPasses(t.Context(), 100)
@@ -179,5 +195,55 @@ func TestRouterRunsOncePerIntervalAcrossReplicas(t *testing.T) {
 		if st.Leader != leader || !strings.HasPrefix(leader, "replica") {
 			t.Fatalf("replica%d names leader %q, another named %q", i, st.Leader, leader)
 		}
+	}
+}
+
+// The watch pass follows the router's in the same job; what it read is
+// in the pass's result and on record.
+func TestRouterPassWatches(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := t.Context()
+	for _, a := range []*ottr.Asset{
+		{SystemName: "fw1.example.com", HostPlatform: "panos", OSVersion: "9.1.0", DeviceModel: "PA-XXXX"},
+		{SystemName: "sw1.example.com", HostPlatform: "nxos"},
+		{SystemName: "sw2.example.com", HostPlatform: "nxos"},
+	} {
+		a.CommonName, a.CertificateAuthority = a.SystemName, "lets_encrypt"
+		if err := db.CreateAsset(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cert := leaf(t, 7, "Corp CA", time.Now().Add(-time.Hour), time.Now().Add(100*24*time.Hour))
+	fleet := &devices{serves: map[string][]*x509.Certificate{"sw1.example.com": {cert}}}
+	jobs, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "jobs.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs.SetMaxOpenConns(1)
+	t.Cleanup(func() { jobs.Close() })
+	rt := routes(t)
+	e, err := rotate.NewEngine(riversqlite.New(jobs), &rotate.Rotator{Assets: db, Rotations: db}, rotate.EngineConfig{
+		Router: func(context.Context) (*rotate.Router, error) { return &rotate.Router{Assets: db, Routes: rt}, nil },
+		Watch:  &rotate.Watcher{Assets: db, Observe: fleet.observe},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.RouterPass(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Queued != 1 || res.Watch == nil || res.Watch.Unrouted != 2 || res.Watch.Watched != 1 || res.Watch.Failed != 1 {
+		t.Fatalf("pass = %+v, watch %+v", res, res.Watch)
+	}
+	if got := fleet.askedFor(); !slices.Equal(got, []string{"sw1.example.com", "sw2.example.com"}) {
+		t.Errorf("read %v", got)
+	}
+	passes, err := db.RouterPasses(ctx, 1)
+	if err != nil || len(passes) != 1 || passes[0].Watched != 1 || passes[0].WatchFailed != 1 {
+		t.Fatalf("recorded pass = %+v, %v", passes, err)
 	}
 }

@@ -18,7 +18,8 @@ const assetCols = `system_name, common_name, sans, certificate_authority, certif
 	last_rotation_time, last_rotation_status, last_rotation_error, last_rotation_id,
 	last_rotation_failures, last_rotation_retry_after,
 	certificate_serial, certificate_issuer, certificate_not_before, has_labels,
-	renewal_window_start, renewal_window_end, renewal_window_url, renewal_window_cert_id, renewal_window_check_after`
+	renewal_window_start, renewal_window_end, renewal_window_url, renewal_window_cert_id, renewal_window_check_after,
+	monitored, certificate_observed_at, expiry_alerted, expiry_alerted_expired`
 
 // briefCols are what routing and due selection read (ottr.AssetScan.Brief).
 // They are columns of the assets_router index, so a brief scan of the
@@ -38,15 +39,15 @@ type rowScanner interface{ Scan(...any) error }
 // a; hasLabels says whether labels must be loaded separately.
 func scanAsset(r rowScanner, a *ottr.Asset, extra ...any) (hasLabels bool, err error) {
 	var sans string
-	var exp, lrt, nb, lrRetry, rwStart, rwEnd, rwCheck sql.NullInt64
-	var valid bool
+	var exp, lrt, nb, lrRetry, rwStart, rwEnd, rwCheck, observed, alerted sql.NullInt64
+	var valid, alertedExpired bool
 	var lrStatus, lrErr, lrID, rwURL, rwCertID string
 	var lrFailures int
 	*a = ottr.Asset{}
 	err = r.Scan(append([]any{&a.SystemName, &a.CommonName, &sans, &a.CertificateAuthority, &exp, &valid,
 		&a.HostPlatform, &a.OSVersion, &a.DeviceModel, &a.IPAddress, &a.DataCenter, &a.Origin, &a.Port, &a.Credential, &a.DNSZone,
 		&lrt, &lrStatus, &lrErr, &lrID, &lrFailures, &lrRetry, &a.CertificateSerial, &a.CertificateIssuer, &nb, &hasLabels,
-		&rwStart, &rwEnd, &rwURL, &rwCertID, &rwCheck}, extra...)...)
+		&rwStart, &rwEnd, &rwURL, &rwCertID, &rwCheck, &a.Monitored, &observed, &alerted, &alertedExpired}, extra...)...)
 	if err != nil {
 		return false, err
 	}
@@ -67,6 +68,10 @@ func scanAsset(r rowScanner, a *ottr.Asset, extra ...any) (hasLabels bool, err e
 		if rwCheck.Valid {
 			a.RenewalWindow.CheckAfter = ottr.Time{Time: fromMS(rwCheck.Int64)}
 		}
+	}
+	a.CertificateObservedAt = toTime(observed)
+	if alerted.Valid {
+		a.ExpiryAlerted = &ottr.ExpiryAlerted{NotAfter: ottr.Time{Time: fromMS(alerted.Int64)}, Expired: alertedExpired}
 	}
 	return hasLabels, nil
 }
@@ -97,10 +102,15 @@ func assetArgs(a *ottr.Asset) []any {
 			rwCheck = nullMS(&w.CheckAfter)
 		}
 	}
+	var alerted sql.NullInt64
+	alertedExpired := false
+	if x := a.ExpiryAlerted; x != nil {
+		alerted, alertedExpired = nullMS(&x.NotAfter), x.Expired
+	}
 	return []any{a.SystemName, a.CommonName, string(b), a.CertificateAuthority, nullMS(a.CertificateExpiration), bool(a.CertificateValidation),
 		a.HostPlatform, a.OSVersion, a.DeviceModel, a.IPAddress, a.DataCenter, a.Origin, a.Port, a.Credential, a.DNSZone,
 		lrt, lrStatus, lrErr, lrID, lrFailures, lrRetry, a.CertificateSerial, a.CertificateIssuer, nullMS(a.CertificateNotBefore), len(a.Labels) > 0,
-		rwStart, rwEnd, rwURL, rwCertID, rwCheck}
+		rwStart, rwEnd, rwURL, rwCertID, rwCheck, a.Monitored, nullMS(a.CertificateObservedAt), alerted, alertedExpired}
 }
 
 // insertAssetSQL has one placeholder per asset column, one for its search

@@ -19,10 +19,10 @@ func (d *DB) RecordRouterPass(ctx context.Context, p *ottr.RouterPass) error {
 	}
 	defer tx.Rollback()
 	err = tx.QueryRowContext(ctx, d.q(`INSERT INTO router_passes
-		(owner, started_at, finished_at, examined, due, held, routed, unrouted, queued, joined, error)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id`),
+		(owner, started_at, finished_at, examined, due, held, routed, unrouted, queued, joined, watched, watch_failed, error)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`),
 		p.Owner, ms(p.StartedAt), ms(p.FinishedAt), p.Examined, p.Due, p.Held, p.Routed, p.Unrouted,
-		p.Queued, p.Joined, p.Error).Scan(&p.ID)
+		p.Queued, p.Joined, p.Watched, p.WatchFailed, p.Error).Scan(&p.ID)
 	if err != nil {
 		return fmt.Errorf("record router pass: %w", err)
 	}
@@ -41,7 +41,7 @@ func (d *DB) RouterPasses(ctx context.Context, limit int) ([]*ottr.RouterPass, e
 		limit = routerPassesKept
 	}
 	rows, err := d.db.QueryContext(ctx, d.q(`SELECT id, owner, started_at, finished_at, examined, due, held,
-		routed, unrouted, queued, joined, error FROM router_passes ORDER BY id DESC LIMIT ?`), limit)
+		routed, unrouted, queued, joined, watched, watch_failed, error FROM router_passes ORDER BY id DESC LIMIT ?`), limit)
 	if err != nil {
 		return nil, fmt.Errorf("router passes: %w", err)
 	}
@@ -51,7 +51,7 @@ func (d *DB) RouterPasses(ctx context.Context, limit int) ([]*ottr.RouterPass, e
 		var p ottr.RouterPass
 		var started, finished int64
 		if err := rows.Scan(&p.ID, &p.Owner, &started, &finished, &p.Examined, &p.Due, &p.Held,
-			&p.Routed, &p.Unrouted, &p.Queued, &p.Joined, &p.Error); err != nil {
+			&p.Routed, &p.Unrouted, &p.Queued, &p.Joined, &p.Watched, &p.WatchFailed, &p.Error); err != nil {
 			return nil, fmt.Errorf("router passes: %w", err)
 		}
 		p.StartedAt, p.FinishedAt = fromMS(started), fromMS(finished)

@@ -17,7 +17,7 @@ func TestRouterPasses(t *testing.T) {
 			t.Fatalf("empty log = %v, %v", got, err)
 		}
 		first := &ottr.RouterPass{Owner: "a", StartedAt: testNow, FinishedAt: testNow.Add(1500 * time.Millisecond),
-			Examined: 10, Due: 4, Held: 1, Routed: 2, Unrouted: 1, Queued: 2, Error: "router pass: store gone"}
+			Examined: 10, Due: 4, Held: 1, Routed: 2, Unrouted: 1, Queued: 2, Watched: 7, WatchFailed: 3, Error: "router pass: store gone"}
 		if err := db.RecordRouterPass(ctx, first); err != nil {
 			t.Fatal(err)
 		}

@@ -91,6 +91,8 @@ func fullAsset(name string) *ottr.Asset {
 		CertificateSerial: "0a1b", CertificateIssuer: "CN=R3,O=Let's Encrypt", CertificateNotBefore: ottr.NewTime(testNow.Add(-50 * 24 * time.Hour)),
 		RenewalWindow: &ottr.RenewalWindow{Start: *ottr.NewTime(testNow.Add(10 * 24 * time.Hour)), End: *ottr.NewTime(testNow.Add(12 * 24 * time.Hour)),
 			ExplanationURL: "https://ca.example/why", CertID: "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", CheckAfter: *ottr.NewTime(testNow.Add(6 * time.Hour))},
+		Monitored: true, CertificateObservedAt: ottr.NewTime(testNow.Add(-time.Hour)),
+		ExpiryAlerted: &ottr.ExpiryAlerted{NotAfter: *ottr.NewTime(testNow.Add(40 * 24 * time.Hour)), Expired: true},
 	}
 }
 

@@ -107,6 +107,12 @@ type RouterConfig struct {
 	// Paused keeps ottr serve's router from queueing anything; rotations
 	// asked for (ottr rotate, the API) still run.
 	Paused bool `yaml:"paused"`
+	// Watch has each router pass read the certificate served by every
+	// asset no route serves (rotate.Watcher), WatchConcurrency at once,
+	// each within WatchTimeout.
+	Watch            bool     `yaml:"watch"`
+	WatchConcurrency int      `yaml:"watch_concurrency"`
+	WatchTimeout     Duration `yaml:"watch_timeout"`
 }
 
 // RenewConfig overrides the renewal window for one route recipe.
@@ -138,7 +144,8 @@ func defaultConfig(getenv func(string) string) Config {
 	return Config{
 		Listen:  "127.0.0.1:8080",
 		DataDir: defaultDataDir(getenv),
-		Router:  RouterConfig{Interval: Duration(time.Hour), Jitter: 0.1},
+		Router: RouterConfig{Interval: Duration(time.Hour), Jitter: 0.1,
+			Watch: true, WatchConcurrency: 32, WatchTimeout: Duration(5 * time.Second)},
 		Workers: WorkersConfig{Concurrency: 50, MaxAttempts: 5, Backoff: Duration(30 * time.Second),
 			MaxBackoff: Duration(30 * time.Minute), StepTimeout: Duration(5 * time.Minute), Lease: Duration(20 * time.Second)},
 		DNS: DNSConfig{
@@ -246,6 +253,12 @@ func setScalar(fv reflect.Value, val string) error {
 			return fmt.Errorf("%q is not a number", val)
 		}
 		fv.SetFloat(f)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", val)
+		}
+		fv.SetBool(b)
 	default:
 		return fmt.Errorf("cannot be set from the environment")
 	}
@@ -262,6 +275,12 @@ func (c *Config) validate() error {
 	}
 	if c.Router.Jitter < 0 || c.Router.Jitter > 1 {
 		bad("router.jitter", "%v is outside 0-1 (a fraction of the renewal window)", c.Router.Jitter)
+	}
+	if n := c.Router.WatchConcurrency; n < 1 || n > 1024 {
+		bad("router.watch_concurrency", "%d is outside 1 to 1024 (certificates read at once)", n)
+	}
+	if d := c.Router.WatchTimeout; d < Duration(time.Second) || d > Duration(2*time.Minute) {
+		bad("router.watch_timeout", "%s is outside 1s to 2m (the time to read one certificate)", d)
 	}
 	checkFrac := func(field string, f float64) {
 		if f < 0 || f >= 1 {

@@ -15,7 +15,7 @@ func TestConfigDecodeErrorsNameKeys(t *testing.T) {
 		want       []string // one problem each, in order
 	}{
 		{"unknown key", "router:\n  intervall: 5m\n",
-			[]string{"router.intervall: unknown key (F line 2); the keys here are interval, jitter, paused, renew_before, renew_fraction, routes"}},
+			[]string{"router.intervall: unknown key (F line 2); the keys here are interval, jitter, paused, renew_before, renew_fraction, routes, watch, watch_concurrency, watch_timeout"}},
 		{"unknown top-level keys", "foo: 1\nbar: 2\n",
 			[]string{"foo: unknown key (F line 1)", "bar: unknown key (F line 2)"}},
 		{"scalar for a list", "dns:\n  zones: 5\n", []string{"dns.zones: want a list, found 5 (F line 2)"}},

@@ -222,7 +222,7 @@ func TestServe(t *testing.T) {
 	prom, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{`ottr_rotations_total{host_platform="Ubuntu",result="succeeded"} 1`,
-		fmt.Sprintf(`ottr_certificate_expiry_timestamp_seconds{host_platform="Ubuntu",system_name="web01.example.com"} %s`, strconv.FormatFloat(float64(found[0].CertificateExpiration.Unix()), 'e', -1, 64)),
+		fmt.Sprintf(`ottr_certificate_expiry_timestamp_seconds{host_platform="Ubuntu",mode="rotated",system_name="web01.example.com"} %s`, strconv.FormatFloat(float64(found[0].CertificateExpiration.Unix()), 'e', -1, 64)),
 		`ottr_assets{state="ok"} 1`} {
 		if !strings.Contains(string(prom), want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(string(prom), "ottr_"))

@@ -152,6 +152,10 @@ func (a *app) printStatus(rep *ottr.FleetStatus) error {
 			}
 		}
 		fmt.Fprintf(tw, "last pass\t%s\n", pass)
+		if p := r.LastPass; p != nil && p.Watched+p.WatchFailed > 0 {
+			// Assets no route serves: their certificates are read, not rotated.
+			fmt.Fprintf(tw, "monitored\t%d certificates read at the last pass, %d unreadable\n", p.Watched, p.WatchFailed)
+		}
 		if r.NextPass != nil {
 			fmt.Fprintf(tw, "next pass\t%s\n", r.NextPass.Local().Format(time.DateTime))
 		}
