@@ -112,6 +112,9 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 		Rotations: &queue{live: map[string]*ottr.Rotation{}}, RotationStore: db, Trust: db, CAs: []string{"lets_encrypt"}, Version: "test",
 		Status: func(context.Context, int) (*ottr.FleetStatus, error) {
 			return &ottr.FleetStatus{States: map[string]int{}, Failing: []ottr.FailingAsset{}, Unrouted: []ottr.UnroutedAsset{}}, nil
+		},
+		Discover: func(_ context.Context, req ottr.DiscoverRequest) (*ottr.DiscoverResult, error) {
+			return &ottr.DiscoverResult{Addresses: len(req.Targets), Endpoints: []ottr.DiscoveredEndpoint{}}, nil
 		}}).Handler()
 	fx.srv = api.NewCheckedServer(t, fx.handler)
 	t.Cleanup(fx.srv.Close)
@@ -167,6 +170,7 @@ func TestRBACMatrix(t *testing.T) {
 		{"POST", "/api/v1/routes/validate", string(route), ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/certificate-authorities", "", ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/assets/{who}.example.com/delegation", "", ottr.RoleDeveloper, 200},
+		{"POST", "/api/v1/discover", `{"targets":["{who}.example.com:443"]}`, ottr.RoleAdmin, 200},
 	}
 	for _, row := range rows {
 		t.Run(row.method+" "+row.path, func(t *testing.T) {
