@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,13 @@ func TestDiscoverRoute(t *testing.T) {
 	web.StartTLS()
 	defer web.Close()
 
-	s := &api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Version: "test",
+	f, _ := os.Open("../testdata/route.json")
+	rt, err := ottr.ParseRouteTable(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Version: "test", Routes: rt,
 		Discover: (&discover.Service{RootCAs: ca.Pool()}).Discover}
 	srv := api.NewCheckedServer(t, s.Handler())
 	defer srv.Close()
@@ -112,6 +119,68 @@ func TestDiscoverRoute(t *testing.T) {
 	}
 	if ev, _, _ := db.FindEvents(t.Context(), ottr.EventFilter{Action: "discovery.scan"}); len(ev) != 2 {
 		t.Errorf("%d scans audited, want 2 (refused ones are not)", len(ev))
+	}
+
+	// What was found becomes assets through the API: a dry run first,
+	// then the import, checked against the server's route table.
+	eps := res.Endpoints
+	o := ottr.DiscoveryImport{CertificateAuthority: "lets_encrypt"}
+	dry, err := c.ImportDiscovered(t.Context(), eps, o)
+	if err != nil || dry.Applied || len(dry.Outcomes) != 2 {
+		t.Fatalf("dry run: %v %+v", err, dry)
+	}
+	outcome := func(r *ottr.DiscoveryImportResult, addr string) ottr.ImportOutcome {
+		for _, o := range r.Outcomes {
+			if o.Address == addr {
+				return o
+			}
+		}
+		return ottr.ImportOutcome{}
+	}
+	if o := outcome(dry, fw.Addr); o.Action != ottr.ImportAdd || o.SystemName != "fw01.example.com" {
+		t.Errorf("dry run, the firewall: %+v", o)
+	}
+	if o := outcome(dry, web.Listener.Addr().String()); o.Action != ottr.ImportSkip || !strings.Contains(o.Reason, "no platform guessed (nginx)") {
+		t.Errorf("dry run, the web server: %+v", o)
+	}
+	if _, err := db.GetAsset(t.Context(), "fw01.example.com"); ottr.ErrorCode(err) != ottr.ENOTFOUND {
+		t.Fatalf("a dry run added the firewall: %v", err)
+	}
+	o.Apply, o.Platform = true, "Ubuntu"
+	done, err := c.ImportDiscovered(t.Context(), eps, o)
+	if err != nil || !done.Applied {
+		t.Fatalf("import: %v %+v", err, done)
+	}
+	if o := outcome(done, web.Listener.Addr().String()); o.Action != ottr.ImportAdd || o.SystemName != "web.example.com" || o.Platform != "Ubuntu" {
+		t.Errorf("the web server, named by its SAN (localhost is no name), with the platform given: %+v", o)
+	}
+	a, err := db.GetAsset(t.Context(), "fw01.example.com")
+	if err != nil || a.Origin != ottr.OriginDiscovery || a.CertificateSerial != fmt.Sprintf("%x", chain[0].SerialNumber) || a.HostPlatform != "panos" ||
+		a.CertificateExpiration == nil || !bool(a.CertificateValidation) || a.IPAddress != "127.0.0.1" {
+		t.Errorf("the firewall's asset: %v %+v", err, a)
+	}
+	if ev, _, _ := db.FindEvents(t.Context(), ottr.EventFilter{Action: "asset.create"}); len(ev) != 2 {
+		t.Errorf("audit of the import: %d asset.create events, want 2", len(ev))
+	}
+	again, err := c.ImportDiscovered(t.Context(), []ottr.DiscoveredEndpoint{byAddr[fw.Addr]}, ottr.DiscoveryImport{CertificateAuthority: "lets_encrypt", Apply: true})
+	if err != nil || again.Outcomes[0].Action != ottr.ImportExists {
+		t.Errorf("again: %v %+v", err, again)
+	}
+	// Outside the route table's hosted zones: refused, the field named.
+	stray := byAddr[fw.Addr]
+	cert := *stray.Certificate
+	cert.CommonName, cert.DNSNames = "fw9.elsewhere.net", []string{"fw9.elsewhere.net"}
+	stray.Certificate = &cert
+	refused, err := c.ImportDiscovered(t.Context(), []ottr.DiscoveredEndpoint{stray}, ottr.DiscoveryImport{CertificateAuthority: "lets_encrypt", Apply: true})
+	if err != nil || refused.Outcomes[0].Action != ottr.ImportRefused || !strings.Contains(refused.Outcomes[0].Reason, "system_name") ||
+		!strings.Contains(refused.Outcomes[0].Reason, "hosted zone") {
+		t.Errorf("outside the hosted zones: %v %+v", err, refused)
+	}
+	if _, err := (&api.Client{BaseURL: srv.URL, Token: tokens[ottr.RolePrivileged]}).ImportDiscovered(t.Context(), eps, o); ottr.ErrorCode(err) != ottr.EFORBIDDEN {
+		t.Errorf("import as PRIVILEGED: %v", err)
+	}
+	if code, out, _ := request(t, srv, "POST", "/api/v1/discover/import", `{"endpoints":[],"certificate_authority":"lets_encrypt"}`, tokens[ottr.RoleAdmin]); code != 400 || !strings.Contains(out, "endpoints") {
+		t.Errorf("no endpoints: %d %s", code, out)
 	}
 
 	s.Discover = nil

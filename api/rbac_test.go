@@ -171,6 +171,10 @@ func TestRBACMatrix(t *testing.T) {
 		{"GET", "/api/v1/certificate-authorities", "", ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/assets/{who}.example.com/delegation", "", ottr.RoleDeveloper, 200},
 		{"POST", "/api/v1/discover", `{"targets":["{who}.example.com:443"]}`, ottr.RoleAdmin, 200},
+		{"POST", "/api/v1/discover/import", `{"endpoints":[{"address":"10.9.9.9:443","host":"10.9.9.9","port":443,"platform":"panos",` +
+			`"certificate":{"subject":"CN=disc-{who}.example.com","common_name":"disc-{who}.example.com","dns_names":["disc-{who}.example.com"],` +
+			`"issuer":"CN=Old CA","serial":"1f","not_before":"2026-01-01T00:00:00Z","not_after":"2027-01-01T00:00:00Z","key_type":"RSA 2048",` +
+			`"self_signed":false,"trusted":false,"chain_length":1,"sha256":"00"}}],"certificate_authority":"lets_encrypt","apply":true}`, ottr.RoleAdmin, 200},
 	}
 	for _, row := range rows {
 		t.Run(row.method+" "+row.path, func(t *testing.T) {
