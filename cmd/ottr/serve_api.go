@@ -83,6 +83,7 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 		// A nil engine in the interface would not be nil to the API.
 		s.Rotations = eng
 	}
+	s.Discover = a.serverDiscover(dns)
 	s.Policy = c.policy()
 	s.Status = func(ctx context.Context, listMax int) (*ottr.FleetStatus, error) {
 		return a.serverStatus(ctx, listMax, eng, st)
