@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -66,8 +67,9 @@ func (r *DiscoveryImportResult) Refused() int {
 // fields of what it serves (expiry, not-before, serial, issuer), the port,
 // the address dialled when it was an IP address, the platform guessed
 // (else o.Platform), o's CA, origin "discovery", and
-// certificate_validation "True" only when the chain was trusted. It
-// returns "" and the reason when the endpoint cannot be one.
+// certificate_validation "True" only when the chain was trusted. A
+// non-empty reason says why the endpoint cannot be one; the asset is then
+// nil, or names what it would be (it lacks a platform).
 func AssetFromEndpoint(ep DiscoveredEndpoint, o DiscoveryImport) (*Asset, string) {
 	c := ep.Certificate
 	switch {
@@ -103,13 +105,6 @@ func AssetFromEndpoint(ep DiscoveredEndpoint, o DiscoveryImport) (*Asset, string
 	if platform == "" {
 		platform = o.Platform
 	}
-	if platform == "" {
-		what := ep.Product
-		if what == "" {
-			what = ProductTLS
-		}
-		return nil, fmt.Sprintf("no platform guessed (%s); give the platform of such endpoints to import them", what)
-	}
 	a := &Asset{SystemName: name, CommonName: name, CertificateAuthority: o.CertificateAuthority, HostPlatform: platform,
 		CertificateValidation: BoolString(c.Trusted), Port: ep.Port, Origin: OriginDiscovery}
 	if cn := NormalName(c.CommonName); cn != "" && CheckFQDN(cn, true) == nil && !placeholder(cn) {
@@ -130,7 +125,31 @@ func AssetFromEndpoint(ep DiscoveredEndpoint, o DiscoveryImport) (*Asset, string
 		a.IPAddress = addr.String()
 	}
 	refreshCertificate(a, ep)
+	if platform == "" {
+		what := ep.Product
+		if what == "" {
+			what = ProductTLS
+		}
+		return a, fmt.Sprintf("no platform guessed (%s); give the platform of such endpoints to import them", what)
+	}
 	return a, ""
+}
+
+// serviceProducts are what a device serves beside its management
+// interface: the same name on both, the management interface is the
+// asset's address.
+var serviceProducts = []string{"SSL-VPN", "GlobalProtect", "Gateway", "virtual server"}
+
+// rank orders endpoints serving one name: a management interface, then a
+// service of the same device, then a generic TLS server.
+func rank(ep DiscoveredEndpoint) int {
+	switch {
+	case ep.Platform == "":
+		return 2
+	case slices.ContainsFunc(serviceProducts, func(s string) bool { return strings.Contains(ep.Product, s) }):
+		return 1
+	}
+	return 0
 }
 
 // placeholder reports a name devices put in factory certificates, which
@@ -176,22 +195,35 @@ func refreshCertificate(a *Asset, ep DiscoveredEndpoint) bool {
 func ImportDiscovered(ctx context.Context, store AssetStore, eps []DiscoveredEndpoint, o DiscoveryImport,
 	check func(*Asset) error, changed func(action string, before, after *Asset)) (*DiscoveryImportResult, error) {
 	res := &DiscoveryImportResult{Applied: o.Apply, Outcomes: []ImportOutcome{}}
-	firstAt := map[string]string{}
-	for _, ep := range eps {
+	assets := make([]*Asset, len(eps))
+	whys := make([]string, len(eps))
+	// Where several endpoints serve one name, the asset is the best
+	// ranked (its management interface), the first of those.
+	best := map[string]int{}
+	for i, ep := range eps {
+		assets[i], whys[i] = AssetFromEndpoint(ep, o)
+		if a := assets[i]; a != nil && whys[i] == "" {
+			if j, ok := best[a.SystemName]; !ok || rank(ep) < rank(eps[j]) {
+				best[a.SystemName] = i
+			}
+		}
+	}
+	for i, ep := range eps {
 		out := ImportOutcome{Address: ep.Address, Platform: ep.Platform}
-		a, why := AssetFromEndpoint(ep, o)
-		if a == nil {
-			out.Action, out.Reason = ImportSkip, why
+		a := assets[i]
+		if a != nil {
+			out.SystemName, out.Platform = a.SystemName, a.HostPlatform
+		}
+		if whys[i] != "" {
+			out.Action, out.Reason = ImportSkip, whys[i]
 			res.Outcomes = append(res.Outcomes, out)
 			continue
 		}
-		out.SystemName, out.Platform = a.SystemName, a.HostPlatform
-		if first, dup := firstAt[a.SystemName]; dup {
-			out.Action, out.Reason = ImportSkip, "the same name as "+first+" (one device answering on several ports, or several serving one name)"
+		if j := best[a.SystemName]; j != i {
+			out.Action, out.Reason = ImportSkip, "the same name as "+eps[j].Address+" (one device answering on several ports, or several serving one name)"
 			res.Outcomes = append(res.Outcomes, out)
 			continue
 		}
-		firstAt[a.SystemName] = ep.Address
 		outcome, err := importOne(ctx, store, a, ep, o, check, changed)
 		out.Action, out.Reason = outcome.Action, outcome.Reason
 		if outcome.Platform != "" {

@@ -59,13 +59,43 @@ func TestAssetFromEndpoint(t *testing.T) {
 		{endpoint("10.0.0.4:443", "10.0.0.4", 443, "", "app.example.com"), o, "no platform guessed (x)"},
 		{ottr.DiscoveredEndpoint{Address: "10.0.0.5:443", Error: "TLS handshake: no answer in time"}, o, "nothing to import: TLS handshake"},
 	} {
-		if a, why := ottr.AssetFromEndpoint(tc.ep, tc.o); a != nil || !strings.Contains(why, tc.want) {
-			t.Errorf("%s: %+v %q, want %q", tc.ep.Address, a, why, tc.want)
+		if _, why := ottr.AssetFromEndpoint(tc.ep, tc.o); !strings.Contains(why, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.ep.Address, why, tc.want)
 		}
 	}
+	if a, _ := ottr.AssetFromEndpoint(endpoint("10.0.0.4:443", "10.0.0.4", 443, "", "app.example.com"), o); a == nil || a.SystemName != "app.example.com" {
+		t.Errorf("without a platform, still named: %+v", a)
+	}
 	o.Platform = "linux"
-	if a, _ := ottr.AssetFromEndpoint(endpoint("10.0.0.4:443", "10.0.0.4", 443, "", "app.example.com"), o); a == nil || a.HostPlatform != "linux" {
-		t.Errorf("the platform given: %+v", a)
+	if a, why := ottr.AssetFromEndpoint(endpoint("10.0.0.4:443", "10.0.0.4", 443, "", "app.example.com"), o); a == nil || a.HostPlatform != "linux" || why != "" {
+		t.Errorf("the platform given: %+v %q", a, why)
+	}
+}
+
+// TestImportPrefersManagement: where a device serves one name on its
+// management interface and on a portal, the asset is the management
+// interface's, whatever the order.
+func TestImportPrefersManagement(t *testing.T) {
+	db := storetest.Open(t)
+	vpn := endpoint("10.0.0.3:443", "10.0.0.3", 443, "fortigate", "fgt1.example.com", "fgt1.example.com")
+	vpn.Product = "FortiGate SSL-VPN"
+	admin := endpoint("10.0.0.3:8443", "10.0.0.3", 8443, "fortigate", "fgt1.example.com", "fgt1.example.com")
+	admin.Product = "FortiGate"
+	generic := endpoint("10.0.0.3:10443", "10.0.0.3", 10443, "", "fgt1.example.com", "fgt1.example.com")
+	res, err := ottr.ImportDiscovered(t.Context(), db, []ottr.DiscoveredEndpoint{generic, vpn, admin}, ottr.DiscoveryImport{CertificateAuthority: "lets_encrypt", Platform: "demo", Apply: true},
+		func(a *ottr.Asset) error { return ottr.ValidateAsset(a, nil) }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range res.Outcomes {
+		got = append(got, o.Action)
+	}
+	if d := cmp.Diff([]string{"skip", "skip", "add"}, got); d != "" || !strings.Contains(res.Outcomes[1].Reason, "the same name as 10.0.0.3:8443") {
+		t.Errorf("(-want +got)\n%s%+v", d, res.Outcomes)
+	}
+	if a, err := db.GetAsset(t.Context(), "fgt1.example.com"); err != nil || a.Port != 8443 || a.HostPlatform != "fortigate" {
+		t.Errorf("fgt1: %v %+v", err, a)
 	}
 }
 
@@ -113,7 +143,7 @@ func TestImportDiscovered(t *testing.T) {
 	}
 	want := []string{
 		"10.0.0.1:443 fw01.example.com add", "10.0.0.1:8443 fw01.example.com skip", "10.0.0.2:443 lb02.example.com exists",
-		"10.0.0.3:443 fgt1.example.com refused", "10.0.0.4:443  skip", "10.0.0.5:443 console.elsewhere.net refused",
+		"10.0.0.3:443 fgt1.example.com refused", "10.0.0.4:443 app.example.com skip", "10.0.0.5:443 console.elsewhere.net refused",
 	}
 	if d := cmp.Diff(want, actions(dry)); d != "" || dry.Applied || dry.Refused() != 2 {
 		t.Errorf("dry run (-want +got)\n%s", d)

@@ -39,10 +39,15 @@ var probes = []struct {
 // classifyRoot reads the answer to GET /: a product's own Server header,
 // cookie or login page.
 func classifyRoot(a *answer) (guess, bool) {
+	body := a.body
+	// FortiOS's portal sends its Server header too: the page says it is
+	// the portal, not the administration server.
+	if bytes.Contains(body, []byte(`top.location="/remote/login"`)) {
+		return guess{"fortigate", "FortiGate SSL-VPN", "fortigate", `GET /: FortiOS's SSL-VPN redirect to /remote/login`}, true
+	}
 	if g, ok := byHeaders(a); ok {
 		return g, true
 	}
-	body := a.body
 	switch {
 	case bytes.Contains(body, []byte("__LOGIN_PAGE_FOR_PANORAMA_BACKWARD_COMPATIBILITY__")) || bytes.Contains(body, []byte("PAN_FORM_CONTENT")):
 		return guess{"panos", "PAN-OS", "panos", "GET /: the PAN-OS web interface's login page"}, true
@@ -50,8 +55,6 @@ func classifyRoot(a *answer) (guess, bool) {
 		return guess{"panos", "PAN-OS GlobalProtect", "panos", "GET /: a GlobalProtect portal page"}, true
 	case titleHas(body, "Juniper Web Device Manager") || titleHas(body, "J-Web") || bytes.Contains(body, []byte("/stylesheet/juniper.css")):
 		return guess{"junos", "Junos J-Web", "junos", "GET /: the J-Web login page (" + title(body) + ")"}, true
-	case bytes.Contains(body, []byte(`top.location="/remote/login"`)):
-		return guess{"fortigate", "FortiGate SSL-VPN", "fortigate", `GET /: FortiOS's SSL-VPN redirect to /remote/login`}, true
 	case bytes.Contains(body, []byte("_ctxstxt_CitrixCopyright")):
 		return guess{"netscaler", "NetScaler Gateway", "netscaler", "GET /: the NetScaler Gateway logon page"}, true
 	case titleHas(body, "BIG-IP") && bytes.Contains(body, []byte("/tmui/")):

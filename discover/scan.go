@@ -255,7 +255,13 @@ type classified struct {
 func (s *Scanner) classify(ctx context.Context, t Target, conn *tls.Conn, to time.Duration) classified {
 	budget := time.Now().Add(3 * to)
 	next := func() time.Time { return earliest(time.Now().Add(to), budget) }
+	// A request in flight ends with the scan, not at its own deadline.
+	interrupt := func(c net.Conn) func() bool {
+		return context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
+	}
+	stop := interrupt(conn)
 	first, err := get(conn, t.Host, t.Port, "/", next())
+	stop()
 	conn.Close()
 	if err != nil {
 		return classified{guess: guess{"", ottr.ProductTLS, "", "no HTTP answer to GET /: " + shortError(err)}}
@@ -274,7 +280,9 @@ func (s *Scanner) classify(ctx context.Context, t Target, conn *tls.Conn, to tim
 		if err != nil {
 			break
 		}
+		stop := interrupt(c)
 		a, err := get(c, t.Host, t.Port, p.path, next())
+		stop()
 		c.Close()
 		if err != nil {
 			continue

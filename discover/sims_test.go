@@ -107,7 +107,7 @@ func TestSimulators(t *testing.T) {
 			}
 			t.Cleanup(func() { d.Close() })
 			return d.VPNAddr, ""
-		}, want{platform: "fortigate", product: "FortiGate", driver: "fortigate", evidence: "xxxxxxxx-xxxxx", cn: simfortigate.Serial, issuer: "Fortinet", selfSigned: true}},
+		}, want{platform: "fortigate", product: "FortiGate SSL-VPN", driver: "fortigate", evidence: "/remote/login", cn: simfortigate.Serial, issuer: "Fortinet", selfSigned: true}},
 		{"NetScaler", func(t *testing.T) (string, string) {
 			d, err := simnetscaler.Start("nsroot", "Nsroot.Passw0rd", "vs_www")
 			if err != nil {
