@@ -74,6 +74,7 @@ func (s *Server) routes(api huma.API) {
 	s.policyRoutes(api)
 	s.trustRoutes(api)
 	s.credentialRoutes(api)
+	s.discoverRoutes(api)
 }
 
 // loginProblem passes throttling errors through as they are.

@@ -112,6 +112,9 @@ func newRBACFixture(t *testing.T) *rbacFixture {
 		Rotations: &queue{live: map[string]*ottr.Rotation{}}, RotationStore: db, Trust: db, CAs: []string{"lets_encrypt"}, Version: "test",
 		Status: func(context.Context, int) (*ottr.FleetStatus, error) {
 			return &ottr.FleetStatus{States: map[string]int{}, Failing: []ottr.FailingAsset{}, Unrouted: []ottr.UnroutedAsset{}}, nil
+		},
+		Discover: func(_ context.Context, req ottr.DiscoverRequest) (*ottr.DiscoverResult, error) {
+			return &ottr.DiscoverResult{Addresses: len(req.Targets), Endpoints: []ottr.DiscoveredEndpoint{}}, nil
 		}}).Handler()
 	fx.srv = api.NewCheckedServer(t, fx.handler)
 	t.Cleanup(fx.srv.Close)
@@ -168,6 +171,11 @@ func TestRBACMatrix(t *testing.T) {
 		{"POST", "/api/v1/routes/validate", string(route), ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/certificate-authorities", "", ottr.RoleDeveloper, 200},
 		{"GET", "/api/v1/assets/{who}.example.com/delegation", "", ottr.RoleDeveloper, 200},
+		{"POST", "/api/v1/discover", `{"targets":["{who}.example.com:443"]}`, ottr.RoleAdmin, 200},
+		{"POST", "/api/v1/discover/import", `{"endpoints":[{"address":"10.9.9.9:443","host":"10.9.9.9","port":443,"platform":"panos",` +
+			`"certificate":{"subject":"CN=disc-{who}.example.com","common_name":"disc-{who}.example.com","dns_names":["disc-{who}.example.com"],` +
+			`"issuer":"CN=Old CA","serial":"1f","not_before":"2026-01-01T00:00:00Z","not_after":"2027-01-01T00:00:00Z","key_type":"RSA 2048",` +
+			`"self_signed":false,"trusted":false,"chain_length":1,"sha256":"00"}}],"certificate_authority":"lets_encrypt","apply":true}`, ottr.RoleAdmin, 200},
 	}
 	for _, row := range rows {
 		t.Run(row.method+" "+row.path, func(t *testing.T) {

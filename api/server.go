@@ -73,6 +73,9 @@ type Server struct {
 	// renewal policy (GET /api/v1/status), listing at most listMax failing
 	// and unrouted assets; nil answers 503.
 	Status func(ctx context.Context, listMax int) (*ottr.FleetStatus, error)
+	// Discover scans for TLS endpoints (POST /api/v1/discover), bounded
+	// by itself (discover.Service); nil answers 503.
+	Discover ottr.Discoverer
 	// Policy is the renewal policy the router decides due with
 	// (GET /api/v1/policy); the zero policy is the defaults.
 	Policy ottr.RenewalPolicy

@@ -103,7 +103,8 @@ database in --data-dir.`,
 		return nil
 	}
 	root.AddCommand(a.initCmd(), a.migrateCmd(), a.assetCmd(), a.routeCmd(), a.routerCmd(), a.acmeCmd(), a.dnsCmd(), a.credentialCmd(), a.userCmd(),
-		a.rotateCmd(), a.rotationsCmd(), a.serveCmd(), a.demoCmd(), a.loginCmd(), a.logoutCmd(), a.platformsCmd(), a.trustCmd(), a.configCmd())
+		a.rotateCmd(), a.rotationsCmd(), a.serveCmd(), a.demoCmd(), a.loginCmd(), a.logoutCmd(), a.platformsCmd(), a.trustCmd(), a.configCmd(),
+		a.discoverCmd())
 	root.AddCommand(a.statusCmd(), a.versionCmd())
 	root.SetVersionTemplate("{{.Version}}\n")
 	a.registerCompletions(root)

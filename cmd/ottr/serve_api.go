@@ -87,6 +87,7 @@ func (a *app) serveAPI(ctx context.Context, addr, cert, key string, insecure boo
 		// A nil engine in the interface would not be nil to the API.
 		s.Rotations = eng
 	}
+	s.Discover = a.serverDiscover(dns)
 	s.Policy = c.policy()
 	// The credential sets the dashboard lists (names and users, never
 	// values).

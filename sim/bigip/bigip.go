@@ -407,6 +407,9 @@ func (d *Device) serve(w http.ResponseWriter, r *http.Request) {
 		user = u
 	}
 	if user == "" {
+		// As the device's httpd does in front of iControl REST: clients
+		// and scanners know a BIG-IP by this realm.
+		w.Header().Set("WWW-Authenticate", `Basic realm="Enterprise Manager"`)
 		if r.Header.Get("X-F5-Auth-Token") != "" {
 			restError(w, 401, "X-F5-Auth-Token does not exist.", r)
 		} else {

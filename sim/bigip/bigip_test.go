@@ -55,13 +55,17 @@ func TestDocumentedClient(t *testing.T) {
 		return resp.StatusCode, out
 	}
 
-	// Without credentials: the framework's error body.
+	// Without credentials: the framework's error body, and httpd's
+	// Basic realm.
 	resp, _ := hc.Get("https://" + dev.Addr + "/mgmt/tm/sys")
 	var e map[string]any
 	json.NewDecoder(resp.Body).Decode(&e)
 	resp.Body.Close()
 	if resp.StatusCode != 401 || e["kind"] != ":resterrorresponse" {
 		t.Errorf("no auth: %d %v", resp.StatusCode, e)
+	}
+	if got := resp.Header.Get("WWW-Authenticate"); got != `Basic realm="Enterprise Manager"` {
+		t.Errorf("no auth: WWW-Authenticate %q, want the Enterprise Manager realm", got)
 	}
 	if code, body := call("POST", "/mgmt/shared/authn/login", map[string]string{"username": "admin", "password": "x", "loginProviderName": "tmos"}, nil); code != 401 || body["message"] != "Authentication failed." {
 		t.Errorf("bad login: %d %v", code, body)

@@ -167,18 +167,34 @@ func Start(token string) (*Device, error) {
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, "<html><body>FortiGate</body></html>")
 	})
+	vpn := http.NewServeMux()
+	vpn.HandleFunc("/remote/login", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html><body>SSL-VPN Portal</body></html>")
+	})
+	vpn.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// The portal's root sends browsers to its login page with a
+		// script, as FortiOS does.
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<html><script type="text/javascript">top.location="/remote/login";</script></html>`)
+	})
 	quiet := log.New(io.Discard, "", 0)
-	d.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet,
+	d.srv = &http.Server{Handler: fortiOSServer(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet,
 		TLSConfig: &tls.Config{GetCertificate: d.adminCert, MinVersion: tls.VersionTLS12}}
-	d.vpnSrv = &http.Server{ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html")
-			fmt.Fprint(w, "<html><body>SSL-VPN Portal</body></html>")
-		}),
+	d.vpnSrv = &http.Server{ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet, Handler: fortiOSServer(vpn),
 		TLSConfig: &tls.Config{GetCertificate: d.vpnCert, MinVersion: tls.VersionTLS12}}
 	go d.srv.ServeTLS(ln, "", "")     //nolint:errcheck // ends with Close
 	go d.vpnSrv.ServeTLS(vln, "", "") //nolint:errcheck // ends with Close
 	return d, nil
+}
+
+// fortiOSServer sends FortiOS's masked Server header on every answer, as
+// the administration server and the SSL-VPN portal do.
+func fortiOSServer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "xxxxxxxx-xxxxx")
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Close stops the device.

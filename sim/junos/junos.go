@@ -41,6 +41,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -105,6 +106,7 @@ type Device struct {
 	factory  tls.Certificate
 	sshLn    net.Listener
 	webLn    net.Listener
+	web      *http.Server
 	config   *ssh.ServerConfig
 	rpcs     []string
 }
@@ -168,8 +170,9 @@ func Start(user, password string) (*Device, error) {
 		return nil, err
 	}
 	d.WebAddr = d.webLn.Addr().String()
+	d.web = newWeb()
 	go d.acceptSSH()
-	go d.acceptWeb()
+	go func() { _ = d.web.Serve(d.webLn) }()
 	return d, nil
 }
 
@@ -178,7 +181,7 @@ func (d *Device) Close() error {
 	d.mu.Lock()
 	d.confirmed()
 	d.mu.Unlock()
-	d.webLn.Close()
+	d.web.Close()
 	return d.sshLn.Close()
 }
 
@@ -314,20 +317,6 @@ func (d *Device) findIssuer(c *x509.Certificate) *x509.Certificate {
 		}
 	}
 	return nil
-}
-
-func (d *Device) acceptWeb() {
-	for {
-		c, err := d.webLn.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			_ = c.(*tls.Conn).Handshake()
-		}()
-	}
 }
 
 func (d *Device) acceptSSH() {
