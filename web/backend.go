@@ -43,6 +43,11 @@ type Backend interface {
 	// revokes the user's tokens.
 	ChangePassword(ctx context.Context, username, password, newPassword string) error
 
+	// Discover scans for TLS endpoints (ADMIN); ImportDiscovered makes
+	// assets of what a scan found, or says what it would make (ADMIN).
+	Discover(ctx context.Context, req ottr.DiscoverRequest) (*ottr.DiscoverResult, error)
+	ImportDiscovered(ctx context.Context, eps []ottr.DiscoveredEndpoint, o ottr.DiscoveryImport) (*ottr.DiscoveryImportResult, error)
+
 	// Events returns a page of the audit log, newest first.
 	Events(ctx context.Context, f ottr.EventFilter) ([]*ottr.Event, string, error)
 	// Credentials describes the credential sets, never their values.

@@ -358,10 +358,15 @@ func TestDashboardInChromium(t *testing.T) {
 	a.run("role change", chromedp.Navigate(e.srv.URL+"/admin/users"), chromedp.WaitVisible(`#role-dev`, chromedp.ByID),
 		chromedp.SetValue(`#role-dev`, "PRIVILEGED", chromedp.ByID), chromedp.Click(`button[aria-label="Change the role of dev"]`, chromedp.ByQuery))
 	a.until("role changed", `document.querySelector("p.flash") && document.querySelector("p.flash").textContent === "Role changed."`, 10*time.Second)
-	for _, pg := range []struct{ path, ready string }{{"/admin/events", "#ev-actor"}, {"/admin/credentials", "main table"}, {"/account", "#a-password"}, {"/unrouted", "main h1"}, {"/routes", "main table"}} {
+	for _, pg := range []struct{ path, ready string }{{"/admin/events", "#ev-actor"}, {"/admin/credentials", "main table"}, {"/account", "#a-password"}, {"/unrouted", "main h1"}, {"/routes", "main table"}, {"/admin/discover", "#d-targets"}} {
 		a.run(pg.path, chromedp.Navigate(e.srv.URL+pg.path), chromedp.WaitVisible(pg.ready, chromedp.ByQuery))
 		a.a11y(pg.path)
 	}
+	// The dashboard's own plain-HTTP listener answers no TLS handshake: a
+	// result row with its error, and the import form.
+	a.run("discovery scan", chromedp.SetValue(`#d-targets`, strings.TrimPrefix(e.srv.URL, "http://"), chromedp.ByID),
+		chromedp.Submit(`#d-targets`, chromedp.ByID), chromedp.WaitVisible(`#h-found`, chromedp.ByID), chromedp.WaitVisible(`#d-ca`, chromedp.ByID))
+	a.a11y("/admin/discover (scanned)")
 	shots["routes-390.png"] = a.screenshot(dir, "routes-390.png", 390, 844)
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<!doctype html><form id="f" method="post" action="%s/assets/lb01.example.com/delete"><input name="csrf" value="%s"></form><script>document.getElementById("f").submit()</script>`, e.srv.URL, tok)

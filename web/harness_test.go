@@ -15,6 +15,7 @@ import (
 
 	"github.com/ottr-dev/ottr"
 	"github.com/ottr-dev/ottr/api"
+	"github.com/ottr-dev/ottr/discover"
 	"github.com/ottr-dev/ottr/internal/storetest"
 	"github.com/ottr-dev/ottr/internal/testpki"
 	"github.com/ottr-dev/ottr/rotate"
@@ -134,7 +135,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		return map[string][]string{"panos-admin": {"panos"}, "f5-admin": {"f5"}}, nil
 	}
 	apiHandler := (&api.Server{Users: db, Assets: db, Tokens: tk, Audit: db, Routes: rt, Rotations: rot, RotationStore: db,
-		Trust: db, CAs: []string{"lets_encrypt"}, Status: status, DNS: delegated{}, Secrets: db, CredentialUsers: users, Version: "test"}).Handler()
+		Trust: db, CAs: []string{"lets_encrypt"}, Status: status, DNS: delegated{}, Secrets: db, CredentialUsers: users, Version: "test",
+		Discover: (&discover.Service{DNS: delegated{}}).Discover}).Handler()
 	client := web.InProcess(apiHandler)
 	now := o.now
 	if now == nil {

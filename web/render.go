@@ -105,7 +105,7 @@ type view struct {
 var pageTitle = map[string]string{
 	"login": "Sign in", "overview": "Overview", "assets": "Assets", "asset": "Asset", "asset_edit": "Edit asset",
 	"rotations": "Rotations", "rotation": "Rotation", "unrouted": "Unrouted assets", "routes": "Route table",
-	"users": "Users", "events": "Audit events", "credentials": "Credential sets", "error": "Error", "logout": "Sign out",
+	"users": "Users", "events": "Audit events", "credentials": "Credential sets", "discover": "Discovery", "error": "Error", "logout": "Sign out",
 	"account": "Your account",
 }
 
@@ -113,7 +113,7 @@ var pageTitle = map[string]string{
 var pageNav = map[string]string{
 	"overview": "overview", "assets": "assets", "asset": "assets", "asset_edit": "assets", "rotations": "rotations",
 	"rotation": "rotations", "unrouted": "unrouted", "routes": "routes", "users": "admin", "events": "admin", "credentials": "admin",
-	"account": "account",
+	"discover": "admin", "account": "account",
 }
 
 // flashes are the messages a redirect after a change may ask for (by

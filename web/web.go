@@ -221,6 +221,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /admin/users/{name}/unlock", s.authed(s.userUnlock))
 	mux.HandleFunc("GET /admin/events", s.authed(s.events))
 	mux.HandleFunc("GET /admin/credentials", s.authed(s.credentials))
+	mux.HandleFunc("GET /admin/discover", s.authed(s.discoverPage))
+	mux.HandleFunc("POST /admin/discover", s.authed(s.discoverScan))
+	mux.HandleFunc("POST /admin/discover/import", s.authed(s.discoverImport))
 	mux.HandleFunc("GET /account", s.authed(s.account))
 	mux.HandleFunc("POST /account/password", s.authed(s.accountPassword))
 	return mux
