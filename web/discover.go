@@ -22,6 +22,10 @@ const defaultPorts = "443, 8443"
 // server inflate without end.
 const maxCarried = 16 << 20
 
+// maxCarriedForm bounds the carried endpoints an import form may hold:
+// what fits in a form the dashboard reads (256 KiB) with the rest.
+const maxCarriedForm = 240 << 10
+
 type discoverData struct {
 	Targets, Ports string
 	Errors         fieldErrors
@@ -31,6 +35,8 @@ type discoverData struct {
 	// form sends them back (the dashboard keeps no state).
 	Result  *ottr.DiscoverResult
 	Carried string
+	// TooMany says the endpoints are too many for an import form.
+	TooMany bool
 	// The import form's fields, and its outcomes once sent.
 	CA, Platform string
 	Update       bool
@@ -118,6 +124,9 @@ func (s *Server) discoverScan(w http.ResponseWriter, r *http.Request, u *user) {
 	if d.Carried, err = carry(res.Endpoints); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if len(d.Carried) > maxCarriedForm {
+		d.Carried, d.TooMany = "", true
 	}
 	d.CAs = s.certificateAuthorities(r, u)
 	s.render(w, r, http.StatusOK, "discover", d)
