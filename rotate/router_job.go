@@ -138,15 +138,7 @@ func (e *Engine[TX]) recordPass(ctx context.Context, started time.Time, res Pass
 	if e.passes == nil {
 		return
 	}
-	p := &ottr.RouterPass{Owner: e.cfg.Owner, StartedAt: started, FinishedAt: time.Now(),
-		Examined: res.Examined, Due: res.Due, Held: res.Held, Routed: res.Routed, Unrouted: res.Unrouted,
-		Queued: res.Queued, Joined: res.Joined}
-	if res.Watch != nil {
-		p.Watched, p.WatchFailed = res.Watch.Watched, res.Watch.Failed
-	}
-	if err != nil {
-		p.Error = ottr.ErrorMessage(err)
-	}
+	p := res.Record(e.cfg.Owner, started, err)
 	// Recorded even when ctx ended the pass: its partial figures are what
 	// the router did.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -199,4 +191,20 @@ func (e *Engine[TX]) RouterStatus(ctx context.Context) (*ottr.RouterStatus, erro
 		return nil, fmt.Errorf("job queue leader: %w", err)
 	}
 	return st, nil
+}
+
+// Record is the pass as the router pass log keeps it: who ran it, from
+// started until now, what it found and did, and err's message if it
+// failed.
+func (r PassResult) Record(owner string, started time.Time, err error) *ottr.RouterPass {
+	p := &ottr.RouterPass{Owner: owner, StartedAt: started, FinishedAt: time.Now(),
+		Examined: r.Examined, Due: r.Due, Held: r.Held, Routed: r.Routed, Unrouted: r.Unrouted,
+		Queued: r.Queued, Joined: r.Joined}
+	if r.Watch != nil {
+		p.Watched, p.WatchFailed = r.Watch.Watched, r.Watch.Failed
+	}
+	if err != nil {
+		p.Error = ottr.ErrorMessage(err)
+	}
+	return p
 }

@@ -143,12 +143,7 @@ errors, not for unrouted assets.`,
 			}
 			if !dryRun {
 				// A pass run by hand is a router pass: status pages say so.
-				p := &ottr.RouterPass{Owner: a.actor(), StartedAt: started, FinishedAt: time.Now(),
-					Examined: st.Examined, Due: st.Due, Held: st.Held, Routed: st.Routed, Unrouted: st.Unrouted,
-					Queued: queued, Joined: joined}
-				if err != nil {
-					p.Error = ottr.ErrorMessage(err)
-				}
+				p := rotate.PassResult{PassStats: st, Queued: queued, Joined: joined}.Record(a.actor(), started, err)
 				if rerr := db.RecordRouterPass(context.WithoutCancel(cmd.Context()), p); rerr != nil && err == nil {
 					err = rerr
 				}
