@@ -264,11 +264,27 @@ func (is *Issuer) ResumeOrder(ctx context.Context, req ottr.IssueRequest, orderU
 	return chain, nil
 }
 
-// refusedReplaces reports whether the CA refused the order because of its
-// ARI "replaces" field.
+// refusedReplaces reports whether the CA refused a new order that named
+// the certificate it replaces (ARI "replaces"), in a way an order without
+// it may not meet. CAs differ: RFC 9773's alreadyReplaced, malformed for a
+// CertID they cannot parse, serverInternal from one that cannot find the
+// old certificate (Pebble, for a serial DER writes with a leading zero).
+// Refusals about the account, the names or the rate are not about
+// "replaces" and are not ordered again.
 func refusedReplaces(err error) bool {
 	m := strings.ToLower(err.Error())
-	return strings.Contains(m, "replaces") || strings.Contains(m, "ari") || strings.Contains(m, "certid")
+	if strings.Contains(m, "replaces") || strings.Contains(m, "certid") {
+		return true
+	}
+	var p acme.Problem
+	if !errors.As(err, &p) || !strings.Contains(m, "creating new order") {
+		return false
+	}
+	switch p.Type {
+	case acme.ProblemTypeAlreadyReplaced, acme.ProblemTypeMalformed, acme.ProblemTypeServerInternal:
+		return true
+	}
+	return false
 }
 
 // pickChain returns the preferred chain among those offered, parsed.
