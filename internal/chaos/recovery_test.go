@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,6 +142,19 @@ func killedRun(j job, runs []run) string {
 		return "running, but never attempted"
 	}
 	id := j.attemptedBy[len(j.attemptedBy)-1]
+	// An engine names its client after its lease owner, host-pid-random.
+	if m := ownerPID.FindStringSubmatch(id); m != nil {
+		pid, _ := strconv.Atoi(m[1])
+		for _, r := range runs {
+			if r.pid == pid {
+				if r.ended.IsZero() {
+					return fmt.Sprintf("taken by process %d, which is alive", r.pid)
+				}
+				return ""
+			}
+		}
+		return "taken by client " + id + ", of no process the test started"
+	}
 	// River names a client host_2006_01_02T15_04_05_000000, in UTC; the
 	// clock is this machine's, read inside the process.
 	const layout, slack = "2006_01_02T15_04_05_000000", 100 * time.Millisecond
@@ -166,6 +180,8 @@ func killedRun(j job, runs []run) string {
 	return "taken by client " + id + " after the last kill"
 }
 
+var ownerPID = regexp.MustCompile(`-(\d+)-[0-9a-f]{8}$`)
+
 func TestKilledRun(t *testing.T) {
 	at := func(s string) time.Time {
 		v, err := time.Parse(time.TimeOnly, s)
@@ -189,6 +205,9 @@ func TestKilledRun(t *testing.T) {
 		{"vm_2026_11_28T09_00_00_000000", taken, false}, // by no run the test started
 		{"replica-a", at("10:00:03"), true},             // no time in the ID: taken while a killed run ran
 		{"replica-a", at("10:00:07"), false},            // taken after every kill
+		{"vm-10-5f6be424", at("10:00:03"), true},        // an engine's owner name: by pid
+		{"vm-11-5f6be424", at("10:00:07"), false},
+		{"vm-12-5f6be424", at("10:00:03"), false},
 	} {
 		why := killedRun(job{state: "running", attemptedAt: &c.at, attemptedBy: []string{c.by}}, runs)
 		if (why == "") != c.killed {
