@@ -241,9 +241,7 @@ func (tb *tab) screenshot(dir, name string, width, height int64) []byte {
 // logs an error or breaks its CSP. Screenshots at 1280 px and 390 px go
 // to the test's artefacts.
 func TestDashboardInChromium(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the browser test runs without the race detector (make test's main pass)")
-	}
+	testtool.MainPassOnly(t, "it checks what Chromium shows; the HTTP tests race the server code it drives")
 	bin := chromium(t)
 	// Steps slow enough that the page sees several lines arrive while the
 	// rotation runs, however loaded the machine.

@@ -59,6 +59,24 @@ func NeedPython(t testing.TB, module, debianPackage string) string {
 // race detector watches the driver.
 var vendorClients = map[string]bool{"ansible-playbook": true, "curl": true, "redfishtool": true, DebianPython: true}
 
+// VendorClient marks a test that checks a simulator with a vendor's own
+// client that Need does not find on PATH (the AWS CLI at a fixed path): it
+// is skipped in the race pass, as Need skips vendorClients.
+func VendorClient(t testing.TB, program string) {
+	t.Helper()
+	skipUnderRace(t, program)
+}
+
+// MainPassOnly skips a test in the race pass, saying why: one that times
+// sequential requests, or drives a browser, gives the race detector nothing
+// the main pass's run and the concurrent tests do not.
+func MainPassOnly(t testing.TB, why string) {
+	t.Helper()
+	if underRace {
+		t.Skip("run by the main pass: " + why)
+	}
+}
+
 // skipUnderRace skips a test that drives an outside program in the race
 // pass: the main pass, without -race, has run it (see underRace).
 func skipUnderRace(t testing.TB, program string) {

@@ -25,6 +25,7 @@ type awsCLI struct {
 
 func newAWSCLI(t *testing.T, svc *ssm.Service) *awsCLI {
 	const bin = "/usr/bin/aws"
+	testtool.VendorClient(t, bin)
 	if _, err := os.Stat(bin); err != nil {
 		testtool.Missing(t, "%s not found (apt-get install awscli)", bin)
 	}
