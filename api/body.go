@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/ottr-dev/ottr"
 )
 
 // Bounds on the shape of a request body, checked before any decoding so
@@ -32,12 +34,23 @@ const (
 // grow with its size. It needs the operation's published request schema:
 // register it before the operations and describe raw bodies (as
 // describeErrors does) before serving.
-func bodyLimits(api huma.API) func(huma.Context, func(huma.Context)) {
+//
+// An operation that needs a token has it checked first (gate): a request
+// without a valid one is answered 401 before a byte of its body is read,
+// so no anonymous body costs the server a pass over it.
+func bodyLimits(api huma.API, gate func(huma.Context) (huma.Context, error)) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		op := ctx.Operation()
 		if op == nil || op.RequestBody == nil {
 			next(ctx)
 			return
+		}
+		if len(op.Security) > 0 && gate != nil {
+			var err error
+			if ctx, err = gate(ctx); err != nil {
+				_ = huma.WriteErr(api, ctx, http.StatusUnauthorized, short(ottr.ErrorMessage(err)))
+				return
+			}
 		}
 		body, err := io.ReadAll(ctx.BodyReader())
 		if err != nil {
@@ -339,10 +352,13 @@ func wrongShape(key string, schema *huma.Schema, first byte) *huma.ErrorDetail {
 // (12 bytes a character, the longest escape) that no decoding can bring
 // it within, and cheap to tell before decoders spend passes over it.
 func tooLong(key string, schema *huma.Schema, b []byte, i int) *huma.ErrorDetail {
-	if schema == nil || schema.MaxLength == nil || b[i] != '"' {
+	if schema == nil || b[i] != '"' {
 		return nil
 	}
-	limit := *schema.MaxLength
+	limit := stringLimit(schema)
+	if limit < 0 {
+		return nil
+	}
 	end := i + 1
 	for end < len(b) && b[end] != '"' {
 		if b[end] == '\\' {
@@ -354,6 +370,34 @@ func tooLong(key string, schema *huma.Schema, b []byte, i int) *huma.ErrorDetail
 		}
 	}
 	return nil
+}
+
+// stringLimit is the most characters a string may have where schema is:
+// its maxLength, its longest enum value, or, where the schema takes a
+// number or a boolean, that of any string form of one ("True", "443");
+// -1 when it sets none.
+func stringLimit(schema *huma.Schema) int {
+	if schema.MaxLength != nil {
+		return *schema.MaxLength
+	}
+	if len(schema.Enum) > 0 {
+		n := 0
+		for _, v := range schema.Enum {
+			s, ok := v.(string)
+			if !ok {
+				return -1
+			}
+			n = max(n, len(s))
+		}
+		return n
+	}
+	switch schema.Type {
+	case huma.TypeInteger, huma.TypeNumber, huma.TypeBoolean:
+		if len(schema.AnyOf) == 0 && len(schema.OneOf) == 0 {
+			return 64
+		}
+	}
+	return -1
 }
 
 // unknownField names the first unknown key and the fields there are.

@@ -26,6 +26,7 @@ type bodyOp struct {
 	method, path string
 	fields       []string          // the body's top-level fields, sorted; none for free-form bodies
 	types        map[string]string // their JSON types
+	secured      bool              // it needs a token
 }
 
 // bodyOps lists every operation in the published OpenAPI description that
@@ -50,6 +51,7 @@ func bodyOps(t *testing.T, fx *rbacFixture) []bodyOp {
 					Schema schema `json:"schema"`
 				} `json:"content"`
 			} `json:"requestBody"`
+			Security []map[string][]string `json:"security"`
 		} `json:"paths"`
 		Components struct {
 			Schemas map[string]schema `json:"schemas"`
@@ -73,7 +75,7 @@ func bodyOps(t *testing.T, fx *rbacFixture) []bodyOp {
 			if s.Ref != "" {
 				s = doc.Components.Schemas[strings.TrimPrefix(s.Ref, "#/components/schemas/")]
 			}
-			o := bodyOp{method: strings.ToUpper(method), path: p, types: map[string]string{}}
+			o := bodyOp{method: strings.ToUpper(method), path: p, types: map[string]string{}, secured: len(op.Security) > 0}
 			for f, fs := range s.Properties {
 				o.fields = append(o.fields, f)
 				o.types[f] = fmt.Sprint(fs.Type)

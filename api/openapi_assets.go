@@ -35,6 +35,12 @@ var assetExample = map[string]any{
 	"labels":                   map[string]any{"site": "lab"},
 }
 
+// assetMaxLengths are ottr.AssetLimits.Validate's length limits.
+var assetMaxLengths = map[string]int{
+	"system_name": 253, "common_name": 253, "dns_zone": 253,
+	"os_version": 255, "device_model": 255, "data_center": 255, "origin": 255, "credential": 255,
+}
+
 // describeAssets makes the published asset schemas the ones served and
 // taken. Asset (answers) says certificate_validation is Ottr's "True" or
 // "False" string and marks what the API sets readOnly. AssetNew and
@@ -63,6 +69,16 @@ func describeAssets(doc *huma.OpenAPI) {
 			AnyOf:       []*huma.Schema{{Type: "string", Enum: boolStrings}, {Type: "boolean"}}}
 		s.Properties["certificate_expiration"] = &huma.Schema{ReadOnly: true, Type: "string", Nullable: true,
 			Description: `ignored: the API records the expiry of the certificates it installs ("None", "" and null read as never rotated)`}
+		// The lengths validation allows, published for clients and used by
+		// bodyLimits to refuse a string far over them before any decoding.
+		// Only requests carry them: assets Ottr stored may be longer.
+		for k, n := range assetMaxLengths {
+			if p := s.Properties[k]; p != nil {
+				c := *p
+				c.MaxLength = &n
+				s.Properties[k] = &c
+			}
+		}
 		return &s
 	}
 	newAsset := input("An asset to add. Fields marked readOnly are set by the API and ignored if sent.",

@@ -137,7 +137,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	api := humago.New(exactRoot{mux}, cfg)
 	// Before the operations: huma binds middlewares when one is registered.
-	api.UseMiddleware(bodyLimits(api))
+	api.UseMiddleware(bodyLimits(api, s.checkToken))
 	s.routes(api)
 	describeErrors(api.OpenAPI())
 	describeAssets(api.OpenAPI())

@@ -18,7 +18,7 @@ type Authed struct {
 // authorize checks the token and that its user (as stored now) has at
 // least role need: 401 without a valid token, 403 with too little role.
 func (s *Server) authorize(ctx context.Context, a Authed, need ottr.Role) (*ottr.User, error) {
-	u, err := s.Tokens.Check(ctx, a.Authorization)
+	u, err := s.checkedUser(ctx, a.Authorization)
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
@@ -26,6 +26,43 @@ func (s *Server) authorize(ctx context.Context, a Authed, need ottr.Role) (*ottr
 		return nil, s.problem(ctx, ottr.Errorf(ottr.EFORBIDDEN, "%s role required (you are %s)", need, u.Role))
 	}
 	return u, nil
+}
+
+// checkedKey holds in a request's context the token bodyLimits checked
+// and its user, so that the handler does not check it again.
+type checkedKey struct{}
+
+type checkedToken struct {
+	header string
+	user   *ottr.User
+}
+
+// checkToken checks the request's token for bodyLimits: an error (always
+// EUNAUTHORIZED) refuses the request; a failure that is not the token's
+// (the store unreachable) lets it through to meet the same failure in its
+// handler, which answers it as every other handler does.
+func (s *Server) checkToken(ctx huma.Context) (huma.Context, error) {
+	if s.Tokens == nil {
+		return ctx, nil
+	}
+	header := ctx.Header("Authorization")
+	u, err := s.Tokens.Check(ctx.Context(), header)
+	if ottr.ErrorCode(err) == ottr.EUNAUTHORIZED {
+		return ctx, err
+	}
+	if err != nil {
+		return ctx, nil
+	}
+	return huma.WithValue(ctx, checkedKey{}, checkedToken{header: header, user: u}), nil
+}
+
+// checkedUser is the user of the Authorization header value, as
+// checkToken found it for this request or as Tokens.Check finds it now.
+func (s *Server) checkedUser(ctx context.Context, header string) (*ottr.User, error) {
+	if c, ok := ctx.Value(checkedKey{}).(checkedToken); ok && c.header == header {
+		return c.user, nil
+	}
+	return s.Tokens.Check(ctx, header)
 }
 
 // UserListOutput is Ottr's user list: username, role, timestamp.
