@@ -198,6 +198,7 @@ func keyBlock(b []byte) *pem.Block {
 func parseKey(block *pem.Block, passphrase string) (crypto.Signer, error) {
 	der := block.Bytes
 	typ := block.Type
+	legacy := false // decrypted from OpenSSL's legacy PEM encryption
 	switch {
 	case typ == "ENCRYPTED PRIVATE KEY":
 		var err error
@@ -212,6 +213,7 @@ func parseKey(block *pem.Block, passphrase string) (crypto.Signer, error) {
 		if der, err = x509.DecryptPEMBlock(block, []byte(passphrase)); err != nil {
 			return nil, errors.New("Wrong passphrase: the private key cannot be decrypted")
 		}
+		legacy = true
 	}
 	var key any
 	var err error
@@ -224,6 +226,11 @@ func parseKey(block *pem.Block, passphrase string) (crypto.Signer, error) {
 		key, err = x509.ParseECPrivateKey(der)
 	default:
 		return nil, fmt.Errorf("Unsupported private key type %s", typ)
+	}
+	if err != nil && legacy {
+		// That encryption carries no check: a wrong passphrase can
+		// decrypt to well-padded bytes that are no key.
+		return nil, errors.New("Wrong passphrase: the private key cannot be decrypted")
 	}
 	if err != nil {
 		return nil, errors.New("Malformed private key")

@@ -10,6 +10,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"hash"
@@ -105,8 +106,9 @@ func decryptPKCS8(der, passphrase []byte) ([]byte, error) {
 		}
 	}
 	out = out[:len(out)-pad]
-	var probe asn1.RawValue
-	if _, err := asn1.Unmarshal(out, &probe); err != nil {
+	// Bytes that are not a PKCS#8 key are the wrong passphrase's too: now
+	// and then one gives valid padding, even a DER value.
+	if _, err := x509.ParsePKCS8PrivateKey(out); err != nil {
 		return nil, errors.New("Wrong passphrase: the private key cannot be decrypted")
 	}
 	return out, nil
