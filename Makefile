@@ -1,5 +1,4 @@
 GO ?= go
-# Packages whose code runs goroutines or shares state across them.
 # The race pass leaves two compute kernels uninstrumented: modernc's SQLite
 # (C translated to Go) and x/crypto's password hashes (argon2id, bcrypt).
 # Instrumenting them cost the pass most of its time and watches their own
@@ -7,20 +6,14 @@ GO ?= go
 # stays under the detector.
 NORACE = modernc.org/... golang.org/x/crypto/argon2 golang.org/x/crypto/blake2b golang.org/x/crypto/bcrypt golang.org/x/crypto/blowfish
 RACE_FLAGS = -race $(foreach p,$(NORACE),-gcflags='$(p)=-race=false')
+# Packages whose code runs goroutines or shares state across them.
 RACE_PKGS = ./store/... ./rotate/... ./dns/... ./acme/... ./driver/... ./notify/... ./api/... ./web/... ./metrics/... ./sim/...
 
 .PHONY: test vet lint staticcheck vulncheck bench bench-postgres bench-issue bench-overhead bench-fleet bench-search build fuzz fuzz-ci
 
-# The chaos tests (three servers, 300 devices, kill -9) run after the rest,
-# alone: their recovery targets are timed, and the other packages' load on a
-# 2-core machine is not what they measure.
-## test: vet, format check, the whole suite (then every skipped test with its reason), and the race detector on the concurrent packages
+## test: vet, format check, then the suite, each test once (.ci/test): the concurrent packages under the race detector, the rest without it, the chaos tests alone; then every skipped test with its reason
 test: vet
-	@log=$$(mktemp); rc=0; \
-	$(GO) test -count=1 -json $$($(GO) list ./... | grep -v /internal/chaos) > $$log || rc=$$?; \
-	$(GO) test -count=1 -json ./internal/chaos >> $$log || rc=$$?; \
-	.ci/testsummary $$log; rm -f $$log; exit $$rc
-	$(GO) test -count=1 $(RACE_FLAGS) $(RACE_PKGS)
+	GO=$(GO) RACE_FLAGS="$(RACE_FLAGS)" RACE_PKGS="$(RACE_PKGS)" .ci/test
 
 ## vet: go vet and gofmt
 vet:

@@ -2,9 +2,9 @@
 
 package testtool
 
-// underRace is set in race-detector builds. The race pass of make test
-// runs after the main pass has run every test: a test that drives an
-// outside program (Ansible, a Python client, curl) adds nothing the race
-// detector can see in that program, and costs the race pass its slowest
-// minutes, so there it is skipped with the reason.
+// underRace is set in race-detector builds. make test (.ci/test) runs the
+// concurrent packages under the race detector, then runs without it the
+// tests skipped there as the main pass's: a test that drives an outside
+// program (Ansible, a Python client, curl), times requests or checks a
+// browser adds nothing the detector can see, and is slowed most by it.
 const underRace = true

@@ -78,7 +78,7 @@ func MainPassOnly(t testing.TB, why string) {
 }
 
 // skipUnderRace skips a test that drives an outside program in the race
-// pass: the main pass, without -race, has run it (see underRace).
+// pass: .ci/test runs it again without -race (see underRace).
 func skipUnderRace(t testing.TB, program string) {
 	t.Helper()
 	if underRace {
