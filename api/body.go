@@ -26,6 +26,10 @@ const (
 	maxBodyKeys     = 1000  // in one object
 	maxBodyElements = 10000 // in one array
 	maxBodyKeyLen   = 256   // bytes in one key, as sent
+	// in one string value, as sent: far over any field's (a certificate
+	// chain is a few KiB), and a free-form body (a route table) has no
+	// schema to say less
+	maxBodyString = 64 << 10
 )
 
 // bodyLimits is a huma middleware that reads every request body once and
@@ -174,7 +178,11 @@ func (s *bodyScan) value(i, depth int) (int, *huma.ErrorDetail) {
 	case '[':
 		return s.array(i, depth+1)
 	case '"':
-		return s.str(i), nil
+		end := s.str(i)
+		if end-i > maxBodyString+2 {
+			return 0, &huma.ErrorDetail{Location: "body", Message: fmt.Sprintf("a string is longer than %d bytes (byte %d)", maxBodyString, i)}
+		}
+		return end, nil
 	}
 	for i < len(s.b) && !bytes.ContainsRune([]byte(",]} \t\r\n"), rune(s.b[i])) {
 		i++ // a number or literal
