@@ -27,7 +27,7 @@ func Missing(t testing.TB, format string, args ...any) {
 func Need(t testing.TB, program, debianPackage string) string {
 	t.Helper()
 	if vendorClients[program] {
-		skipUnderRace(t, program)
+		VendorClient(t, program)
 	}
 	p, err := exec.LookPath(program)
 	if err != nil {
@@ -42,7 +42,7 @@ func Need(t testing.TB, program, debianPackage string) string {
 // version manager put earlier in PATH.
 func NeedPython(t testing.TB, module, debianPackage string) string {
 	t.Helper()
-	skipUnderRace(t, "python3 "+module)
+	VendorClient(t, "python3 "+module)
 	py := DebianPython
 	if _, err := os.Stat(py); err != nil {
 		py = Need(t, "python3", "python3")
@@ -60,28 +60,20 @@ func NeedPython(t testing.TB, module, debianPackage string) string {
 var vendorClients = map[string]bool{"ansible-playbook": true, "curl": true, "redfishtool": true, DebianPython: true}
 
 // VendorClient marks a test that checks a simulator with a vendor's own
-// client that Need does not find on PATH (the AWS CLI at a fixed path): it
-// is skipped in the race pass, as Need skips vendorClients.
+// client: it is skipped in the race pass (Need does this for
+// vendorClients; the AWS CLI, at a fixed path, is marked by hand).
 func VendorClient(t testing.TB, program string) {
 	t.Helper()
-	skipUnderRace(t, program)
+	MainPassOnly(t, "it drives "+program+"; the race detector sees nothing in an outside program")
 }
 
 // MainPassOnly skips a test in the race pass, saying why: one that times
 // sequential requests, or drives a browser, gives the race detector nothing
-// the main pass's run and the concurrent tests do not.
+// the main pass's run and the concurrent tests do not. .ci/test finds such
+// skips by their "run by the main pass" and runs them without -race.
 func MainPassOnly(t testing.TB, why string) {
 	t.Helper()
 	if underRace {
 		t.Skip("run by the main pass: " + why)
-	}
-}
-
-// skipUnderRace skips a test that drives an outside program in the race
-// pass: .ci/test runs it again without -race (see underRace).
-func skipUnderRace(t testing.TB, program string) {
-	t.Helper()
-	if underRace {
-		t.Skipf("drives %s: run by the main pass; the race detector sees nothing in an outside program", program)
 	}
 }
