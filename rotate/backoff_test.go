@@ -17,6 +17,7 @@ import (
 // as the router reads it — and unrouted assets are reported once per
 // missing route, with a count.
 func TestRouterHoldsFailingAssets(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := t.Context()
 	held := asset("held.example.com", "panos", "9.1.0", "PA-XXXX", 0)
@@ -65,6 +66,7 @@ func TestRouterHoldsFailingAssets(t *testing.T) {
 }
 
 func TestFailureBackoff(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		base     time.Duration
 		failures int

@@ -61,6 +61,7 @@ func memAsset(t *testing.T, f *fixture, name string) *ottr.Asset {
 // it made, the certificate issued and what it serves carry that key type
 // and subject.
 func TestRotationGetsCSRProfile(t *testing.T) {
+	t.Parallel()
 	f, devices, recipes := profileFixture(t)
 	a := memAsset(t, f, "web1")
 	r := &ottr.Rotation{SystemName: a.SystemName, State: ottr.StateQueued, Trigger: ottr.TriggerRouter, Recipe: "otter-panos-9x-lets-encrypt"}
@@ -103,6 +104,7 @@ func TestRotationGetsCSRProfile(t *testing.T) {
 
 // A rotation queued without a recipe (ottr rotate) gets its asset's route's.
 func TestCSRProfileRecipeFromRoute(t *testing.T) {
+	t.Parallel()
 	f, devices, recipes := profileFixture(t)
 	f.rot.Routes = routes(t)
 	f.rot.Routes.CertificateAuthorityOrganization = nil // Pebble's chains name none
@@ -154,6 +156,7 @@ func (d deafDevice) CSR(ctx context.Context, req ottr.CSRRequest) (*x509.Certifi
 // A device that ignores the key type and subject fails at the CSR step,
 // saying what it did not do, and nothing is ordered.
 func TestDeviceIgnoringCSRProfileFails(t *testing.T) {
+	t.Parallel()
 	f, _, _ := profileFixture(t)
 	f.wrap = func(d ottr.Driver) ottr.Driver { return deafDevice{d.(*memdevice.Device)} }
 	a := memAsset(t, f, "web4")

@@ -12,6 +12,7 @@ import (
 // is shown: the error's message (API, CLI), the rotation, the asset and the
 // notification. Each name is said once per problem, not twice.
 func TestPreflightDelegationNamesEveryName(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	for _, tc := range []struct {

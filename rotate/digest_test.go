@@ -51,6 +51,7 @@ func at(day int, hhmm string) time.Time {
 // Once a day from 08:00 UTC, on the day's first call from then on, and not
 // again that day — also from a new process on the same database.
 func TestDigestOncePerDay(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := t.Context()
 	failing(t, db, "fw01.example.com")
@@ -105,6 +106,7 @@ func TestDigestOncePerDay(t *testing.T) {
 // turns unhealthy later that day hears of it in the failure message and in
 // the next day's digest, not in a second digest.
 func TestDigestHealthyFleetIsQuiet(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := t.Context()
 	if err := db.CreateAsset(ctx, asset("ok.example.com", "f5", "14.1.0", "", 60*24*time.Hour)); err != nil {
@@ -144,6 +146,7 @@ func (f *flakyCounter) DigestCounts(ctx context.Context, now time.Time, within t
 // A digest that could not be counted is tried again on the next call; one
 // whose channels failed is not (at most one a day).
 func TestDigestFailures(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := t.Context()
 	failing(t, db, "fw01.example.com")
@@ -171,6 +174,7 @@ func TestDigestFailures(t *testing.T) {
 // Replicas calling every minute at 08:00, on two database handles: one
 // digest.
 func TestDigestReplicasSendOne(t *testing.T) {
+	t.Parallel()
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			c := store.Config{DataDir: t.TempDir(), Sealer: testSealer}

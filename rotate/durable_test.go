@@ -16,6 +16,7 @@ import (
 // so an attempt run by another process (a restart after kill -9, another
 // replica) still restores the device when verification fails.
 func TestRestoreAfterRestart(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	a := f.device(t, "web1")

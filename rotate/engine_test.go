@@ -74,6 +74,7 @@ func postgresSchema(t *testing.T) string {
 // The same engine on PostgreSQL: River's pgx driver, store and jobs in one
 // database, two engines (replicas) sharing the work.
 func TestEnginePostgres(t *testing.T) {
+	t.Parallel()
 	dsn := postgresSchema(t)
 	f := newFixtureOn(t, store.Config{DSN: dsn, Sealer: testSealer})
 	var engines []*rotate.Engine[pgx.Tx]
@@ -135,6 +136,7 @@ func waitDone(t *testing.T, f *fixture, id string) *ottr.Rotation {
 }
 
 func TestEngine(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	e := newEngine(t, f)
 	ctx := t.Context()

@@ -16,6 +16,7 @@ import (
 // not only the head of an ottr.Invalid: "bigip driver for lb1" alone
 // does not say that profiles and serve are unset.
 func TestRecordedErrorNamesEveryProblem(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	a := f.device(t, "web4")
@@ -52,6 +53,7 @@ func TestRecordedErrorNamesEveryProblem(t *testing.T) {
 // operator sees that the driver could not be opened because the
 // credential store was unreachable, and why.
 func TestRecordedErrorKeepsTheChain(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	a := f.device(t, "web5")
@@ -81,6 +83,7 @@ func (e *netErr) Unwrap() error { return e.err }
 
 // Preflight's reachability check keeps the dial error as the cause.
 func TestUnreachableDeviceKeepsTheDialError(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web6")
 	f.mu.Lock()
@@ -97,6 +100,7 @@ func TestUnreachableDeviceKeepsTheDialError(t *testing.T) {
 // A step that runs out of time says so, and keeps what the driver was
 // doing when it did.
 func TestStepTimeoutKeepsTheDriverError(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web1")
 	f.rot.StepTimeout = 500 * time.Millisecond

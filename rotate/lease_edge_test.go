@@ -40,6 +40,7 @@ func startGated(t *testing.T, e *rotate.Engine[*sql.Tx], a *ottr.Asset, g *gate)
 // An attempt that hits the rotation timeout on its last attempt fails the
 // rotation: it never stays running with no job and no holder.
 func TestTimeoutOnLastAttemptFailsTheRotation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web1")
 	g := newGate()
@@ -64,6 +65,7 @@ func TestTimeoutOnLastAttemptFailsTheRotation(t *testing.T) {
 // Cancelling a running rotation (the API's CancelRotation) stops it at the
 // next step boundary: the step in progress is not cut short.
 func TestCancelStopsAtStepBoundary(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web2")
 	g := newGate()
@@ -127,6 +129,7 @@ func (d verifyGated) Restore(ctx context.Context, prev []*x509.Certificate) erro
 // chain stays, so the job it is handed to installs it instead of ordering
 // a second certificate.
 func TestStopDuringVerifyKeepsTheIssuedChain(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web6")
 	// A first rotation gives the device a certificate to restore.
@@ -225,6 +228,7 @@ func (s *failingRenew) RenewRotationLease(ctx context.Context, id, owner string,
 }
 
 func TestLostDatabaseStopsAttemptBeforeLeaseEnds(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web1")
 	fr := &failingRenew{DB: f.db}
@@ -260,6 +264,7 @@ func TestLostDatabaseStopsAttemptBeforeLeaseEnds(t *testing.T) {
 // insert) completes: it is not taken for "another worker holds it" and
 // snoozed forever.
 func TestJobOfFinishedRotationCompletes(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web2")
 	jobs := filepath.Join(t.TempDir(), "jobs.db")

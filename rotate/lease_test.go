@@ -100,6 +100,7 @@ func waitEntered(t *testing.T, g *gate) {
 // out, from the step recorded (the certificate already issued, so no new
 // order), and the dead attempt changes nothing when it comes back.
 func TestDeadWorkerRotationTakenOver(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web1")
 	r := f.queue(t, a)
@@ -160,6 +161,7 @@ func TestDeadWorkerRotationTakenOver(t *testing.T) {
 // database to renew, and another process went on) stops driving the
 // device and leaves the rotation to the other.
 func TestLostLeaseStopsAttempt(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web2")
 	g := newGate()
@@ -188,6 +190,7 @@ func TestLostLeaseStopsAttempt(t *testing.T) {
 // Stopping a server hands its running rotations over at once: the next
 // process continues them without waiting out a lease or a backoff.
 func TestStopHandsOver(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web3")
 	g := newGate()

@@ -45,6 +45,7 @@ func (leakyDriver) CSR(ctx context.Context, _ ottr.CSRRequest) (*x509.Certificat
 // error, the asset's last_rotation error, the notification and the error
 // handed to the job queue hold no value of the device's credential.
 func TestRotationLogAndErrorsMaskTheCredential(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	db, err := store.Open(ctx, store.Config{DataDir: t.TempDir(), Sealer: testSealer})
 	if err != nil {

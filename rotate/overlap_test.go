@@ -12,6 +12,7 @@ import (
 // ends without touching the device or ordering. A rotation someone asked
 // for is never skipped that way.
 func TestRouterRotationOfRenewedAssetDoesNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	a := f.device(t, "web1")

@@ -16,6 +16,7 @@ import (
 // same job cannot be queued again meanwhile. Another process takes the
 // rotation over within a lease: a new epoch and a job of its own.
 func TestUnclaimedJobOfDeadWorkerIsTakenOver(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web3")
 	jobs := filepath.Join(t.TempDir(), "jobs.db")

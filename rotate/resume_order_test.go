@@ -24,6 +24,7 @@ func (s signedThenLost) Issue(ctx context.Context, req ottr.IssueRequest) ([]*x5
 // certificate on resume instead of ordering another: the device still
 // holds the key the order's CSR was made for.
 func TestResumedRotationCollectsSignedOrder(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	a := f.device(t, "web1")

@@ -13,6 +13,7 @@ import (
 // the next rotation installs the certificate the failed one had issued.
 // Once the asset names something else, that certificate is not used.
 func TestUnusedCertificateIsInstalledNotReordered(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	a := f.device(t, "web1")

@@ -211,6 +211,7 @@ func (f *fixture) get(t *testing.T, id string) (*ottr.Rotation, string) {
 }
 
 func TestRotateEndToEnd(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web1")
 	r := f.queue(t, a)
@@ -270,6 +271,7 @@ func TestRotateEndToEnd(t *testing.T) {
 }
 
 func TestRotateFailures(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 
@@ -397,6 +399,7 @@ func (s *staleDevice) Restore(ctx context.Context, prev []*x509.Certificate) err
 // A rotation resumed after the certificate was issued (the process died
 // during install) installs that certificate and does not order again.
 func TestResumeDoesNotOrderTwice(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	a := f.device(t, "web1")
 	bad := filepath.Join(t.TempDir(), "install.sh")

@@ -27,6 +27,7 @@ import (
 // A pass queues every due, routed asset in batches; a second pass joins
 // the live rotations instead of doubling them.
 func TestRouterPassQueuesInBatches(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := t.Context()
 	const n = 2345 // three batches
@@ -104,6 +105,7 @@ func TestRouterPassQueuesInBatches(t *testing.T) {
 // Three replicas on one PostgreSQL database route the fleet once per
 // interval between them, not once each.
 func TestRouterRunsOncePerIntervalAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	dsn := postgresSchema(t)
 	db, err := store.Open(t.Context(), store.Config{DSN: dsn, Sealer: testSealer})
 	if err != nil {
@@ -201,6 +203,7 @@ func TestRouterRunsOncePerIntervalAcrossReplicas(t *testing.T) {
 // The watch pass follows the router's in the same job; what it read is
 // in the pass's result and on record.
 func TestRouterPassWatches(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := t.Context()
 	for _, a := range []*ottr.Asset{

@@ -58,6 +58,7 @@ func asset(name, platform, os, model string, expiresIn time.Duration) *ottr.Asse
 }
 
 func TestRouterPass(t *testing.T) {
+	t.Parallel()
 	const day = 24 * time.Hour
 	inv := sliceScanner{
 		asset("new.example.com", "panos", "9.1.0", "PA-XXXX", 0),                 // null → due, routed
@@ -105,6 +106,7 @@ func TestRouterPass(t *testing.T) {
 }
 
 func TestRouterPassWithoutTable(t *testing.T) {
+	t.Parallel()
 	r := &rotate.Router{Assets: sliceScanner{asset("a.example.com", "panos", "9.1.0", "PA-XXXX", 0)}, Now: func() time.Time { return now }}
 	var reason string
 	if _, err := r.Pass(t.Context(), func(c rotate.Candidate) error { reason = c.NoRoute.Reason; return nil }); err != nil {
@@ -116,6 +118,7 @@ func TestRouterPassWithoutTable(t *testing.T) {
 }
 
 func TestRouterPassStopsOnError(t *testing.T) {
+	t.Parallel()
 	inv := sliceScanner{asset("a.example.com", "f5", "14.1.0", "", 0), asset("b.example.com", "f5", "14.1.0", "", 0)}
 	r := &rotate.Router{Assets: inv, Routes: routes(t), Now: func() time.Time { return now }}
 	boom := errors.New("boom")

@@ -15,6 +15,7 @@ import (
 // rotation someone asks for starts a new streak, and the success that
 // ends a streak says how many failures it ended.
 func TestFailureStreak(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.rot.RetryBase = time.Hour
 	// The hold is measured from the failure's own time.

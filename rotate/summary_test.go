@@ -13,6 +13,7 @@ import (
 // TestSummarizeBoundsItsLists: the lists stop at listMax, longest failure
 // streak first, while the totals and state counts cover every asset.
 func TestSummarizeBoundsItsLists(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := t.Context()
 	now := time.Now()

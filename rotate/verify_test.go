@@ -11,6 +11,7 @@ import (
 )
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	ca, other := testpki.NewCA("Issuing CA"), testpki.NewCA("Someone Else")
 	csr, _ := testpki.CSR("web.example.com", "web.example.com")
 	issued := ca.Sign(csr, 24*time.Hour)

@@ -17,6 +17,7 @@ import (
 // reading when its Budget runs out: those cut short and those never
 // started are left for the next pass, not counted as failures.
 func TestWatchObserveBounded(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var running, most, calls atomic.Int64
 		w := &Watcher{Concurrency: 4, Timeout: time.Second, Budget: 2500 * time.Millisecond,

@@ -124,6 +124,7 @@ func get(t *testing.T, db *store.DB, name string) *ottr.Asset {
 // recorded; a routed one is not read, and loses a stale monitored mark;
 // an unreachable one keeps what it recorded.
 func TestWatchPass(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := t.Context()
 	oldExp := now.Add(200 * 24 * time.Hour)
@@ -190,6 +191,7 @@ func TestWatchPass(t *testing.T) {
 // announced once however many passes (and watchers sharing the store) see
 // it, again once when it has expired, and afresh once it is replaced.
 func TestWatchAlertsOnce(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := t.Context()
 	addAssets(t, db, &ottr.Asset{SystemName: "sw1.example.com", HostPlatform: "nxos"},
@@ -265,6 +267,7 @@ func TestWatchAlertsOnce(t *testing.T) {
 // (a channel that did take it would repeat it every pass); after a few
 // failures in a row the rest wait for the next pass, unclaimed.
 func TestWatchAlertFailure(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := t.Context()
 	fleet := &devices{serves: map[string][]*x509.Certificate{}}

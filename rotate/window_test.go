@@ -38,6 +38,7 @@ func (w *windowIssuer) RenewalWindow(_ context.Context, ca, certID string) (ottr
 // the certificate's identifier to be asked again within the hour; one
 // without ARI leaves the lifetime rule.
 func TestRecordKeepsTheCAsWindow(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := t.Context()
 	start, end := time.Now().Add(-time.Hour).Truncate(time.Second), time.Now().Add(time.Hour).Truncate(time.Second)
@@ -164,6 +165,7 @@ func (e *refreshEnv) window(t *testing.T, name string) *ottr.RenewalWindow {
 }
 
 func TestWindowRefresh(t *testing.T) {
+	t.Parallel()
 	e := newRefreshEnv(t)
 	ctx := t.Context()
 	day := 24 * time.Hour
@@ -223,6 +225,7 @@ func TestWindowRefresh(t *testing.T) {
 }
 
 func TestWindowRefreshFailures(t *testing.T) {
+	t.Parallel()
 	e := newRefreshEnv(t)
 	ctx := t.Context()
 	day := 24 * time.Hour
@@ -252,6 +255,7 @@ func TestWindowRefreshFailures(t *testing.T) {
 // A rotation that records a new certificate while the CA is being asked
 // about the old one keeps the new certificate's window.
 func TestWindowRefreshLeavesAReplacedCertificate(t *testing.T) {
+	t.Parallel()
 	e := newRefreshEnv(t)
 	ctx := t.Context()
 	e.add(t, "busy.example.com", "", 40*24*time.Hour, &ottr.RenewalWindow{CertID: idA, CheckAfter: *ottr.NewTime(e.now.Add(-time.Minute))})
@@ -273,6 +277,7 @@ func TestWindowRefreshLeavesAReplacedCertificate(t *testing.T) {
 
 // A Run asks for at most Batch windows, longest waiting first.
 func TestWindowRefreshIsBounded(t *testing.T) {
+	t.Parallel()
 	e := newRefreshEnv(t)
 	for i := range 5 {
 		e.add(t, string(rune('a'+i))+".example.com", "", 40*24*time.Hour,
@@ -297,6 +302,7 @@ func TestWindowRefreshIsBounded(t *testing.T) {
 // certificate far from expiry, and a window not yet open holds back one
 // the lifetime rule would renew.
 func TestRouterFollowsRenewalWindows(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	ctx := t.Context()
 	day := 24 * time.Hour

@@ -58,6 +58,7 @@ func newDriver(t *testing.T, dev *simbigip.Device, cred ottr.Credential) *bigip.
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	var dev *simbigip.Device
 	drivertest.Run(t, drivertest.Harness{
 		New: func(t *testing.T) ottr.Driver {
@@ -72,6 +73,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	_, err := bigip.New(bigip.Config{Asset: lbAsset(), Address: "nope", Profiles: []string{"clientssl"}})
 	for _, f := range []string{"address", "profiles[0]", "serve", "credential"} {
 		if !strings.Contains(strings.Join(problemFields(err), " "), f) {
@@ -101,6 +103,7 @@ func preloaded(t *testing.T, ca *testpki.CA) (*simbigip.Device, []*x509.Certific
 }
 
 func TestPebbleRotation(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	env := rotatetest.New(t, "www.example.com", "example.com")
@@ -153,6 +156,7 @@ func install(t *testing.T, d *bigip.Driver, ca *testpki.CA) ([]*x509.Certificate
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	t.Run("bad credentials are permanent", func(t *testing.T) {
 		dev, _ := preloaded(t, ca)
@@ -218,6 +222,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestPruneAndRestore(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	d := newDriver(t, dev, nil)
@@ -254,6 +259,7 @@ func TestPruneAndRestore(t *testing.T) {
 }
 
 func TestFailedRotations(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	for _, tc := range []struct {
 		name   string

@@ -41,6 +41,7 @@ func checkBigIP(t *testing.T, dev *simbigip.Device, what string, want []byte, b 
 // driver restores the previous binding, through a failing save too,
 // repeatably.
 func TestFailuresLeaveTheBigIPAsItWas(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	dev.AddProfile("clientssl-api")

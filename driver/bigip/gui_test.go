@@ -111,6 +111,7 @@ func checkGUI(t *testing.T, dev *simbigip.Device, what string, want *x509.Certif
 // httpd reads it, the port serves it after the restart, the old pair is
 // kept as Ottr's backup, and otter.key, otter.csr and the upload are gone.
 func TestOttrRecipeRotatesTheManagementGUI(t *testing.T) {
+	t.Parallel()
 	if probs := (bigip.Config{}).Check(); len(probs) > 0 {
 		t.Fatalf("no settings at all: %v", probs)
 	}
@@ -210,6 +211,7 @@ func guiDriver(t *testing.T, dev *simbigip.Device, restart time.Duration) *bigip
 // certificate whose key was replaced by another run is refused before
 // anything is touched. Restore brings the previous pair back, repeatably.
 func TestGUIFailuresPutTheBackupBack(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev := start(t)
 	corpKey, _ := rsa.GenerateKey(rand.Reader, 2048)
@@ -343,6 +345,7 @@ func keyOf(t *testing.T, dev *simbigip.Device) any {
 // client_ssl_profiles rotate the profiles and leave httpd alone; a key
 // type httpd is not known to take is refused; bad settings are named.
 func TestTargets(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	for _, c := range []bigip.Config{
 		{Profiles: []string{"/Common/clientssl-www"}},
@@ -405,6 +408,7 @@ func TestTargets(t *testing.T) {
 }
 
 func TestConformanceManagementGUI(t *testing.T) {
+	t.Parallel()
 	var dev *simbigip.Device
 	drivertest.Run(t, drivertest.Harness{
 		New: func(t *testing.T) ottr.Driver {
@@ -421,6 +425,7 @@ func TestConformanceManagementGUI(t *testing.T) {
 // httpd carries REST: when the restart cuts off the answer to the call
 // that asked for it, what the port serves afterwards decides.
 func TestGUIRestartCutsTheAnswer(t *testing.T) {
+	t.Parallel()
 	dev := start(t)
 	d := guiDriver(t, dev, 5*time.Second)
 	csr, err := d.CSR(t.Context(), ottr.CSRRequest{CommonName: "bigip1.example.com"})

@@ -11,6 +11,7 @@ import (
 // A device that refuses the connection fails with EUNAVAILABLE and keeps
 // the transport error as its cause, so callers (and errors.As) see why.
 func TestUnreachableDeviceKeepsTheCause(t *testing.T) {
+	t.Parallel()
 	dev := start(t)
 	d := newDriver(t, dev, nil)
 	dev.Close() // nothing listens on its address now

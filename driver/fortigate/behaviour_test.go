@@ -19,6 +19,7 @@ import (
 // kept for Restore, one something else uses is kept (FortiOS refuses, -23)
 // and others' are never touched; Restore brings back each.
 func TestPruneAndRestore(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	d := newDriver(t, dev)
@@ -82,6 +83,7 @@ func names[V any](m map[string]V) []string {
 // A FortiGate still on its factory certificates: the first rotation binds
 // Ottr's, and Restore brings the factory one back.
 func TestFactoryFortiGate(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev := start(t)
 	factory := leafAt(t, dev.Addr)
@@ -105,6 +107,7 @@ func TestFactoryFortiGate(t *testing.T) {
 // the administration port alone, and Current reads the portal, found on
 // the port vpn.ssl settings names.
 func TestSSLVPNOnly(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	c := config(dev)
@@ -141,6 +144,7 @@ func TestSSLVPNOnly(t *testing.T) {
 // emailAddress; key types FortiOS cannot make are refused before anything
 // is asked of it.
 func TestRequestSubjectAndKey(t *testing.T) {
+	t.Parallel()
 	dev := start(t)
 	d := newDriver(t, dev)
 	subj := ottr.Subject{Country: "us", State: "California", Locality: "San Francisco", Organization: "Example Inc",
@@ -184,6 +188,7 @@ func TestRequestSubjectAndKey(t *testing.T) {
 
 // Settings are checked with the key each problem is under.
 func TestSettingsCheck(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		c     fortigate.Config
 		field string

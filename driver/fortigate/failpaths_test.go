@@ -39,6 +39,7 @@ func checkFortiGate(t *testing.T, dev *simfortigate.Device, what string, want []
 // installs onto the key made earlier, and a new driver restores the
 // previous certificate, through a failing binding too, repeatably.
 func TestFailuresLeaveTheFortiGateAsItWas(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	csr, err := open(t, bothBound(dev)).CSR(t.Context(), fgReq)

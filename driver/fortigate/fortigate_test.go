@@ -61,6 +61,7 @@ func newDriver(t *testing.T, dev *simfortigate.Device) *fortigate.Driver {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	var dev *simfortigate.Device
 	drivertest.Run(t, drivertest.Harness{
 		New: func(t *testing.T) ottr.Driver {
@@ -141,6 +142,7 @@ func ours(certs map[string]simfortigate.Cert) []string {
 // FortiGate: key and request on the device, Pebble through DNS-01,
 // import, admin-server-cert, verify by TLS handshake, record.
 func TestPebbleRotation(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	env := rotatetest.New(t, "fgt01.example.com", "vpn.example.com")
@@ -208,6 +210,7 @@ func TestPebbleRotation(t *testing.T) {
 // each ends failed with the device's reason on the rotation and the asset,
 // and the FortiGate still serves its previous certificate.
 func TestFailedRotations(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	for _, tc := range []struct {
 		name   string
@@ -240,6 +243,7 @@ func TestFailedRotations(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 
 	t.Run("a bad token is permanent and never repeated", func(t *testing.T) {

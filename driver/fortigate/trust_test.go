@@ -15,6 +15,7 @@ import (
 // answers at its address later with another key is refused during the
 // handshake — before the token is sent — until an ADMIN accepts the key.
 func TestImpostorGetsNoToken(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	a := fgAsset()
 	openAt := func(addr string) *fortigate.Driver {

@@ -11,6 +11,7 @@ import (
 // A FortiGate that refuses the connection fails with EUNAVAILABLE and
 // keeps the transport error as its cause.
 func TestUnreachableDeviceKeepsTheCause(t *testing.T) {
+	t.Parallel()
 	dev := start(t)
 	d := newDriver(t, dev)
 	dev.Close()

@@ -44,6 +44,7 @@ func checkJunos(t *testing.T, dev *simjunos.Device, kh, what string, want *x509.
 // got (the leaf loaded), a new driver's retry installs, and a new driver
 // restores, through a failing commit too, repeatably.
 func TestFailuresLeaveTheDeviceAsItWas(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, kh := start(t)
 	csr, key := testpki.CSR("srx1.example.com", "srx1.example.com")
@@ -110,6 +111,7 @@ func TestFailuresLeaveTheDeviceAsItWas(t *testing.T) {
 // finished; the retry in another process, without the key, is refused
 // saying why, and J-Web keeps its certificate.
 func TestOffDeviceKeyLeftByALostLinkIsDeleted(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, kh := start(t)
 	sans := []string{"srx1.example.com", "vpn.example.com"}

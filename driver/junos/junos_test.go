@@ -58,6 +58,7 @@ func newDriver(t *testing.T, dev *simjunos.Device, kh string) *junos.Driver {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	var dev *simjunos.Device
 	drivertest.Run(t, drivertest.Harness{
 		New: func(t *testing.T) ottr.Driver {
@@ -75,6 +76,7 @@ func TestConformance(t *testing.T) {
 // TestKeyOffDevice: a certificate with more names than a Junos request can
 // carry, with the key made in Ottr and loaded with the certificate.
 func TestKeyOffDevice(t *testing.T) {
+	t.Parallel()
 	sans := []string{"srx1.example.com", "vpn.example.com"}
 	asset := func() *ottr.Asset { a := srxAsset(); a.SubjectAlternativeName = sans; return a }
 	var dev *simjunos.Device
@@ -120,6 +122,7 @@ func TestKeyOffDevice(t *testing.T) {
 }
 
 func TestPebbleRotation(t *testing.T) {
+	t.Parallel()
 	dev, kh := start(t)
 	ca := testpki.NewCA("Corp CA")
 	csr, key := testpki.CSR("srx1.example.com", "srx1.example.com")
@@ -163,6 +166,7 @@ func TestPebbleRotation(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	preloaded := func(t *testing.T) (*simjunos.Device, string, []*x509.Certificate) {
 		dev, kh := start(t)
@@ -321,6 +325,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestFailedRotations(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	for _, tc := range []struct {
 		name   string

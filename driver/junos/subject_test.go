@@ -19,6 +19,7 @@ var subject = ottr.Subject{Country: "US", State: "California", Locality: "San Fr
 // request; what Junos cannot put in a request it makes is refused by
 // name, and key_off_device carries the email in the subject instead.
 func TestRequestSubjectAndKey(t *testing.T) {
+	t.Parallel()
 	dev, kh := start(t)
 	d := newDriver(t, dev, kh)
 	csr, err := d.CSR(t.Context(), ottr.CSRRequest{CommonName: "srx1.example.com", KeyType: "rsa3072", Subject: subject})

@@ -18,6 +18,7 @@ import (
 // another key is refused before the password is sent, and known_hosts is
 // not silently extended.
 func TestImpostorGetsNoPassword(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	a := srxAsset()
 	a.CertificateValidation = false

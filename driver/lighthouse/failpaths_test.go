@@ -26,6 +26,7 @@ func serves(t *testing.T, dev *simlh.Device, what string, want *x509.Certificate
 // a new driver's retry (another process) installs it. There is no
 // Restore: one slot, and the replaced key cannot be read back.
 func TestFailuresLeaveTheLighthouseAsItWas(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev := start(t)
 	open := func() ottr.Driver { return newDriver(t, dev, consoleAsset(), false, nil) }

@@ -51,6 +51,7 @@ func newDriver(t *testing.T, dev *simlh.Device, a *ottr.Asset, offDevice bool, c
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	t.Run("key on the device, common name only", func(t *testing.T) {
 		var dev *simlh.Device
 		drivertest.Run(t, drivertest.Harness{
@@ -83,6 +84,7 @@ func TestConformance(t *testing.T) {
 // names, so the key is made in Ottr (key_off_device) and sent with the
 // certificate.
 func TestPebbleRotation(t *testing.T) {
+	t.Parallel()
 	dev := start(t)
 	env := rotatetest.New(t, "console01.example.com", "oob.example.com")
 	open := func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) {
@@ -109,6 +111,7 @@ func TestPebbleRotation(t *testing.T) {
 // SAN extension, as Pebble does, refuses it: the rotation fails at the
 // order with the CA's reason and the device keeps its certificate.
 func TestSubjectOnlyRequest(t *testing.T) {
+	t.Parallel()
 	dev := start(t)
 	env := rotatetest.New(t, "console01.example.com")
 	d := newDriver(t, dev, consoleAsset(), false, nil)
@@ -128,6 +131,7 @@ func TestSubjectOnlyRequest(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	t.Run("more names than the device can request", func(t *testing.T) {
 		dev := start(t)
@@ -184,6 +188,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestFailedRotations(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		faults simlh.Faults

@@ -10,6 +10,7 @@ import (
 // its links (address translation, its own hostname) is asked at the
 // configured address, for the path its link gives.
 func TestLinkToAnotherName(t *testing.T) {
+	t.Parallel()
 	dev := start(t)
 	dev.SetLinkHost("lighthouse.internal.example:443")
 	d := newDriver(t, dev, consoleAsset(), false, nil)

@@ -12,6 +12,7 @@ import (
 // (timeout, restart) while the CA signs. Its 401 "Invalid session ID." is
 // not a refused credential: the driver logs in again once and carries on.
 func TestExpiredSessionLogsInAgain(t *testing.T) {
+	t.Parallel()
 	dev := start(t)
 	d := newDriver(t, dev, consoleAsset(), false, nil)
 	csr, err := d.CSR(t.Context(), ottr.CSRRequest{CommonName: "console01.example.com"})
@@ -32,6 +33,7 @@ func TestExpiredSessionLogsInAgain(t *testing.T) {
 // TestRefusedLoginAfterExpiry: when logging in again is refused, the
 // error is the login's, and it is permanent.
 func TestRefusedLoginAfterExpiry(t *testing.T) {
+	t.Parallel()
 	dev := start(t)
 	d := newDriver(t, dev, consoleAsset(), false, nil)
 	csr, err := d.CSR(t.Context(), ottr.CSRRequest{CommonName: "console01.example.com"})

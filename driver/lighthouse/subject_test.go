@@ -32,6 +32,7 @@ func contains(err error, s string) bool { return err != nil && strings.Contains(
 // Lighthouse makes, and the upload keeps that request (a PUT without
 // https.csr would cancel it and the certificate would match no key).
 func TestSubjectFields(t *testing.T) {
+	t.Parallel()
 	dev := start(t)
 	subj := lighthouse.Subject{Country: "AU", State: "Queensland", Locality: "Toowong", Organization: "Example Pty Ltd",
 		OrgUnit: "Network Operations", Email: "noc@example.com"}
@@ -58,6 +59,7 @@ func TestSubjectFields(t *testing.T) {
 }
 
 func TestSubjectChecked(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		subj  lighthouse.Subject
 		field string
@@ -79,6 +81,7 @@ func TestSubjectChecked(t *testing.T) {
 // 2048 by default as Ottr asked), refused by name where it cannot, and
 // made in Ottr with key_off_device.
 func TestRequestSubjectAndKey(t *testing.T) {
+	t.Parallel()
 	dev := start(t)
 	cred := ottr.Credential{"username": ottr.Secret(user), "password": ottr.Secret(pass)}
 	d, err := lighthouse.New(lighthouse.Config{Address: dev.Addr, Asset: consoleAsset(), Credential: cred,

@@ -130,6 +130,7 @@ func (f *faulty) issue(d *linux.Driver) []*x509.Certificate {
 // old certificate — is the first. (Every failure point of the script is
 // also covered, without sshd, by hostscript's tests.)
 func TestInstallFailuresLeaveTheHostAsItWas(t *testing.T) {
+	t.Parallel()
 	f := startFaulty(t)
 	old := f.served()
 	chain := f.issue(f.driver())
@@ -174,6 +175,7 @@ func TestInstallFailuresLeaveTheHostAsItWas(t *testing.T) {
 // served, consistent on disk; a retried Restore by a new driver brings
 // the previous pair back, and a repeated one changes nothing.
 func TestRestoreFailuresLeaveTheHostAsItWas(t *testing.T) {
+	t.Parallel()
 	f := startFaulty(t)
 	old := f.served()
 	d := f.driver()
@@ -212,6 +214,7 @@ func TestRestoreFailuresLeaveTheHostAsItWas(t *testing.T) {
 
 // A CSR that fails on the host leaves the pair in place and no temp file.
 func TestCSRFailureLeavesTheHostAsItWas(t *testing.T) {
+	t.Parallel()
 	f := startFaulty(t)
 	old := f.served()
 	f.fail("", faultbin.Fault{Command: "openssl", Match: "req", Message: "openssl: unable to write private key"})

@@ -62,6 +62,7 @@ func webAsset() *ottr.Asset {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	h := startHost(t)
 	var drivers []*linux.Driver
 	drivertest.Run(t, drivertest.Harness{
@@ -87,6 +88,7 @@ func TestConformance(t *testing.T) {
 
 // After a rotation through Pebble, nginx serves the new certificate.
 func TestNginxServesPebbleCertificate(t *testing.T) {
+	t.Parallel()
 	h := startHost(t)
 	const zone = "acme.example.test"
 	db, err := store.Open(t.Context(), store.Config{DataDir: t.TempDir(), Sealer: mustSealer()})
@@ -167,6 +169,7 @@ func TestNginxServesPebbleCertificate(t *testing.T) {
 }
 
 func TestHostKeysAndCredentials(t *testing.T) {
+	t.Parallel()
 	h := startHost(t)
 	a := webAsset()
 	ctx := t.Context()
@@ -224,6 +227,7 @@ func mustSealer() *ottr.Sealer {
 // Paths that cannot be used safely in a host script are refused when the
 // driver is configured, naming the field; no SSH server is needed.
 func TestUnsafePathsRefused(t *testing.T) {
+	t.Parallel()
 	_, err := linux.New(linux.Config{Asset: webAsset(), Credential: ottr.Credential{"username": "ottr", "password": "pw-for-test"},
 		KnownHosts: filepath.Join(t.TempDir(), "known_hosts"), KeyPath: "/etc/ssl/web.key\ntouch /tmp/x", CertPath: "/etc/ssl/../web.crt"})
 	probs := ottr.ErrorProblems(err)

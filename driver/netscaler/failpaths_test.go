@@ -45,6 +45,7 @@ func checkADC(t *testing.T, dev *simns.Device, what string, want []byte, pair st
 // earlier, and a new driver restores the previous pair, through a failing
 // save too, repeatably.
 func TestFailuresLeaveTheADCAsItWas(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	open := func() *netscaler.Driver {

@@ -60,6 +60,7 @@ func newDriver(t *testing.T, dev *simns.Device, cred ottr.Credential) *netscaler
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	var dev *simns.Device
 	drivertest.Run(t, drivertest.Harness{
 		New: func(t *testing.T) ottr.Driver {
@@ -74,6 +75,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	_, err := netscaler.New(netscaler.Config{Asset: lbAsset(), Address: "nope", VServers: []string{"vs 1", "bad/name", "bad/name"},
 		Prefix: "much-too-long-", KeyType: "rsa1024", Partition: "p1", Subject: ottr.Subject{Country: "USA"}})
 	want := []string{"address", "vservers[1]", "vservers[2]", "prefix", "key_type", "subject.country", "partition", "serve", "credential"}
@@ -136,6 +138,7 @@ func noKeyRead(t *testing.T, dev *simns.Device) {
 }
 
 func TestPebbleRotation(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	env := rotatetest.New(t, "www.example.com", "example.com")
@@ -183,6 +186,7 @@ func TestPebbleRotation(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	t.Run("bad credentials are permanent", func(t *testing.T) {
 		dev, _ := preloaded(t, ca)
@@ -277,6 +281,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestPruneAndRestore(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	d := newDriver(t, dev, nil)
@@ -327,6 +332,7 @@ func TestPruneAndRestore(t *testing.T) {
 // Another asset's pairs on the same appliance (another common name) are
 // never pruned.
 func TestPruneKeepsOtherAssets(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, _ := preloaded(t, ca)
 	api := lbAsset()

@@ -16,6 +16,7 @@ import (
 // during the handshake — before the login is sent — until an ADMIN
 // accepts the key.
 func TestImpostorGetsNoCredential(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	a := lbAsset()
 	open := func(addr string) *netscaler.Driver {

@@ -33,6 +33,7 @@ func checkFirewall(t *testing.T, dev *simpanos.Device, what string, want []byte,
 // installs onto the key made earlier, and a new driver restores the
 // previous certificate, through a failing commit too, repeatably.
 func TestFailuresLeaveTheFirewallAsItWas(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	csr, err := newDriver(t, dev, fwAsset(), nil).CSR(t.Context(), ottr.CSRRequest{CommonName: "fw01.example.com", DNSNames: []string{"fw01.example.com", "vpn.example.com"}})
@@ -91,6 +92,7 @@ func TestFailuresLeaveTheFirewallAsItWas(t *testing.T) {
 // failed commit leaves the candidate without a management profile, as
 // it was.
 func TestFailedCommitOnAFactoryFirewall(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev := start(t)
 	d := newDriver(t, dev, fwAsset(), nil)

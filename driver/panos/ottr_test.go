@@ -29,6 +29,7 @@ var ottrSubject = ottr.Subject{Country: "US", State: "California", Locality: "Sa
 // is pruned once Restore no longer needs it, and one a profile still names
 // never is.
 func TestRotatesWhatOttrLeft(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev := start(t)
 	older, ottrs := leaf(t, ca, "fw01.example.com"), leaf(t, ca, "fw01.example.com")
@@ -113,6 +114,7 @@ func leafAt(t *testing.T, addr string) *x509.Certificate {
 // told otherwise, with the subject fields in its request; the email, which
 // Ottr never sent a firewall, stays out of it.
 func TestRequestSubjectAndKey(t *testing.T) {
+	t.Parallel()
 	dev := start(t)
 	d := newDriver(t, dev, fwAsset(), nil)
 	subj := ottrSubject
@@ -154,6 +156,7 @@ func TestRequestSubjectAndKey(t *testing.T) {
 // certificate_prefix "ottr-" rotate as before, and prune still recognises
 // Ottr's certificates.
 func TestOwnNamesAsSettings(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev := start(t)
 	ottrs := leaf(t, ca, "fw01.example.com")

@@ -55,6 +55,7 @@ func newDriver(t *testing.T, dev *simpanos.Device, a *ottr.Asset, cred ottr.Cred
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	var dev *simpanos.Device
 	drivertest.Run(t, drivertest.Harness{
 		New: func(t *testing.T) ottr.Driver {
@@ -105,6 +106,7 @@ func served(t *testing.T, d *panos.Driver) *x509.Certificate {
 // firewall: key and CSR on the device, Pebble through DNS-01, import,
 // profile, commit, verify by TLS handshake, record.
 func TestPebbleRotation(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	env := rotatetest.New(t, "fw01.example.com", "vpn.example.com")
@@ -171,6 +173,7 @@ func install(t *testing.T, d *panos.Driver, ca *testpki.CA) ([]*x509.Certificate
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 
 	t.Run("bad credentials are permanent", func(t *testing.T) {
@@ -283,6 +286,7 @@ func TestFaults(t *testing.T) {
 // TestPruneAndRestore: old certificates Ottr made are deleted, the one it
 // replaced is kept for Restore, and others are never touched.
 func TestPruneAndRestore(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, ca)
 	d := newDriver(t, dev, fwAsset(), nil)
@@ -333,6 +337,7 @@ func keys[V any](m map[string]V) []string {
 // ends failed with the device's reason recorded on the rotation and the
 // asset, and the firewall still serves its previous certificate.
 func TestFailedRotations(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	for _, tc := range []struct {
 		name   string
@@ -373,6 +378,7 @@ func TestFailedRotations(t *testing.T) {
 // the profile as the administrator set it: a profile tightened to TLS 1.3
 // stays at TLS 1.3.
 func TestKeepsProfileSettings(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, _ := preloaded(t, ca)
 	dev.Protocols("otter", "tls1-3", "max")

@@ -15,6 +15,7 @@ import (
 // answers at its address later with another key is refused during the
 // handshake — before the login is sent — until an ADMIN accepts the key.
 func TestImpostorGetsNoCredential(t *testing.T) {
+	t.Parallel()
 	db := storetest.Open(t)
 	a := fwAsset()
 	open := func(addr string) *panos.Driver {

@@ -59,6 +59,7 @@ func newDriver(t *testing.T, c redfish.Config) *redfish.Driver {
 // certificate (after a reset on iDRAC, after its own restart on iLO,
 // through a task on XCC, by POST to the collection on Supermicro).
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	for _, p := range []struct {
 		name string
 		keys []string
@@ -130,6 +131,7 @@ func install(t *testing.T, d *redfish.Driver, ca *testpki.CA) ([]*x509.Certifica
 }
 
 func TestBadCredentialsArePermanent(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	for _, auth := range []string{"session", "basic"} {
 		t.Run(auth, func(t *testing.T) {
@@ -163,6 +165,7 @@ func TestBadCredentialsArePermanent(t *testing.T) {
 // failing task too; each leaves the BMC serving its old certificate, and
 // the same chain installs once the BMC recovers, by a new driver.
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	for _, tc := range []struct {
 		profile string
@@ -206,6 +209,7 @@ func TestFaults(t *testing.T) {
 // A certificate for a key the BMC did not make is refused by the BMC,
 // permanently, with its message; nothing changes.
 func TestWrongKeyIsRefused(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	for _, profile := range []string{"openbmc", "supermicro", "xcc"} {
 		t.Run(profile, func(t *testing.T) {
@@ -232,6 +236,7 @@ func TestWrongKeyIsRefused(t *testing.T) {
 // A request the BMC made without every name is refused before anything
 // is ordered.
 func TestRequestWithoutEveryName(t *testing.T) {
+	t.Parallel()
 	dev := start(t, "openbmc")
 	dev.SetFaults(simredfish.Faults{DropSANs: true})
 	_, err := newDriver(t, config(dev)).CSR(t.Context(), names)
@@ -244,6 +249,7 @@ func TestRequestWithoutEveryName(t *testing.T) {
 // the BMC cannot make is refused with its message; a bad country names
 // the setting.
 func TestRequestSubjectAndKey(t *testing.T) {
+	t.Parallel()
 	dev := start(t, "idrac")
 	d := newDriver(t, config(dev))
 	subj := ottr.Subject{Country: "US", State: "Texas", Locality: "Round Rock", Organization: "Example Inc", OrganizationalUnit: "Platform", Email: "pki@example.com"}
@@ -273,6 +279,7 @@ func TestRequestSubjectAndKey(t *testing.T) {
 // On iDRAC the new certificate is served only after the driver resets the
 // manager; with reset: never the driver says the BMC did not serve it.
 func TestResetWhereTheBMCNeedsIt(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	dev, old := preloaded(t, "idrac", ca)
 	c := config(dev)
@@ -301,6 +308,7 @@ func TestResetWhereTheBMCNeedsIt(t *testing.T) {
 // Settings are checked with the field they belong to; the address
 // defaults to the asset's.
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	probs := redfish.Config{Address: "bmc", Auth: "digest", Reset: "sometimes", Manager: "../1", CertificateCollection: "/api/certs",
 		ResetType: "Graceful Restart", TaskPoll: -1}.Check()
 	want := map[string]bool{"address": true, "auth": true, "reset": true, "manager": true, "certificate_collection": true, "reset_type": true, "task_poll": true}
@@ -320,6 +328,7 @@ func nowFunc() time.Time { return time.Now() }
 // A session the BMC ended (timeout, reset) is opened again once; a login
 // refused then is permanent. The driver logs out when closed.
 func TestSessionOpenedAgain(t *testing.T) {
+	t.Parallel()
 	dev := start(t, "openbmc")
 	d := newDriver(t, config(dev))
 	if _, err := d.CSR(t.Context(), names); err != nil {

@@ -26,6 +26,7 @@ func opener(dev *simredfish.Device) func(context.Context, *ottr.Asset) (ottr.Dri
 // and a reset on iDRAC, a task on XCC, POST to the collection on
 // Supermicro), verify by TLS handshake against Pebble's roots, record.
 func TestPebbleRotation(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	for _, profile := range []string{"idrac", "xcc", "supermicro"} {
 		t.Run(profile, func(t *testing.T) {
@@ -81,6 +82,7 @@ func TestPebbleRotation(t *testing.T) {
 // with the BMC's reason on the rotation and the asset, and the BMC still
 // serves its previous certificate.
 func TestFailedRotations(t *testing.T) {
+	t.Parallel()
 	ca := testpki.NewCA("Corp CA")
 	for _, tc := range []struct {
 		profile, name string

@@ -17,6 +17,7 @@ import (
 // its address later with another key is refused during the handshake —
 // before the login is sent — for session and Basic authentication alike.
 func TestImpostorGetsNoCredential(t *testing.T) {
+	t.Parallel()
 	for _, auth := range []string{"session", "basic"} {
 		t.Run(auth, func(t *testing.T) {
 			db := storetest.Open(t)
@@ -49,6 +50,7 @@ func TestImpostorGetsNoCredential(t *testing.T) {
 // A BMC that refuses the connection fails with EUNAVAILABLE and keeps the
 // socket error as its cause.
 func TestUnreachableBMCKeepsTheCause(t *testing.T) {
+	t.Parallel()
 	dev := start(t, "openbmc")
 	d := newDriver(t, config(dev))
 	dev.Close()

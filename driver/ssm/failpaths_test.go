@@ -60,6 +60,7 @@ func check(t *testing.T, h *host, what string, want *x509.Certificate) {
 // pair, through a failing restore too. (Every failure point of the script
 // is covered by hostscript's tests; here, what SSM carries back.)
 func TestFailuresLeaveTheInstanceAsItWas(t *testing.T) {
+	t.Parallel()
 	h := startHost(t)
 	open := hooked(t, h)
 	old, err := open().Current(t.Context())

@@ -15,6 +15,7 @@ import (
 // key_path chooses another layout, with leaf and issuer files only where
 // asked.
 func TestDefaultsAreOttrsLayout(t *testing.T) {
+	t.Parallel()
 	a := &ottr.Asset{SystemName: "web01.example.com", CommonName: "www.example.com"}
 	cred := ottr.Credential{"access_key_id": "AKID", "secret_access_key": "secret"}
 	for _, tc := range []struct {
@@ -47,6 +48,7 @@ func TestDefaultsAreOttrsLayout(t *testing.T) {
 // Ottr looked the instance up by the first label of the system name and
 // then of each SAN; name_match whole uses the whole names, name one tag.
 func TestTagNames(t *testing.T) {
+	t.Parallel()
 	a := &ottr.Asset{SystemName: "web01.example.com", SubjectAlternativeName: []string{"web01.example.com", "www.example.com", "web01.example.org"}}
 	for _, tc := range []struct {
 		c    Config

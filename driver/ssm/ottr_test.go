@@ -63,6 +63,7 @@ func openssl(t *testing.T, stdin []byte, args ...string) string {
 // file is replaced with the new key, chain, leaf and issuers, and the
 // request was Ottr's RSA-2048 with its subject.
 func TestOttrHostRotation(t *testing.T) {
+	t.Parallel()
 	testtool.Need(t, "bash", "bash") // Ottr's hooks run with bash
 	h := startHost(t)
 	root := t.TempDir()
@@ -189,6 +190,7 @@ func runID(t *testing.T) string {
 // The driver's default key is Ottr's RSA-2048; a key type asked for is
 // made instead.
 func TestKeyTypes(t *testing.T) {
+	t.Parallel()
 	h := startHost(t)
 	d := h.driver(t)
 	for kt, want := range map[string]string{"": "*rsa.PublicKey 2048", "p384": "*ecdsa.PublicKey P-384"} {
@@ -221,6 +223,7 @@ func opensslSerial(c *x509.Certificate) string {
 // can connect to is rotated and verified from the chain in place, read
 // through SSM.
 func TestVerifyFromFiles(t *testing.T) {
+	t.Parallel()
 	h := startHost(t)
 	open := func(_ context.Context, a *ottr.Asset) (ottr.Driver, error) {
 		c := h.config(a, cred)

@@ -74,6 +74,7 @@ func (h *host) driver(t *testing.T) *ssm.Driver {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	var h *host
 	drivertest.Run(t, drivertest.Harness{
 		New: func(t *testing.T) ottr.Driver {
@@ -88,6 +89,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestPebbleRotationWithHooks(t *testing.T) {
+	t.Parallel()
 	h := startHost(t)
 	os.MkdirAll(filepath.Join(h.dir, "hooks"), 0o755)
 	for _, hook := range []string{"pre", "post"} {
@@ -117,6 +119,7 @@ func TestPebbleRotationWithHooks(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	t.Run("instance lookup", func(t *testing.T) {
 		h := startHost(t)
 		req := ottr.CSRRequest{CommonName: "web01.example.com"}
@@ -201,6 +204,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestFailedRotations(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		breakHost func(h *host)
@@ -231,6 +235,7 @@ func TestFailedRotations(t *testing.T) {
 // Paths that cannot be used safely in a host script are refused when the
 // driver is configured, naming the field.
 func TestUnsafePathsRefused(t *testing.T) {
+	t.Parallel()
 	_, err := ssm.New(ssm.Config{Asset: webAsset(), Credential: cred, KeyPath: "/etc/ssl/web.key\ntouch /tmp/x", CertPath: "certs/web.crt"})
 	probs := ottr.ErrorProblems(err)
 	if ottr.ErrorCode(err) != ottr.EINVALID || len(probs) != 2 || probs[0].Field != "cert_path" || probs[1].Field != "key_path" {

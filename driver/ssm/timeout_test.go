@@ -20,6 +20,7 @@ import (
 // Timeout is ended by SSM and reported, and the instance keeps serving
 // its certificate.
 func TestTimeoutIsTheExecutionTimeout(t *testing.T) {
+	t.Parallel()
 	h := startHost(t)
 	old, err := h.driver(t).Current(t.Context())
 	if err != nil {
@@ -70,6 +71,7 @@ func TestTimeoutIsTheExecutionTimeout(t *testing.T) {
 // Timeouts executionTimeout cannot carry are refused when the driver is
 // configured, naming the field.
 func TestTimeoutOutOfRangeRefused(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []time.Duration{-time.Second, 49 * time.Hour} {
 		_, err := ssm.New(ssm.Config{Asset: webAsset(), Credential: cred, Timeout: bad})
 		probs := ottr.ErrorProblems(err)
