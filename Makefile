@@ -13,9 +13,9 @@ RACE_PKGS = ./api/... ./rotate/... ./web/... ./store/... ./driver/... ./acme/...
 
 .PHONY: test vet lint staticcheck vulncheck bench bench-postgres bench-issue bench-overhead bench-fleet bench-search build fuzz fuzz-ci
 
-## test: vet, format check, then the suite, each test once (.ci/test): the concurrent packages under the race detector, the rest without it, the chaos tests alone; then every skipped test with its reason
-test: vet
-	GO=$(GO) RACE_FLAGS="$(RACE_FLAGS)" RACE_PKGS="$(RACE_PKGS)" .ci/test
+## test: the suite, each test once (.ci/test): the concurrent packages under the race detector, beside them vet and the format check, then the rest without the detector; the chaos tests alone; then every skipped test with its reason
+test:
+	GO=$(GO) VET="$(MAKE) --no-print-directory vet" RACE_FLAGS="$(RACE_FLAGS)" RACE_PKGS="$(RACE_PKGS)" .ci/test
 
 ## vet: go vet and gofmt
 vet:
