@@ -198,14 +198,14 @@ func keyBlock(b []byte) *pem.Block {
 func parseKey(block *pem.Block, passphrase string) (crypto.Signer, error) {
 	der := block.Bytes
 	typ := block.Type
-	legacy := false // decrypted from OpenSSL's legacy PEM encryption
+	decrypted := false
 	switch {
 	case typ == "ENCRYPTED PRIVATE KEY":
 		var err error
 		if der, err = decryptPKCS8(der, []byte(passphrase)); err != nil {
 			return nil, err
 		}
-		typ = "PRIVATE KEY"
+		typ, decrypted = "PRIVATE KEY", true
 	//lint:ignore SA1019 the device reads keys OpenSSL wrote this way (-traditional)
 	case x509.IsEncryptedPEMBlock(block):
 		var err error
@@ -213,7 +213,7 @@ func parseKey(block *pem.Block, passphrase string) (crypto.Signer, error) {
 		if der, err = x509.DecryptPEMBlock(block, []byte(passphrase)); err != nil {
 			return nil, errors.New("Wrong passphrase: the private key cannot be decrypted")
 		}
-		legacy = true
+		decrypted = true
 	}
 	var key any
 	var err error
@@ -227,9 +227,9 @@ func parseKey(block *pem.Block, passphrase string) (crypto.Signer, error) {
 	default:
 		return nil, fmt.Errorf("Unsupported private key type %s", typ)
 	}
-	if err != nil && legacy {
-		// That encryption carries no check: a wrong passphrase can
-		// decrypt to well-padded bytes that are no key.
+	if err != nil && decrypted {
+		// Neither encryption checks the passphrase: a wrong one can
+		// decrypt to well-padded bytes, even a DER value, that are no key.
 		return nil, errors.New("Wrong passphrase: the private key cannot be decrypted")
 	}
 	if err != nil {
