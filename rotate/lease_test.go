@@ -16,13 +16,18 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
-// leaseEngine is an engine with a short lease over the jobs file jobs,
-// which two engines share to stand for one server and its restart.
+// leaseEngine is an engine with a short lease (3s) over the jobs file
+// jobs, which two engines share to stand for one server and its restart.
 func leaseEngine(t *testing.T, f *fixture, jobs, owner string) *rotate.Engine[*sql.Tx] {
+	t.Helper()
+	return leaseEngineFor(t, f, jobs, owner, 3*time.Second)
+}
+
+func leaseEngineFor(t *testing.T, f *fixture, jobs, owner string, lease time.Duration) *rotate.Engine[*sql.Tx] {
 	t.Helper()
 	return jobsEngine(t, f.rot, jobs, rotate.EngineConfig{
 		Concurrency: 4, MaxAttempts: 3, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
-		PollInterval: 20 * time.Millisecond, Lease: 3 * time.Second, Owner: owner,
+		PollInterval: 20 * time.Millisecond, Lease: lease, Owner: owner,
 	})
 }
 
@@ -199,13 +204,7 @@ func TestStopHandsOver(t *testing.T) {
 	// A lease long enough that waiting it out cannot pass for a hand-over
 	// on a loaded machine (the tests run in parallel).
 	const lease = 10 * time.Second
-	engine := func(owner string) *rotate.Engine[*sql.Tx] {
-		return jobsEngine(t, f.rot, jobs, rotate.EngineConfig{
-			Concurrency: 4, MaxAttempts: 3, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
-			PollInterval: 20 * time.Millisecond, Lease: lease, Owner: owner,
-		})
-	}
-	first := engine("first")
+	first := leaseEngineFor(t, f, jobs, "first", lease)
 	r := &ottr.Rotation{SystemName: a.SystemName, Trigger: ottr.TriggerCLI}
 	if _, err := first.Enqueue(t.Context(), r); err != nil {
 		t.Fatal(err)
@@ -230,7 +229,7 @@ func TestStopHandsOver(t *testing.T) {
 	f.wrap = nil
 	f.mu.Unlock()
 	stopped := time.Now()
-	second := engine("second")
+	second := leaseEngineFor(t, f, jobs, "second", lease)
 	if err := second.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
